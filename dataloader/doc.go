@@ -1,0 +1,76 @@
+// Package dataloader is a request-scoped batcher: it collects the keys that
+// concurrent (or sequential) callers ask for, calls one batch function for
+// all of them, and caches the results for the rest of the request.
+//
+// # Definitions are global, state is per scope
+//
+// A [Loader] is a definition: a batch function plus options. It holds no
+// results and is safe to keep in a package variable and to share between
+// requests. Every piece of state — the cache, the pending batch, the batches
+// in flight — lives in a [Scope], which is carried in a [context.Context]:
+//
+//	var userByID = dataloader.NewMapped(fetchUsers) // once, at start-up
+//
+//	func handler(w http.ResponseWriter, r *http.Request) {
+//		ctx, scope := dataloader.NewScope(r.Context())
+//		defer scope.Close()
+//		u, err := userByID.Load(ctx, 42) // batched and cached within this request only
+//		...
+//	}
+//
+// Two requests never share a cache entry or a batch, because they never share
+// a scope. A Load whose context carries no scope calls the batch function
+// directly for that one key (correct, unbatched) and logs one warning per
+// loader through log/slog; with [WithStrict] it returns [ErrNoScope] instead.
+//
+// # Contracts
+//
+//   - Order and length are handled by construction. A map batch function
+//     ([NewMapped]) cannot misalign values; a key missing from its map gets an
+//     error matching [ErrNotFound]. A slice batch function ([New]) that returns
+//     the wrong number of values fails every key of that batch with an error
+//     matching [ErrWrongLength] that names the loader.
+//   - Batch functions run under the scope's context (the request's values are
+//     kept) and never under a caller's context: one caller's cancellation fails
+//     only that caller, whose Load returns as soon as its own context is done.
+//   - A failed batch (the batch function returned a batch error or panicked)
+//     fails the waiters of that batch and is not cached: a later Load of the
+//     same key in the same scope calls the batch function again. Context
+//     errors are never cached. Per-key errors, including not-found, are cached
+//     like values; [Loader.Clear] forgets them.
+//   - A panic in a batch function is recovered, logged once with its stack, and
+//     returned to every waiter of that batch as a [*PanicError].
+//   - [Scope.Close] fails batches that have not started, cancels the scope's
+//     context and waits for running batch functions, so nothing that a request
+//     started outlives it.
+//
+// # When a batch is dispatched (the tick)
+//
+// Go has no event loop, so a scope decides when "everyone has asked" in one of
+// two ways:
+//
+//   - Window mode, for code outside any integration: a batch is dispatched a
+//     fixed window after its first key arrived (see [WithWindow]).
+//   - Tracked mode, once an integration reports workers with
+//     [Scope.StartWorker] or the application fans out with [Scope.Go]: a batch
+//     is dispatched as soon as no tracked worker is running (every one is
+//     finished or blocked in a Load) and nothing has happened for a short quiet
+//     period ([WithQuietPeriod]); a watchdog ([WithMaxWait]) dispatches anyway
+//     if a worker is blocked elsewhere, so a scope never stalls.
+//
+// Windows shorter than a millisecond are waited for by yielding the processor
+// ([runtime.Gosched]) while watching the clock, because Go timers cannot sleep
+// for less than about a millisecond. The defaults and the measurements behind
+// them are in BENCHMARKS.md at the root of the repository.
+//
+// A full batch ([WithMaxBatch]) is dispatched at once. [Loader.LoadWith]
+// enqueues a key together with sibling keys as one unit: the ORM adapters use
+// it to load a relation for every row that came back in the same result set
+// with a single statement, whatever the timing.
+//
+// # Observability
+//
+// [Scope.Stats] counts loads, cache hits, batches and keys; a [Tracer] sees
+// every batch start and end (package dataloaderotel adapts it to
+// OpenTelemetry). The package imports nothing outside the standard library.
+package dataloader
