@@ -1,0 +1,185 @@
+package relations
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+)
+
+// Variant selects a variant of a relation load. Its fields are part of the
+// batch key ([BatchKey]): loads with different variants never share a batch
+// or a cache entry. The zero Variant loads every target row.
+//
+// Order and Where are SQL fragments written by the application, like GORM's
+// Order and Where: never build them from user input. Pass values as Args.
+type Variant struct {
+	Limit int    // per parent: keep the first Limit rows by Order (ROW_NUMBER); 0 keeps all
+	Order string // ORDER BY of the target rows, per parent, e.g. "year DESC, id"
+	Where string // extra condition on the target rows, with ? placeholders
+	Args  Key    // arguments of Where (at most MaxKeyColumns); the zero Key for none
+	Count bool   // count the target rows per parent instead of loading them
+}
+
+// NewVariant is a helper that normalizes the filter arguments into a Key.
+func NewVariant(limit int, order string, count bool, where string, args ...any) (Variant, error) {
+	v := Variant{Limit: limit, Order: order, Where: where, Count: count}
+	if limit < 0 {
+		return Variant{}, fmt.Errorf("relations: negative limit %d", limit)
+	}
+	if len(args) > 0 {
+		if where == "" {
+			return Variant{}, errors.New("relations: filter arguments without a condition")
+		}
+		k, err := MakeKey(args...)
+		if err != nil {
+			return Variant{}, fmt.Errorf("relations: filter %q: %w", where, err)
+		}
+		v.Args = k
+	}
+	if n := strings.Count(where, "?"); n != v.Args.Len() {
+		return Variant{}, fmt.Errorf("relations: filter %q has %d placeholders and %d arguments", where, n, v.Args.Len())
+	}
+	return v, nil
+}
+
+// IsZero reports whether v is the plain load of every target row.
+func (v Variant) IsZero() bool { return v == Variant{} }
+
+// Params is the number of bind parameters the variant adds to a statement
+// (filter arguments, plus one for a limit).
+func (v Variant) Params() int {
+	n := v.Args.Len()
+	if v.Limit > 0 {
+		n++
+	}
+	return n
+}
+
+func (v Variant) String() string {
+	if v.IsZero() {
+		return "all"
+	}
+	var parts []string
+	if v.Count {
+		parts = append(parts, "count")
+	}
+	if v.Where != "" {
+		parts = append(parts, fmt.Sprintf("where %q %v", v.Where, v.Args))
+	}
+	if v.Order != "" {
+		parts = append(parts, fmt.Sprintf("order %q", v.Order))
+	}
+	if v.Limit > 0 {
+		parts = append(parts, fmt.Sprintf("limit %d", v.Limit))
+	}
+	return strings.Join(parts, " ")
+}
+
+// Part is a batch partition: keys of different partitions are never fetched
+// by the same statement.
+type Part struct {
+	// Conn is the connection the statement runs on, as the adapter identifies
+	// it: nil for the adapter's pool, or a transaction (a comparable pointer).
+	Conn    any
+	Variant Variant
+}
+
+// BatchKey is the key of a relation loader: one parent key in one partition.
+type BatchKey struct {
+	Part
+	Parent Key
+}
+
+// Group is one partition of a batch, with its distinct parent keys in the
+// order of their first occurrence.
+type Group struct {
+	Part Part
+	Keys []Key
+}
+
+// Partition groups a batch's keys by partition and drops duplicate parents.
+// Groups come in the order of their first key. Zero parent keys are skipped.
+func Partition(keys []BatchKey) []Group {
+	var groups []Group
+	index := map[Part]int{}
+	seen := map[BatchKey]struct{}{}
+	for _, k := range keys {
+		if k.Parent.IsZero() {
+			continue
+		}
+		if _, dup := seen[k]; dup {
+			continue
+		}
+		seen[k] = struct{}{}
+		i, ok := index[k.Part]
+		if !ok {
+			i = len(groups)
+			index[k.Part] = i
+			groups = append(groups, Group{Part: k.Part})
+		}
+		groups[i].Keys = append(groups[i].Keys, k.Parent)
+	}
+	return groups
+}
+
+// Fetch is the body of a relation loader's batch function. It partitions keys,
+// calls run once per partition with that partition's distinct parent keys
+// (never with none), and returns one value per key in the order of keys: the
+// value run returned for the parent, or the zero V (no rows) if run left it
+// out. If any run fails, the whole batch fails (errs has one error): nothing is
+// cached and a later load retries.
+//
+// run is responsible for chunking its keys with [Chunks]; it gets them all so
+// it can record all rows of the partition as one load set.
+func Fetch[V any](ctx context.Context, keys []BatchKey, run func(ctx context.Context, p Part, parents []Key) (map[Key]V, error)) ([]V, []error) {
+	results := map[Part]map[Key]V{}
+	for _, g := range Partition(keys) {
+		m, err := run(ctx, g.Part, g.Keys)
+		if err != nil {
+			return nil, []error{err}
+		}
+		results[g.Part] = m
+	}
+	out := make([]V, len(keys))
+	for i, k := range keys {
+		out[i] = results[k.Part][k.Parent]
+	}
+	return out, nil
+}
+
+// GroupMany groups rows by the parent key each row belongs to (keyOf), keeping
+// row order within a parent. Rows whose key is NULL (ErrNullKey) are skipped.
+func GroupMany[R any](rows []R, keyOf func(R) (Key, error)) (map[Key][]R, error) {
+	out := make(map[Key][]R)
+	for _, r := range rows {
+		k, err := keyOf(r)
+		if errors.Is(err, ErrNullKey) {
+			continue
+		}
+		if err != nil {
+			return nil, err
+		}
+		out[k] = append(out[k], r)
+	}
+	return out, nil
+}
+
+// GroupOne keeps the first row per parent key (has-one, belongs-to). Rows
+// whose key is NULL are skipped.
+func GroupOne[R any](rows []R, keyOf func(R) (Key, error)) (map[Key]R, error) {
+	out := make(map[Key]R)
+	for _, r := range rows {
+		k, err := keyOf(r)
+		if errors.Is(err, ErrNullKey) {
+			continue
+		}
+		if err != nil {
+			return nil, err
+		}
+		if _, ok := out[k]; !ok {
+			out[k] = r
+		}
+	}
+	return out, nil
+}

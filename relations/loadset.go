@@ -1,0 +1,137 @@
+package relations
+
+import (
+	"context"
+	"runtime"
+	"sync"
+	"weak"
+
+	"github.com/ormloader/ormloader/dataloader"
+)
+
+// RowID identifies a row by its model (an adapter-chosen comparable value,
+// e.g. a reflect.Type or a table name) and its primary key. Copies of a
+// struct share a RowID; two structs with the same primary key are one row.
+type RowID struct {
+	Model any
+	PK    Key
+}
+
+// Set is a load set: the rows of one model that came back together in one
+// result. Adapters record it after every query in a scope.
+type Set struct {
+	// Source identifies who recorded the set (the adapter instance); adapters
+	// use it to find their own sets and their database.
+	Source any
+	Model  any
+	IDs    []Key // primary keys, in result order (duplicates allowed)
+	// Rows holds adapter data per row, in the order of IDs: typically a
+	// snapshot of the row's key columns, so foreign keys can be read later
+	// without touching (or racing on) the caller's structs.
+	Rows []any
+
+	claims map[any]uint64 // guarded by the Sets' mu: token -> generation claimed in
+}
+
+// Len returns the number of rows.
+func (s *Set) Len() int { return len(s.IDs) }
+
+// Sets is the load-set registry of one request scope. Get it with [SetsOf].
+// A nil *Sets (no scope) records nothing and finds nothing.
+//
+// When a row is recorded in several sets (a list, then the same row again on
+// its own, or reached through another relation), it belongs to the largest
+// one; on a tie, the latest. The largest set is where batching pays: a
+// single-row lookup does not take a row away from the list it was shown in.
+type Sets struct {
+	mu   sync.Mutex // protects rows, gen and every Set's claims
+	rows map[RowID]*Set
+	gen  uint64
+}
+
+// registry maps live scopes to their Sets. It stands in for a value store on
+// dataloader.Scope: entries are keyed by a weak pointer, so they do not keep a
+// scope alive, and are removed when the scope is garbage collected.
+var registry sync.Map // weak.Pointer[dataloader.Scope] -> *Sets
+
+// SetsOf returns the load-set registry of the scope in ctx, creating it on
+// first use; nil if ctx carries no scope.
+func SetsOf(ctx context.Context) *Sets {
+	scope := dataloader.FromContext(ctx)
+	if scope == nil {
+		return nil
+	}
+	wp := weak.Make(scope)
+	if v, ok := registry.Load(wp); ok {
+		return v.(*Sets)
+	}
+	v, loaded := registry.LoadOrStore(wp, &Sets{})
+	if !loaded {
+		runtime.AddCleanup(scope, func(wp weak.Pointer[dataloader.Scope]) { registry.Delete(wp) }, wp)
+	}
+	return v.(*Sets)
+}
+
+// Record registers set as the load set of each of its rows (see [Sets] for
+// which set a row keeps). Sets of no rows are ignored. Record keeps set; do
+// not modify it afterwards.
+func (s *Sets) Record(set *Set) {
+	if s == nil || set == nil || len(set.IDs) == 0 {
+		return
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.rows == nil {
+		s.rows = make(map[RowID]*Set)
+	}
+	for _, id := range set.IDs {
+		rid := RowID{Model: set.Model, PK: id}
+		if old, ok := s.rows[rid]; ok && old.Len() > set.Len() {
+			continue
+		}
+		s.rows[rid] = set
+	}
+}
+
+// Lookup returns the load set the row belongs to, or nil.
+func (s *Sets) Lookup(model any, pk Key) *Set {
+	if s == nil {
+		return nil
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.rows[RowID{Model: model, PK: pk}]
+}
+
+// Claim reports whether token (e.g. a relation and a partition) is claimed on
+// set for the first time since the last [Sets.Invalidate]. The adapter that
+// wins the claim enqueues the keys of every row of the set; the others load
+// their own key only, which is then cached or in flight. This keeps a loop
+// over n rows at O(n) work instead of O(n²).
+func (s *Sets) Claim(set *Set, token any) bool {
+	if s == nil || set == nil {
+		return false
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if g, ok := set.claims[token]; ok && g == s.gen {
+		return false
+	}
+	if set.claims == nil {
+		set.claims = make(map[any]uint64)
+	}
+	set.claims[token] = s.gen
+	return true
+}
+
+// Invalidate forgets every claim, so the next load of each relation enqueues
+// its whole load set again. Adapters call it when a write clears cached
+// results.
+func (s *Sets) Invalidate() {
+	if s == nil {
+		return
+	}
+	s.mu.Lock()
+	s.gen++
+	s.mu.Unlock()
+}

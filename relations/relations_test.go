@@ -1,0 +1,272 @@
+package relations_test
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/ormloader/ormloader/dataloader"
+	"github.com/ormloader/ormloader/relations"
+	"go.uber.org/goleak"
+)
+
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+
+type myString string
+
+func TestKeyEquality(t *testing.T) {
+	one := int64(1)
+	now := time.Now()
+	tests := []struct {
+		name  string
+		a, b  []any
+		equal bool
+	}{
+		{"int kinds", []any{int(1)}, []any{uint8(1)}, true},
+		{"pointer", []any{&one}, []any{1}, true},
+		{"sql.Null", []any{sql.NullInt64{Int64: 1, Valid: true}}, []any{int32(1)}, true},
+		{"named string", []any{myString("a")}, []any{"a"}, true},
+		{"time location and monotonic", []any{now}, []any{now.In(time.FixedZone("x", 3600)).Round(0)}, true},
+		{"int vs string", []any{1}, []any{"1"}, false},
+		{"bytes vs string", []any{[]byte("a")}, []any{"a"}, false},
+		{"joined parts do not collide", []any{"a", "b,c"}, []any{"a,b", "c"}, false},
+		{"separator lookalike", []any{"a|b", "c"}, []any{"a", "b|c"}, false},
+		{"width", []any{1}, []any{1, 1}, false},
+		{"composite equal", []any{1, "x"}, []any{int16(1), myString("x")}, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			a, err := relations.MakeKey(tt.a...)
+			if err != nil {
+				t.Fatal(err)
+			}
+			b, err := relations.MakeKey(tt.b...)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if (a == b) != tt.equal {
+				t.Fatalf("%v == %v: got %v, want %v", a, b, a == b, tt.equal)
+			}
+		})
+	}
+}
+
+func TestKeyErrors(t *testing.T) {
+	var nilPtr *int64
+	tests := []struct {
+		name string
+		vals []any
+		want error
+	}{
+		{"nil", []any{nil}, relations.ErrNullKey},
+		{"nil pointer", []any{nilPtr}, relations.ErrNullKey},
+		{"invalid NullInt64", []any{sql.NullInt64{}}, relations.ErrNullKey},
+		{"null part of composite", []any{1, nil}, relations.ErrNullKey},
+		{"slice", []any{[]int{1}}, relations.ErrKeyType},
+		{"too wide", []any{1, 2, 3, 4, 5}, relations.ErrKeyType},
+		{"empty", nil, relations.ErrKeyType},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := relations.MakeKey(tt.vals...)
+			if !errors.Is(err, tt.want) {
+				t.Fatalf("got %v, want %v", err, tt.want)
+			}
+		})
+	}
+}
+
+func TestKeyValues(t *testing.T) {
+	k := relations.MustKey(uint(7), []byte("ab"), "s")
+	vals := k.Values()
+	if vals[0] != int64(7) || string(vals[1].([]byte)) != "ab" || vals[2] != "s" {
+		t.Fatalf("Values() = %#v", vals)
+	}
+	if got := k.String(); got != `(7, []byte{0x61, 0x62}, "s")` {
+		t.Fatalf("String() = %s", got)
+	}
+}
+
+func TestChunks(t *testing.T) {
+	keys := make([]int, 40000)
+	tests := []struct {
+		name                   string
+		n, limit, width, resvd int
+		want                   []int
+	}{
+		{"empty: no statement", 0, 32766, 1, 0, nil},
+		{"fits", 10, 32766, 1, 0, []int{10}},
+		{"sqlite 40000", 40000, 32766, 1, 0, []int{20000, 20000}},
+		{"postgres 40000", 40000, 65535, 1, 0, []int{40000}},
+		{"postgres composite 40000", 40000, 65535, 2, 0, []int{20000, 20000}},
+		{"reserved params", 32766, 32766, 1, 1, []int{16383, 16383}},
+		{"uneven", 7, 9, 3, 0, []int{3, 2, 2}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			chunks, err := relations.Chunks(keys[:tt.n], tt.limit, tt.width, tt.resvd)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var got []int
+			for _, c := range chunks {
+				got = append(got, len(c))
+				if len(c)*tt.width+tt.resvd > tt.limit {
+					t.Fatalf("chunk of %d exceeds the limit", len(c))
+				}
+			}
+			if fmt.Sprint(got) != fmt.Sprint(tt.want) {
+				t.Fatalf("sizes %v, want %v", got, tt.want)
+			}
+		})
+	}
+	if _, err := relations.Chunks(keys[:1], 3, 2, 2); err == nil {
+		t.Fatal("want an error when one key cannot fit")
+	}
+}
+
+func TestPartitionAndFetch(t *testing.T) {
+	tx := new(int)
+	k := relations.MustKey
+	lim, _ := relations.NewVariant(2, "year", false, "")
+	keys := []relations.BatchKey{
+		{Parent: k(1)}, {Parent: k(2)}, {Parent: k(1)}, // duplicate
+		{Part: relations.Part{Conn: tx}, Parent: k(1)},
+		{Part: relations.Part{Variant: lim}, Parent: k(2)},
+	}
+	groups := relations.Partition(keys)
+	if len(groups) != 3 || len(groups[0].Keys) != 2 || len(groups[1].Keys) != 1 || len(groups[2].Keys) != 1 {
+		t.Fatalf("groups = %+v", groups)
+	}
+	calls := 0
+	vals, errs := relations.Fetch(context.Background(), keys, func(_ context.Context, p relations.Part, parents []relations.Key) (map[relations.Key]string, error) {
+		calls++
+		m := map[relations.Key]string{}
+		for _, pk := range parents {
+			m[pk] = fmt.Sprintf("%v/%v/%v", p.Conn != nil, p.Variant.Limit, pk)
+		}
+		return m, nil
+	})
+	if errs != nil || calls != 3 {
+		t.Fatalf("errs %v, calls %d", errs, calls)
+	}
+	want := []string{"false/0/1", "false/0/2", "false/0/1", "true/0/1", "false/2/2"}
+	if fmt.Sprint(vals) != fmt.Sprint(want) {
+		t.Fatalf("vals %v, want %v", vals, want)
+	}
+	_, errs = relations.Fetch(context.Background(), keys, func(context.Context, relations.Part, []relations.Key) (map[relations.Key]string, error) {
+		return nil, errors.New("boom")
+	})
+	if len(errs) != 1 {
+		t.Fatalf("a failing partition must fail the batch: %v", errs)
+	}
+}
+
+func TestVariant(t *testing.T) {
+	if _, err := relations.NewVariant(0, "", false, "a = ? AND b = ?", 1); err == nil {
+		t.Fatal("placeholder count mismatch accepted")
+	}
+	if _, err := relations.NewVariant(-1, "", false, ""); err == nil {
+		t.Fatal("negative limit accepted")
+	}
+	a, _ := relations.NewVariant(0, "", false, "year > ?", 1990)
+	b, _ := relations.NewVariant(0, "", false, "year > ?", int32(1990))
+	c, _ := relations.NewVariant(0, "", false, "year > ?", 1991)
+	if a != b || a == c || a.Params() != 1 {
+		t.Fatalf("variant keys: %v %v %v", a, b, c)
+	}
+}
+
+func TestInSQL(t *testing.T) {
+	tests := []struct {
+		cols   []string
+		n      int
+		values bool
+		want   string
+	}{
+		{[]string{"a"}, 3, false, "a IN (?,?,?)"},
+		{[]string{"a", "b"}, 2, false, "(a, b) IN ((?,?),(?,?))"},
+		{[]string{"a", "b"}, 2, true, "(a, b) IN (VALUES (?,?),(?,?))"},
+	}
+	for _, tt := range tests {
+		if got := relations.InSQL(tt.cols, tt.n, tt.values); got != tt.want {
+			t.Errorf("InSQL(%v, %d, %v) = %q, want %q", tt.cols, tt.n, tt.values, got, tt.want)
+		}
+	}
+	if got := relations.RowNumberSQL([]string{"band_id"}, "year"); got != "ROW_NUMBER() OVER (PARTITION BY band_id ORDER BY year)" {
+		t.Error(got)
+	}
+}
+
+func TestRelationValidate(t *testing.T) {
+	ok := relations.Relation{Name: "Band.Albums", Kind: relations.HasMany,
+		Owner: relations.Table{Name: "bands"}, Target: relations.Table{Name: "albums"},
+		Keys: []relations.KeyPair{{From: "id", To: "band_id"}}}
+	if err := ok.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	bad := ok
+	bad.Kind = relations.ManyToMany
+	if err := bad.Validate(); !errors.Is(err, relations.ErrInvalidRelation) {
+		t.Fatalf("m2m without join table: %v", err)
+	}
+	bad = ok
+	bad.Kind = relations.BelongsTo
+	bad.Polymorphic = &relations.Polymorphic{TypeColumn: "t", Value: "v"}
+	if err := bad.Validate(); err == nil {
+		t.Fatal("polymorphic belongs-to accepted")
+	}
+}
+
+func TestSets(t *testing.T) {
+	if relations.SetsOf(context.Background()) != nil {
+		t.Fatal("sets without a scope")
+	}
+	ctx, scope := dataloader.NewScope(context.Background())
+	defer scope.Close()
+	sets := relations.SetsOf(ctx)
+	if sets == nil || sets != relations.SetsOf(ctx) {
+		t.Fatal("SetsOf must return the scope's registry")
+	}
+	k := relations.MustKey
+	list := &relations.Set{Model: "bands", IDs: []relations.Key{k(1), k(2), k(3)}}
+	one := &relations.Set{Model: "bands", IDs: []relations.Key{k(2)}}
+	bigger := &relations.Set{Model: "bands", IDs: []relations.Key{k(3), k(4), k(5), k(6)}}
+	sets.Record(list)
+	sets.Record(one)
+	sets.Record(bigger)
+	for _, tt := range []struct {
+		pk   int
+		want *relations.Set
+	}{{1, list}, {2, list}, {3, bigger}, {6, bigger}, {7, nil}} {
+		if got := sets.Lookup("bands", k(tt.pk)); got != tt.want {
+			t.Errorf("row %d: wrong set", tt.pk)
+		}
+	}
+	if sets.Lookup("albums", k(1)) != nil {
+		t.Error("model must be part of the row id")
+	}
+	if !sets.Claim(list, "albums") || sets.Claim(list, "albums") || !sets.Claim(list, "label") {
+		t.Error("claim")
+	}
+	sets.Invalidate()
+	if !sets.Claim(list, "albums") {
+		t.Error("claim after invalidate")
+	}
+	// concurrent use
+	var wg sync.WaitGroup
+	for i := range 8 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			sets.Record(&relations.Set{Model: "x", IDs: []relations.Key{k(i)}})
+			sets.Lookup("x", k(i))
+			sets.Claim(list, i)
+		}()
+	}
+	wg.Wait()
+}

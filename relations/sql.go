@@ -1,0 +1,52 @@
+package relations
+
+import "strings"
+
+// InSQL returns the condition "cols IN (...)" for n keys with ? placeholders:
+// "a IN (?,?)" for one column, "(a, b) IN ((?,?),(?,?))" for a composite
+// key, or with values true "(a, b) IN (VALUES (?,?),(?,?))", the form SQLite
+// accepts since 3.15 and which also works before row-value IN lists did.
+// cols must already be quoted (and qualified) by the caller.
+func InSQL(cols []string, n int, values bool) string {
+	var b strings.Builder
+	if len(cols) == 1 {
+		b.Grow(len(cols[0]) + 6 + 2*n)
+		b.WriteString(cols[0])
+		b.WriteString(" IN (")
+		for i := range n {
+			if i > 0 {
+				b.WriteByte(',')
+			}
+			b.WriteByte('?')
+		}
+		b.WriteByte(')')
+		return b.String()
+	}
+	tuple := "(" + strings.TrimSuffix(strings.Repeat("?,", len(cols)), ",") + ")"
+	b.Grow(n*(len(tuple)+1) + 32)
+	b.WriteByte('(')
+	b.WriteString(strings.Join(cols, ", "))
+	b.WriteString(") IN (")
+	if values {
+		b.WriteString("VALUES ")
+	}
+	for i := range n {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		b.WriteString(tuple)
+	}
+	b.WriteByte(')')
+	return b.String()
+}
+
+// RowNumberSQL returns the window expression of the per-parent limit variant:
+// "ROW_NUMBER() OVER (PARTITION BY a, b ORDER BY <order>)". partitionBy must
+// be quoted by the caller; an empty order numbers rows in an unspecified order.
+func RowNumberSQL(partitionBy []string, order string) string {
+	s := "ROW_NUMBER() OVER (PARTITION BY " + strings.Join(partitionBy, ", ")
+	if order != "" {
+		s += " ORDER BY " + order
+	}
+	return s + ")"
+}
