@@ -1,0 +1,26 @@
+package schema
+
+import (
+	"entgo.io/ent"
+	"entgo.io/ent/schema/edge"
+	"entgo.io/ent/schema/field"
+)
+
+// Label is a record label. Label 1–N Band (O2M; the FK is Band's label_id field).
+type Label struct {
+	ent.Schema
+}
+
+// Fields of the Label.
+func (Label) Fields() []ent.Field {
+	return []ent.Field{
+		field.String("name"),
+	}
+}
+
+// Edges of the Label.
+func (Label) Edges() []ent.Edge {
+	return []ent.Edge{
+		edge.To("bands", Band.Type),
+	}
+}
