@@ -1,0 +1,34 @@
+package gormloader
+
+import (
+	"errors"
+	"fmt"
+
+	"gorm.io/gorm"
+)
+
+// Errors returned by this package; match them with errors.Is. The returned
+// errors wrap them with the model, the relation and what to do.
+var (
+	// ErrNotInstalled: the *gorm.DB passed to a load does not have the plugin
+	// (db.Use(gormloader.New())).
+	ErrNotInstalled = errors.New("gormloader: plugin not installed on this *gorm.DB (call db.Use(gormloader.New()))")
+	// ErrNoDB: a load got no *gorm.DB and found none in the context.
+	ErrNoDB = errors.New("gormloader: no *gorm.DB for this load (pass one, or put one in the context with gormloader.WithDB)")
+	// ErrUnknownRelation: the model has no relation (GORM association) of that name.
+	ErrUnknownRelation = errors.New("gormloader: unknown relation")
+	// ErrUnsupportedRelation: the relation has a shape the loader cannot load.
+	ErrUnsupportedRelation = errors.New("gormloader: unsupported relation")
+	// ErrInvalidParent: the parent is not a pointer to a struct model.
+	ErrInvalidParent = errors.New("gormloader: parent must be a non-nil pointer to a model struct")
+	// ErrNilParent: the parent is a nil pointer (or nil).
+	ErrNilParent = errors.New("gormloader: parent is nil")
+	// ErrTypeMismatch: the type parameter is not the relation's target model.
+	ErrTypeMismatch = errors.New("gormloader: type parameter does not match the relation")
+	// ErrInvalidOption: a load option is invalid (negative limit, filter
+	// arguments that cannot be compared, Count with a limit, ...).
+	ErrInvalidOption = errors.New("gormloader: invalid load option")
+	// ErrNotFound is returned by ByID for a primary key with no row. It also
+	// matches gorm.ErrRecordNotFound.
+	ErrNotFound = fmt.Errorf("gormloader: record not found: %w", gorm.ErrRecordNotFound)
+)

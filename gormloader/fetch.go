@@ -1,0 +1,378 @@
+package gormloader
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"reflect"
+	"strings"
+
+	"gorm.io/gorm"
+	"gorm.io/gorm/clause"
+	"gorm.io/gorm/schema"
+
+	"github.com/ormloader/ormloader/dataloader"
+	"github.com/ormloader/ormloader/relations"
+)
+
+// paramsMargin is kept free of the bind limit in every statement for the
+// parameters that GORM's query clauses may add (a soft-delete flag, a tenant
+// scope); it never changes the number of statements of a batch that is not
+// within a few keys of a multiple of the limit.
+const paramsMargin = 8
+
+// Aliases used in the statements.
+const (
+	aliasKey    = "ol_k"     // ol_k0, ol_k1...: the parent key of a joined row
+	aliasRowNum = "ol_rn"    // ROW_NUMBER() of the per-parent limit
+	aliasCount  = "ol_count" // COUNT(*) of the count variant
+	aliasWindow = "ol_w"     // the derived table of the per-parent limit
+)
+
+// fetchBatch returns the batch function of r's loader: one statement per
+// partition (transaction, variant) and chunk of the bind limit.
+func (r *relation) fetchBatch(l *Loader) func(ctx context.Context, keys []relations.BatchKey) ([]any, []error) {
+	return func(ctx context.Context, keys []relations.BatchKey) ([]any, []error) {
+		return relations.Fetch(ctx, keys, func(ctx context.Context, p relations.Part, parents []relations.Key) (map[relations.Key]any, error) {
+			m, err := l.fetchRelation(ctx, r, p, parents)
+			if err != nil {
+				return nil, fmt.Errorf("gormloader: loading %s (%v) for %d parents: %w", r.Name, p.Variant, len(parents), err)
+			}
+			return m, nil
+		})
+	}
+}
+
+func (l *Loader) isSQLite() bool {
+	n := l.db.Dialector.Name()
+	return n == "sqlite" || n == "sqlite3"
+}
+
+// inExpr returns "cols IN (...)" for keys, with cols quoted on table.
+func (l *Loader) inExpr(table string, cols []string, keys []relations.Key) clause.Expr {
+	quoted := make([]string, len(cols))
+	for i, c := range cols {
+		quoted[i] = l.quote(table, c)
+	}
+	vars := make([]any, 0, len(keys)*len(cols))
+	for _, k := range keys {
+		vars = k.AppendValues(vars)
+	}
+	return clause.Expr{SQL: relations.InSQL(quoted, len(keys), len(cols) > 1 && l.isSQLite()), Vars: vars}
+}
+
+func (l *Loader) quoteAll(table string, cols []string) string {
+	q := make([]string, len(cols))
+	for i, c := range cols {
+		q[i] = l.quote(table, c)
+	}
+	return strings.Join(q, ", ")
+}
+
+// filtered applies the polymorphic type condition and the variant's filter.
+func (l *Loader) filtered(q *gorm.DB, r *relation, v relations.Variant) *gorm.DB {
+	if p := r.Polymorphic; p != nil {
+		q = q.Where(clause.Eq{Column: clause.Column{Table: r.Target.Name, Name: p.TypeColumn}, Value: p.Value})
+	}
+	if v.Where != "" {
+		q = q.Where(v.Where, v.Args.Values()...)
+	}
+	return q
+}
+
+// fetchRelation loads r for the distinct parents of one partition and returns
+// the result per parent: []T for a to-many relation, *T for a to-one
+// relation, int64 for a count. All rows are recorded as one load set.
+func (l *Loader) fetchRelation(ctx context.Context, r *relation, p relations.Part, parents []relations.Key) (map[relations.Key]any, error) {
+	v := p.Variant
+	reserved := v.Params() + paramsMargin
+	if r.Polymorphic != nil {
+		reserved++
+	}
+	chunks, err := relations.Chunks(parents, l.limit, r.Width(), reserved)
+	if err != nil {
+		return nil, err
+	}
+	if v.Count {
+		out := make(map[relations.Key]any, len(parents))
+		for _, chunk := range chunks {
+			if err := l.fetchCounts(ctx, r, p, chunk, out); err != nil {
+				return nil, err
+			}
+		}
+		return out, nil
+	}
+	t := r.target.ModelType
+	all := reflect.MakeSlice(reflect.SliceOf(t), 0, 0)
+	var keys []relations.Key
+	for _, chunk := range chunks {
+		rows, rowKeys, err := l.fetchChunk(ctx, r, p, chunk)
+		if err != nil {
+			return nil, err
+		}
+		all = reflect.AppendSlice(all, rows)
+		keys = append(keys, rowKeys...)
+	}
+	if tm, err := l.model(t); err == nil {
+		l.recordRows(ctx, tm, all)
+	}
+	index := make(map[relations.Key][]int)
+	for i, k := range keys {
+		if !k.IsZero() {
+			index[k] = append(index[k], i)
+		}
+	}
+	out := make(map[relations.Key]any, len(index))
+	for k, is := range index {
+		if r.Kind.Many() {
+			s := reflect.MakeSlice(reflect.SliceOf(t), len(is), len(is))
+			for j, i := range is {
+				s.Index(j).Set(all.Index(i))
+			}
+			out[k] = s.Interface()
+		} else {
+			ptr := reflect.New(t)
+			ptr.Elem().Set(all.Index(is[0]))
+			out[k] = ptr.Interface()
+		}
+	}
+	return out, nil
+}
+
+// fetchChunk runs one statement and returns the rows (a []T value) and, per
+// row, the parent key it belongs to.
+func (l *Loader) fetchChunk(ctx context.Context, r *relation, p relations.Part, chunk []relations.Key) (reflect.Value, []relations.Key, error) {
+	v := p.Variant
+	t := r.target.ModelType
+	tx := l.session(ctx, p.Conn)
+	if r.Kind == relations.ManyToMany {
+		return l.fetchJoined(ctx, r, p, chunk)
+	}
+	q := l.filtered(tx.Model(reflect.New(t).Interface()).Where(l.inExpr(r.Target.Name, r.MatchColumns(), chunk)), r, v)
+	dest := reflect.New(reflect.SliceOf(t))
+	switch {
+	case v.Limit > 0:
+		window := relations.RowNumberSQL([]string{l.quoteAll(r.Target.Name, r.MatchColumns())}, v.Order)
+		inner := q.Select(l.db.Statement.Quote(clause.Table{Name: r.Target.Name}) + ".*, " + window + " AS " + aliasRowNum)
+		q = l.session(ctx, p.Conn).Table("(?) AS "+aliasWindow, inner).
+			Where(aliasRowNum+" <= ?", v.Limit).Order(aliasRowNum)
+	case v.Order != "":
+		q = q.Order(v.Order)
+	}
+	if err := q.Find(dest.Interface()).Error; err != nil {
+		return reflect.Value{}, nil, err
+	}
+	rows := dest.Elem()
+	keys := make([]relations.Key, rows.Len())
+	for i := range rows.Len() {
+		k, err := fieldsKey(ctx, r.matchFields, rows.Index(i))
+		if err != nil && err != relations.ErrNullKey {
+			return reflect.Value{}, nil, err
+		}
+		keys[i] = k
+	}
+	return rows, keys, nil
+}
+
+// fetchJoined loads a many-to-many relation with one joined statement:
+// SELECT target.*, join.owner_fk AS ol_k0 FROM target JOIN join ON ... WHERE
+// join.owner_fk IN (...). GORM's Preload uses two statements.
+func (l *Loader) fetchJoined(ctx context.Context, r *relation, p relations.Part, chunk []relations.Key) (reflect.Value, []relations.Key, error) {
+	v := p.Variant
+	t := r.target.ModelType
+	sel, joinCols := l.joinSelect(r)
+	q := l.session(ctx, p.Conn).Model(reflect.New(t).Interface())
+	q = l.filtered(q.Joins(l.joinSQL(r)).Where(l.inExpr(r.Join.Name, r.MatchColumns(), chunk)), r, v)
+	switch {
+	case v.Limit > 0:
+		window := relations.RowNumberSQL([]string{joinCols}, v.Order)
+		inner := q.Select(sel + ", " + window + " AS " + aliasRowNum)
+		q = l.session(ctx, p.Conn).Table("(?) AS "+aliasWindow, inner).
+			Where(aliasRowNum+" <= ?", v.Limit).Order(aliasRowNum)
+	case v.Order != "":
+		q = q.Select(sel).Order(v.Order)
+	default:
+		q = q.Select(sel)
+	}
+	rows, err := q.Rows()
+	if err != nil {
+		return reflect.Value{}, nil, err
+	}
+	defer rows.Close()
+	return l.scanJoined(ctx, q, r, rows)
+}
+
+// joinSelect returns the select list of a joined statement and the quoted
+// join-table key columns.
+func (l *Loader) joinSelect(r *relation) (sel, joinCols string) {
+	var b strings.Builder
+	b.WriteString(l.db.Statement.Quote(clause.Table{Name: r.Target.Name}))
+	b.WriteString(".*")
+	cols := make([]string, len(r.Keys))
+	for i, k := range r.Keys {
+		cols[i] = l.quote(r.Join.Name, k.To)
+		fmt.Fprintf(&b, ", %s AS %s%d", cols[i], aliasKey, i)
+	}
+	return b.String(), strings.Join(cols, ", ")
+}
+
+func (l *Loader) joinSQL(r *relation) string {
+	conds := make([]string, len(r.Join.TargetKeys))
+	for i, k := range r.Join.TargetKeys {
+		conds[i] = l.quote(r.Join.Name, k.From) + " = " + l.quote(r.Target.Name, k.To)
+	}
+	return "JOIN " + l.db.Statement.Quote(clause.Table{Name: r.Join.Name}) + " ON " + strings.Join(conds, " AND ")
+}
+
+// scanJoined scans rows of target columns plus ol_k* key columns, the way
+// GORM's own scanner does (field value pools and setters), and calls AfterFind.
+func (l *Loader) scanJoined(ctx context.Context, q *gorm.DB, r *relation, rows *sql.Rows) (reflect.Value, []relations.Key, error) {
+	t := r.target.ModelType
+	cols, err := rows.Columns()
+	if err != nil {
+		return reflect.Value{}, nil, err
+	}
+	fields := make([]*schema.Field, len(cols))
+	keyAt := make([]int, len(cols)) // -1, or the key part this column holds
+	for i, c := range cols {
+		keyAt[i] = -1
+		var part int
+		if n, _ := fmt.Sscanf(strings.ToLower(c), aliasKey+"%d", &part); n == 1 && part < len(r.joinFields) {
+			keyAt[i] = part
+			continue
+		}
+		if f := r.target.LookUpField(c); f != nil && f.Readable {
+			fields[i] = f
+		}
+	}
+	out := reflect.MakeSlice(reflect.SliceOf(t), 0, 16)
+	var keys []relations.Key
+	vals := make([]any, len(cols))
+	var parts [relations.MaxKeyColumns]any
+	for rows.Next() {
+		elem := reflect.New(t).Elem()
+		for i := range cols {
+			switch {
+			case keyAt[i] >= 0:
+				vals[i] = reflect.New(reflect.PointerTo(r.joinFields[keyAt[i]].FieldType)).Interface()
+			case fields[i] != nil:
+				vals[i] = fields[i].NewValuePool.Get()
+			default:
+				vals[i] = new(any)
+			}
+		}
+		if err := rows.Scan(vals...); err != nil {
+			return reflect.Value{}, nil, err
+		}
+		for i, f := range fields {
+			switch {
+			case keyAt[i] >= 0:
+				parts[keyAt[i]] = vals[i]
+			case f != nil:
+				if err := f.Set(ctx, elem, vals[i]); err != nil {
+					return reflect.Value{}, nil, err
+				}
+				f.NewValuePool.Put(vals[i])
+			}
+		}
+		k, err := relations.MakeKey(parts[:len(r.joinFields)]...)
+		if err != nil && err != relations.ErrNullKey {
+			return reflect.Value{}, nil, err
+		}
+		out = reflect.Append(out, elem)
+		keys = append(keys, k)
+	}
+	if err := rows.Err(); err != nil {
+		return reflect.Value{}, nil, err
+	}
+	if r.target.AfterFind && !q.Statement.SkipHooks {
+		hookDB := q.Session(&gorm.Session{NewDB: true})
+		for i := range out.Len() {
+			if h, ok := out.Index(i).Addr().Interface().(interface{ AfterFind(*gorm.DB) error }); ok {
+				if err := h.AfterFind(hookDB); err != nil {
+					return reflect.Value{}, nil, err
+				}
+			}
+		}
+	}
+	return out, keys, nil
+}
+
+// fetchCounts counts the target rows per parent of one chunk into out.
+func (l *Loader) fetchCounts(ctx context.Context, r *relation, p relations.Part, chunk []relations.Key, out map[relations.Key]any) error {
+	t := r.target.ModelType
+	q := l.session(ctx, p.Conn).Model(reflect.New(t).Interface())
+	var groupCols string
+	var keyTypes []reflect.Type
+	if r.Kind == relations.ManyToMany {
+		_, groupCols = l.joinSelect(r)
+		q = q.Joins(l.joinSQL(r)).Where(l.inExpr(r.Join.Name, r.MatchColumns(), chunk))
+		for _, f := range r.joinFields {
+			keyTypes = append(keyTypes, f.FieldType)
+		}
+	} else {
+		groupCols = l.quoteAll(r.Target.Name, r.MatchColumns())
+		q = q.Where(l.inExpr(r.Target.Name, r.MatchColumns(), chunk))
+		for _, f := range r.matchFields {
+			keyTypes = append(keyTypes, f.FieldType)
+		}
+	}
+	q = l.filtered(q, r, p.Variant).Select(groupCols + ", COUNT(*) AS " + aliasCount).Group(groupCols)
+	rows, err := q.Rows()
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	vals := make([]any, len(keyTypes)+1)
+	for rows.Next() {
+		for i, kt := range keyTypes {
+			vals[i] = reflect.New(reflect.PointerTo(kt)).Interface()
+		}
+		var n int64
+		vals[len(keyTypes)] = &n
+		if err := rows.Scan(vals...); err != nil {
+			return err
+		}
+		k, err := relations.MakeKey(vals[:len(keyTypes)]...)
+		if err != nil {
+			continue
+		}
+		out[k] = n
+	}
+	return rows.Err()
+}
+
+// fetchByID returns the batch function of m's primary-key loader.
+func (m *model) fetchByID(l *Loader) func(ctx context.Context, keys []relations.BatchKey) ([]any, []error) {
+	return func(ctx context.Context, keys []relations.BatchKey) ([]any, []error) {
+		return relations.Fetch(ctx, keys, func(ctx context.Context, p relations.Part, ids []relations.Key) (map[relations.Key]any, error) {
+			chunks, err := relations.Chunks(ids, l.limit, len(m.pkCols), paramsMargin)
+			if err != nil {
+				return nil, err
+			}
+			all := reflect.MakeSlice(reflect.SliceOf(m.typ), 0, len(ids))
+			for _, chunk := range chunks {
+				dest := reflect.New(reflect.SliceOf(m.typ))
+				q := l.session(ctx, p.Conn).Where(l.inExpr(m.schema.Table, m.pkCols, chunk))
+				if err := q.Find(dest.Interface()).Error; err != nil {
+					return nil, fmt.Errorf("gormloader: loading %v by primary key (%d keys): %w", m.typ, len(chunk), err)
+				}
+				all = reflect.AppendSlice(all, dest.Elem())
+			}
+			l.recordRows(ctx, m, all)
+			out := make(map[relations.Key]any, all.Len())
+			for i := range all.Len() {
+				k, err := m.pkKey(ctx, all.Index(i))
+				if err != nil {
+					continue
+				}
+				ptr := reflect.New(m.typ)
+				ptr.Elem().Set(all.Index(i))
+				out[k] = ptr.Interface()
+			}
+			return out, nil
+		})
+	}
+}
+
+var _ = dataloader.ErrNotFound

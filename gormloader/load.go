@@ -1,0 +1,338 @@
+package gormloader
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"reflect"
+	"slices"
+
+	"gorm.io/gorm"
+
+	"github.com/ormloader/ormloader/relations"
+)
+
+// LoadOption selects a variant of a load: per-parent limit and order, an
+// extra filter. Loads with different options never share a batch or a cached
+// result; loads with equal options do.
+type LoadOption func(*loadConfig)
+
+type loadConfig struct {
+	limit int
+	order string
+	where string
+	args  []any
+	err   error
+}
+
+// Limit keeps at most n target rows per parent (ROW_NUMBER() OVER (PARTITION
+// BY the foreign key ...), so the limit applies to each parent, not to the
+// whole batch as GORM's Preload with Limit does). Combine it with Order.
+func Limit(n int) LoadOption {
+	return func(c *loadConfig) {
+		if n < 0 {
+			c.err = fmt.Errorf("%w: Limit(%d)", ErrInvalidOption, n)
+		}
+		c.limit = n
+	}
+}
+
+// Order orders the target rows of each parent. It is an SQL fragment on the
+// target table's columns, like GORM's Order ("year DESC, id"); never build it
+// from user input.
+func Order(order string) LoadOption {
+	return func(c *loadConfig) { c.order = order }
+}
+
+// Where adds a condition on the target rows, like GORM's Where with a string
+// and ? placeholders. At most relations.MaxKeyColumns arguments, of
+// comparable types (they are part of the batch key).
+func Where(query string, args ...any) LoadOption {
+	return func(c *loadConfig) { c.where, c.args = query, args }
+}
+
+func variantOf(opts []LoadOption, count bool) (relations.Variant, error) {
+	var c loadConfig
+	for _, o := range opts {
+		o(&c)
+	}
+	if c.err != nil {
+		return relations.Variant{}, c.err
+	}
+	if count && c.limit > 0 {
+		return relations.Variant{}, fmt.Errorf("%w: Count with Limit", ErrInvalidOption)
+	}
+	if count {
+		c.order = ""
+	}
+	v, err := relations.NewVariant(c.limit, c.order, count, c.where, c.args...)
+	if err != nil {
+		return relations.Variant{}, fmt.Errorf("%w: %v", ErrInvalidOption, err)
+	}
+	return v, nil
+}
+
+type dbKey struct{}
+
+// WithDB returns a copy of ctx carrying db, for loads that are given no
+// *gorm.DB (the generated LoadX methods). Put it in the context where the
+// request scope is opened; pass a transaction's *gorm.DB to make the loads of
+// that context run in the transaction.
+func WithDB(ctx context.Context, db *gorm.DB) context.Context {
+	return context.WithValue(ctx, dbKey{}, db)
+}
+
+// DBFromContext returns the *gorm.DB put in ctx by WithDB, or nil.
+func DBFromContext(ctx context.Context) *gorm.DB {
+	db, _ := ctx.Value(dbKey{}).(*gorm.DB)
+	return db
+}
+
+// FromDB returns the Loader installed on db (db.Use(gormloader.New())).
+func FromDB(db *gorm.DB) (*Loader, error) {
+	if db == nil {
+		return nil, ErrNoDB
+	}
+	p, ok := db.Config.Plugins[pluginName]
+	if !ok {
+		return nil, ErrNotInstalled
+	}
+	l, ok := p.(*Loader)
+	if !ok {
+		return nil, ErrNotInstalled
+	}
+	return l, nil
+}
+
+// resolve finds the loader and the partition (transaction) of a load: db if
+// given, else the one in ctx.
+func resolve(ctx context.Context, db *gorm.DB) (*Loader, any, error) {
+	if db == nil {
+		db = DBFromContext(ctx)
+	}
+	if db == nil {
+		return nil, nil, ErrNoDB
+	}
+	l, err := FromDB(db)
+	if err != nil {
+		return nil, nil, err
+	}
+	return l, connOf(db), nil
+}
+
+// parentValue checks that parent is a non-nil pointer to a struct.
+func parentValue(parent any, relation string) (reflect.Value, error) {
+	if parent == nil {
+		return reflect.Value{}, fmt.Errorf("%w (loading %q)", ErrNilParent, relation)
+	}
+	pv := reflect.ValueOf(parent)
+	if pv.Kind() != reflect.Pointer {
+		return reflect.Value{}, fmt.Errorf("%w: got %T (loading %q); pass &%s", ErrInvalidParent, parent, relation, pv.Type().Name())
+	}
+	if pv.IsNil() {
+		return reflect.Value{}, fmt.Errorf("%w: %T(nil) (loading %q)", ErrNilParent, parent, relation)
+	}
+	if pv.Elem().Kind() != reflect.Struct {
+		return reflect.Value{}, fmt.Errorf("%w: got %T (loading %q)", ErrInvalidParent, parent, relation)
+	}
+	return pv.Elem(), nil
+}
+
+// load is the common path of Load, LoadOne and Count. want is the type
+// parameter's type (nil for Count). A nil result with a nil error means "no
+// rows and no statement" (a NULL foreign key).
+func load(ctx context.Context, db *gorm.DB, parent any, name string, want reflect.Type, count bool, opts []LoadOption) (any, *relation, error) {
+	row, err := parentValue(parent, name)
+	if err != nil {
+		return nil, nil, err
+	}
+	l, conn, err := resolve(ctx, db)
+	if err != nil {
+		return nil, nil, fmt.Errorf("loading %T.%s: %w", parent, name, err)
+	}
+	m, err := l.model(row.Type())
+	if err != nil {
+		return nil, nil, err
+	}
+	r, err := m.relation(name)
+	if err != nil {
+		return nil, nil, err
+	}
+	if want != nil && want != r.target.ModelType {
+		return nil, r, fmt.Errorf("%w: %s loads %v, not %v", ErrTypeMismatch, r.Name, r.target.ModelType, want)
+	}
+	v, err := variantOf(opts, count)
+	if err != nil {
+		return nil, r, fmt.Errorf("loading %s: %w", r.Name, err)
+	}
+	key, err := fieldsKey(ctx, r.ownerFields, row)
+	if errors.Is(err, relations.ErrNullKey) {
+		return nil, r, nil // NULL foreign key: nothing to load, no statement
+	}
+	if err != nil {
+		return nil, r, fmt.Errorf("gormloader: %s: parent key: %w", r.Name, err)
+	}
+	part := relations.Part{Conn: conn, Variant: v}
+	bk := relations.BatchKey{Part: part, Parent: key}
+	var siblings []relations.BatchKey
+	if sets := relations.SetsOf(ctx); sets != nil && !l.cfg.noLoadSets {
+		if pk, err := m.pkKey(ctx, row); err == nil {
+			if set := sets.Lookup(m.typ, pk); set != nil && set.Source == l && sets.Claim(set, claim{r, part}) {
+				siblings = r.siblingKeys(set, part)
+			}
+		}
+	}
+	res, err := r.loader.LoadWith(ctx, bk, siblings)
+	return res, r, err
+}
+
+// claim is the token of a relation load over a load set.
+type claim struct {
+	r    *relation
+	part relations.Part
+}
+
+// Load loads the named relation (the association field's name, e.g. "Albums")
+// of parent, a pointer to a model, and returns the target rows. It works for
+// every kind; a to-one relation gives at most one row. T must be the
+// relation's target model type.
+//
+// db is any *gorm.DB with the plugin installed (a session or a transaction);
+// only its connection is used: its conditions, Unscoped and so on are not.
+// A load on a transaction runs in it and never shares a batch or a cached
+// result with loads outside it. A nil db means the one in ctx (WithDB).
+//
+// In a dataloader scope, the load is batched with the loads of the same
+// relation pending at the same time and, through load sets, with every row
+// that came back in the same query as parent. The result is cached for the
+// scope (until a write through GORM to a table involved) and the slice is the
+// caller's own copy.
+func Load[T any](ctx context.Context, db *gorm.DB, parent any, relation string, opts ...LoadOption) ([]T, error) {
+	res, r, err := load(ctx, db, parent, relation, reflect.TypeFor[T](), false, opts)
+	if err != nil || res == nil {
+		return nil, err
+	}
+	switch v := res.(type) {
+	case []T:
+		return slices.Clone(v), nil
+	case *T:
+		return []T{*v}, nil
+	}
+	return nil, fmt.Errorf("gormloader: %s: unexpected result %T", r.Name, res)
+}
+
+// LoadOne loads a to-one relation (belongs-to, has-one) of parent and returns
+// a copy of the target row, or nil if there is none (including a NULL foreign
+// key, which issues no statement). On a to-many relation it returns the first
+// row.
+func LoadOne[T any](ctx context.Context, db *gorm.DB, parent any, relation string, opts ...LoadOption) (*T, error) {
+	res, r, err := load(ctx, db, parent, relation, reflect.TypeFor[T](), false, opts)
+	if err != nil || res == nil {
+		return nil, err
+	}
+	switch v := res.(type) {
+	case *T:
+		c := *v
+		return &c, nil
+	case []T:
+		if len(v) == 0 {
+			return nil, nil
+		}
+		c := v[0]
+		return &c, nil
+	}
+	return nil, fmt.Errorf("gormloader: %s: unexpected result %T", r.Name, res)
+}
+
+// Count returns the number of target rows of the relation for parent, with
+// one GROUP BY statement per batch. Where applies; Limit is an error.
+func Count(ctx context.Context, db *gorm.DB, parent any, relation string, opts ...LoadOption) (int64, error) {
+	res, _, err := load(ctx, db, parent, relation, nil, true, opts)
+	if err != nil || res == nil {
+		return 0, err
+	}
+	n, _ := res.(int64)
+	return n, nil
+}
+
+// ByID loads the row of model T whose primary key is id (one value per
+// primary-key column, in the model's order), batched and cached like the
+// relation loads. A missing row gives an error matching ErrNotFound (and
+// gorm.ErrRecordNotFound).
+func ByID[T any](ctx context.Context, db *gorm.DB, id ...any) (*T, error) {
+	l, conn, err := resolve(ctx, db)
+	if err != nil {
+		return nil, err
+	}
+	m, err := l.model(reflect.TypeFor[T]())
+	if err != nil {
+		return nil, err
+	}
+	if len(id) != len(m.pkCols) {
+		return nil, fmt.Errorf("%w: %v has %d primary-key columns, ByID got %d values", ErrInvalidOption, m.typ, len(m.pkCols), len(id))
+	}
+	key, err := relations.MakeKey(id...)
+	if err != nil {
+		return nil, fmt.Errorf("gormloader: %v by id %v: %w", m.typ, id, err)
+	}
+	res, err := m.byID.Load(ctx, relations.BatchKey{Part: relations.Part{Conn: conn}, Parent: key})
+	if err != nil {
+		return nil, err
+	}
+	p, _ := res.(*T)
+	if p == nil {
+		return nil, fmt.Errorf("%w: %v with primary key %v", ErrNotFound, m.typ, key)
+	}
+	c := *p
+	return &c, nil
+}
+
+// Register parses models (pointers to model structs) now and checks the named
+// relations, or all of them if none are named, so that an unknown relation or
+// a shape the loader cannot load is reported at start-up, naming the model
+// and the field. Loads register what they use on first use anyway.
+func (l *Loader) Register(model any, relationNames ...string) error {
+	if l.db == nil {
+		return fmt.Errorf("gormloader: Register before db.Use(loader)")
+	}
+	row, err := parentValue(model, "Register")
+	if err != nil {
+		return err
+	}
+	m, err := l.model(row.Type())
+	if err != nil {
+		return err
+	}
+	if len(relationNames) == 0 {
+		var errs []error
+		for _, e := range m.relErrs {
+			errs = append(errs, e)
+		}
+		return errors.Join(errs...)
+	}
+	for _, n := range relationNames {
+		if _, err := m.relation(n); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// Relation returns the relation model of a model's association, for
+// inspection and tooling.
+func (l *Loader) Relation(model any, name string) (*relations.Relation, error) {
+	row, err := parentValue(model, name)
+	if err != nil {
+		return nil, err
+	}
+	m, err := l.model(row.Type())
+	if err != nil {
+		return nil, err
+	}
+	r, err := m.relation(name)
+	if err != nil {
+		return nil, err
+	}
+	rel := r.Relation
+	return &rel, nil
+}
