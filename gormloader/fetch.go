@@ -11,7 +11,6 @@ import (
 	"gorm.io/gorm/clause"
 	"gorm.io/gorm/schema"
 
-	"github.com/ormloader/ormloader/dataloader"
 	"github.com/ormloader/ormloader/relations"
 )
 
@@ -31,10 +30,11 @@ const (
 
 // fetchBatch returns the batch function of r's loader: one statement per
 // partition (transaction, variant) and chunk of the bind limit.
-func (r *relation) fetchBatch(l *Loader) func(ctx context.Context, keys []relations.BatchKey) ([]any, []error) {
-	return func(ctx context.Context, keys []relations.BatchKey) ([]any, []error) {
-		return relations.Fetch(ctx, keys, func(ctx context.Context, p relations.Part, parents []relations.Key) (map[relations.Key]any, error) {
-			m, err := l.fetchRelation(ctx, r, p, parents)
+func (r *relation) fetchBatch(l *Loader) func(ctx context.Context, keys []loadKey) ([]any, []error) {
+	return func(ctx context.Context, keys []loadKey) ([]any, []error) {
+		sets, bks := splitKeys(ctx, keys)
+		return relations.Fetch(ctx, bks, func(ctx context.Context, p relations.Part, parents []relations.Key) (map[relations.Key]any, error) {
+			m, err := l.fetchRelation(ctx, sets, r, p, parents)
 			if err != nil {
 				return nil, fmt.Errorf("gormloader: loading %s (%v) for %d parents: %w", r.Name, p.Variant, len(parents), err)
 			}
@@ -83,7 +83,7 @@ func (l *Loader) filtered(q *gorm.DB, r *relation, v relations.Variant) *gorm.DB
 // fetchRelation loads r for the distinct parents of one partition and returns
 // the result per parent: []T for a to-many relation, *T for a to-one
 // relation, int64 for a count. All rows are recorded as one load set.
-func (l *Loader) fetchRelation(ctx context.Context, r *relation, p relations.Part, parents []relations.Key) (map[relations.Key]any, error) {
+func (l *Loader) fetchRelation(ctx context.Context, sets *relations.Sets, r *relation, p relations.Part, parents []relations.Key) (map[relations.Key]any, error) {
 	v := p.Variant
 	reserved := v.Params() + paramsMargin
 	if r.Polymorphic != nil {
@@ -114,7 +114,7 @@ func (l *Loader) fetchRelation(ctx context.Context, r *relation, p relations.Par
 		keys = append(keys, rowKeys...)
 	}
 	if tm, err := l.model(t); err == nil {
-		l.recordRows(ctx, tm, all)
+		l.recordRows(ctx, sets, tm, all)
 	}
 	index := make(map[relations.Key][]int)
 	for i, k := range keys {
@@ -343,9 +343,10 @@ func (l *Loader) fetchCounts(ctx context.Context, r *relation, p relations.Part,
 }
 
 // fetchByID returns the batch function of m's primary-key loader.
-func (m *model) fetchByID(l *Loader) func(ctx context.Context, keys []relations.BatchKey) ([]any, []error) {
-	return func(ctx context.Context, keys []relations.BatchKey) ([]any, []error) {
-		return relations.Fetch(ctx, keys, func(ctx context.Context, p relations.Part, ids []relations.Key) (map[relations.Key]any, error) {
+func (m *model) fetchByID(l *Loader) func(ctx context.Context, keys []loadKey) ([]any, []error) {
+	return func(ctx context.Context, keys []loadKey) ([]any, []error) {
+		sets, bks := splitKeys(ctx, keys)
+		return relations.Fetch(ctx, bks, func(ctx context.Context, p relations.Part, ids []relations.Key) (map[relations.Key]any, error) {
 			chunks, err := relations.Chunks(ids, l.limit, len(m.pkCols), paramsMargin)
 			if err != nil {
 				return nil, err
@@ -359,7 +360,7 @@ func (m *model) fetchByID(l *Loader) func(ctx context.Context, keys []relations.
 				}
 				all = reflect.AppendSlice(all, dest.Elem())
 			}
-			l.recordRows(ctx, m, all)
+			l.recordRows(ctx, sets, m, all)
 			out := make(map[relations.Key]any, all.Len())
 			for i := range all.Len() {
 				k, err := m.pkKey(ctx, all.Index(i))
@@ -375,4 +376,25 @@ func (m *model) fetchByID(l *Loader) func(ctx context.Context, keys []relations.
 	}
 }
 
-var _ = dataloader.ErrNotFound
+// loadKey is the key of the loader definitions: a relations.BatchKey plus
+// the load-set registry of the scope the load came from. sets is the same for
+// every key of a scope, so it partitions nothing; it lets a batch function
+// record its rows as a load set even though dataloader runs batch functions
+// under a context that does not carry the scope itself (dataloader.FromContext
+// of a batch's ctx is nil in the current dataloader).
+type loadKey struct {
+	relations.BatchKey
+	sets *relations.Sets
+}
+
+func splitKeys(ctx context.Context, keys []loadKey) (*relations.Sets, []relations.BatchKey) {
+	sets := relations.SetsOf(ctx)
+	bks := make([]relations.BatchKey, len(keys))
+	for i, k := range keys {
+		bks[i] = k.BatchKey
+		if sets == nil {
+			sets = k.sets
+		}
+	}
+	return sets, bks
+}

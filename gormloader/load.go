@@ -173,12 +173,13 @@ func load(ctx context.Context, db *gorm.DB, parent any, name string, want reflec
 		return nil, r, fmt.Errorf("gormloader: %s: parent key: %w", r.Name, err)
 	}
 	part := relations.Part{Conn: conn, Variant: v}
-	bk := relations.BatchKey{Part: part, Parent: key}
-	var siblings []relations.BatchKey
-	if sets := relations.SetsOf(ctx); sets != nil && !l.cfg.noLoadSets {
+	sets := relations.SetsOf(ctx)
+	bk := loadKey{relations.BatchKey{Part: part, Parent: key}, sets}
+	var siblings []loadKey
+	if sets != nil && !l.cfg.noLoadSets {
 		if pk, err := m.pkKey(ctx, row); err == nil {
 			if set := sets.Lookup(m.typ, pk); set != nil && set.Source == l && sets.Claim(set, claim{r, part}) {
-				siblings = r.siblingKeys(set, part)
+				siblings = r.siblingKeys(sets, set, part)
 			}
 		}
 	}
@@ -275,7 +276,8 @@ func ByID[T any](ctx context.Context, db *gorm.DB, id ...any) (*T, error) {
 	if err != nil {
 		return nil, fmt.Errorf("gormloader: %v by id %v: %w", m.typ, id, err)
 	}
-	res, err := m.byID.Load(ctx, relations.BatchKey{Part: relations.Part{Conn: conn}, Parent: key})
+	bk := relations.BatchKey{Part: relations.Part{Conn: conn}, Parent: key}
+	res, err := m.byID.Load(ctx, loadKey{bk, relations.SetsOf(ctx)})
 	if err != nil {
 		return nil, err
 	}

@@ -149,7 +149,11 @@ func (l *Loader) afterQuery(db *gorm.DB) {
 		return
 	}
 	ctx := db.Statement.Context
-	if ctx == nil || relations.SetsOf(ctx) == nil {
+	if ctx == nil {
+		return
+	}
+	sets := relations.SetsOf(ctx)
+	if sets == nil {
 		return
 	}
 	rv := db.Statement.ReflectValue
@@ -170,7 +174,7 @@ func (l *Loader) afterQuery(db *gorm.DB) {
 	if err != nil {
 		return
 	}
-	l.recordRows(ctx, m, rv)
+	l.recordRows(ctx, sets, m, rv)
 }
 
 // afterWrite clears, in the write's scope, every cached result that the
