@@ -40,6 +40,9 @@ type AlbumEdges struct {
 	// loadedTypes holds the information for reporting if a
 	// type was loaded (or requested) in eager-loading or not.
 	loadedTypes [3]bool
+	// entloaderFilled marks the edges that entloader filled (as opposed to eager loading).
+	entloaderFilled [3]bool
+
 	// totalCount holds the count of the edges above.
 	totalCount [3]map[string]int
 

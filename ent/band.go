@@ -49,6 +49,9 @@ type BandEdges struct {
 	// loadedTypes holds the information for reporting if a
 	// type was loaded (or requested) in eager-loading or not.
 	loadedTypes [7]bool
+	// entloaderFilled marks the edges that entloader filled (as opposed to eager loading).
+	entloaderFilled [7]bool
+
 	// totalCount holds the count of the edges above.
 	totalCount [6]map[string]int
 

@@ -82,6 +82,9 @@ type (
 		hooks *hooks
 		// interceptors to execute on queries.
 		inters *inters
+
+		// entloader is the state of the batched loaders (ormloader entloader).
+		entloader *entloaderState
 	}
 	// Option function to configure the client.
 	Option func(*config)
@@ -90,6 +93,8 @@ type (
 // newConfig creates a new config for the client.
 func newConfig(opts ...Option) config {
 	cfg := config{log: log.Println, hooks: &hooks{}, inters: &inters{}}
+	entloaderInit(&cfg)
+
 	cfg.options(opts...)
 	return cfg
 }

@@ -8,146 +8,175 @@ import (
 	"github.com/99designs/gqlgen/graphql"
 )
 
+// Band returns the band edge of _m: the eager-loaded value
+// if the query loaded it (entgql's field collection, WithBand), otherwise
+// through the request scope's batched loader (ormloader entloader).
 func (_m *Album) Band(ctx context.Context) (*Band, error) {
-	result, err := _m.Edges.BandOrErr()
-	if IsNotLoaded(err) {
-		result, err = _m.QueryBand().Only(ctx)
-	}
-	return result, err
+	return _m.entloaderBand(ctx)
 }
 
-func (_m *Album) Tracks(ctx context.Context) (result []*Track, err error) {
+// Tracks returns the tracks edge of _m: the eager-loaded value
+// if the query loaded it (entgql's field collection under the field's alias,
+// or WithTracks), otherwise through the request scope's batched loader
+// (ormloader entloader).
+func (_m *Album) Tracks(ctx context.Context) ([]*Track, error) {
 	if fc := graphql.GetFieldContext(ctx); fc != nil && fc.Field.Alias != "" {
-		result, err = _m.NamedTracks(graphql.GetFieldContext(ctx).Field.Alias)
-	} else {
-		result, err = _m.Edges.TracksOrErr()
+		if result, err := _m.NamedTracks(fc.Field.Alias); err == nil {
+			return result, nil
+		}
 	}
-	if IsNotLoaded(err) {
-		result, err = _m.QueryTracks().All(ctx)
-	}
-	return result, err
+	return _m.entloaderTracks(ctx)
 }
 
-func (_m *Album) Reviews(ctx context.Context) (result []*Review, err error) {
+// Reviews returns the reviews edge of _m: the eager-loaded value
+// if the query loaded it (entgql's field collection under the field's alias,
+// or WithReviews), otherwise through the request scope's batched loader
+// (ormloader entloader).
+func (_m *Album) Reviews(ctx context.Context) ([]*Review, error) {
 	if fc := graphql.GetFieldContext(ctx); fc != nil && fc.Field.Alias != "" {
-		result, err = _m.NamedReviews(graphql.GetFieldContext(ctx).Field.Alias)
-	} else {
-		result, err = _m.Edges.ReviewsOrErr()
+		if result, err := _m.NamedReviews(fc.Field.Alias); err == nil {
+			return result, nil
+		}
 	}
-	if IsNotLoaded(err) {
-		result, err = _m.QueryReviews().All(ctx)
-	}
-	return result, err
+	return _m.entloaderReviews(ctx)
 }
 
+// Label returns the label edge of _m: the eager-loaded value
+// if the query loaded it (entgql's field collection, WithLabel), otherwise
+// through the request scope's batched loader (ormloader entloader).
 func (_m *Band) Label(ctx context.Context) (*Label, error) {
-	result, err := _m.Edges.LabelOrErr()
-	if IsNotLoaded(err) {
-		result, err = _m.QueryLabel().Only(ctx)
-	}
-	return result, MaskNotFound(err)
+	return _m.entloaderLabel(ctx)
 }
 
-func (_m *Band) Members(ctx context.Context) (result []*Person, err error) {
+// Members returns the members edge of _m: the eager-loaded value
+// if the query loaded it (entgql's field collection under the field's alias,
+// or WithMembers), otherwise through the request scope's batched loader
+// (ormloader entloader).
+func (_m *Band) Members(ctx context.Context) ([]*Person, error) {
 	if fc := graphql.GetFieldContext(ctx); fc != nil && fc.Field.Alias != "" {
-		result, err = _m.NamedMembers(graphql.GetFieldContext(ctx).Field.Alias)
-	} else {
-		result, err = _m.Edges.MembersOrErr()
+		if result, err := _m.NamedMembers(fc.Field.Alias); err == nil {
+			return result, nil
+		}
 	}
-	if IsNotLoaded(err) {
-		result, err = _m.QueryMembers().All(ctx)
-	}
-	return result, err
+	return _m.entloaderMembers(ctx)
 }
 
-func (_m *Band) Albums(ctx context.Context) (result []*Album, err error) {
+// Albums returns the albums edge of _m: the eager-loaded value
+// if the query loaded it (entgql's field collection under the field's alias,
+// or WithAlbums), otherwise through the request scope's batched loader
+// (ormloader entloader).
+func (_m *Band) Albums(ctx context.Context) ([]*Album, error) {
 	if fc := graphql.GetFieldContext(ctx); fc != nil && fc.Field.Alias != "" {
-		result, err = _m.NamedAlbums(graphql.GetFieldContext(ctx).Field.Alias)
-	} else {
-		result, err = _m.Edges.AlbumsOrErr()
+		if result, err := _m.NamedAlbums(fc.Field.Alias); err == nil {
+			return result, nil
+		}
 	}
-	if IsNotLoaded(err) {
-		result, err = _m.QueryAlbums().All(ctx)
-	}
-	return result, err
+	return _m.entloaderAlbums(ctx)
 }
 
+// Profile returns the profile edge of _m: the eager-loaded value
+// if the query loaded it (entgql's field collection, WithProfile), otherwise
+// through the request scope's batched loader (ormloader entloader).
 func (_m *Band) Profile(ctx context.Context) (*Profile, error) {
-	result, err := _m.Edges.ProfileOrErr()
-	if IsNotLoaded(err) {
-		result, err = _m.QueryProfile().Only(ctx)
-	}
-	return result, MaskNotFound(err)
+	return _m.entloaderProfile(ctx)
 }
 
-func (_m *Band) Influenced(ctx context.Context) (result []*Band, err error) {
+// Influenced returns the influenced edge of _m: the eager-loaded value
+// if the query loaded it (entgql's field collection under the field's alias,
+// or WithInfluenced), otherwise through the request scope's batched loader
+// (ormloader entloader).
+func (_m *Band) Influenced(ctx context.Context) ([]*Band, error) {
 	if fc := graphql.GetFieldContext(ctx); fc != nil && fc.Field.Alias != "" {
-		result, err = _m.NamedInfluenced(graphql.GetFieldContext(ctx).Field.Alias)
-	} else {
-		result, err = _m.Edges.InfluencedOrErr()
+		if result, err := _m.NamedInfluenced(fc.Field.Alias); err == nil {
+			return result, nil
+		}
 	}
-	if IsNotLoaded(err) {
-		result, err = _m.QueryInfluenced().All(ctx)
-	}
-	return result, err
+	return _m.entloaderInfluenced(ctx)
 }
 
-func (_m *Band) Influences(ctx context.Context) (result []*Band, err error) {
+// Influences returns the influences edge of _m: the eager-loaded value
+// if the query loaded it (entgql's field collection under the field's alias,
+// or WithInfluences), otherwise through the request scope's batched loader
+// (ormloader entloader).
+func (_m *Band) Influences(ctx context.Context) ([]*Band, error) {
 	if fc := graphql.GetFieldContext(ctx); fc != nil && fc.Field.Alias != "" {
-		result, err = _m.NamedInfluences(graphql.GetFieldContext(ctx).Field.Alias)
-	} else {
-		result, err = _m.Edges.InfluencesOrErr()
+		if result, err := _m.NamedInfluences(fc.Field.Alias); err == nil {
+			return result, nil
+		}
 	}
-	if IsNotLoaded(err) {
-		result, err = _m.QueryInfluences().All(ctx)
-	}
-	return result, err
+	return _m.entloaderInfluences(ctx)
 }
 
-func (_m *Label) Bands(ctx context.Context) (result []*Band, err error) {
+// InfluenceLinks returns the influence_links edge of _m: the eager-loaded value
+// if the query loaded it (entgql's field collection under the field's alias,
+// or WithInfluenceLinks), otherwise through the request scope's batched loader
+// (ormloader entloader).
+func (_m *Band) InfluenceLinks(ctx context.Context) ([]*Influence, error) {
 	if fc := graphql.GetFieldContext(ctx); fc != nil && fc.Field.Alias != "" {
-		result, err = _m.NamedBands(graphql.GetFieldContext(ctx).Field.Alias)
-	} else {
-		result, err = _m.Edges.BandsOrErr()
+		if result, err := _m.NamedInfluenceLinks(fc.Field.Alias); err == nil {
+			return result, nil
+		}
 	}
-	if IsNotLoaded(err) {
-		result, err = _m.QueryBands().All(ctx)
-	}
-	return result, err
+	return _m.entloaderInfluenceLinks(ctx)
 }
 
-func (_m *Person) Bands(ctx context.Context) (result []*Band, err error) {
+// Band returns the band edge of _m: the eager-loaded value
+// if the query loaded it (entgql's field collection, WithBand), otherwise
+// through the request scope's batched loader (ormloader entloader).
+func (_m *Influence) Band(ctx context.Context) (*Band, error) {
+	return _m.entloaderBand(ctx)
+}
+
+// Influenced returns the influenced edge of _m: the eager-loaded value
+// if the query loaded it (entgql's field collection, WithInfluenced), otherwise
+// through the request scope's batched loader (ormloader entloader).
+func (_m *Influence) Influenced(ctx context.Context) (*Band, error) {
+	return _m.entloaderInfluenced(ctx)
+}
+
+// Bands returns the bands edge of _m: the eager-loaded value
+// if the query loaded it (entgql's field collection under the field's alias,
+// or WithBands), otherwise through the request scope's batched loader
+// (ormloader entloader).
+func (_m *Label) Bands(ctx context.Context) ([]*Band, error) {
 	if fc := graphql.GetFieldContext(ctx); fc != nil && fc.Field.Alias != "" {
-		result, err = _m.NamedBands(graphql.GetFieldContext(ctx).Field.Alias)
-	} else {
-		result, err = _m.Edges.BandsOrErr()
+		if result, err := _m.NamedBands(fc.Field.Alias); err == nil {
+			return result, nil
+		}
 	}
-	if IsNotLoaded(err) {
-		result, err = _m.QueryBands().All(ctx)
-	}
-	return result, err
+	return _m.entloaderBands(ctx)
 }
 
+// Bands returns the bands edge of _m: the eager-loaded value
+// if the query loaded it (entgql's field collection under the field's alias,
+// or WithBands), otherwise through the request scope's batched loader
+// (ormloader entloader).
+func (_m *Person) Bands(ctx context.Context) ([]*Band, error) {
+	if fc := graphql.GetFieldContext(ctx); fc != nil && fc.Field.Alias != "" {
+		if result, err := _m.NamedBands(fc.Field.Alias); err == nil {
+			return result, nil
+		}
+	}
+	return _m.entloaderBands(ctx)
+}
+
+// Band returns the band edge of _m: the eager-loaded value
+// if the query loaded it (entgql's field collection, WithBand), otherwise
+// through the request scope's batched loader (ormloader entloader).
 func (_m *Profile) Band(ctx context.Context) (*Band, error) {
-	result, err := _m.Edges.BandOrErr()
-	if IsNotLoaded(err) {
-		result, err = _m.QueryBand().Only(ctx)
-	}
-	return result, MaskNotFound(err)
+	return _m.entloaderBand(ctx)
 }
 
+// Album returns the album edge of _m: the eager-loaded value
+// if the query loaded it (entgql's field collection, WithAlbum), otherwise
+// through the request scope's batched loader (ormloader entloader).
 func (_m *Review) Album(ctx context.Context) (*Album, error) {
-	result, err := _m.Edges.AlbumOrErr()
-	if IsNotLoaded(err) {
-		result, err = _m.QueryAlbum().Only(ctx)
-	}
-	return result, MaskNotFound(err)
+	return _m.entloaderAlbum(ctx)
 }
 
+// Album returns the album edge of _m: the eager-loaded value
+// if the query loaded it (entgql's field collection, WithAlbum), otherwise
+// through the request scope's batched loader (ormloader entloader).
 func (_m *Track) Album(ctx context.Context) (*Album, error) {
-	result, err := _m.Edges.AlbumOrErr()
-	if IsNotLoaded(err) {
-		result, err = _m.QueryAlbum().Only(ctx)
-	}
-	return result, MaskNotFound(err)
+	return _m.entloaderAlbum(ctx)
 }

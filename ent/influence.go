@@ -38,6 +38,9 @@ type InfluenceEdges struct {
 	// loadedTypes holds the information for reporting if a
 	// type was loaded (or requested) in eager-loading or not.
 	loadedTypes [2]bool
+	// entloaderFilled marks the edges that entloader filled (as opposed to eager loading).
+	entloaderFilled [2]bool
+
 	// totalCount holds the count of the edges above.
 	totalCount [2]map[string]int
 }

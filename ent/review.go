@@ -37,6 +37,9 @@ type ReviewEdges struct {
 	// loadedTypes holds the information for reporting if a
 	// type was loaded (or requested) in eager-loading or not.
 	loadedTypes [1]bool
+	// entloaderFilled marks the edges that entloader filled (as opposed to eager loading).
+	entloaderFilled [1]bool
+
 	// totalCount holds the count of the edges above.
 	totalCount [1]map[string]int
 }

@@ -1,0 +1,431 @@
+package entloader
+
+import (
+	"context"
+	stdsql "database/sql"
+	"database/sql/driver"
+	"fmt"
+	"strings"
+	"sync"
+	"unsafe"
+
+	"entgo.io/ent/dialect"
+	"entgo.io/ent/dialect/sql"
+	"entgo.io/ent/dialect/sql/sqlgraph"
+
+	"github.com/ormloader/ormloader/dataloader"
+	"github.com/ormloader/ormloader/relations"
+)
+
+// This file is the runtime that the generated code calls. Application code
+// only uses Variant (through the generated <Type>Variant aliases); the rest is
+// exported because the generated code lives in the application's ent package.
+
+// Part is the partition of a loader key: loads of different partitions never
+// share a batch or a cache entry.
+type Part struct {
+	// Conn identifies the client the load runs on: the generated code puts the
+	// client's configuration and its driver here, so a transactional client
+	// (whose driver is its transaction) is a partition of its own.
+	Conn any
+	// Variant is nil for the plain load of a relation.
+	Variant *Spec
+}
+
+// Key is the key of a generated loader: a parent key in a partition.
+type Key[ID comparable] struct {
+	Part Part
+	ID   ID
+}
+
+// Loader is a generated relation or primary-key loader: a dataloader.Loader
+// whose batch function groups the keys by partition and calls fetch once per
+// partition with that partition's distinct keys. Keys fetch leaves out of its
+// map get the zero V (no rows; nil for a unique edge).
+type Loader[ID comparable, V any] struct {
+	name string
+	dl   *dataloader.Loader[Key[ID], V]
+}
+
+// Fetch loads the values of ids in one partition. It is responsible for
+// chunking ids by the bind-parameter limit (see Chunks).
+type Fetch[ID comparable, V any] func(ctx context.Context, p Part, ids []ID) (map[ID]V, error)
+
+// NewLoader returns the loader definition of one relation (or one type's
+// primary key). name appears in errors and traces, e.g. "Band.albums".
+func NewLoader[ID comparable, V any](name string, fetch Fetch[ID, V]) *Loader[ID, V] {
+	l := &Loader[ID, V]{name: name}
+	l.dl = dataloader.New(func(ctx context.Context, keys []Key[ID]) ([]V, []error) {
+		type group struct {
+			part Part
+			ids  []ID
+		}
+		var groups []group
+		index := make(map[Part]int)
+		seen := make(map[Key[ID]]struct{}, len(keys))
+		for _, k := range keys {
+			if _, dup := seen[k]; dup {
+				continue
+			}
+			seen[k] = struct{}{}
+			i, ok := index[k.Part]
+			if !ok {
+				i = len(groups)
+				index[k.Part] = i
+				groups = append(groups, group{part: k.Part})
+			}
+			groups[i].ids = append(groups[i].ids, k.ID)
+		}
+		results := make(map[Part]map[ID]V, len(groups))
+		for _, g := range groups {
+			m, err := fetch(ctx, g.part, g.ids)
+			if err != nil {
+				return nil, []error{fmt.Errorf("entloader: loading %s%s for %d keys: %w", name, g.part.Variant.label(), len(g.ids), err)}
+			}
+			results[g.part] = m
+		}
+		out := make([]V, len(keys))
+		for i, k := range keys {
+			out[i] = results[k.Part][k.ID]
+		}
+		return out, nil
+	}, dataloader.WithName(name))
+	return l
+}
+
+// Name returns the loader's name.
+func (l *Loader[ID, V]) Name() string { return l.name }
+
+// Row identifies a parent row for its load set: the model (a comparable value
+// naming the client and table) and the primary-key values.
+type Row struct {
+	Model any
+	PK    []any
+}
+
+// Load loads the value of id in partition p. If the parent row belongs to a
+// load set in the context's scope, the first load of this relation and
+// partition on that set enqueues the keys of every row of the set (sibling
+// returns a row's key, false for none), so a loop over the rows of one query
+// result issues one statement.
+func (l *Loader[ID, V]) Load(ctx context.Context, p Part, id ID, row Row, sibling func(row any) (ID, bool)) (V, error) {
+	key := Key[ID]{Part: p, ID: id}
+	if sets := relations.SetsOf(ctx); sets != nil && sibling != nil {
+		if pk, err := relations.MakeKey(row.PK...); err == nil {
+			if set := sets.Lookup(row.Model, pk); set != nil && sets.Claim(set, claim{loader: l, part: p}) {
+				siblings := make([]Key[ID], 0, len(set.Rows))
+				for _, r := range set.Rows {
+					if sid, ok := sibling(r); ok {
+						siblings = append(siblings, Key[ID]{Part: p, ID: sid})
+					}
+				}
+				return l.dl.LoadWith(ctx, key, siblings)
+			}
+		}
+	}
+	return l.dl.Load(ctx, key)
+}
+
+// LoadMany loads ids in one batch.
+func (l *Loader[ID, V]) LoadMany(ctx context.Context, p Part, ids []ID) ([]V, []error) {
+	keys := make([]Key[ID], len(ids))
+	for i, id := range ids {
+		keys[i] = Key[ID]{Part: p, ID: id}
+	}
+	return l.dl.LoadMany(ctx, keys)
+}
+
+// Prime caches v for id in partition p unless it has an entry.
+func (l *Loader[ID, V]) Prime(ctx context.Context, p Part, id ID, v V) {
+	l.dl.Prime(ctx, Key[ID]{Part: p, ID: id}, v)
+}
+
+// ClearAll forgets every result of the loader in the context's scope.
+func (l *Loader[ID, V]) ClearAll(ctx context.Context) { l.dl.ClearAll(ctx) }
+
+// claim is the token a loader claims a load set with.
+type claim struct {
+	loader any
+	part   Part
+}
+
+// Clearer is implemented by every Loader; the generated mutation hooks clear
+// the loaders a mutation affects.
+type Clearer interface {
+	ClearAll(ctx context.Context)
+}
+
+// Clear clears loaders in the context's scope and forgets the load-set claims,
+// so the next load of each relation fetches again. The generated mutation
+// hooks call it after a successful write.
+func Clear(ctx context.Context, loaders []Clearer) {
+	if dataloader.FromContext(ctx) == nil {
+		return
+	}
+	for _, l := range loaders {
+		l.ClearAll(ctx)
+	}
+	relations.SetsOf(ctx).Invalidate()
+}
+
+// Record records nodes, the rows of one query result, as one load set in the
+// context's scope. The generated interceptors call it for every query.
+func Record[N any](ctx context.Context, model any, nodes []N, pk func(N) []any) {
+	if len(nodes) == 0 {
+		return
+	}
+	sets := relations.SetsOf(ctx)
+	if sets == nil {
+		return
+	}
+	set := &relations.Set{Source: model, Model: model, IDs: make([]relations.Key, 0, len(nodes)), Rows: make([]any, 0, len(nodes))}
+	for _, n := range nodes {
+		k, err := relations.MakeKey(pk(n)...)
+		if err != nil {
+			continue
+		}
+		set.IDs = append(set.IDs, k)
+		set.Rows = append(set.Rows, n)
+	}
+	sets.Record(set)
+}
+
+// stripes guard the Edges of nodes that loaders fill: a node's Edges may be
+// read and filled by concurrent resolvers.
+var stripes [256]sync.Mutex
+
+// Lock locks the stripe of node n and returns its unlock function. The
+// generated accessors hold it while they read or fill n.Edges.
+func Lock[T any](n *T) func() {
+	mu := &stripes[(uintptr(unsafe.Pointer(n))>>4)%uintptr(len(stripes))]
+	mu.Lock()
+	return mu.Unlock
+}
+
+// Chunks splits ids into the fewest statements the dialect's bind-parameter
+// limit allows, leaving room for reserved other parameters (filters, privacy
+// rules). No ids give no chunk: no statement.
+func Chunks[ID any](dialectName string, ids []ID, reserved int) ([][]ID, error) {
+	return relations.Chunks(ids, relations.BindLimit(dialectName), 1, reserved+defaultReserve)
+}
+
+// defaultReserve is the number of bind parameters kept free in every chunk for
+// the predicates that interceptors and privacy rules add at query time, which
+// are unknown when the keys are chunked.
+const defaultReserve = 256
+
+// Values converts ids to statement arguments.
+func Values[ID any](ids []ID) []driver.Value {
+	out := make([]driver.Value, len(ids))
+	for i, id := range ids {
+		out[i] = id
+	}
+	return out
+}
+
+// Shape says where a batched statement reads the parent key of each row.
+type Shape struct {
+	// Table is the target table; TargetPK its primary-key column.
+	Table, TargetPK string
+	// KeyColumn holds the parent key: a column of Table, or of JoinTable when
+	// it is set.
+	KeyColumn string
+	// JoinTable is joined on JoinTable.JoinColumn = Table.TargetPK: the join
+	// table of a many-to-many edge, or the child table of a many-to-one edge
+	// whose foreign key is not a field (keyed by the child's primary key).
+	JoinTable, JoinColumn string
+}
+
+// Batch is one batched statement: the keys of one chunk, the shape and the
+// variant. Its Hook rewrites ent's query spec so that the statement selects
+// the parent key of every row first; Rows and Group then hand the rows to
+// their parents.
+type Batch[ID comparable, N comparable] struct {
+	Shape   Shape
+	Dialect string
+	Keys    []ID
+	Variant *Spec
+
+	rowKeys []ID // the key of each row, in row order (written by Hook's scan)
+	rows    []N  // the rows, duplicates replaced by the first node of their ID
+}
+
+const (
+	keyAlias  = "entloader_key"
+	rankAlias = "entloader_rn"
+	joinAlias = "entloader_j"
+)
+
+// Hook is a query hook for the generated query's sqlAll.
+func (b *Batch[ID, N]) Hook(_ context.Context, spec *sqlgraph.QuerySpec) {
+	pred := spec.Predicate
+	values, assign := spec.ScanValues, spec.Assign
+	spec.ScanValues = func(columns []string) ([]any, error) {
+		v, err := values(columns[1:])
+		if err != nil {
+			return nil, err
+		}
+		return append([]any{new(stdsql.Null[ID])}, v...), nil
+	}
+	spec.Assign = func(columns []string, v []any) error {
+		k := v[0].(*stdsql.Null[ID])
+		if !k.Valid {
+			return fmt.Errorf("entloader: NULL parent key in %s", b.Shape.Table)
+		}
+		b.rowKeys = append(b.rowKeys, k.V)
+		return assign(columns[1:], v[1:])
+	}
+	if b.Variant == nil || b.Variant.Limit <= 0 {
+		spec.Predicate = func(s *sql.Selector) {
+			if pred != nil {
+				pred(s)
+			}
+			key := b.keyColumn(s)
+			s.Where(sql.InValues(key, Values(b.Keys)...))
+			columns := s.SelectedColumns()
+			s.Select(key)
+			s.AppendSelect(columns...)
+		}
+		return
+	}
+	// Per-parent limit: number the rows of each parent in a subquery that has
+	// every condition (including privacy filters), keep the first Limit.
+	builder := sql.Dialect(b.Dialect)
+	inner := builder.Select().From(builder.Table(b.Shape.Table))
+	if pred != nil {
+		pred(inner)
+	}
+	key := b.keyColumn(inner)
+	inner.Where(sql.InValues(key, Values(b.Keys)...))
+	window := sql.RowNumber().PartitionBy(key)
+	if b.Variant.order != "" {
+		window.OrderExpr(sql.Expr(b.Variant.order, b.Variant.orderArgs...))
+	} else {
+		window.OrderBy(inner.C(b.Shape.TargetPK))
+	}
+	inner.Select(inner.Columns(spec.Node.Columns...)...)
+	inner.AppendSelectAs(key, keyAlias)
+	inner.AppendSelectExprAs(window, rankAlias)
+	outer := builder.Select().From(inner.As(b.Shape.Table))
+	outer.Where(sql.LTE(outer.C(rankAlias), b.Variant.Limit))
+	outer.OrderBy(outer.C(keyAlias), outer.C(rankAlias))
+	spec.From = outer
+	spec.Order = nil
+	spec.Predicate = func(s *sql.Selector) {
+		columns := s.SelectedColumns()
+		s.Select(s.C(keyAlias))
+		s.AppendSelect(columns...)
+	}
+}
+
+// keyColumn joins the join table if the shape has one and returns the
+// qualified key column.
+func (b *Batch[ID, N]) keyColumn(s *sql.Selector) string {
+	if b.Shape.JoinTable == "" {
+		return s.C(b.Shape.KeyColumn)
+	}
+	j := sql.Table(b.Shape.JoinTable).As(joinAlias)
+	s.Join(j).On(j.C(b.Shape.JoinColumn), s.C(b.Shape.TargetPK))
+	return j.C(b.Shape.KeyColumn)
+}
+
+// Rows takes the nodes that sqlAll returned for the statement (one per row,
+// aligned with the keys Hook scanned) and returns them without duplicates:
+// a node reached from several parents (many-to-many, a shared many-to-one
+// target) is one node. id returns a node's identity, nil for none (edge
+// schemas with composite keys, whose rows are never duplicated).
+func (b *Batch[ID, N]) Rows(nodes []N, id func(N) any) []N {
+	b.rows = nodes
+	if id == nil || len(nodes) < 2 {
+		return nodes
+	}
+	first := make(map[any]N, len(nodes))
+	unique := make([]N, 0, len(nodes))
+	for i, n := range nodes {
+		k := id(n)
+		if f, ok := first[k]; ok {
+			b.rows[i] = f
+			continue
+		}
+		first[k] = n
+		unique = append(unique, n)
+	}
+	return unique
+}
+
+// Group appends the rows to their parents in out, in row order, keeping only
+// the nodes in kept (what the interceptors returned).
+func (b *Batch[ID, N]) Group(kept []N, out map[ID][]N) error {
+	if len(b.rows) != len(b.rowKeys) {
+		return fmt.Errorf("entloader: %d rows but %d keys from %s", len(b.rows), len(b.rowKeys), b.Shape.Table)
+	}
+	alive := make(map[N]struct{}, len(kept))
+	for _, n := range kept {
+		alive[n] = struct{}{}
+	}
+	for i, n := range b.rows {
+		if _, ok := alive[n]; ok {
+			k := b.rowKeys[i]
+			out[k] = append(out[k], n)
+		}
+	}
+	return nil
+}
+
+// GroupOne is Group for unique edges: the first row per parent.
+func (b *Batch[ID, N]) GroupOne(kept []N, out map[ID]N) error {
+	many := make(map[ID][]N)
+	if err := b.Group(kept, many); err != nil {
+		return err
+	}
+	for k, ns := range many {
+		out[k] = ns[0]
+	}
+	return nil
+}
+
+// Count runs the per-parent count of the batch: sel is the generated query's
+// selector (its predicates, privacy filters included, are kept).
+func (b *Batch[ID, N]) Count(ctx context.Context, drv dialect.Driver, sel *sql.Selector) (map[ID]int, error) {
+	sel.ClearOrder()
+	key := b.keyColumn(sel)
+	sel.Where(sql.InValues(key, Values(b.Keys)...))
+	sel.Select(key)
+	sel.AppendSelectExprAs(sql.Expr("COUNT(*)"), "entloader_count")
+	sel.GroupBy(key)
+	query, args := sel.Query()
+	rows := &sql.Rows{}
+	if err := drv.Query(ctx, query, args, rows); err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := make(map[ID]int, len(b.Keys))
+	for rows.Next() {
+		var (
+			k stdsql.Null[ID]
+			n int
+		)
+		if err := rows.Scan(&k, &n); err != nil {
+			return nil, err
+		}
+		if k.Valid {
+			out[k.V] = n
+		}
+	}
+	return out, rows.Err()
+}
+
+// Missing returns the error for ids that a statement did not return, used by
+// primary-key loaders' LoadMany callers; nil if none is missing.
+func Missing[ID comparable, V any](label string, ids []ID, got map[ID]V) error {
+	var miss []string
+	for _, id := range ids {
+		if _, ok := got[id]; !ok {
+			miss = append(miss, fmt.Sprint(id))
+		}
+	}
+	if len(miss) == 0 {
+		return nil
+	}
+	return fmt.Errorf("entloader: %s not found: %s", label, strings.Join(miss, ", "))
+}
