@@ -371,8 +371,8 @@ func TestConcurrentScopes(t *testing.T) {
 }
 
 type unsupported struct {
-	ID   uint
-	Wide []wideChild `gorm:"foreignKey:A,B,C,D,E;references:A,B,C,D,E"`
+	ID            uint
+	Wide          []wideChild `gorm:"foreignKey:A,B,C,D,E;references:A,B,C,D,E"`
 	A, B, C, D, E int
 }
 

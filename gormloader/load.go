@@ -178,8 +178,14 @@ func load(ctx context.Context, db *gorm.DB, parent any, name string, want reflec
 	var siblings []loadKey
 	if sets != nil && !l.cfg.noLoadSets {
 		if pk, err := m.pkKey(ctx, row); err == nil {
-			if set := sets.Lookup(m.typ, pk); set != nil && set.Source == l && sets.Claim(set, claim{r, part}) {
-				siblings = r.siblingKeys(sets, set, part)
+			if set := sets.Lookup(m.typ, pk); set != nil && set.Source == l {
+				c, won := sets.Claim(set, claim{r, part})
+				if won {
+					siblings = r.siblingKeys(sets, set, part)
+					c.Release()
+				} else if err := c.Wait(ctx); err != nil {
+					return nil, r, err
+				}
 			}
 		}
 	}

@@ -30,7 +30,31 @@ type Set struct {
 	// without touching (or racing on) the caller's structs.
 	Rows []any
 
-	claims map[any]uint64 // guarded by the Sets' mu: token -> generation claimed in
+	claims map[any]*Claim // guarded by the Sets' mu
+}
+
+// Claim is one claim of a load set for a token (see [Sets.Claim]).
+type Claim struct {
+	gen     uint64
+	release sync.Once
+	ready   chan struct{} // closed by Release
+}
+
+// Release tells the claim's waiters that the winner is about to enqueue the
+// set's keys. Call it right before the enqueue (after computing the keys).
+// Release is idempotent.
+func (c *Claim) Release() { c.release.Do(func() { close(c.ready) }) }
+
+// Wait waits until the winner has released the claim or ctx is done, so that
+// a loser's own key joins the batch the winner fills rather than racing ahead
+// of it into a batch of its own.
+func (c *Claim) Wait(ctx context.Context) error {
+	select {
+	case <-c.ready:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
 }
 
 // Len returns the number of rows.
@@ -103,25 +127,28 @@ func (s *Sets) Lookup(model any, pk Key) *Set {
 	return s.rows[RowID{Model: model, PK: pk}]
 }
 
-// Claim reports whether token (e.g. a relation and a partition) is claimed on
-// set for the first time since the last [Sets.Invalidate]. The adapter that
-// wins the claim enqueues the keys of every row of the set; the others load
-// their own key only, which is then cached or in flight. This keeps a loop
-// over n rows at O(n) work instead of O(n²).
-func (s *Sets) Claim(set *Set, token any) bool {
+// Claim claims token (e.g. a relation and a partition) on set. won is true
+// for the first claim since the last [Sets.Invalidate]: the winner computes the
+// keys of every row of the set, calls [Claim.Release] and enqueues them all
+// (dataloader's LoadWith). The others (won false) call [Claim.Wait] and then
+// load their own key only, which is by then pending, in flight or cached.
+// This keeps a loop over n rows at O(n) work instead of O(n²), and a burst
+// of concurrent loads in one batch.
+func (s *Sets) Claim(set *Set, token any) (c *Claim, won bool) {
 	if s == nil || set == nil {
-		return false
+		return nil, false
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if g, ok := set.claims[token]; ok && g == s.gen {
-		return false
+	if c, ok := set.claims[token]; ok && c.gen == s.gen {
+		return c, false
 	}
 	if set.claims == nil {
-		set.claims = make(map[any]uint64)
+		set.claims = make(map[any]*Claim)
 	}
-	set.claims[token] = s.gen
-	return true
+	c = &Claim{gen: s.gen, ready: make(chan struct{})}
+	set.claims[token] = c
+	return c, true
 }
 
 // Invalidate forgets every claim, so the next load of each relation enqueues

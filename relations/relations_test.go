@@ -250,11 +250,27 @@ func TestSets(t *testing.T) {
 	if sets.Lookup("albums", k(1)) != nil {
 		t.Error("model must be part of the row id")
 	}
-	if !sets.Claim(list, "albums") || sets.Claim(list, "albums") || !sets.Claim(list, "label") {
+	won := func(token string) bool { _, ok := sets.Claim(list, token); return ok }
+	c, ok := sets.Claim(list, "albums")
+	if !ok || won("albums") || !won("label") {
 		t.Error("claim")
 	}
+	loser, _ := sets.Claim(list, "albums")
+	if loser != c {
+		t.Error("a loser must get the winner's claim")
+	}
+	waitCtx, cancel := context.WithTimeout(context.Background(), time.Millisecond)
+	if err := loser.Wait(waitCtx); err == nil {
+		t.Error("Wait before Release must wait")
+	}
+	cancel()
+	c.Release()
+	c.Release()
+	if err := loser.Wait(context.Background()); err != nil {
+		t.Error(err)
+	}
 	sets.Invalidate()
-	if !sets.Claim(list, "albums") {
+	if !won("albums") {
 		t.Error("claim after invalidate")
 	}
 	// concurrent use

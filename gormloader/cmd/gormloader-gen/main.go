@@ -83,9 +83,9 @@ func run(dir, out, only string) error {
 // method is one generated method.
 type method struct {
 	recv, typ, field, name string
-	target               string // the target type as written in the package
-	many, ptrElems       bool
-	count                bool // also CountX
+	target                 string // the target type as written in the package
+	many, ptrElems         bool
+	count                  bool // also CountX
 }
 
 func generate(pkg *types.Package, want map[string]bool) ([]byte, error) {
