@@ -276,16 +276,22 @@ func TestByID(t *testing.T) {
 		must(t, e.db.Model(&music.Band{}).Order("id").Pluck("id", &ids).Error)
 		got := make([]*music.Band, len(ids))
 		e.count.expect(t, 1, "concurrent ByID", func() {
+			// as gqlgen does: a running (tracked) resolver starts its children
 			var wg sync.WaitGroup
-			for i, id := range ids {
-				wg.Add(1)
-				dataloader.FromContext(ctx).Go(ctx, func(ctx context.Context) {
+			wg.Add(1)
+			s := dataloader.FromContext(ctx)
+			s.Go(ctx, func(context.Context) {
+				defer wg.Done()
+				for i, id := range ids {
+					wg.Add(1)
+					s.Go(ctx, func(ctx context.Context) {
 					defer wg.Done()
 					b, err := gormloader.ByID[music.Band](ctx, e.db, id)
 					must(t, err)
-					got[i] = b
-				})
-			}
+						got[i] = b
+					})
+				}
+			})
 			wg.Wait()
 		})
 		for i, b := range got {
@@ -293,6 +299,16 @@ func TestByID(t *testing.T) {
 				t.Fatalf("ByID(%d) = %+v", ids[i], b)
 			}
 		}
+		e.count.expect(t, 1, "ByIDs: two cached rows and one unknown id", func() {
+			bands, err := gormloader.ByIDs[music.Band](ctx, e.db, ids[0], ids[1], 987654)
+			must(t, err)
+			if len(bands) != 3 || bands[0].ID != ids[0] || bands[1].ID != ids[1] {
+				t.Fatalf("ByIDs = %+v", bands)
+			}
+			if bands[2] != nil {
+				t.Fatalf("ByIDs of a missing id = %+v, want nil", bands[2])
+			}
+		})
 		var rel music.Release
 		must(t, e.db.First(&rel).Error)
 		r, err := gormloader.ByID[music.Release](ctx, e.db, rel.AlbumID, rel.Country)

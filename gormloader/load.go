@@ -295,6 +295,43 @@ func ByID[T any](ctx context.Context, db *gorm.DB, id ...any) (*T, error) {
 	return &c, nil
 }
 
+// ByIDs loads the rows of model T with single-column primary keys ids, in one
+// batch, in the order of ids; a missing row gives a nil entry (not an error).
+func ByIDs[T any](ctx context.Context, db *gorm.DB, ids ...any) ([]*T, error) {
+	l, conn, err := resolve(ctx, db)
+	if err != nil {
+		return nil, err
+	}
+	m, err := l.model(reflect.TypeFor[T]())
+	if err != nil {
+		return nil, err
+	}
+	if len(m.pkCols) != 1 {
+		return nil, fmt.Errorf("%w: %v has %d primary-key columns; use ByID for composite keys", ErrInvalidOption, m.typ, len(m.pkCols))
+	}
+	keys := make([]loadKey, len(ids))
+	sets := relations.SetsOf(ctx)
+	for i, id := range ids {
+		k, err := relations.MakeKey(id)
+		if err != nil {
+			return nil, fmt.Errorf("gormloader: %v by id %v: %w", m.typ, id, err)
+		}
+		keys[i] = loadKey{relations.BatchKey{Part: relations.Part{Conn: conn}, Parent: k}, sets}
+	}
+	vals, errs := m.byID.LoadMany(ctx, keys)
+	out := make([]*T, len(ids))
+	for i, v := range vals {
+		if errs != nil && errs[i] != nil {
+			return nil, errs[i]
+		}
+		if p, _ := v.(*T); p != nil {
+			c := *p
+			out[i] = &c
+		}
+	}
+	return out, nil
+}
+
 // Register parses models (pointers to model structs) now and checks the named
 // relations, or all of them if none are named, so that an unknown relation or
 // a shape the loader cannot load is reported at start-up, naming the model
