@@ -212,13 +212,51 @@ type keyed[K any, C comparable, V any] struct {
 }
 
 // entry is one key's result in a scope. Its fields are guarded by the
-// scope's mutex until done is closed; after that val and err never change
-// and may be read without the lock by whoever waited on done.
+// scope's mutex until f.done is closed; after that val and err never change
+// and may be read without the lock by whoever received from f.done.
 type entry[V any] struct {
 	val   V
 	err   error
 	state entryState
-	done  chan struct{} // the batch's: closed once every entry of the batch is resolved
+	f     *flight // the batch that resolves the entry
+}
+
+// flight is what the waiters of one batch wait on.
+type flight struct {
+	done chan struct{} // closed after every entry of the batch is resolved
+	// waiters are the tracked workers blocked on the batch; guarded by the
+	// scope's mutex. The batch marks them running again when it resolves,
+	// before they are scheduled, so that the scope does not see "no worker
+	// running" while woken workers are still on their way.
+	waiters []*waiter
+}
+
+// waiter is a tracked worker blocked on a flight.
+type waiter struct {
+	w     *worker
+	woken bool // guarded by the scope's mutex
+}
+
+// resolved is the flight of entries that never had a batch (Prime).
+var resolved = func() *flight {
+	f := &flight{done: make(chan struct{})}
+	close(f.done)
+	return f
+}()
+
+// wakeLocked marks the flight's waiters running again.
+func (f *flight) wakeLocked() {
+	for _, wt := range f.waiters {
+		wt.wakeLocked()
+	}
+	f.waiters = nil
+}
+
+func (wt *waiter) wakeLocked() {
+	if !wt.woken {
+		wt.woken = true
+		wt.w.unblockLocked()
+	}
 }
 
 type entryState uint8
@@ -240,7 +278,7 @@ type batch[K any, C comparable, V any] struct {
 	keys    []K
 	ckeys   []C
 	entries []*entry[V]
-	done    chan struct{}
+	f       *flight
 }
 
 func (l *keyed[K, C, V]) stateLocked(s *Scope) *state[K, C, V] {
@@ -261,10 +299,10 @@ func (st *state[K, C, V]) enqueueLocked(s *Scope, key K, now time.Time) (e *entr
 	}
 	first := st.pending == nil
 	if first {
-		st.pending = &batch[K, C, V]{done: make(chan struct{})}
+		st.pending = &batch[K, C, V]{f: &flight{done: make(chan struct{})}}
 	}
 	b := st.pending
-	e = &entry[V]{done: b.done}
+	e = &entry[V]{f: b.f}
 	b.keys = append(b.keys, key)
 	b.ckeys = append(b.ckeys, ck)
 	b.entries = append(b.entries, e)
@@ -300,7 +338,7 @@ func (st *state[K, C, V]) failPendingLocked(err error) []chan struct{} {
 	b := st.pending
 	st.pending = nil
 	st.resolveLocked(b, nil, nil, err)
-	return []chan struct{}{b.done}
+	return []chan struct{}{b.f.done}
 }
 
 // run calls the batch function and wakes the batch's waiters.
@@ -309,14 +347,16 @@ func (st *state[K, C, V]) run(s *Scope, b *batch[K, C, V]) {
 	vals, errs, batchErr := st.l.call(s, b.keys)
 	s.mu.Lock()
 	st.resolveLocked(b, vals, errs, batchErr)
+	s.lastActivity = time.Now()
 	s.mu.Unlock()
-	close(b.done)
+	close(b.f.done)
 }
 
 // resolveLocked stores the results of b in its entries. Failed entries are
 // removed from the cache (if the cache still holds them), as are all entries
 // of a loader without cache.
 func (st *state[K, C, V]) resolveLocked(b *batch[K, C, V], vals []V, errs []error, batchErr error) {
+	b.f.wakeLocked()
 	for i, e := range b.entries {
 		e.state = stateResolved
 		switch {
@@ -394,7 +434,7 @@ func (l *keyed[K, C, V]) safeFetch(ctx context.Context, keys []K) (vals []V, err
 // context.
 func (l *keyed[K, C, V]) direct(ctx context.Context, keys []K) ([]V, []error) {
 	if l.cfg.strict {
-		return nil, repeat(len(keys), ErrNoScope)
+		return make([]V, len(keys)), repeat(len(keys), ErrNoScope)
 	}
 	l.warnOnce.Do(func() {
 		slog.WarnContext(ctx, "dataloader: load without a scope in the context: calling the batch function unbatched (open one per request with dataloader.NewScope)", "loader", l.cfg.name)
@@ -441,46 +481,66 @@ func (l *keyed[K, C, V]) load(ctx context.Context, key K, siblings []K) (V, erro
 	s.stats.Loads++
 	if hit {
 		s.stats.CacheHits++
-		if e.state == stateResolved {
-			v, err := e.val, e.err
-			s.mu.Unlock()
-			return v, err
-		}
 	}
-	w := s.blockLocked(ctx)
+	wt := s.parkLocked(ctx, e.state, e.f)
 	s.mu.Unlock()
-	return await(ctx, s, w, e)
+	return await(ctx, s, wt, e)
 }
 
-// blockLocked marks the calling worker, if any, as blocked in a load.
-func (s *Scope) blockLocked(ctx context.Context) *worker {
+// parkLocked registers the calling worker, if any, as blocked on flight f
+// of an entry in state st. It returns nil if the entry is resolved or the
+// caller is not a tracked worker.
+func (s *Scope) parkLocked(ctx context.Context, st entryState, f *flight) *waiter {
+	if st == stateResolved {
+		return nil
+	}
 	w := s.workerFrom(ctx)
-	if w != nil {
-		w.blockLocked()
-		if s.running == 0 {
-			s.lastActivity = time.Now()
-			s.notify()
-		}
+	if w == nil {
+		return nil
 	}
-	return w
+	wt := &waiter{w: w}
+	f.waiters = append(f.waiters, wt)
+	w.blockLocked()
+	if s.running == 0 {
+		s.lastActivity = time.Now()
+		s.notify()
+	}
+	return wt
 }
 
-// await waits for e or for ctx, then marks the worker as running again.
-func await[V any](ctx context.Context, s *Scope, w *worker, e *entry[V]) (V, error) {
-	var v V
-	var err error
+// await waits for e or for ctx. If ctx ends first, the worker of wt is
+// marked running again here (the batch will not do it).
+func await[V any](ctx context.Context, s *Scope, wt *waiter, e *entry[V]) (V, error) {
 	select {
-	case <-e.done:
-		v, err = e.val, e.err
+	case <-e.f.done:
+		return e.val, e.err
+	default:
+	}
+	select {
+	case <-e.f.done:
+		return e.val, e.err
 	case <-ctx.Done():
-		err = ctx.Err()
+		if wt != nil {
+			s.mu.Lock()
+			wt.wakeLocked()
+			s.mu.Unlock()
+		}
+		var zero V
+		return zero, ctx.Err()
 	}
-	if w != nil {
-		s.mu.Lock()
-		w.unblockLocked()
-		s.mu.Unlock()
+}
+
+// wait is await for an entry enqueued earlier (LoadMany, LoadThunk).
+func wait[V any](ctx context.Context, s *Scope, e *entry[V]) (V, error) {
+	select {
+	case <-e.f.done:
+		return e.val, e.err
+	default:
 	}
-	return v, err
+	s.mu.Lock()
+	wt := s.parkLocked(ctx, e.state, e.f)
+	s.mu.Unlock()
+	return await(ctx, s, wt, e)
 }
 
 func errAt(errs []error, i int) error {
@@ -501,23 +561,15 @@ func (l *keyed[K, C, V]) loadMany(ctx context.Context, keys []K) ([]V, []error) 
 	}
 	vals := make([]V, len(keys))
 	var errs []error
-	s.mu.Lock()
-	w := s.blockLocked(ctx)
-	s.mu.Unlock()
 	for i, e := range entries {
 		var err error
-		vals[i], err = await(ctx, s, nil, e)
+		vals[i], err = wait(ctx, s, e)
 		if err != nil {
 			if errs == nil {
 				errs = make([]error, len(keys))
 			}
 			errs[i] = err
 		}
-	}
-	if w != nil {
-		s.mu.Lock()
-		w.unblockLocked()
-		s.mu.Unlock()
 	}
 	return vals, errs
 }
@@ -560,10 +612,7 @@ func (l *keyed[K, C, V]) thunk(ctx context.Context, key K) func() (V, error) {
 			var zero V
 			return zero, err
 		}
-		s.mu.Lock()
-		w := s.blockLocked(ctx)
-		s.mu.Unlock()
-		return await(ctx, s, w, entries[0])
+		return wait(ctx, s, entries[0])
 	}
 }
 
@@ -577,7 +626,7 @@ func (l *keyed[K, C, V]) prime(ctx context.Context, key K, v V) {
 	st := l.stateLocked(s)
 	ck := l.cacheKey(key)
 	if _, ok := st.cache[ck]; !ok {
-		st.cache[ck] = &entry[V]{val: v, state: stateResolved}
+		st.cache[ck] = &entry[V]{val: v, state: stateResolved, f: resolved}
 	}
 }
 

@@ -134,8 +134,10 @@ func NewScope(ctx context.Context, opts ...ScopeOption) (context.Context, *Scope
 		o(&cfg)
 	}
 	s := &Scope{cfg: cfg, wake: make(chan struct{}, 1), states: make(map[any]any)}
+	ctx = context.WithValue(ctx, scopeKey{}, s)
+	// Batch functions see the scope too: a load inside one is batched.
 	s.ctx, s.cancel = context.WithCancel(ctx)
-	return context.WithValue(ctx, scopeKey{}, s), s
+	return ctx, s
 }
 
 // FromContext returns the scope carried by ctx, or nil.
@@ -220,12 +222,15 @@ func (s *Scope) StartWorker(ctx context.Context) (_ context.Context, end func())
 
 // Go runs fn in a new goroutine as a tracked worker, so that the keys it
 // loads are batched with those of the other workers of the scope. fn's
-// context is ctx, cancelled also when the scope closes; [Scope.Close] waits
-// for fn to return. A panic in fn is not recovered, as with a go statement.
+// context is derived from ctx and is also cancelled when the scope closes;
+// it is not cancelled when fn returns, so fn may hand it to workers it
+// starts in turn. [Scope.Close] waits for fn to return. A panic in fn is not
+// recovered, as with a go statement.
 func (s *Scope) Go(ctx context.Context, fn func(ctx context.Context)) {
 	ctx, end := s.StartWorker(ctx)
 	ctx, cancel := context.WithCancel(ctx)
-	stop := context.AfterFunc(s.ctx, cancel)
+	// Released when the scope closes, which every request does.
+	context.AfterFunc(s.ctx, cancel)
 	s.mu.Lock()
 	closed := s.closed
 	if !closed {
@@ -237,8 +242,6 @@ func (s *Scope) Go(ctx context.Context, fn func(ctx context.Context)) {
 			defer s.batches.Done()
 		}
 		defer end()
-		defer stop()
-		defer cancel()
 		fn(ctx)
 	}()
 }
