@@ -285,9 +285,9 @@ func TestByID(t *testing.T) {
 				for i, id := range ids {
 					wg.Add(1)
 					s.Go(ctx, func(ctx context.Context) {
-					defer wg.Done()
-					b, err := gormloader.ByID[music.Band](ctx, e.db, id)
-					must(t, err)
+						defer wg.Done()
+						b, err := gormloader.ByID[music.Band](ctx, e.db, id)
+						must(t, err)
 						got[i] = b
 					})
 				}

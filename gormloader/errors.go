@@ -2,7 +2,6 @@ package gormloader
 
 import (
 	"errors"
-	"fmt"
 
 	"gorm.io/gorm"
 )
@@ -30,5 +29,12 @@ var (
 	ErrInvalidOption = errors.New("gormloader: invalid load option")
 	// ErrNotFound is returned by ByID for a primary key with no row. It also
 	// matches gorm.ErrRecordNotFound.
-	ErrNotFound = fmt.Errorf("gormloader: record not found: %w", gorm.ErrRecordNotFound)
+	ErrNotFound error = notFound{}
 )
+
+type notFound struct{}
+
+func (notFound) Error() string { return "gormloader: record not found" }
+
+// Is makes ErrNotFound match gorm.ErrRecordNotFound.
+func (notFound) Is(target error) bool { return target == gorm.ErrRecordNotFound }

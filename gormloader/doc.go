@@ -1,0 +1,91 @@
+// Package gormloader loads GORM associations without the N+1 problem: batched
+// per request, one statement per relation per level, with no batch function to
+// write.
+//
+// # Quick start
+//
+//	db, err := gorm.Open(sqlite.Open("app.db"), &gorm.Config{})
+//	if err := db.Use(gormloader.New()); err != nil { ... }   // once, at start-up
+//
+//	// per request (the gqlgen integration does this per operation):
+//	ctx, scope := dataloader.NewScope(r.Context())
+//	defer scope.Close()
+//	ctx = gormloader.WithDB(ctx, db)
+//
+//	var bands []Band
+//	db.WithContext(ctx).Find(&bands)                          // recorded as a load set
+//	for _, b := range bands {
+//		albums, err := gormloader.Load[Album](ctx, db, &b, "Albums") // ONE statement for all bands
+//	}
+//
+// With generated methods (go generate, see cmd/gormloader-gen) the loop body
+// is albums, err := b.LoadAlbums(ctx).
+//
+// # What it does
+//
+// The plugin reads GORM's own schema (schema.Relationships, parsed once per Go
+// type through the db's parser, naming strategy and cache) and builds one
+// dataloader per relation. Every relation kind is one statement per batch:
+//
+//   - belongs-to: SELECT * FROM target WHERE pk IN (...); a NULL foreign key
+//     loads nothing and issues no statement;
+//   - has-one, has-many, polymorphic has-one/has-many (plus type = value),
+//     custom foreignKey/references, composite keys (row-value IN; on SQLite
+//     (a, b) IN (VALUES ...));
+//   - many2many, self-referencing too, in ONE joined statement (GORM's Preload
+//     uses two): SELECT target.*, j.owner_fk FROM target JOIN j ON ...;
+//   - variants: Limit and Order per parent through ROW_NUMBER() OVER
+//     (PARTITION BY fk ORDER BY ...) (Preload's Limit applies to the whole
+//     batch), Where filters, and Count with GROUP BY. A variant's arguments are
+//     part of the batch key.
+//
+// Queries go through GORM, so soft delete and query clauses apply; hooks
+// (AfterFind) run. Keys are deduplicated, an empty key set issues no
+// statement, and batches larger than the dialect's bind-parameter limit
+// (SQLite: asked from the connection, 32766 on current versions; PostgreSQL
+// and MySQL: 65535 divided by the key width) are split into the fewest
+// statements.
+//
+// # Load sets
+//
+// After every query run with a context that carries a dataloader scope, the
+// plugin records the rows that came back together (identified by model type
+// and primary key, so copies of the structs still match). Loading a relation
+// for one of them enqueues the keys of all of them: a sequential for loop
+// over 100 bands calling LoadAlbums issues one statement, and so does a
+// gqlgen list resolved in parallel, whatever the goroutines' timing. The
+// results of a relation load form a load set too, so nested levels batch the
+// same way.
+//
+// # Which *gorm.DB, and transactions
+//
+// Load, LoadOne, Count, ByID and ByIDs take a *gorm.DB. Any session derived
+// from the db the plugin is installed on works; only its connection is used
+// (its Where, Unscoped and so on are not: use the load options). A nil db
+// means the one put in the context with WithDB, which is how the generated
+// LoadX methods get theirs: put the db in the context where the request scope
+// is opened.
+//
+// A load given a transaction (db.Begin(), or the tx of db.Transaction) runs
+// in that transaction, sees its uncommitted writes, and never shares a batch
+// or a cached result with loads outside it. To make generated methods load in
+// a transaction, use gormloader.WithDB(ctx, tx).
+//
+// # Writes
+//
+// A create, update or delete through GORM in a scope clears the scope's cached
+// results of every relation whose owner, target or join table was written,
+// and of that model's primary-key loader; a raw Exec clears everything. The
+// next load reads fresh rows. Writes made outside GORM are not seen.
+//
+// # Errors
+//
+// Misuse returns errors matching the sentinels of this package
+// (ErrUnknownRelation, ErrUnsupportedRelation, ErrInvalidParent, ErrNilParent,
+// ErrTypeMismatch, ErrNoDB, ErrNotInstalled, ErrInvalidOption, ErrNotFound),
+// naming the model and the field; nothing panics. Loader.Register checks
+// models at start-up.
+//
+// Without a scope in the context, loads are correct but unbatched (see
+// package dataloader).
+package gormloader

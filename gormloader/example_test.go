@@ -1,0 +1,171 @@
+package gormloader_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log"
+
+	"gorm.io/driver/sqlite"
+	"gorm.io/gorm"
+	"gorm.io/gorm/logger"
+
+	"github.com/ormloader/ormloader/dataloader"
+	"github.com/ormloader/ormloader/gormloader"
+)
+
+// The models of the examples.
+type Band struct {
+	ID     uint
+	Name   string
+	Albums []Album
+}
+
+type Album struct {
+	ID     uint
+	BandID uint
+	Title  string
+	Year   int
+}
+
+// exampleDB opens an in-memory SQLite database with three bands.
+func exampleDB(name string) *gorm.DB {
+	db, err := gorm.Open(sqlite.Open("file:"+name+"?mode=memory&cache=shared"), &gorm.Config{Logger: logger.Discard})
+	if err != nil {
+		log.Fatal(err)
+	}
+	if err := db.AutoMigrate(&Band{}, &Album{}); err != nil {
+		log.Fatal(err)
+	}
+	db.Create(&[]Band{
+		{Name: "Can", Albums: []Album{{Title: "Tago Mago", Year: 1971}, {Title: "Ege Bamyasi", Year: 1972}, {Title: "Future Days", Year: 1973}}},
+		{Name: "Neu!", Albums: []Album{{Title: "Neu!", Year: 1972}}},
+		{Name: "Faust"},
+	})
+	return db
+}
+
+func closeDB(db *gorm.DB) {
+	if sqlDB, err := db.DB(); err == nil {
+		sqlDB.Close()
+	}
+}
+
+// The quick start: install the plugin once, open a scope per request, and
+// load relations in a plain loop. The bands' albums take one statement.
+func Example() {
+	db := exampleDB("quickstart")
+	defer closeDB(db)
+	if err := db.Use(gormloader.New()); err != nil {
+		log.Fatal(err)
+	}
+
+	// Per request: a scope (the gqlgen integration opens one per operation).
+	ctx, scope := dataloader.NewScope(context.Background())
+	defer scope.Close()
+
+	var bands []Band
+	if err := db.WithContext(ctx).Find(&bands).Error; err != nil { // recorded as a load set
+		log.Fatal(err)
+	}
+	for _, b := range bands {
+		albums, err := gormloader.Load[Album](ctx, db, &b, "Albums")
+		if err != nil {
+			log.Fatal(err)
+		}
+		fmt.Printf("%s: %d albums\n", b.Name, len(albums))
+	}
+	fmt.Println("batches:", scope.Stats().Batches)
+	// Output:
+	// Can: 3 albums
+	// Neu!: 1 albums
+	// Faust: 0 albums
+	// batches: 1
+}
+
+// Per-parent limit and order: the latest two albums of every band, in one
+// statement (ROW_NUMBER() OVER (PARTITION BY band_id ORDER BY year DESC)).
+func ExampleLimit() {
+	db := exampleDB("limit")
+	defer closeDB(db)
+	if err := db.Use(gormloader.New()); err != nil {
+		log.Fatal(err)
+	}
+	ctx, scope := dataloader.NewScope(context.Background())
+	defer scope.Close()
+
+	var bands []Band
+	db.WithContext(ctx).Find(&bands)
+	for _, b := range bands {
+		latest, err := gormloader.Load[Album](ctx, db, &b, "Albums", gormloader.Limit(2), gormloader.Order("year DESC"))
+		if err != nil {
+			log.Fatal(err)
+		}
+		n, err := gormloader.Count(ctx, db, &b, "Albums")
+		if err != nil {
+			log.Fatal(err)
+		}
+		fmt.Printf("%s (%d):", b.Name, n)
+		for _, a := range latest {
+			fmt.Printf(" %s (%d)", a.Title, a.Year)
+		}
+		fmt.Println()
+	}
+	fmt.Println("batches:", scope.Stats().Batches)
+	// Output:
+	// Can (3): Future Days (1973) Ege Bamyasi (1972)
+	// Neu! (1): Neu! (1972)
+	// Faust (0):
+	// batches: 2
+}
+
+// Loads given a transaction run in it and see its writes.
+func ExampleWithDB_transaction() {
+	db := exampleDB("tx")
+	defer closeDB(db)
+	if err := db.Use(gormloader.New()); err != nil {
+		log.Fatal(err)
+	}
+	ctx, scope := dataloader.NewScope(context.Background())
+	defer scope.Close()
+
+	err := db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		var faust Band
+		if err := tx.Where("name = ?", "Faust").First(&faust).Error; err != nil {
+			return err
+		}
+		if err := tx.Create(&Album{BandID: faust.ID, Title: "Faust IV", Year: 1973}).Error; err != nil {
+			return err
+		}
+		albums, err := gormloader.Load[Album](gormloader.WithDB(ctx, tx), nil, &faust, "Albums")
+		if err != nil {
+			return err
+		}
+		fmt.Println(faust.Name, "in the transaction:", albums[0].Title)
+		return nil
+	})
+	if err != nil {
+		log.Fatal(err)
+	}
+	// Output:
+	// Faust in the transaction: Faust IV
+}
+
+// ByID batches primary-key lookups; a missing row matches ErrNotFound.
+func ExampleByID() {
+	db := exampleDB("byid")
+	defer closeDB(db)
+	if err := db.Use(gormloader.New()); err != nil {
+		log.Fatal(err)
+	}
+	ctx, scope := dataloader.NewScope(context.Background())
+	defer scope.Close()
+
+	b, err := gormloader.ByID[Band](ctx, db, 2)
+	fmt.Println(b.Name, err)
+	_, err = gormloader.ByID[Band](ctx, db, 42)
+	fmt.Println(errors.Is(err, gormloader.ErrNotFound), errors.Is(err, gorm.ErrRecordNotFound))
+	// Output:
+	// Neu! <nil>
+	// true true
+}
