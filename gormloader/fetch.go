@@ -30,10 +30,10 @@ const (
 
 // fetchBatch returns the batch function of r's loader: one statement per
 // partition (transaction, variant) and chunk of the bind limit.
-func (r *relation) fetchBatch(l *Loader) func(ctx context.Context, keys []loadKey) ([]any, []error) {
-	return func(ctx context.Context, keys []loadKey) ([]any, []error) {
-		sets, bks := splitKeys(ctx, keys)
-		return relations.Fetch(ctx, bks, func(ctx context.Context, p relations.Part, parents []relations.Key) (map[relations.Key]any, error) {
+func (r *relation) fetchBatch(l *Loader) func(ctx context.Context, keys []relations.BatchKey) ([]any, []error) {
+	return func(ctx context.Context, keys []relations.BatchKey) ([]any, []error) {
+		sets := relations.SetsOf(ctx) // batches run under the scope's context
+		return relations.Fetch(ctx, keys, func(ctx context.Context, p relations.Part, parents []relations.Key) (map[relations.Key]any, error) {
 			m, err := l.fetchRelation(ctx, sets, r, p, parents)
 			if err != nil {
 				return nil, fmt.Errorf("gormloader: loading %s (%v) for %d parents: %w", r.Name, p.Variant, len(parents), err)
@@ -343,10 +343,10 @@ func (l *Loader) fetchCounts(ctx context.Context, r *relation, p relations.Part,
 }
 
 // fetchByID returns the batch function of m's primary-key loader.
-func (m *model) fetchByID(l *Loader) func(ctx context.Context, keys []loadKey) ([]any, []error) {
-	return func(ctx context.Context, keys []loadKey) ([]any, []error) {
-		sets, bks := splitKeys(ctx, keys)
-		return relations.Fetch(ctx, bks, func(ctx context.Context, p relations.Part, ids []relations.Key) (map[relations.Key]any, error) {
+func (m *model) fetchByID(l *Loader) func(ctx context.Context, keys []relations.BatchKey) ([]any, []error) {
+	return func(ctx context.Context, keys []relations.BatchKey) ([]any, []error) {
+		sets := relations.SetsOf(ctx)
+		return relations.Fetch(ctx, keys, func(ctx context.Context, p relations.Part, ids []relations.Key) (map[relations.Key]any, error) {
 			chunks, err := relations.Chunks(ids, l.limit, len(m.pkCols), paramsMargin)
 			if err != nil {
 				return nil, err
@@ -376,25 +376,3 @@ func (m *model) fetchByID(l *Loader) func(ctx context.Context, keys []loadKey) (
 	}
 }
 
-// loadKey is the key of the loader definitions: a relations.BatchKey plus
-// the load-set registry of the scope the load came from. sets is the same for
-// every key of a scope, so it partitions nothing; it lets a batch function
-// record its rows as a load set even though dataloader runs batch functions
-// under a context that does not carry the scope itself (dataloader.FromContext
-// of a batch's ctx is nil in the current dataloader).
-type loadKey struct {
-	relations.BatchKey
-	sets *relations.Sets
-}
-
-func splitKeys(ctx context.Context, keys []loadKey) (*relations.Sets, []relations.BatchKey) {
-	sets := relations.SetsOf(ctx)
-	bks := make([]relations.BatchKey, len(keys))
-	for i, k := range keys {
-		bks[i] = k.BatchKey
-		if sets == nil {
-			sets = k.sets
-		}
-	}
-	return sets, bks
-}

@@ -174,14 +174,14 @@ func load(ctx context.Context, db *gorm.DB, parent any, name string, want reflec
 	}
 	part := relations.Part{Conn: conn, Variant: v}
 	sets := relations.SetsOf(ctx)
-	bk := loadKey{relations.BatchKey{Part: part, Parent: key}, sets}
-	var siblings []loadKey
+	bk := relations.BatchKey{Part: part, Parent: key}
+	var siblings []relations.BatchKey
 	if sets != nil && !l.cfg.noLoadSets {
 		if pk, err := m.pkKey(ctx, row); err == nil {
 			if set := sets.Lookup(m.typ, pk); set != nil && set.Source == l {
 				c, won := sets.Claim(set, claim{r, part})
 				if won {
-					siblings = r.siblingKeys(sets, set, part)
+					siblings = r.siblingKeys(set, part)
 					c.Release()
 				} else if err := c.Wait(ctx); err != nil {
 					return nil, r, err
@@ -282,8 +282,7 @@ func ByID[T any](ctx context.Context, db *gorm.DB, id ...any) (*T, error) {
 	if err != nil {
 		return nil, fmt.Errorf("gormloader: %v by id %v: %w", m.typ, id, err)
 	}
-	bk := relations.BatchKey{Part: relations.Part{Conn: conn}, Parent: key}
-	res, err := m.byID.Load(ctx, loadKey{bk, relations.SetsOf(ctx)})
+	res, err := m.byID.Load(ctx, relations.BatchKey{Part: relations.Part{Conn: conn}, Parent: key})
 	if err != nil {
 		return nil, err
 	}
@@ -309,14 +308,13 @@ func ByIDs[T any](ctx context.Context, db *gorm.DB, ids ...any) ([]*T, error) {
 	if len(m.pkCols) != 1 {
 		return nil, fmt.Errorf("%w: %v has %d primary-key columns; use ByID for composite keys", ErrInvalidOption, m.typ, len(m.pkCols))
 	}
-	keys := make([]loadKey, len(ids))
-	sets := relations.SetsOf(ctx)
+	keys := make([]relations.BatchKey, len(ids))
 	for i, id := range ids {
 		k, err := relations.MakeKey(id)
 		if err != nil {
 			return nil, fmt.Errorf("gormloader: %v by id %v: %w", m.typ, id, err)
 		}
-		keys[i] = loadKey{relations.BatchKey{Part: relations.Part{Conn: conn}, Parent: k}, sets}
+		keys[i] = relations.BatchKey{Part: relations.Part{Conn: conn}, Parent: k}
 	}
 	vals, errs := m.byID.LoadMany(ctx, keys)
 	out := make([]*T, len(ids))

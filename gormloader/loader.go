@@ -75,6 +75,9 @@ func (l *Loader) Name() string { return pluginName }
 // load sets (after gorm:query) and clear cached results on writes (after
 // gorm:create, gorm:update, gorm:delete and raw Exec).
 func (l *Loader) Initialize(db *gorm.DB) error {
+	if l.db != nil {
+		return fmt.Errorf("gormloader: this Loader is already installed on a *gorm.DB; create one per database with gormloader.New")
+	}
 	l.db = db
 	l.limit = l.cfg.bindLimit
 	if l.limit <= 0 {

@@ -33,7 +33,7 @@ type model struct {
 	rels    map[string]*relation // supported relations by field name
 	relErrs map[string]error     // relations the loader cannot load, by field name
 
-	byID *dataloader.Loader[loadKey, any] // the primary-key loader
+	byID *dataloader.Loader[relations.BatchKey, any] // the primary-key loader
 }
 
 // relation is a relations.Relation plus the GORM fields needed to read keys
@@ -48,7 +48,7 @@ type relation struct {
 	matchFields []*schema.Field // target fields compared with the key (non-m2m)
 	joinFields  []*schema.Field // join-table fields compared with the key (m2m)
 
-	loader *dataloader.Loader[loadKey, any]
+	loader *dataloader.Loader[relations.BatchKey, any]
 }
 
 // field names the relation in errors.
@@ -286,8 +286,8 @@ func (l *Loader) recordRows(ctx context.Context, sets *relations.Sets, m *model,
 }
 
 // siblingKeys returns the parent keys of every row of set for r, in part.
-func (r *relation) siblingKeys(sets *relations.Sets, set *relations.Set, part relations.Part) []loadKey {
-	out := make([]loadKey, 0, len(set.Rows))
+func (r *relation) siblingKeys(set *relations.Set, part relations.Part) []relations.BatchKey {
+	out := make([]relations.BatchKey, 0, len(set.Rows))
 	var vals [relations.MaxKeyColumns]any
 	for _, row := range set.Rows {
 		snap, ok := row.([]any)
@@ -301,7 +301,7 @@ func (r *relation) siblingKeys(sets *relations.Sets, set *relations.Set, part re
 		if err != nil {
 			continue // NULL foreign key: nothing to load
 		}
-		out = append(out, loadKey{relations.BatchKey{Part: part, Parent: k}, sets})
+		out = append(out, relations.BatchKey{Part: part, Parent: k})
 	}
 	return out
 }
