@@ -36,6 +36,24 @@ type Part struct {
 type Key[ID comparable] struct {
 	Part Part
 	ID   ID
+	// sets is the load-set registry of the scope the load came from. It is
+	// the same for every key of a scope, so it partitions nothing; the batch
+	// function passes it on to the interceptors that record the rows it
+	// loads, because dataloader runs batch functions under a context that
+	// does not carry the scope (dataloader.FromContext of it is nil).
+	sets *relations.Sets
+}
+
+type setsKey struct{}
+
+// setsOf returns the load-set registry for ctx: the scope's, or the one a
+// batch function was given.
+func setsOf(ctx context.Context) *relations.Sets {
+	if s := relations.SetsOf(ctx); s != nil {
+		return s
+	}
+	s, _ := ctx.Value(setsKey{}).(*relations.Sets)
+	return s
 }
 
 // Loader is a generated relation or primary-key loader: a dataloader.Loader
@@ -76,6 +94,12 @@ func NewLoader[ID comparable, V any](name string, fetch Fetch[ID, V]) *Loader[ID
 			}
 			groups[i].ids = append(groups[i].ids, k.ID)
 		}
+		for _, k := range keys {
+			if k.sets != nil {
+				ctx = context.WithValue(ctx, setsKey{}, k.sets)
+				break
+			}
+		}
 		results := make(map[Part]map[ID]V, len(groups))
 		for _, g := range groups {
 			m, err := fetch(ctx, g.part, g.ids)
@@ -109,35 +133,56 @@ type Row struct {
 // returns a row's key, false for none), so a loop over the rows of one query
 // result issues one statement.
 func (l *Loader[ID, V]) Load(ctx context.Context, p Part, id ID, row Row, sibling func(row any) (ID, bool)) (V, error) {
-	key := Key[ID]{Part: p, ID: id}
-	if sets := relations.SetsOf(ctx); sets != nil && sibling != nil {
+	sets := setsOf(ctx)
+	key := Key[ID]{Part: p, ID: id, sets: sets}
+	if sets != nil && sibling != nil {
 		if pk, err := relations.MakeKey(row.PK...); err == nil {
-			if set := sets.Lookup(row.Model, pk); set != nil && sets.Claim(set, claim{loader: l, part: p}) {
-				siblings := make([]Key[ID], 0, len(set.Rows))
-				for _, r := range set.Rows {
-					if sid, ok := sibling(r); ok {
-						siblings = append(siblings, Key[ID]{Part: p, ID: sid})
-					}
+			if set := sets.Lookup(row.Model, pk); set != nil {
+				c, won := sets.Claim(set, claim{loader: l, part: p})
+				if won {
+					return l.loadSet(ctx, c, key, set, sibling)
 				}
-				return l.dl.LoadWith(ctx, key, siblings)
+				// Another load of this relation claimed the set: wait until it
+				// has enqueued the set's keys, then find ours pending or cached.
+				if err := c.Wait(ctx); err != nil {
+					var zero V
+					return zero, err
+				}
 			}
 		}
 	}
 	return l.dl.Load(ctx, key)
 }
 
+// loadSet enqueues key with the keys of every row of set, then releases the
+// claim (also if computing the keys panics, so that waiters never hang).
+func (l *Loader[ID, V]) loadSet(ctx context.Context, c *relations.Claim, key Key[ID], set *relations.Set, sibling func(any) (ID, bool)) (V, error) {
+	siblings := func() []Key[ID] {
+		defer c.Release()
+		siblings := make([]Key[ID], 0, len(set.Rows))
+		for _, r := range set.Rows {
+			if sid, ok := sibling(r); ok {
+				siblings = append(siblings, Key[ID]{Part: key.Part, ID: sid, sets: key.sets})
+			}
+		}
+		return siblings
+	}()
+	return l.dl.LoadWith(ctx, key, siblings)
+}
+
 // LoadMany loads ids in one batch.
 func (l *Loader[ID, V]) LoadMany(ctx context.Context, p Part, ids []ID) ([]V, []error) {
+	sets := setsOf(ctx)
 	keys := make([]Key[ID], len(ids))
 	for i, id := range ids {
-		keys[i] = Key[ID]{Part: p, ID: id}
+		keys[i] = Key[ID]{Part: p, ID: id, sets: sets}
 	}
 	return l.dl.LoadMany(ctx, keys)
 }
 
 // Prime caches v for id in partition p unless it has an entry.
 func (l *Loader[ID, V]) Prime(ctx context.Context, p Part, id ID, v V) {
-	l.dl.Prime(ctx, Key[ID]{Part: p, ID: id}, v)
+	l.dl.Prime(ctx, Key[ID]{Part: p, ID: id, sets: setsOf(ctx)}, v)
 }
 
 // ClearAll forgets every result of the loader in the context's scope.
@@ -165,7 +210,7 @@ func Clear(ctx context.Context, loaders []Clearer) {
 	for _, l := range loaders {
 		l.ClearAll(ctx)
 	}
-	relations.SetsOf(ctx).Invalidate()
+	setsOf(ctx).Invalidate()
 }
 
 // Record records nodes, the rows of one query result, as one load set in the
@@ -174,7 +219,7 @@ func Record[N any](ctx context.Context, model any, nodes []N, pk func(N) []any) 
 	if len(nodes) == 0 {
 		return
 	}
-	sets := relations.SetsOf(ctx)
+	sets := setsOf(ctx)
 	if sets == nil {
 		return
 	}
