@@ -17,21 +17,53 @@
 //     to it) give equal keys. A NULL part gives [ErrNullKey]: nil foreign keys
 //     load nothing and issue no statement.
 //   - [BatchKey] is what a relation loader is keyed by: the parent's [Key]
-//     plus the partition (the transaction, the [Variant] and its arguments),
-//     so loads in a transaction, or with different limits or filters, never
-//     share a batch or a cache entry. [Partition] groups a batch's keys by
-//     partition and drops duplicates; [Chunks] splits one partition's keys
-//     into the fewest statements the dialect's bind-parameter limit allows
-//     ([BindLimit]); an empty key set gives no chunk, so no statement.
+//     plus the partition ([Part]: the transaction, the [Variant] and its
+//     arguments), so loads in a transaction, or with different limits or
+//     filters, never share a batch or a cache entry. [Partition] groups a
+//     batch's keys by partition and drops duplicates; [Chunks] splits one
+//     partition's keys into the fewest statements the dialect's
+//     bind-parameter limit allows ([BindLimit]); an empty key set gives no
+//     chunk, so no statement.
+//   - [Fetch] is the body of a relation loader's batch function: it
+//     partitions the keys, calls the adapter once per partition and lines the
+//     results up with the keys. [GroupMany] and [GroupOne] turn the rows of a
+//     statement into one result per parent key. [InSQL] and [RowNumberSQL]
+//     build the IN list (row values for composite keys) and the window of the
+//     per-parent limit/order variant.
 //   - [Sets] records load sets: rows that came back together in one result.
 //     Loading a relation for one row lets the adapter enqueue the keys of
 //     every row of that row's load set (dataloader.Loader.LoadWith), so a
 //     sequential loop over the rows issues one statement. Rows are identified
 //     by (model, primary key), not by pointer, so copies of a struct (a
-//     range loop variable) still find their set.
-//   - [GroupMany] and [GroupOne] turn the rows of one statement into one
-//     result per parent key; [RowNumberSQL] and [CountSQL] help the adapters
-//     build the per-parent limit/order and count variants.
+//     range loop variable) still find their set. [Sets.Claim] makes one load
+//     per relation and set enqueue the whole set while the others wait for
+//     that enqueue, so a loop stays O(n) and concurrent loads stay one batch.
+//
+// # Using it from an adapter
+//
+//	// once per relation, at registration:
+//	loader := dataloader.New(func(ctx context.Context, keys []relations.BatchKey) ([]Result, []error) {
+//		return relations.Fetch(ctx, keys, func(ctx context.Context, p relations.Part, parents []relations.Key) (map[relations.Key]Result, error) {
+//			chunks, err := relations.Chunks(parents, bindLimit, rel.Width(), p.Variant.Params())
+//			// one statement per chunk on p.Conn; record all rows as one set:
+//			// relations.SetsOf(ctx).Record(&relations.Set{...})
+//		})
+//	})
+//
+//	// per load:
+//	key, err := relations.MakeKey(parentFK) // ErrNullKey: no statement, no result
+//	bk := relations.BatchKey{Part: relations.Part{Conn: tx, Variant: v}, Parent: key}
+//	sets := relations.SetsOf(ctx)
+//	if set := sets.Lookup(model, parentPK); set != nil {
+//		if c, won := sets.Claim(set, token{rel, bk.Part}); won {
+//			siblings := ... // the keys of every row of set
+//			c.Release()
+//			return loader.LoadWith(ctx, bk, siblings)
+//		} else if err := c.Wait(ctx); err != nil {
+//			return err
+//		}
+//	}
+//	return loader.Load(ctx, bk)
 //
 // # Statement shapes
 //
@@ -48,4 +80,10 @@
 //
 // Composite keys use row values: (a, b) IN ((?, ?), ...), or on SQLite
 // (a, b) IN (VALUES (?, ?), ...).
+//
+// # Per-scope state
+//
+// [SetsOf] keeps each scope's registry in a map keyed by a weak pointer to the
+// dataloader.Scope, removed when the scope is garbage collected; it stands in
+// for a value store on dataloader.Scope.
 package relations
