@@ -505,3 +505,27 @@ func TestMisuse(t *testing.T) {
 		t.Errorf("Band.Influences = %+v %+v", rel, rel.Join)
 	}
 }
+
+func TestWithoutLoadSets(t *testing.T) {
+	for _, tt := range []struct {
+		name string
+		opt  gormloader.PluginOption
+	}{
+		{"all", gormloader.WithoutLoadSets()},
+		{"one relation", gormloader.WithoutLoadSetsFor("Band.Albums")},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			e := open(t, testdb.SQLite(t), tt.opt)
+			seed(t, e.db, 5)
+			ctx := scope(t)
+			var bands []music.Band
+			must(t, e.db.WithContext(ctx).Find(&bands).Error)
+			e.count.expect(t, len(bands), "a sequential loop without load sets", func() {
+				for i := range bands {
+					_, err := gormloader.Load[music.Album](ctx, e.db, &bands[i], "Albums")
+					must(t, err)
+				}
+			})
+		})
+	}
+}

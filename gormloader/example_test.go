@@ -12,6 +12,7 @@ import (
 
 	"github.com/ormloader/ormloader/dataloader"
 	"github.com/ormloader/ormloader/gormloader"
+	"github.com/ormloader/ormloader/gormloader/internal/music"
 )
 
 // The models of the examples.
@@ -168,4 +169,39 @@ func ExampleByID() {
 	// Output:
 	// Neu! <nil>
 	// true true
+}
+
+// With generated methods (gormloader-gen) a resolver needs only ctx: the
+// *gorm.DB comes from the context.
+func ExampleWithDB() {
+	db, err := gorm.Open(sqlite.Open("file:generated?mode=memory&cache=shared"), &gorm.Config{Logger: logger.Discard})
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer closeDB(db)
+	if err := db.AutoMigrate(music.Models()...); err != nil {
+		log.Fatal(err)
+	}
+	db.Create(&[]music.Band{{Name: "Can", Albums: []music.Album{{Title: "Tago Mago"}}}, {Name: "Faust"}})
+	if err := db.Use(gormloader.New()); err != nil {
+		log.Fatal(err)
+	}
+
+	// Where the request scope is opened (an HTTP middleware, the gqlgen handler):
+	ctx, scope := dataloader.NewScope(context.Background())
+	defer scope.Close()
+	ctx = gormloader.WithDB(ctx, db)
+
+	var bands []music.Band
+	db.WithContext(ctx).Find(&bands)
+	for _, b := range bands {
+		albums, err := b.LoadAlbums(ctx) // generated into package music
+		if err != nil {
+			log.Fatal(err)
+		}
+		fmt.Println(b.Name, len(albums))
+	}
+	// Output:
+	// Can 1
+	// Faust 0
 }

@@ -375,4 +375,3 @@ func (m *model) fetchByID(l *Loader) func(ctx context.Context, keys []relations.
 		})
 	}
 }
-

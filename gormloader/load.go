@@ -176,7 +176,7 @@ func load(ctx context.Context, db *gorm.DB, parent any, name string, want reflec
 	sets := relations.SetsOf(ctx)
 	bk := relations.BatchKey{Part: part, Parent: key}
 	var siblings []relations.BatchKey
-	if sets != nil && !l.cfg.noLoadSets {
+	if sets != nil && !l.cfg.noLoadSets && !l.cfg.alone[r.Name] {
 		if pk, err := m.pkKey(ctx, row); err == nil {
 			if set := sets.Lookup(m.typ, pk); set != nil && set.Source == l {
 				c, won := sets.Claim(set, claim{r, part})

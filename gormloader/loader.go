@@ -39,6 +39,7 @@ type Loader struct {
 type config struct {
 	bindLimit  int
 	noLoadSets bool
+	alone      map[string]bool // relations ("Band.Albums") loaded without their load sets
 }
 
 // PluginOption configures a Loader.
@@ -55,6 +56,20 @@ func WithBindLimit(n int) PluginOption {
 // that happen to be pending at the same time, as a plain dataloader does.
 func WithoutLoadSets() PluginOption {
 	return func(c *config) { c.noLoadSets = true }
+}
+
+// WithoutLoadSetsFor turns load sets off for the named relations only
+// ("Model.Field", e.g. "Band.Albums"): use it for a relation that is
+// expensive and rarely needed for every row of a list.
+func WithoutLoadSetsFor(relations ...string) PluginOption {
+	return func(c *config) {
+		if c.alone == nil {
+			c.alone = map[string]bool{}
+		}
+		for _, r := range relations {
+			c.alone[r] = true
+		}
+	}
 }
 
 // New returns the plugin; install it with db.Use(gormloader.New()).

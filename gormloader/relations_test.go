@@ -2,6 +2,7 @@ package gormloader_test
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"reflect"
 	"slices"
@@ -13,12 +14,19 @@ import (
 	"github.com/ormloader/ormloader/gormloader/internal/music"
 )
 
-// sorted returns rows ordered by their printed form, for comparing results of
-// statements that ask for no order.
+// sorted returns rows ordered by their JSON form (which follows pointers,
+// unlike %v), for comparing results of statements that ask for no order.
 func sorted[T any](rows []T) []T {
 	out := slices.Clone(rows)
+	key := func(v T) string {
+		b, err := json.Marshal(v)
+		if err != nil {
+			panic(err)
+		}
+		return string(b)
+	}
 	slices.SortFunc(out, func(a, b T) int {
-		sa, sb := fmt.Sprintf("%+v", a), fmt.Sprintf("%+v", b)
+		sa, sb := key(a), key(b)
 		switch {
 		case sa < sb:
 			return -1
