@@ -3,6 +3,7 @@ package gormloader
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 	"reflect"
 	"strings"
@@ -142,12 +143,12 @@ func (l *Loader) fetchRelation(ctx context.Context, sets *relations.Sets, r *rel
 // fetchChunk runs one statement and returns the rows (a []T value) and, per
 // row, the parent key it belongs to.
 func (l *Loader) fetchChunk(ctx context.Context, r *relation, p relations.Part, chunk []relations.Key) (reflect.Value, []relations.Key, error) {
-	v := p.Variant
-	t := r.target.ModelType
-	tx := l.session(ctx, p.Conn)
 	if r.Kind == relations.ManyToMany {
 		return l.fetchJoined(ctx, r, p, chunk)
 	}
+	v := p.Variant
+	t := r.target.ModelType
+	tx := l.session(ctx, p.Conn)
 	q := l.filtered(tx.Model(reflect.New(t).Interface()).Where(l.inExpr(r.Target.Name, r.MatchColumns(), chunk)), r, v)
 	dest := reflect.New(reflect.SliceOf(t))
 	switch {
@@ -166,7 +167,7 @@ func (l *Loader) fetchChunk(ctx context.Context, r *relation, p relations.Part, 
 	keys := make([]relations.Key, rows.Len())
 	for i := range rows.Len() {
 		k, err := fieldsKey(ctx, r.matchFields, rows.Index(i))
-		if err != nil && err != relations.ErrNullKey {
+		if err != nil && !errors.Is(err, relations.ErrNullKey) {
 			return reflect.Value{}, nil, err
 		}
 		keys[i] = k
@@ -276,7 +277,7 @@ func (l *Loader) scanJoined(ctx context.Context, q *gorm.DB, r *relation, rows *
 			}
 		}
 		k, err := relations.MakeKey(parts[:len(r.joinFields)]...)
-		if err != nil && err != relations.ErrNullKey {
+		if err != nil && !errors.Is(err, relations.ErrNullKey) {
 			return reflect.Value{}, nil, err
 		}
 		out = reflect.Append(out, elem)
