@@ -93,9 +93,9 @@ type Scope struct {
 	cfg    scopeConfig
 
 	mu sync.Mutex // protects every field below
-	// states maps a loader definition to its state in this scope
-	// (*state[K, C, V] for that loader's type parameters).
-	states map[any]any
+	// states maps a loader definition (its config's address) to its state
+	// in this scope (*state[K, C, V] for that loader's type parameters).
+	states map[*loaderConfig]any
 	// ready lists the states that have a pending batch, in the order their
 	// first key arrived; the tick dispatches them all together.
 	ready        []dispatcher
@@ -108,7 +108,7 @@ type Scope struct {
 	closed       bool
 	stats        Stats
 
-	batches sync.WaitGroup // tick and batch goroutines, and Go'd functions
+	batches sync.WaitGroup // tick and batch goroutines
 }
 
 // dispatcher is a loader state with a pending batch.
@@ -133,7 +133,7 @@ func NewScope(ctx context.Context, opts ...ScopeOption) (context.Context, *Scope
 	for _, o := range opts {
 		o(&cfg)
 	}
-	s := &Scope{cfg: cfg, wake: make(chan struct{}, 1), states: make(map[any]any)}
+	s := &Scope{cfg: cfg, wake: make(chan struct{}, 1), states: make(map[*loaderConfig]any)}
 	ctx = context.WithValue(ctx, scopeKey{}, s)
 	// Batch functions see the scope too: a load inside one is batched.
 	s.ctx, s.cancel = context.WithCancel(ctx)
@@ -148,8 +148,8 @@ func FromContext(ctx context.Context) *Scope {
 
 // Close ends the scope: batches that have not been dispatched fail with
 // [ErrScopeClosed], the scope's context is cancelled, and Close waits until
-// every batch function (and every function started with [Scope.Go]) has
-// returned. Loads after Close fail with [ErrScopeClosed]. Close is idempotent.
+// every batch function has returned. Loads after Close fail with
+// [ErrScopeClosed]. Close is idempotent.
 func (s *Scope) Close() {
 	s.mu.Lock()
 	var done []chan struct{}
@@ -186,8 +186,11 @@ func (s *Scope) Stats() Stats {
 }
 
 // worker is a tracked unit of work (a gqlgen resolver, a Go'd function).
-// It counts as running while it is not done and not blocked in a load.
+// It counts as running while it is not done and not blocked in a load. It is
+// also the context that identifies it to loads, which saves an allocation
+// per resolver.
 type worker struct {
+	context.Context
 	s       *Scope
 	waiting int  // loads this worker is blocked in; guarded by s.mu
 	done    bool // guarded by s.mu
@@ -195,52 +198,50 @@ type worker struct {
 
 type workerKey struct{}
 
+func (w *worker) Value(key any) any {
+	if key == (workerKey{}) {
+		return w
+	}
+	return w.Context.Value(key)
+}
+
 // StartWorker reports that a unit of work that may call loaders has started,
 // and switches the scope to tracked mode. The returned context identifies
-// the worker to loads; call end (once; later calls do nothing) when the
-// work has finished. Integrations call it around every resolver.
+// the worker to loads; call end when the work has finished (later calls do
+// nothing). Integrations call it around every resolver.
 func (s *Scope) StartWorker(ctx context.Context) (_ context.Context, end func()) {
-	w := &worker{s: s}
+	w := &worker{Context: ctx, s: s}
 	s.mu.Lock()
 	s.tracked = true
 	s.running++
 	s.lastActivity = time.Now()
 	s.mu.Unlock()
-	return context.WithValue(ctx, workerKey{}, w), func() {
-		s.mu.Lock()
-		if !w.done {
-			w.done = true
-			if w.waiting == 0 {
-				s.running--
-			}
-			s.lastActivity = time.Now()
-		}
-		s.mu.Unlock()
-		s.notify()
-	}
+	return w, w.end
 }
 
-// Go runs fn in a new goroutine as a tracked worker, so that the keys it
-// loads are batched with those of the other workers of the scope. fn's
-// context is derived from ctx and is also cancelled when the scope closes;
-// it is not cancelled when fn returns, so fn may hand it to workers it
-// starts in turn. [Scope.Close] waits for fn to return. A panic in fn is not
-// recovered, as with a go statement.
-func (s *Scope) Go(ctx context.Context, fn func(ctx context.Context)) {
-	ctx, end := s.StartWorker(ctx)
-	ctx, cancel := context.WithCancel(ctx)
-	// Released when the scope closes, which every request does.
-	context.AfterFunc(s.ctx, cancel)
+func (w *worker) end() {
+	s := w.s
 	s.mu.Lock()
-	closed := s.closed
-	if !closed {
-		s.batches.Add(1) // under mu and before Close: never concurrent with Wait
+	if !w.done {
+		w.done = true
+		if w.waiting == 0 {
+			s.running--
+		}
+		s.lastActivity = time.Now()
 	}
 	s.mu.Unlock()
+	s.notify()
+}
+
+// Go runs fn(ctx) in a new goroutine as a tracked worker, so that the keys
+// it loads are batched with those of the other workers of the scope. Like a
+// go statement, Go does not wait for fn, and a panic in fn is not
+// recovered; use a sync.WaitGroup or errgroup to wait. Start the workers
+// from a worker (a resolver, or a goroutine that called StartWorker) so that
+// the scope never sees "no worker running" before they have all started.
+func (s *Scope) Go(ctx context.Context, fn func(ctx context.Context)) {
+	ctx, end := s.StartWorker(ctx)
 	go func() {
-		if !closed {
-			defer s.batches.Done()
-		}
 		defer end()
 		fn(ctx)
 	}()

@@ -8,7 +8,6 @@ import (
 	"log/slog"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -206,26 +205,17 @@ func TestWorkerFromOtherScopeIsIgnored(t *testing.T) {
 	}
 }
 
-func TestGoOnClosedScopeStillRuns(t *testing.T) {
+func TestGoOnClosedScope(t *testing.T) {
+	l := dataloader.New((&recorder{}).fetch)
 	ctx, s := dataloader.NewScope(context.Background())
 	s.Close()
-	ran := make(chan error, 1)
-	s.Go(ctx, func(ctx context.Context) { <-ctx.Done(); ran <- ctx.Err() })
-	if err := <-ran; !errors.Is(err, context.Canceled) {
-		t.Fatalf("fn on a closed scope got ctx error %v, want Canceled", err)
-	}
-}
-
-func TestCloseWaitsForGo(t *testing.T) {
-	ctx, s := dataloader.NewScope(context.Background())
-	var done atomic.Bool
+	errc := make(chan error, 1)
 	s.Go(ctx, func(ctx context.Context) {
-		<-ctx.Done() // cancelled by Close
-		done.Store(true)
+		_, err := l.Load(ctx, 1)
+		errc <- err
 	})
-	s.Close()
-	if !done.Load() {
-		t.Fatal("Close returned before the Go'd function")
+	if err := <-errc; !errors.Is(err, dataloader.ErrScopeClosed) {
+		t.Fatalf("load in a Go'd function on a closed scope: %v", err)
 	}
 }
 
