@@ -196,4 +196,3 @@ func (l *Loader[K, V]) ClearAll(ctx context.Context) {
 	var zero K
 	l.impl.clear(ctx, zero, true)
 }
-
