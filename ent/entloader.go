@@ -315,7 +315,7 @@ func (_m *Album) entloaderTracks(ctx context.Context) ([]*Track, error) {
 	return v, nil
 }
 
-// TracksWith returns the tracks edge of _m filtered, ordered and
+// TracksWith returns the tracks edge of the Album filtered, ordered and
 // limited per parent by v, batched like Tracks. The result is not kept in Edges.
 func (_m *Album) TracksWith(ctx context.Context, v TrackVariant) ([]*Track, error) {
 	if v.IsZero() {
@@ -338,8 +338,8 @@ func (_m *Album) TracksWith(ctx context.Context, v TrackVariant) ([]*Track, erro
 	return nodes, nil
 }
 
-// TracksCount counts the tracks edge of _m (with the optional
-// filters), batched: one GROUP BY statement for the rows of _m's query result.
+// TracksCount counts the tracks edge of the Album (with the optional
+// filters), batched: one GROUP BY statement for the rows of the same query result.
 func (_m *Album) TracksCount(ctx context.Context, where ...predicate.Track) (int, error) {
 	p, err := _m.config.entloaderPart()
 	if err != nil {
@@ -454,7 +454,7 @@ func (_m *Album) entloaderReviews(ctx context.Context) ([]*Review, error) {
 	return v, nil
 }
 
-// ReviewsWith returns the reviews edge of _m filtered, ordered and
+// ReviewsWith returns the reviews edge of the Album filtered, ordered and
 // limited per parent by v, batched like Reviews. The result is not kept in Edges.
 func (_m *Album) ReviewsWith(ctx context.Context, v ReviewVariant) ([]*Review, error) {
 	if v.IsZero() {
@@ -477,8 +477,8 @@ func (_m *Album) ReviewsWith(ctx context.Context, v ReviewVariant) ([]*Review, e
 	return nodes, nil
 }
 
-// ReviewsCount counts the reviews edge of _m (with the optional
-// filters), batched: one GROUP BY statement for the rows of _m's query result.
+// ReviewsCount counts the reviews edge of the Album (with the optional
+// filters), batched: one GROUP BY statement for the rows of the same query result.
 func (_m *Album) ReviewsCount(ctx context.Context, where ...predicate.Review) (int, error) {
 	p, err := _m.config.entloaderPart()
 	if err != nil {
@@ -713,7 +713,7 @@ func (_m *Band) entloaderMembers(ctx context.Context) ([]*Person, error) {
 	return v, nil
 }
 
-// MembersWith returns the members edge of _m filtered, ordered and
+// MembersWith returns the members edge of the Band filtered, ordered and
 // limited per parent by v, batched like Members. The result is not kept in Edges.
 func (_m *Band) MembersWith(ctx context.Context, v PersonVariant) ([]*Person, error) {
 	if v.IsZero() {
@@ -736,8 +736,8 @@ func (_m *Band) MembersWith(ctx context.Context, v PersonVariant) ([]*Person, er
 	return nodes, nil
 }
 
-// MembersCount counts the members edge of _m (with the optional
-// filters), batched: one GROUP BY statement for the rows of _m's query result.
+// MembersCount counts the members edge of the Band (with the optional
+// filters), batched: one GROUP BY statement for the rows of the same query result.
 func (_m *Band) MembersCount(ctx context.Context, where ...predicate.Person) (int, error) {
 	p, err := _m.config.entloaderPart()
 	if err != nil {
@@ -852,7 +852,7 @@ func (_m *Band) entloaderAlbums(ctx context.Context) ([]*Album, error) {
 	return v, nil
 }
 
-// AlbumsWith returns the albums edge of _m filtered, ordered and
+// AlbumsWith returns the albums edge of the Band filtered, ordered and
 // limited per parent by v, batched like Albums. The result is not kept in Edges.
 func (_m *Band) AlbumsWith(ctx context.Context, v AlbumVariant) ([]*Album, error) {
 	if v.IsZero() {
@@ -875,8 +875,8 @@ func (_m *Band) AlbumsWith(ctx context.Context, v AlbumVariant) ([]*Album, error
 	return nodes, nil
 }
 
-// AlbumsCount counts the albums edge of _m (with the optional
-// filters), batched: one GROUP BY statement for the rows of _m's query result.
+// AlbumsCount counts the albums edge of the Band (with the optional
+// filters), batched: one GROUP BY statement for the rows of the same query result.
 func (_m *Band) AlbumsCount(ctx context.Context, where ...predicate.Album) (int, error) {
 	p, err := _m.config.entloaderPart()
 	if err != nil {
@@ -1063,7 +1063,7 @@ func (_m *Band) entloaderInfluenced(ctx context.Context) ([]*Band, error) {
 	return v, nil
 }
 
-// InfluencedWith returns the influenced edge of _m filtered, ordered and
+// InfluencedWith returns the influenced edge of the Band filtered, ordered and
 // limited per parent by v, batched like Influenced. The result is not kept in Edges.
 func (_m *Band) InfluencedWith(ctx context.Context, v BandVariant) ([]*Band, error) {
 	if v.IsZero() {
@@ -1086,8 +1086,8 @@ func (_m *Band) InfluencedWith(ctx context.Context, v BandVariant) ([]*Band, err
 	return nodes, nil
 }
 
-// InfluencedCount counts the influenced edge of _m (with the optional
-// filters), batched: one GROUP BY statement for the rows of _m's query result.
+// InfluencedCount counts the influenced edge of the Band (with the optional
+// filters), batched: one GROUP BY statement for the rows of the same query result.
 func (_m *Band) InfluencedCount(ctx context.Context, where ...predicate.Band) (int, error) {
 	p, err := _m.config.entloaderPart()
 	if err != nil {
@@ -1202,7 +1202,7 @@ func (_m *Band) entloaderInfluences(ctx context.Context) ([]*Band, error) {
 	return v, nil
 }
 
-// InfluencesWith returns the influences edge of _m filtered, ordered and
+// InfluencesWith returns the influences edge of the Band filtered, ordered and
 // limited per parent by v, batched like Influences. The result is not kept in Edges.
 func (_m *Band) InfluencesWith(ctx context.Context, v BandVariant) ([]*Band, error) {
 	if v.IsZero() {
@@ -1225,8 +1225,8 @@ func (_m *Band) InfluencesWith(ctx context.Context, v BandVariant) ([]*Band, err
 	return nodes, nil
 }
 
-// InfluencesCount counts the influences edge of _m (with the optional
-// filters), batched: one GROUP BY statement for the rows of _m's query result.
+// InfluencesCount counts the influences edge of the Band (with the optional
+// filters), batched: one GROUP BY statement for the rows of the same query result.
 func (_m *Band) InfluencesCount(ctx context.Context, where ...predicate.Band) (int, error) {
 	p, err := _m.config.entloaderPart()
 	if err != nil {
@@ -1341,7 +1341,7 @@ func (_m *Band) entloaderInfluenceLinks(ctx context.Context) ([]*Influence, erro
 	return v, nil
 }
 
-// InfluenceLinksWith returns the influence_links edge of _m filtered, ordered and
+// InfluenceLinksWith returns the influence_links edge of the Band filtered, ordered and
 // limited per parent by v, batched like InfluenceLinks. The result is not kept in Edges.
 func (_m *Band) InfluenceLinksWith(ctx context.Context, v InfluenceVariant) ([]*Influence, error) {
 	if v.IsZero() {
@@ -1364,8 +1364,8 @@ func (_m *Band) InfluenceLinksWith(ctx context.Context, v InfluenceVariant) ([]*
 	return nodes, nil
 }
 
-// InfluenceLinksCount counts the influence_links edge of _m (with the optional
-// filters), batched: one GROUP BY statement for the rows of _m's query result.
+// InfluenceLinksCount counts the influence_links edge of the Band (with the optional
+// filters), batched: one GROUP BY statement for the rows of the same query result.
 func (_m *Band) InfluenceLinksCount(ctx context.Context, where ...predicate.Influence) (int, error) {
 	p, err := _m.config.entloaderPart()
 	if err != nil {
@@ -1647,7 +1647,7 @@ func (_m *Label) entloaderBands(ctx context.Context) ([]*Band, error) {
 	return v, nil
 }
 
-// BandsWith returns the bands edge of _m filtered, ordered and
+// BandsWith returns the bands edge of the Label filtered, ordered and
 // limited per parent by v, batched like Bands. The result is not kept in Edges.
 func (_m *Label) BandsWith(ctx context.Context, v BandVariant) ([]*Band, error) {
 	if v.IsZero() {
@@ -1670,8 +1670,8 @@ func (_m *Label) BandsWith(ctx context.Context, v BandVariant) ([]*Band, error) 
 	return nodes, nil
 }
 
-// BandsCount counts the bands edge of _m (with the optional
-// filters), batched: one GROUP BY statement for the rows of _m's query result.
+// BandsCount counts the bands edge of the Label (with the optional
+// filters), batched: one GROUP BY statement for the rows of the same query result.
 func (_m *Label) BandsCount(ctx context.Context, where ...predicate.Band) (int, error) {
 	p, err := _m.config.entloaderPart()
 	if err != nil {
@@ -1867,7 +1867,7 @@ func (_m *Person) entloaderBands(ctx context.Context) ([]*Band, error) {
 	return v, nil
 }
 
-// BandsWith returns the bands edge of _m filtered, ordered and
+// BandsWith returns the bands edge of the Person filtered, ordered and
 // limited per parent by v, batched like Bands. The result is not kept in Edges.
 func (_m *Person) BandsWith(ctx context.Context, v BandVariant) ([]*Band, error) {
 	if v.IsZero() {
@@ -1890,8 +1890,8 @@ func (_m *Person) BandsWith(ctx context.Context, v BandVariant) ([]*Band, error)
 	return nodes, nil
 }
 
-// BandsCount counts the bands edge of _m (with the optional
-// filters), batched: one GROUP BY statement for the rows of _m's query result.
+// BandsCount counts the bands edge of the Person (with the optional
+// filters), batched: one GROUP BY statement for the rows of the same query result.
 func (_m *Person) BandsCount(ctx context.Context, where ...predicate.Band) (int, error) {
 	p, err := _m.config.entloaderPart()
 	if err != nil {

@@ -8,14 +8,14 @@ import (
 	"github.com/99designs/gqlgen/graphql"
 )
 
-// Band returns the band edge of _m: the eager-loaded value
+// Band returns the band edge of the Album: the eager-loaded value
 // if the query loaded it (entgql's field collection, WithBand), otherwise
 // through the request scope's batched loader (ormloader entloader).
 func (_m *Album) Band(ctx context.Context) (*Band, error) {
 	return _m.entloaderBand(ctx)
 }
 
-// Tracks returns the tracks edge of _m: the eager-loaded value
+// Tracks returns the tracks edge of the Album: the eager-loaded value
 // if the query loaded it (entgql's field collection under the field's alias,
 // or WithTracks), otherwise through the request scope's batched loader
 // (ormloader entloader).
@@ -28,7 +28,7 @@ func (_m *Album) Tracks(ctx context.Context) ([]*Track, error) {
 	return _m.entloaderTracks(ctx)
 }
 
-// Reviews returns the reviews edge of _m: the eager-loaded value
+// Reviews returns the reviews edge of the Album: the eager-loaded value
 // if the query loaded it (entgql's field collection under the field's alias,
 // or WithReviews), otherwise through the request scope's batched loader
 // (ormloader entloader).
@@ -41,14 +41,14 @@ func (_m *Album) Reviews(ctx context.Context) ([]*Review, error) {
 	return _m.entloaderReviews(ctx)
 }
 
-// Label returns the label edge of _m: the eager-loaded value
+// Label returns the label edge of the Band: the eager-loaded value
 // if the query loaded it (entgql's field collection, WithLabel), otherwise
 // through the request scope's batched loader (ormloader entloader).
 func (_m *Band) Label(ctx context.Context) (*Label, error) {
 	return _m.entloaderLabel(ctx)
 }
 
-// Members returns the members edge of _m: the eager-loaded value
+// Members returns the members edge of the Band: the eager-loaded value
 // if the query loaded it (entgql's field collection under the field's alias,
 // or WithMembers), otherwise through the request scope's batched loader
 // (ormloader entloader).
@@ -61,7 +61,7 @@ func (_m *Band) Members(ctx context.Context) ([]*Person, error) {
 	return _m.entloaderMembers(ctx)
 }
 
-// Albums returns the albums edge of _m: the eager-loaded value
+// Albums returns the albums edge of the Band: the eager-loaded value
 // if the query loaded it (entgql's field collection under the field's alias,
 // or WithAlbums), otherwise through the request scope's batched loader
 // (ormloader entloader).
@@ -74,14 +74,14 @@ func (_m *Band) Albums(ctx context.Context) ([]*Album, error) {
 	return _m.entloaderAlbums(ctx)
 }
 
-// Profile returns the profile edge of _m: the eager-loaded value
+// Profile returns the profile edge of the Band: the eager-loaded value
 // if the query loaded it (entgql's field collection, WithProfile), otherwise
 // through the request scope's batched loader (ormloader entloader).
 func (_m *Band) Profile(ctx context.Context) (*Profile, error) {
 	return _m.entloaderProfile(ctx)
 }
 
-// Influenced returns the influenced edge of _m: the eager-loaded value
+// Influenced returns the influenced edge of the Band: the eager-loaded value
 // if the query loaded it (entgql's field collection under the field's alias,
 // or WithInfluenced), otherwise through the request scope's batched loader
 // (ormloader entloader).
@@ -94,7 +94,7 @@ func (_m *Band) Influenced(ctx context.Context) ([]*Band, error) {
 	return _m.entloaderInfluenced(ctx)
 }
 
-// Influences returns the influences edge of _m: the eager-loaded value
+// Influences returns the influences edge of the Band: the eager-loaded value
 // if the query loaded it (entgql's field collection under the field's alias,
 // or WithInfluences), otherwise through the request scope's batched loader
 // (ormloader entloader).
@@ -107,7 +107,7 @@ func (_m *Band) Influences(ctx context.Context) ([]*Band, error) {
 	return _m.entloaderInfluences(ctx)
 }
 
-// InfluenceLinks returns the influence_links edge of _m: the eager-loaded value
+// InfluenceLinks returns the influence_links edge of the Band: the eager-loaded value
 // if the query loaded it (entgql's field collection under the field's alias,
 // or WithInfluenceLinks), otherwise through the request scope's batched loader
 // (ormloader entloader).
@@ -120,21 +120,21 @@ func (_m *Band) InfluenceLinks(ctx context.Context) ([]*Influence, error) {
 	return _m.entloaderInfluenceLinks(ctx)
 }
 
-// Band returns the band edge of _m: the eager-loaded value
+// Band returns the band edge of the Influence: the eager-loaded value
 // if the query loaded it (entgql's field collection, WithBand), otherwise
 // through the request scope's batched loader (ormloader entloader).
 func (_m *Influence) Band(ctx context.Context) (*Band, error) {
 	return _m.entloaderBand(ctx)
 }
 
-// Influenced returns the influenced edge of _m: the eager-loaded value
+// Influenced returns the influenced edge of the Influence: the eager-loaded value
 // if the query loaded it (entgql's field collection, WithInfluenced), otherwise
 // through the request scope's batched loader (ormloader entloader).
 func (_m *Influence) Influenced(ctx context.Context) (*Band, error) {
 	return _m.entloaderInfluenced(ctx)
 }
 
-// Bands returns the bands edge of _m: the eager-loaded value
+// Bands returns the bands edge of the Label: the eager-loaded value
 // if the query loaded it (entgql's field collection under the field's alias,
 // or WithBands), otherwise through the request scope's batched loader
 // (ormloader entloader).
@@ -147,7 +147,7 @@ func (_m *Label) Bands(ctx context.Context) ([]*Band, error) {
 	return _m.entloaderBands(ctx)
 }
 
-// Bands returns the bands edge of _m: the eager-loaded value
+// Bands returns the bands edge of the Person: the eager-loaded value
 // if the query loaded it (entgql's field collection under the field's alias,
 // or WithBands), otherwise through the request scope's batched loader
 // (ormloader entloader).
@@ -160,21 +160,21 @@ func (_m *Person) Bands(ctx context.Context) ([]*Band, error) {
 	return _m.entloaderBands(ctx)
 }
 
-// Band returns the band edge of _m: the eager-loaded value
+// Band returns the band edge of the Profile: the eager-loaded value
 // if the query loaded it (entgql's field collection, WithBand), otherwise
 // through the request scope's batched loader (ormloader entloader).
 func (_m *Profile) Band(ctx context.Context) (*Band, error) {
 	return _m.entloaderBand(ctx)
 }
 
-// Album returns the album edge of _m: the eager-loaded value
+// Album returns the album edge of the Review: the eager-loaded value
 // if the query loaded it (entgql's field collection, WithAlbum), otherwise
 // through the request scope's batched loader (ormloader entloader).
 func (_m *Review) Album(ctx context.Context) (*Album, error) {
 	return _m.entloaderAlbum(ctx)
 }
 
-// Album returns the album edge of _m: the eager-loaded value
+// Album returns the album edge of the Track: the eager-loaded value
 // if the query loaded it (entgql's field collection, WithAlbum), otherwise
 // through the request scope's batched loader (ormloader entloader).
 func (_m *Track) Album(ctx context.Context) (*Album, error) {

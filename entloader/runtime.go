@@ -36,25 +36,8 @@ type Part struct {
 type Key[ID comparable] struct {
 	Part Part
 	ID   ID
-	// sets is the load-set registry of the scope the load came from. It is
-	// the same for every key of a scope, so it partitions nothing; the batch
-	// function passes it on to the interceptors that record the rows it
-	// loads, because dataloader runs batch functions under a context that
-	// does not carry the scope (dataloader.FromContext of it is nil).
-	sets *relations.Sets
 }
 
-type setsKey struct{}
-
-// setsOf returns the load-set registry for ctx: the scope's, or the one a
-// batch function was given.
-func setsOf(ctx context.Context) *relations.Sets {
-	if s := relations.SetsOf(ctx); s != nil {
-		return s
-	}
-	s, _ := ctx.Value(setsKey{}).(*relations.Sets)
-	return s
-}
 
 // Loader is a generated relation or primary-key loader: a dataloader.Loader
 // whose batch function groups the keys by partition and calls fetch once per
@@ -94,12 +77,6 @@ func NewLoader[ID comparable, V any](name string, fetch Fetch[ID, V]) *Loader[ID
 			}
 			groups[i].ids = append(groups[i].ids, k.ID)
 		}
-		for _, k := range keys {
-			if k.sets != nil {
-				ctx = context.WithValue(ctx, setsKey{}, k.sets)
-				break
-			}
-		}
 		results := make(map[Part]map[ID]V, len(groups))
 		for _, g := range groups {
 			m, err := fetch(ctx, g.part, g.ids)
@@ -133,8 +110,8 @@ type Row struct {
 // returns a row's key, false for none), so a loop over the rows of one query
 // result issues one statement.
 func (l *Loader[ID, V]) Load(ctx context.Context, p Part, id ID, row Row, sibling func(row any) (ID, bool)) (V, error) {
-	sets := setsOf(ctx)
-	key := Key[ID]{Part: p, ID: id, sets: sets}
+	sets := relations.SetsOf(ctx)
+	key := Key[ID]{Part: p, ID: id}
 	if sets != nil && sibling != nil {
 		if pk, err := relations.MakeKey(row.PK...); err == nil {
 			if set := sets.Lookup(row.Model, pk); set != nil {
@@ -162,7 +139,7 @@ func (l *Loader[ID, V]) loadSet(ctx context.Context, c *relations.Claim, key Key
 		siblings := make([]Key[ID], 0, len(set.Rows))
 		for _, r := range set.Rows {
 			if sid, ok := sibling(r); ok {
-				siblings = append(siblings, Key[ID]{Part: key.Part, ID: sid, sets: key.sets})
+				siblings = append(siblings, Key[ID]{Part: key.Part, ID: sid})
 			}
 		}
 		return siblings
@@ -172,17 +149,16 @@ func (l *Loader[ID, V]) loadSet(ctx context.Context, c *relations.Claim, key Key
 
 // LoadMany loads ids in one batch.
 func (l *Loader[ID, V]) LoadMany(ctx context.Context, p Part, ids []ID) ([]V, []error) {
-	sets := setsOf(ctx)
 	keys := make([]Key[ID], len(ids))
 	for i, id := range ids {
-		keys[i] = Key[ID]{Part: p, ID: id, sets: sets}
+		keys[i] = Key[ID]{Part: p, ID: id}
 	}
 	return l.dl.LoadMany(ctx, keys)
 }
 
 // Prime caches v for id in partition p unless it has an entry.
 func (l *Loader[ID, V]) Prime(ctx context.Context, p Part, id ID, v V) {
-	l.dl.Prime(ctx, Key[ID]{Part: p, ID: id, sets: setsOf(ctx)}, v)
+	l.dl.Prime(ctx, Key[ID]{Part: p, ID: id}, v)
 }
 
 // ClearAll forgets every result of the loader in the context's scope.
@@ -210,7 +186,7 @@ func Clear(ctx context.Context, loaders []Clearer) {
 	for _, l := range loaders {
 		l.ClearAll(ctx)
 	}
-	setsOf(ctx).Invalidate()
+	relations.SetsOf(ctx).Invalidate()
 }
 
 // Record records nodes, the rows of one query result, as one load set in the
@@ -219,7 +195,7 @@ func Record[N any](ctx context.Context, model any, nodes []N, pk func(N) []any) 
 	if len(nodes) == 0 {
 		return
 	}
-	sets := setsOf(ctx)
+	sets := relations.SetsOf(ctx)
 	if sets == nil {
 		return
 	}

@@ -1,0 +1,81 @@
+package entloader_test
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"testing"
+
+	entsql "entgo.io/ent/dialect/sql"
+
+	"github.com/ormloader/ormloader/dataloader"
+	"github.com/ormloader/ormloader/entloader/internal/plainent"
+	"github.com/ormloader/ormloader/entloader/internal/plainent/tag"
+	"github.com/ormloader/ormloader/internal/testdb"
+)
+
+// TestWithoutEntGQL runs the code generated without entgql (the edge methods
+// come from entloader's template).
+func TestWithoutEntGQL(t *testing.T) {
+	for _, db := range testdb.All(t) {
+		t.Run(db.Dialect, func(t *testing.T) {
+			sqldb, err := sql.Open(db.DriverName, db.DSN)
+			if err != nil {
+				t.Fatal(err)
+			}
+			c := &counter{Driver: entsql.OpenDB(entDialects[db.Dialect], sqldb)}
+			client := plainent.NewClient(plainent.Driver(c))
+			defer client.Close()
+			bg := context.Background()
+			if err := client.Schema.Create(bg); err != nil {
+				t.Fatal(err)
+			}
+			var tags []*plainent.Tag
+			for i := range 4 {
+				tg, err := client.Tag.Create().SetName(fmt.Sprint("tag", i)).Save(bg)
+				if err != nil {
+					t.Fatal(err)
+				}
+				tags = append(tags, tg)
+			}
+			for i := range 5 {
+				a, err := client.Author.Create().SetName(fmt.Sprint("author", i)).Save(bg)
+				if err != nil {
+					t.Fatal(err)
+				}
+				for k := range i {
+					if _, err := client.Post.Create().SetTitle(fmt.Sprint(i, k)).SetAuthor(a).AddTags(tags[:k+1]...).Save(bg); err != nil {
+						t.Fatal(err)
+					}
+				}
+			}
+			ctx, scope := dataloader.NewScope(bg)
+			defer scope.Close()
+			c.reset()
+			posts, err := client.Post.Query().All(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			ntags := 0
+			for _, p := range posts {
+				a, err := p.Author(ctx)
+				if err != nil || a == nil {
+					t.Fatalf("post %d author: %v %v", p.ID, a, err)
+				}
+				ts, err := p.Tags(ctx)
+				if err != nil {
+					t.Fatal(err)
+				}
+				ntags += len(ts)
+				first, err := p.TagsWith(ctx, plainent.TagVariant{Order: []tag.OrderOption{tag.ByName()}, Limit: 1})
+				if err != nil || len(first) != 1 || first[0].Name != "tag0" {
+					t.Fatalf("post %d first tag: %v %v", p.ID, first, err)
+				}
+			}
+			if len(posts) != 10 || ntags != 20 {
+				t.Errorf("%d posts, %d tags", len(posts), ntags)
+			}
+			c.expect(t, "posts, authors, tags, first tag", 4)
+		})
+	}
+}
