@@ -92,10 +92,25 @@ func entloaderClearHook(loaders []entloader.Clearer) Hook {
 	return func(next Mutator) Mutator {
 		return MutateFunc(func(ctx context.Context, m Mutation) (Value, error) {
 			v, err := next.Mutate(ctx, m)
-			if err == nil {
-				entloader.Clear(ctx, loaders)
+			if err != nil {
+				return v, err
 			}
-			return v, err
+			entloader.Clear(ctx, loaders)
+			// Other clients see a transaction's writes at commit: clear again then.
+			if txm, ok := m.(interface{ Tx() (*Tx, error) }); ok {
+				if tx, err := txm.Tx(); err == nil {
+					tx.OnCommit(func(next Committer) Committer {
+						return CommitFunc(func(ctx context.Context, tx *Tx) error {
+							err := next.Commit(ctx, tx)
+							if err == nil {
+								entloader.Clear(ctx, loaders)
+							}
+							return err
+						})
+					})
+				}
+			}
+			return v, nil
 		})
 	}
 }

@@ -821,3 +821,34 @@ func TestManyParents(t *testing.T) {
 		e.count.expect(t, "40 000 parents", want)
 	})
 }
+
+// TestCommitClears: a write in a transaction clears the loaders again at
+// commit, so a plain-client load between the write and the commit (which
+// cannot see the write yet) is not served from the cache afterwards.
+func TestCommitClears(t *testing.T) {
+	each(t, func(t *testing.T, e *env) {
+		w := seed(t, e.client)
+		ctx, scope := dataloader.NewScope(context.Background())
+		defer scope.Close()
+		b, err := e.client.Band.Load(ctx, w.bands[3].ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		tx, err := e.client.Tx(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := tx.Album.Create().SetTitle("tx").SetYear(2031).SetBandID(b.ID).Save(ctx); err != nil {
+			t.Fatal(err)
+		}
+		if as, err := b.Albums(ctx); err != nil || len(as) != 0 {
+			t.Fatalf("before commit: %d %v", len(as), err)
+		}
+		if err := tx.Commit(); err != nil {
+			t.Fatal(err)
+		}
+		if as, err := b.Albums(ctx); err != nil || len(as) != 1 {
+			t.Fatalf("after commit: %d %v", len(as), err)
+		}
+	})
+}

@@ -38,7 +38,6 @@ type Key[ID comparable] struct {
 	ID   ID
 }
 
-
 // Loader is a generated relation or primary-key loader: a dataloader.Loader
 // whose batch function groups the keys by partition and calls fetch once per
 // partition with that partition's distinct keys. Keys fetch leaves out of its
