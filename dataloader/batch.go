@@ -62,9 +62,9 @@ type state[K any, C comparable, V any] struct {
 }
 
 type batch[K, V any] struct {
+	flight  // its entries point here
 	keys    []K
 	entries []*entry[V]
-	f       *flight
 }
 
 // clock reads the time once, when first needed.
@@ -113,13 +113,13 @@ func (st *state[K, C, V]) enqueueLocked(s *Scope, key K, more int, c *clock) (e 
 			n = min(n, m)
 		}
 		st.pending = &batch[K, V]{
-			f:       &flight{done: make(chan struct{})},
+			flight:  flight{done: make(chan struct{})},
 			keys:    make([]K, 0, n),
 			entries: make([]*entry[V], 0, n),
 		}
 	}
 	b := st.pending
-	e = st.newEntry(b.f, more)
+	e = st.newEntry(&b.flight, more)
 	b.keys = append(b.keys, key)
 	b.entries = append(b.entries, e)
 	st.cache[ck] = e
@@ -154,7 +154,7 @@ func (st *state[K, C, V]) failPendingLocked(err error) []chan struct{} {
 	b := st.pending
 	st.pending = nil
 	st.resolveLocked(b, nil, nil, err)
-	return []chan struct{}{b.f.done}
+	return []chan struct{}{b.done}
 }
 
 // run calls the batch function and wakes the batch's waiters.
@@ -165,7 +165,7 @@ func (st *state[K, C, V]) run(s *Scope, b *batch[K, V]) {
 	st.resolveLocked(b, vals, errs, batchErr)
 	s.lastActivity = time.Now()
 	s.mu.Unlock()
-	close(b.f.done)
+	close(b.done)
 }
 
 // resolveLocked stores the results of b in its entries and marks the
@@ -173,10 +173,10 @@ func (st *state[K, C, V]) run(s *Scope, b *batch[K, V]) {
 // cache (if the cache still holds them), as are all entries of a loader
 // without cache.
 func (st *state[K, C, V]) resolveLocked(b *batch[K, V], vals []V, errs []error, batchErr error) {
-	for _, w := range b.f.waiters {
+	for _, w := range b.waiters {
 		w.unblockLocked()
 	}
-	b.f.waiters = nil
+	b.waiters = nil
 	for i, e := range b.entries {
 		e.state = stateResolved
 		switch {
