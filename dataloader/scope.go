@@ -107,6 +107,7 @@ type Scope struct {
 	running      int  // tracked workers that are neither done nor blocked in a load
 	closed       bool
 	stats        Stats
+	locals       map[any]any // Local values
 
 	batches sync.WaitGroup // tick and batch goroutines
 }
@@ -120,9 +121,10 @@ type dispatcher interface {
 type scopeKey struct{}
 
 // NewScope returns a new scope and a copy of ctx that carries it. Batch
-// functions run under a context derived from ctx: its values (a viewer, a
-// tenant, a transaction) are visible to them, and it is cancelled by
-// [Scope.Close] or when ctx is.
+// functions run under a context derived from the returned one: its values
+// (a viewer, a tenant) are visible to them, it carries the scope (a load
+// inside a batch function is batched and cached in the same scope), and it
+// is cancelled by [Scope.Close] or when ctx is.
 func NewScope(ctx context.Context, opts ...ScopeOption) (context.Context, *Scope) {
 	cfg := scopeConfig{
 		window:  DefaultWindow,
@@ -167,6 +169,25 @@ func (s *Scope) Close() {
 	s.cancel()
 	s.notify()
 	s.batches.Wait()
+}
+
+// Local returns the scope's value for key, calling init to create it on
+// first use (once per scope and key, under the scope's lock: init must not
+// use the scope). Packages built on dataloader keep their per-request state
+// here, such as the ORM adapters' load sets; use an unexported key type, as
+// for context values.
+func (s *Scope) Local(key any, init func() any) any {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if v, ok := s.locals[key]; ok {
+		return v
+	}
+	if s.locals == nil {
+		s.locals = make(map[any]any)
+	}
+	v := init()
+	s.locals[key] = v
+	return v
 }
 
 // Stats counts what happened in a scope.

@@ -267,3 +267,18 @@ func TestTracer(t *testing.T) {
 		t.Fatalf("events = %v, want %v", tr.events, want)
 	}
 }
+
+func TestLocal(t *testing.T) {
+	type key struct{}
+	_, a := newScope(t)
+	_, b := newScope(t)
+	calls := 0
+	init := func() any { calls++; return &calls }
+	if a.Local(key{}, init) != a.Local(key{}, init) || calls != 1 {
+		t.Fatalf("Local created its value %d times", calls)
+	}
+	b.Local(key{}, init)
+	if calls != 2 {
+		t.Fatal("scopes share Local values")
+	}
+}

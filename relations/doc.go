@@ -83,7 +83,6 @@
 //
 // # Per-scope state
 //
-// [SetsOf] keeps each scope's registry in a map keyed by a weak pointer to the
-// dataloader.Scope, removed when the scope is garbage collected; it stands in
-// for a value store on dataloader.Scope.
+// [SetsOf] keeps each scope's registry as a value of the dataloader.Scope
+// ([dataloader.Scope.Local]): it lives and dies with the request.
 package relations

@@ -2,9 +2,7 @@ package relations
 
 import (
 	"context"
-	"runtime"
 	"sync"
-	"weak"
 
 	"github.com/ormloader/ormloader/dataloader"
 )
@@ -73,10 +71,7 @@ type Sets struct {
 	gen  uint64
 }
 
-// registry maps live scopes to their Sets. It stands in for a value store on
-// dataloader.Scope: entries are keyed by a weak pointer, so they do not keep a
-// scope alive, and are removed when the scope is garbage collected.
-var registry sync.Map // weak.Pointer[dataloader.Scope] -> *Sets
+type setsKey struct{}
 
 // SetsOf returns the load-set registry of the scope in ctx, creating it on
 // first use; nil if ctx carries no scope.
@@ -85,15 +80,7 @@ func SetsOf(ctx context.Context) *Sets {
 	if scope == nil {
 		return nil
 	}
-	wp := weak.Make(scope)
-	if v, ok := registry.Load(wp); ok {
-		return v.(*Sets)
-	}
-	v, loaded := registry.LoadOrStore(wp, &Sets{})
-	if !loaded {
-		runtime.AddCleanup(scope, func(wp weak.Pointer[dataloader.Scope]) { registry.Delete(wp) }, wp)
-	}
-	return v.(*Sets)
+	return scope.Local(setsKey{}, func() any { return &Sets{} }).(*Sets)
 }
 
 // Record registers set as the load set of each of its rows (see [Sets] for
