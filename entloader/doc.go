@@ -1,4 +1,93 @@
 // Package entloader is ormloader's ent adapter: an entc extension that
 // generates batched, request-scoped loaders into the application's ent
 // package, and the small runtime that the generated code calls.
+//
+// # Setup
+//
+// Register the extension in entc.go, after entgql if you use it:
+//
+//	ex, err := entloader.NewExtension()
+//	if err != nil {
+//		log.Fatal(err)
+//	}
+//	err = entc.Generate("./schema", &gen.Config{}, entc.Extensions(gqlExt, ex))
+//
+// Then open one [dataloader.Scope] per request (the gqlgen integration does it
+// per operation) and call the generated edge methods:
+//
+//	ctx, scope := dataloader.NewScope(ctx)
+//	defer scope.Close()
+//	bands, err := client.Band.Query().All(ctx)
+//	for _, b := range bands {
+//		albums, err := b.Albums(ctx) // one statement for all bands
+//	}
+//
+// # What is generated
+//
+// For every edge E of every type T (O2O on both sides, O2M, M2O with and
+// without an edge field, M2M, M2M through an edge schema, and the edge to
+// the edge schema's rows):
+//
+//   - func (t *T) E(ctx) ([]*U, error), or (*U, error) for a unique edge. It
+//     returns the eager-loaded edge if the query loaded it (WithE), and
+//     otherwise loads it through the scope's loader and stores the result in
+//     t.Edges.E as eager loading does. A missing unique edge is (nil, nil)
+//     if the edge is optional and a *NotFoundError if it is required. With
+//     entgql, these methods replace entgql's in gql_edge.go (the later
+//     template wins) and keep entgql's alias-named eager loading; Relay
+//     connection edges keep entgql's paginated method.
+//   - for to-many edges, func (t *T) EWith(ctx, UVariant) filtered, ordered
+//     and limited per parent (see [Variant]), and func (t *T) ECount(ctx,
+//     where ...predicate.U) (int, error) for connection totalCount.
+//   - for every type, func (c *TClient) Load(ctx, id) and LoadMany(ctx, ids):
+//     primary-key loaders. M2O edges with an edge field load through them.
+//   - type UVariant = entloader.Variant[predicate.U, u.OrderOption].
+//
+// [WithMethodPrefix] renames the edge methods (LoadE instead of E) if the
+// types already have methods with those names.
+//
+// # Statements
+//
+// Every edge is one statement per batch (more only past the dialect's bind
+// limit: 32 766 parameters on SQLite, 65 535 on PostgreSQL and MySQL):
+//
+//	O2M, O2O       SELECT fk, u.* FROM u WHERE u.fk IN (...)
+//	M2M, Through   SELECT j.t_id, u.* FROM u JOIN j ON j.u_id = u.id WHERE j.t_id IN (...)
+//	M2O, field     SELECT u.id, u.* FROM u WHERE u.id IN (...)        -- keys: the FK values; nil FK: no load
+//	M2O, hidden FK SELECT c.id, u.* FROM u JOIN t AS c ON c.fk = u.id WHERE c.id IN (...)
+//	limit          SELECT ... FROM (SELECT ..., ROW_NUMBER() OVER (PARTITION BY key ORDER BY ...) ...) WHERE rn <= ?
+//	count          SELECT key, COUNT(*) ... GROUP BY key
+//
+// The hidden-FK form joins through the child's primary key, so it works when
+// the query that loaded the child did not select the FK column (ent's own
+// eager loading of such an edge needs it).
+//
+// # Load sets
+//
+// The generated interceptors record the rows of every query result as one
+// load set in the scope. When the edge of one row is asked for, the keys of
+// every row of its load set are enqueued with it, so a sequential loop over a
+// result issues one statement per edge, and a GraphQL tree one statement per
+// edge per level, whatever the goroutines' timing. Rows loaded by a batch are
+// a load set too, so the next level batches the same way.
+//
+// # Contracts
+//
+//   - Queries go through the ent client: interceptors and privacy policies
+//     apply. Batches run under the scope's context (dataloader), so put the
+//     viewer (and anything privacy rules read) in the context before
+//     dataloader.NewScope.
+//   - A transactional client (tx.Client(), tx.Band, and rows it loaded) loads
+//     through its transaction and never shares a batch or cache entry with
+//     other clients.
+//   - Mutations through the client clear, in the scope of their context, the
+//     loaders of every edge that touches the mutated type, and again when a
+//     transaction commits. Edges filled by a loader are re-read through the
+//     loader, so they see the write; eager-loaded edges are left alone.
+//   - Loaders fill Edges under a lock; read t.Edges directly only after the
+//     edge method returned in the same goroutine, or use the method.
+//   - A Variant with a Limit cannot order by another table (an edge count or
+//     a neighbour's field): Intern returns an error matching ErrVariant.
+//   - Without a scope in the context, the methods load unbatched (and
+//     dataloader warns once per loader).
 package entloader
