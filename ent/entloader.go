@@ -9,6 +9,7 @@ import (
 
 	"entgo.io/ent/dialect"
 
+	"github.com/ormloader/ormloader/dataloader"
 	"github.com/ormloader/ormloader/ent/album"
 	"github.com/ormloader/ormloader/ent/band"
 	"github.com/ormloader/ormloader/ent/influence"
@@ -184,15 +185,25 @@ func (_m *Album) entloaderRow() entloader.Row {
 	return entloader.Row{Model: entloaderModel{st: _m.config.entloader, table: album.Table}, PK: _m.entloaderPK()}
 }
 
-// entloaderRecordAlbum records every Album query result as a load set.
+// entloaderRecordAlbum records every Album query result as a load set and primes the Album loader with it.
 var entloaderRecordAlbum = InterceptFunc(func(next Querier) Querier {
 	return QuerierFunc(func(ctx context.Context, q Query) (Value, error) {
 		v, err := next.Query(ctx, q)
-		if nodes, ok := v.([]*Album); ok && err == nil && len(nodes) > 0 {
-			model := entloaderModel{st: nodes[0].config.entloader, table: album.Table}
-			entloader.Record(ctx, model, nodes, (*Album).entloaderPK)
+		nodes, ok := v.([]*Album)
+		if !ok || err != nil || len(nodes) == 0 || dataloader.FromContext(ctx) == nil {
+			return v, err
 		}
-		return v, err
+		model := entloaderModel{st: nodes[0].config.entloader, table: album.Table}
+		entloader.Record(ctx, model, nodes, (*Album).entloaderPK)
+		// Rows of queries that selected every field are what the loader would load.
+		if tq, ok := q.(*AlbumQuery); ok && len(tq.ctx.Fields) == 0 {
+			if p, err := nodes[0].config.entloaderPart(); err == nil {
+				for _, n := range nodes {
+					entloaderAlbumByID.Prime(ctx, p, n.ID, n)
+				}
+			}
+		}
+		return v, nil
 	})
 })
 
@@ -574,15 +585,25 @@ func (_m *Band) entloaderRow() entloader.Row {
 	return entloader.Row{Model: entloaderModel{st: _m.config.entloader, table: band.Table}, PK: _m.entloaderPK()}
 }
 
-// entloaderRecordBand records every Band query result as a load set.
+// entloaderRecordBand records every Band query result as a load set and primes the Band loader with it.
 var entloaderRecordBand = InterceptFunc(func(next Querier) Querier {
 	return QuerierFunc(func(ctx context.Context, q Query) (Value, error) {
 		v, err := next.Query(ctx, q)
-		if nodes, ok := v.([]*Band); ok && err == nil && len(nodes) > 0 {
-			model := entloaderModel{st: nodes[0].config.entloader, table: band.Table}
-			entloader.Record(ctx, model, nodes, (*Band).entloaderPK)
+		nodes, ok := v.([]*Band)
+		if !ok || err != nil || len(nodes) == 0 || dataloader.FromContext(ctx) == nil {
+			return v, err
 		}
-		return v, err
+		model := entloaderModel{st: nodes[0].config.entloader, table: band.Table}
+		entloader.Record(ctx, model, nodes, (*Band).entloaderPK)
+		// Rows of queries that selected every field are what the loader would load.
+		if tq, ok := q.(*BandQuery); ok && len(tq.ctx.Fields) == 0 {
+			if p, err := nodes[0].config.entloaderPart(); err == nil {
+				for _, n := range nodes {
+					entloaderBandByID.Prime(ctx, p, n.ID, n)
+				}
+			}
+		}
+		return v, nil
 	})
 })
 
@@ -1408,11 +1429,13 @@ func (_m *Influence) entloaderRow() entloader.Row {
 var entloaderRecordInfluence = InterceptFunc(func(next Querier) Querier {
 	return QuerierFunc(func(ctx context.Context, q Query) (Value, error) {
 		v, err := next.Query(ctx, q)
-		if nodes, ok := v.([]*Influence); ok && err == nil && len(nodes) > 0 {
-			model := entloaderModel{st: nodes[0].config.entloader, table: influence.Table}
-			entloader.Record(ctx, model, nodes, (*Influence).entloaderPK)
+		nodes, ok := v.([]*Influence)
+		if !ok || err != nil || len(nodes) == 0 || dataloader.FromContext(ctx) == nil {
+			return v, err
 		}
-		return v, err
+		model := entloaderModel{st: nodes[0].config.entloader, table: influence.Table}
+		entloader.Record(ctx, model, nodes, (*Influence).entloaderPK)
+		return v, nil
 	})
 })
 
@@ -1547,15 +1570,25 @@ func (_m *Label) entloaderRow() entloader.Row {
 	return entloader.Row{Model: entloaderModel{st: _m.config.entloader, table: label.Table}, PK: _m.entloaderPK()}
 }
 
-// entloaderRecordLabel records every Label query result as a load set.
+// entloaderRecordLabel records every Label query result as a load set and primes the Label loader with it.
 var entloaderRecordLabel = InterceptFunc(func(next Querier) Querier {
 	return QuerierFunc(func(ctx context.Context, q Query) (Value, error) {
 		v, err := next.Query(ctx, q)
-		if nodes, ok := v.([]*Label); ok && err == nil && len(nodes) > 0 {
-			model := entloaderModel{st: nodes[0].config.entloader, table: label.Table}
-			entloader.Record(ctx, model, nodes, (*Label).entloaderPK)
+		nodes, ok := v.([]*Label)
+		if !ok || err != nil || len(nodes) == 0 || dataloader.FromContext(ctx) == nil {
+			return v, err
 		}
-		return v, err
+		model := entloaderModel{st: nodes[0].config.entloader, table: label.Table}
+		entloader.Record(ctx, model, nodes, (*Label).entloaderPK)
+		// Rows of queries that selected every field are what the loader would load.
+		if tq, ok := q.(*LabelQuery); ok && len(tq.ctx.Fields) == 0 {
+			if p, err := nodes[0].config.entloaderPart(); err == nil {
+				for _, n := range nodes {
+					entloaderLabelByID.Prime(ctx, p, n.ID, n)
+				}
+			}
+		}
+		return v, nil
 	})
 })
 
@@ -1767,15 +1800,25 @@ func (_m *Person) entloaderRow() entloader.Row {
 	return entloader.Row{Model: entloaderModel{st: _m.config.entloader, table: person.Table}, PK: _m.entloaderPK()}
 }
 
-// entloaderRecordPerson records every Person query result as a load set.
+// entloaderRecordPerson records every Person query result as a load set and primes the Person loader with it.
 var entloaderRecordPerson = InterceptFunc(func(next Querier) Querier {
 	return QuerierFunc(func(ctx context.Context, q Query) (Value, error) {
 		v, err := next.Query(ctx, q)
-		if nodes, ok := v.([]*Person); ok && err == nil && len(nodes) > 0 {
-			model := entloaderModel{st: nodes[0].config.entloader, table: person.Table}
-			entloader.Record(ctx, model, nodes, (*Person).entloaderPK)
+		nodes, ok := v.([]*Person)
+		if !ok || err != nil || len(nodes) == 0 || dataloader.FromContext(ctx) == nil {
+			return v, err
 		}
-		return v, err
+		model := entloaderModel{st: nodes[0].config.entloader, table: person.Table}
+		entloader.Record(ctx, model, nodes, (*Person).entloaderPK)
+		// Rows of queries that selected every field are what the loader would load.
+		if tq, ok := q.(*PersonQuery); ok && len(tq.ctx.Fields) == 0 {
+			if p, err := nodes[0].config.entloaderPart(); err == nil {
+				for _, n := range nodes {
+					entloaderPersonByID.Prime(ctx, p, n.ID, n)
+				}
+			}
+		}
+		return v, nil
 	})
 })
 
@@ -1987,15 +2030,25 @@ func (_m *Profile) entloaderRow() entloader.Row {
 	return entloader.Row{Model: entloaderModel{st: _m.config.entloader, table: profile.Table}, PK: _m.entloaderPK()}
 }
 
-// entloaderRecordProfile records every Profile query result as a load set.
+// entloaderRecordProfile records every Profile query result as a load set and primes the Profile loader with it.
 var entloaderRecordProfile = InterceptFunc(func(next Querier) Querier {
 	return QuerierFunc(func(ctx context.Context, q Query) (Value, error) {
 		v, err := next.Query(ctx, q)
-		if nodes, ok := v.([]*Profile); ok && err == nil && len(nodes) > 0 {
-			model := entloaderModel{st: nodes[0].config.entloader, table: profile.Table}
-			entloader.Record(ctx, model, nodes, (*Profile).entloaderPK)
+		nodes, ok := v.([]*Profile)
+		if !ok || err != nil || len(nodes) == 0 || dataloader.FromContext(ctx) == nil {
+			return v, err
 		}
-		return v, err
+		model := entloaderModel{st: nodes[0].config.entloader, table: profile.Table}
+		entloader.Record(ctx, model, nodes, (*Profile).entloaderPK)
+		// Rows of queries that selected every field are what the loader would load.
+		if tq, ok := q.(*ProfileQuery); ok && len(tq.ctx.Fields) == 0 {
+			if p, err := nodes[0].config.entloaderPart(); err == nil {
+				for _, n := range nodes {
+					entloaderProfileByID.Prime(ctx, p, n.ID, n)
+				}
+			}
+		}
+		return v, nil
 	})
 })
 
@@ -2140,15 +2193,25 @@ func (_m *Review) entloaderRow() entloader.Row {
 	return entloader.Row{Model: entloaderModel{st: _m.config.entloader, table: review.Table}, PK: _m.entloaderPK()}
 }
 
-// entloaderRecordReview records every Review query result as a load set.
+// entloaderRecordReview records every Review query result as a load set and primes the Review loader with it.
 var entloaderRecordReview = InterceptFunc(func(next Querier) Querier {
 	return QuerierFunc(func(ctx context.Context, q Query) (Value, error) {
 		v, err := next.Query(ctx, q)
-		if nodes, ok := v.([]*Review); ok && err == nil && len(nodes) > 0 {
-			model := entloaderModel{st: nodes[0].config.entloader, table: review.Table}
-			entloader.Record(ctx, model, nodes, (*Review).entloaderPK)
+		nodes, ok := v.([]*Review)
+		if !ok || err != nil || len(nodes) == 0 || dataloader.FromContext(ctx) == nil {
+			return v, err
 		}
-		return v, err
+		model := entloaderModel{st: nodes[0].config.entloader, table: review.Table}
+		entloader.Record(ctx, model, nodes, (*Review).entloaderPK)
+		// Rows of queries that selected every field are what the loader would load.
+		if tq, ok := q.(*ReviewQuery); ok && len(tq.ctx.Fields) == 0 {
+			if p, err := nodes[0].config.entloaderPart(); err == nil {
+				for _, n := range nodes {
+					entloaderReviewByID.Prime(ctx, p, n.ID, n)
+				}
+			}
+		}
+		return v, nil
 	})
 })
 
@@ -2293,15 +2356,25 @@ func (_m *Track) entloaderRow() entloader.Row {
 	return entloader.Row{Model: entloaderModel{st: _m.config.entloader, table: track.Table}, PK: _m.entloaderPK()}
 }
 
-// entloaderRecordTrack records every Track query result as a load set.
+// entloaderRecordTrack records every Track query result as a load set and primes the Track loader with it.
 var entloaderRecordTrack = InterceptFunc(func(next Querier) Querier {
 	return QuerierFunc(func(ctx context.Context, q Query) (Value, error) {
 		v, err := next.Query(ctx, q)
-		if nodes, ok := v.([]*Track); ok && err == nil && len(nodes) > 0 {
-			model := entloaderModel{st: nodes[0].config.entloader, table: track.Table}
-			entloader.Record(ctx, model, nodes, (*Track).entloaderPK)
+		nodes, ok := v.([]*Track)
+		if !ok || err != nil || len(nodes) == 0 || dataloader.FromContext(ctx) == nil {
+			return v, err
 		}
-		return v, err
+		model := entloaderModel{st: nodes[0].config.entloader, table: track.Table}
+		entloader.Record(ctx, model, nodes, (*Track).entloaderPK)
+		// Rows of queries that selected every field are what the loader would load.
+		if tq, ok := q.(*TrackQuery); ok && len(tq.ctx.Fields) == 0 {
+			if p, err := nodes[0].config.entloaderPart(); err == nil {
+				for _, n := range nodes {
+					entloaderTrackByID.Prime(ctx, p, n.ID, n)
+				}
+			}
+		}
+		return v, nil
 	})
 })
 

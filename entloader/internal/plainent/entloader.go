@@ -9,6 +9,7 @@ import (
 
 	"entgo.io/ent/dialect"
 
+	"github.com/ormloader/ormloader/dataloader"
 	"github.com/ormloader/ormloader/entloader"
 	"github.com/ormloader/ormloader/entloader/internal/plainent/author"
 	"github.com/ormloader/ormloader/entloader/internal/plainent/post"
@@ -169,15 +170,25 @@ func (_m *Author) entloaderRow() entloader.Row {
 	return entloader.Row{Model: entloaderModel{st: _m.config.entloader, table: author.Table}, PK: _m.entloaderPK()}
 }
 
-// entloaderRecordAuthor records every Author query result as a load set.
+// entloaderRecordAuthor records every Author query result as a load set and primes the Author loader with it.
 var entloaderRecordAuthor = InterceptFunc(func(next Querier) Querier {
 	return QuerierFunc(func(ctx context.Context, q Query) (Value, error) {
 		v, err := next.Query(ctx, q)
-		if nodes, ok := v.([]*Author); ok && err == nil && len(nodes) > 0 {
-			model := entloaderModel{st: nodes[0].config.entloader, table: author.Table}
-			entloader.Record(ctx, model, nodes, (*Author).entloaderPK)
+		nodes, ok := v.([]*Author)
+		if !ok || err != nil || len(nodes) == 0 || dataloader.FromContext(ctx) == nil {
+			return v, err
 		}
-		return v, err
+		model := entloaderModel{st: nodes[0].config.entloader, table: author.Table}
+		entloader.Record(ctx, model, nodes, (*Author).entloaderPK)
+		// Rows of queries that selected every field are what the loader would load.
+		if tq, ok := q.(*AuthorQuery); ok && len(tq.ctx.Fields) == 0 {
+			if p, err := nodes[0].config.entloaderPart(); err == nil {
+				for _, n := range nodes {
+					entloaderAuthorByID.Prime(ctx, p, n.ID, n)
+				}
+			}
+		}
+		return v, nil
 	})
 })
 
@@ -397,15 +408,25 @@ func (_m *Post) entloaderRow() entloader.Row {
 	return entloader.Row{Model: entloaderModel{st: _m.config.entloader, table: post.Table}, PK: _m.entloaderPK()}
 }
 
-// entloaderRecordPost records every Post query result as a load set.
+// entloaderRecordPost records every Post query result as a load set and primes the Post loader with it.
 var entloaderRecordPost = InterceptFunc(func(next Querier) Querier {
 	return QuerierFunc(func(ctx context.Context, q Query) (Value, error) {
 		v, err := next.Query(ctx, q)
-		if nodes, ok := v.([]*Post); ok && err == nil && len(nodes) > 0 {
-			model := entloaderModel{st: nodes[0].config.entloader, table: post.Table}
-			entloader.Record(ctx, model, nodes, (*Post).entloaderPK)
+		nodes, ok := v.([]*Post)
+		if !ok || err != nil || len(nodes) == 0 || dataloader.FromContext(ctx) == nil {
+			return v, err
 		}
-		return v, err
+		model := entloaderModel{st: nodes[0].config.entloader, table: post.Table}
+		entloader.Record(ctx, model, nodes, (*Post).entloaderPK)
+		// Rows of queries that selected every field are what the loader would load.
+		if tq, ok := q.(*PostQuery); ok && len(tq.ctx.Fields) == 0 {
+			if p, err := nodes[0].config.entloaderPart(); err == nil {
+				for _, n := range nodes {
+					entloaderPostByID.Prime(ctx, p, n.ID, n)
+				}
+			}
+		}
+		return v, nil
 	})
 })
 
@@ -705,15 +726,25 @@ func (_m *Tag) entloaderRow() entloader.Row {
 	return entloader.Row{Model: entloaderModel{st: _m.config.entloader, table: tag.Table}, PK: _m.entloaderPK()}
 }
 
-// entloaderRecordTag records every Tag query result as a load set.
+// entloaderRecordTag records every Tag query result as a load set and primes the Tag loader with it.
 var entloaderRecordTag = InterceptFunc(func(next Querier) Querier {
 	return QuerierFunc(func(ctx context.Context, q Query) (Value, error) {
 		v, err := next.Query(ctx, q)
-		if nodes, ok := v.([]*Tag); ok && err == nil && len(nodes) > 0 {
-			model := entloaderModel{st: nodes[0].config.entloader, table: tag.Table}
-			entloader.Record(ctx, model, nodes, (*Tag).entloaderPK)
+		nodes, ok := v.([]*Tag)
+		if !ok || err != nil || len(nodes) == 0 || dataloader.FromContext(ctx) == nil {
+			return v, err
 		}
-		return v, err
+		model := entloaderModel{st: nodes[0].config.entloader, table: tag.Table}
+		entloader.Record(ctx, model, nodes, (*Tag).entloaderPK)
+		// Rows of queries that selected every field are what the loader would load.
+		if tq, ok := q.(*TagQuery); ok && len(tq.ctx.Fields) == 0 {
+			if p, err := nodes[0].config.entloaderPart(); err == nil {
+				for _, n := range nodes {
+					entloaderTagByID.Prime(ctx, p, n.ID, n)
+				}
+			}
+		}
+		return v, nil
 	})
 })
 
