@@ -327,10 +327,11 @@ func TestNested(t *testing.T) {
 				// bands, albums, tracks, track→album, reviews.
 				if mode == "goroutines" && e.count.n() > 5 {
 					// Untracked goroutines (window mode): a load-set winner
-					// releases its claim just before it enqueues the set, so
-					// a loser descheduled winner can, under CPU contention,
-					// start a batch of its own key alone. Tracked workers
-					// (scope.Go, the gqlgen integration) cannot.
+					// releases its claim just before it enqueues the set; if
+					// it is descheduled in between (CPU contention), a loser
+					// can start a batch of its own key alone. With tracked
+					// workers (scope.Go, the gqlgen integration) no batch
+					// starts while the winner runs.
 					t.Logf("untracked goroutines: %d statements (5 when not preempted)", e.count.n())
 					e.count.reset()
 					return
