@@ -128,7 +128,8 @@ var entloaderAlbumByID = entloader.NewLoader("Album", func(ctx context.Context, 
 	}
 	out := make(map[int]*Album, len(ids))
 	for _, chunk := range chunks {
-		nodes, err := NewAlbumClient(cfg).Query().Where(album.IDIn(chunk...)).All(ctx)
+		q := NewAlbumClient(cfg).Query().Where(album.IDIn(chunk...))
+		nodes, err := q.All(ctx)
 		if err != nil {
 			return nil, err
 		}
@@ -248,6 +249,7 @@ var entloaderAlbumTracks = entloader.NewLoader("Album.tracks", func(ctx context.
 	out := make(map[int][]*Track, len(ids))
 	for _, chunk := range chunks {
 		q := NewTrackClient(cfg).Query()
+		q.withFKs = true // so that the rows' own hidden-FK edges can use the primary-key loader
 		if v := p.Variant; v != nil {
 			q.Where(predicate.Track(v.Filter))
 			if v.Limit <= 0 && v.HasOrder() {
@@ -387,6 +389,7 @@ var entloaderAlbumReviews = entloader.NewLoader("Album.reviews", func(ctx contex
 	out := make(map[int][]*Review, len(ids))
 	for _, chunk := range chunks {
 		q := NewReviewClient(cfg).Query()
+		q.withFKs = true // so that the rows' own hidden-FK edges can use the primary-key loader
 		if v := p.Variant; v != nil {
 			q.Where(predicate.Review(v.Filter))
 			if v.Limit <= 0 && v.HasOrder() {
@@ -528,7 +531,8 @@ var entloaderBandByID = entloader.NewLoader("Band", func(ctx context.Context, p 
 	}
 	out := make(map[int]*Band, len(ids))
 	for _, chunk := range chunks {
-		nodes, err := NewBandClient(cfg).Query().Where(band.IDIn(chunk...)).All(ctx)
+		q := NewBandClient(cfg).Query().Where(band.IDIn(chunk...))
+		nodes, err := q.All(ctx)
 		if err != nil {
 			return nil, err
 		}
@@ -934,6 +938,7 @@ var entloaderBandProfile = entloader.NewLoader("Band.profile", func(ctx context.
 	out := make(map[int]*Profile, len(ids))
 	for _, chunk := range chunks {
 		q := NewProfileClient(cfg).Query()
+		q.withFKs = true // so that the rows' own hidden-FK edges can use the primary-key loader
 		if v := p.Variant; v != nil {
 			q.Where(predicate.Profile(v.Filter))
 			if v.Limit <= 0 && v.HasOrder() {
@@ -1513,7 +1518,8 @@ var entloaderLabelByID = entloader.NewLoader("Label", func(ctx context.Context, 
 	}
 	out := make(map[int]*Label, len(ids))
 	for _, chunk := range chunks {
-		nodes, err := NewLabelClient(cfg).Query().Where(label.IDIn(chunk...)).All(ctx)
+		q := NewLabelClient(cfg).Query().Where(label.IDIn(chunk...))
+		nodes, err := q.All(ctx)
 		if err != nil {
 			return nil, err
 		}
@@ -1743,7 +1749,8 @@ var entloaderPersonByID = entloader.NewLoader("Person", func(ctx context.Context
 	}
 	out := make(map[int]*Person, len(ids))
 	for _, chunk := range chunks {
-		nodes, err := NewPersonClient(cfg).Query().Where(person.IDIn(chunk...)).All(ctx)
+		q := NewPersonClient(cfg).Query().Where(person.IDIn(chunk...))
+		nodes, err := q.All(ctx)
 		if err != nil {
 			return nil, err
 		}
@@ -1973,7 +1980,9 @@ var entloaderProfileByID = entloader.NewLoader("Profile", func(ctx context.Conte
 	}
 	out := make(map[int]*Profile, len(ids))
 	for _, chunk := range chunks {
-		nodes, err := NewProfileClient(cfg).Query().Where(profile.IDIn(chunk...)).All(ctx)
+		q := NewProfileClient(cfg).Query().Where(profile.IDIn(chunk...))
+		q.withFKs = true
+		nodes, err := q.All(ctx)
 		if err != nil {
 			return nil, err
 		}
@@ -2109,7 +2118,23 @@ func (_m *Profile) entloaderBand(ctx context.Context) (*Band, error) {
 	if err != nil {
 		return nil, err
 	}
-	v, err := entloaderProfileBand.Load(ctx, p, _m.ID, _m.entloaderRow(), entloaderIDOfProfile)
+	// The hidden FK is set if the query selected it (loaders do): then the
+	// target's primary-key loader, which query results prime. Otherwise
+	// the loader that joins through Profile's primary key.
+	var v *Band
+	if fk := _m.band_profile; fk != nil {
+		v, err = entloaderBandByID.Load(ctx, p, *fk, _m.entloaderRow(), func(r any) (int, bool) {
+			if fk := r.(*Profile).band_profile; fk != nil {
+				return *fk, true
+			}
+			return *new(int), false
+		})
+	} else {
+		v, err = entloaderProfileBand.Load(ctx, p, _m.ID, _m.entloaderRow(), func(r any) (int, bool) {
+			x := r.(*Profile)
+			return x.ID, x.band_profile == nil
+		})
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -2136,7 +2161,9 @@ var entloaderReviewByID = entloader.NewLoader("Review", func(ctx context.Context
 	}
 	out := make(map[int]*Review, len(ids))
 	for _, chunk := range chunks {
-		nodes, err := NewReviewClient(cfg).Query().Where(review.IDIn(chunk...)).All(ctx)
+		q := NewReviewClient(cfg).Query().Where(review.IDIn(chunk...))
+		q.withFKs = true
+		nodes, err := q.All(ctx)
 		if err != nil {
 			return nil, err
 		}
@@ -2272,7 +2299,23 @@ func (_m *Review) entloaderAlbum(ctx context.Context) (*Album, error) {
 	if err != nil {
 		return nil, err
 	}
-	v, err := entloaderReviewAlbum.Load(ctx, p, _m.ID, _m.entloaderRow(), entloaderIDOfReview)
+	// The hidden FK is set if the query selected it (loaders do): then the
+	// target's primary-key loader, which query results prime. Otherwise
+	// the loader that joins through Review's primary key.
+	var v *Album
+	if fk := _m.album_reviews; fk != nil {
+		v, err = entloaderAlbumByID.Load(ctx, p, *fk, _m.entloaderRow(), func(r any) (int, bool) {
+			if fk := r.(*Review).album_reviews; fk != nil {
+				return *fk, true
+			}
+			return *new(int), false
+		})
+	} else {
+		v, err = entloaderReviewAlbum.Load(ctx, p, _m.ID, _m.entloaderRow(), func(r any) (int, bool) {
+			x := r.(*Review)
+			return x.ID, x.album_reviews == nil
+		})
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -2299,7 +2342,9 @@ var entloaderTrackByID = entloader.NewLoader("Track", func(ctx context.Context, 
 	}
 	out := make(map[int]*Track, len(ids))
 	for _, chunk := range chunks {
-		nodes, err := NewTrackClient(cfg).Query().Where(track.IDIn(chunk...)).All(ctx)
+		q := NewTrackClient(cfg).Query().Where(track.IDIn(chunk...))
+		q.withFKs = true
+		nodes, err := q.All(ctx)
 		if err != nil {
 			return nil, err
 		}
@@ -2435,7 +2480,23 @@ func (_m *Track) entloaderAlbum(ctx context.Context) (*Album, error) {
 	if err != nil {
 		return nil, err
 	}
-	v, err := entloaderTrackAlbum.Load(ctx, p, _m.ID, _m.entloaderRow(), entloaderIDOfTrack)
+	// The hidden FK is set if the query selected it (loaders do): then the
+	// target's primary-key loader, which query results prime. Otherwise
+	// the loader that joins through Track's primary key.
+	var v *Album
+	if fk := _m.album_tracks; fk != nil {
+		v, err = entloaderAlbumByID.Load(ctx, p, *fk, _m.entloaderRow(), func(r any) (int, bool) {
+			if fk := r.(*Track).album_tracks; fk != nil {
+				return *fk, true
+			}
+			return *new(int), false
+		})
+	} else {
+		v, err = entloaderTrackAlbum.Load(ctx, p, _m.ID, _m.entloaderRow(), func(r any) (int, bool) {
+			x := r.(*Track)
+			return x.ID, x.album_tracks == nil
+		})
+	}
 	if err != nil {
 		return nil, err
 	}

@@ -113,7 +113,8 @@ var entloaderAuthorByID = entloader.NewLoader("Author", func(ctx context.Context
 	}
 	out := make(map[int]*Author, len(ids))
 	for _, chunk := range chunks {
-		nodes, err := NewAuthorClient(cfg).Query().Where(author.IDIn(chunk...)).All(ctx)
+		q := NewAuthorClient(cfg).Query().Where(author.IDIn(chunk...))
+		nodes, err := q.All(ctx)
 		if err != nil {
 			return nil, err
 		}
@@ -202,6 +203,7 @@ var entloaderAuthorPosts = entloader.NewLoader("Author.posts", func(ctx context.
 	out := make(map[int][]*Post, len(ids))
 	for _, chunk := range chunks {
 		q := NewPostClient(cfg).Query()
+		q.withFKs = true // so that the rows' own hidden-FK edges can use the primary-key loader
 		if v := p.Variant; v != nil {
 			q.Where(predicate.Post(v.Filter))
 			if v.Limit <= 0 && v.HasOrder() {
@@ -351,7 +353,9 @@ var entloaderPostByID = entloader.NewLoader("Post", func(ctx context.Context, p 
 	}
 	out := make(map[int]*Post, len(ids))
 	for _, chunk := range chunks {
-		nodes, err := NewPostClient(cfg).Query().Where(post.IDIn(chunk...)).All(ctx)
+		q := NewPostClient(cfg).Query().Where(post.IDIn(chunk...))
+		q.withFKs = true
+		nodes, err := q.All(ctx)
 		if err != nil {
 			return nil, err
 		}
@@ -487,7 +491,23 @@ func (_m *Post) entloaderAuthor(ctx context.Context) (*Author, error) {
 	if err != nil {
 		return nil, err
 	}
-	v, err := entloaderPostAuthor.Load(ctx, p, _m.ID, _m.entloaderRow(), entloaderIDOfPost)
+	// The hidden FK is set if the query selected it (loaders do): then the
+	// target's primary-key loader, which query results prime. Otherwise
+	// the loader that joins through Post's primary key.
+	var v *Author
+	if fk := _m.author_posts; fk != nil {
+		v, err = entloaderAuthorByID.Load(ctx, p, *fk, _m.entloaderRow(), func(r any) (int, bool) {
+			if fk := r.(*Post).author_posts; fk != nil {
+				return *fk, true
+			}
+			return *new(int), false
+		})
+	} else {
+		v, err = entloaderPostAuthor.Load(ctx, p, _m.ID, _m.entloaderRow(), func(r any) (int, bool) {
+			x := r.(*Post)
+			return x.ID, x.author_posts == nil
+		})
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -669,7 +689,8 @@ var entloaderTagByID = entloader.NewLoader("Tag", func(ctx context.Context, p en
 	}
 	out := make(map[int]*Tag, len(ids))
 	for _, chunk := range chunks {
-		nodes, err := NewTagClient(cfg).Query().Where(tag.IDIn(chunk...)).All(ctx)
+		q := NewTagClient(cfg).Query().Where(tag.IDIn(chunk...))
+		nodes, err := q.All(ctx)
 		if err != nil {
 			return nil, err
 		}
@@ -758,6 +779,7 @@ var entloaderTagPosts = entloader.NewLoader("Tag.posts", func(ctx context.Contex
 	out := make(map[int][]*Post, len(ids))
 	for _, chunk := range chunks {
 		q := NewPostClient(cfg).Query()
+		q.withFKs = true // so that the rows' own hidden-FK edges can use the primary-key loader
 		if v := p.Variant; v != nil {
 			q.Where(predicate.Post(v.Filter))
 			if v.Limit <= 0 && v.HasOrder() {
