@@ -42,6 +42,8 @@ type AlbumEdges struct {
 	loadedTypes [3]bool
 	// entloaderFilled marks the edges that entloader filled (as opposed to eager loading).
 	entloaderFilled [3]bool
+	// entloaderSet is the load set of the node (ormloader entloader).
+	entloaderSet *entloaderNodeSet
 
 	// totalCount holds the count of the edges above.
 	totalCount [3]map[string]int

@@ -51,6 +51,8 @@ type BandEdges struct {
 	loadedTypes [7]bool
 	// entloaderFilled marks the edges that entloader filled (as opposed to eager loading).
 	entloaderFilled [7]bool
+	// entloaderSet is the load set of the node (ormloader entloader).
+	entloaderSet *entloaderNodeSet
 
 	// totalCount holds the count of the edges above.
 	totalCount [6]map[string]int

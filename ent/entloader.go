@@ -37,11 +37,8 @@ type entloaderConn struct {
 	drv dialect.Driver
 }
 
-// entloaderModel names a table of a client in load sets.
-type entloaderModel struct {
-	st    *entloaderState
-	table string
-}
+// entloaderNodeSet is a node's load set (Edges.entloaderSet).
+type entloaderNodeSet = entloader.NodeSet
 
 var errEntloaderNoClient = errors.New("ent: the node was not loaded through a client; load it with a query before calling its edge methods")
 
@@ -98,7 +95,7 @@ func entloaderClearHook(loaders []entloader.Clearer) Hook {
 			}
 			entloader.Clear(ctx, loaders)
 			// Other clients see a transaction's writes at commit: clear again then.
-			if txm, ok := m.(interface{ Tx() (*Tx, error) }); ok {
+			if txm, ok := m.(interface{ Tx() (*Tx, error) }); ok && dataloader.FromContext(ctx) != nil {
 				if tx, err := txm.Tx(); err == nil {
 					tx.OnCommit(func(next Committer) Committer {
 						return CommitFunc(func(ctx context.Context, tx *Tx) error {
@@ -148,7 +145,7 @@ func (c *AlbumClient) Load(ctx context.Context, id int) (*Album, error) {
 	if err != nil {
 		return nil, err
 	}
-	n, err := entloaderAlbumByID.Load(ctx, p, id, entloader.Row{}, nil)
+	n, err := entloaderAlbumByID.Load(ctx, p, id, nil, nil)
 	if err != nil {
 		return nil, err
 	}
@@ -178,15 +175,8 @@ func (c *AlbumClient) LoadMany(ctx context.Context, ids []int) ([]*Album, error)
 }
 
 func entloaderIDOfAlbum(r any) (int, bool) { return r.(*Album).ID, true }
-func (_m *Album) entloaderPK() []any {
-	return []any{_m.ID}
-}
 
-func (_m *Album) entloaderRow() entloader.Row {
-	return entloader.Row{Model: entloaderModel{st: _m.config.entloader, table: album.Table}, PK: _m.entloaderPK()}
-}
-
-// entloaderRecordAlbum records every Album query result as a load set and primes the Album loader with it.
+// entloaderRecordAlbum records every Album query result as a load set and primes the Album loader, which many-to-one edges use, with it.
 var entloaderRecordAlbum = InterceptFunc(func(next Querier) Querier {
 	return QuerierFunc(func(ctx context.Context, q Query) (Value, error) {
 		v, err := next.Query(ctx, q)
@@ -194,8 +184,7 @@ var entloaderRecordAlbum = InterceptFunc(func(next Querier) Querier {
 		if !ok || err != nil || len(nodes) == 0 || dataloader.FromContext(ctx) == nil {
 			return v, err
 		}
-		model := entloaderModel{st: nodes[0].config.entloader, table: album.Table}
-		entloader.Record(ctx, model, nodes, (*Album).entloaderPK)
+		entloader.Record(ctx, nodes, func(n *Album) **entloaderNodeSet { return &n.Edges.entloaderSet })
 		// Rows of queries that selected every field are what the loader would load.
 		if tq, ok := q.(*AlbumQuery); ok && len(tq.ctx.Fields) == 0 {
 			if p, err := nodes[0].config.entloaderPart(); err == nil {
@@ -224,7 +213,7 @@ func (_m *Album) entloaderBand(ctx context.Context) (*Band, error) {
 		return nil, err
 	}
 	id := _m.BandID
-	v, err := entloaderBandByID.Load(ctx, p, id, _m.entloaderRow(), func(r any) (int, bool) { return r.(*Album).BandID, true })
+	v, err := entloaderBandByID.Load(ctx, p, id, &_m.Edges.entloaderSet, func(r any) (int, bool) { return r.(*Album).BandID, true })
 	if err != nil {
 		return nil, err
 	}
@@ -270,7 +259,7 @@ var entloaderAlbumTracks = entloader.NewLoader("Album.tracks", func(ctx context.
 			if err != nil {
 				return nil, err
 			}
-			return b.Rows(rows, func(n *Track) any { return n.ID }), nil
+			return b.Rows(rows, nil), nil
 		}), q.inters)
 		if err != nil {
 			return nil, err
@@ -328,7 +317,7 @@ func (_m *Album) entloaderTracks(ctx context.Context) ([]*Track, error) {
 	if err != nil {
 		return nil, err
 	}
-	v, err := entloaderAlbumTracks.Load(ctx, p, _m.ID, _m.entloaderRow(), entloaderIDOfAlbum)
+	v, err := entloaderAlbumTracks.Load(ctx, p, _m.ID, &_m.Edges.entloaderSet, entloaderIDOfAlbum)
 	if err != nil {
 		return nil, err
 	}
@@ -356,7 +345,7 @@ func (_m *Album) TracksWith(ctx context.Context, v TrackVariant) ([]*Track, erro
 	if p.Variant, err = entloader.Intern(_m.config.driver.Dialect(), track.Table, v); err != nil {
 		return nil, err
 	}
-	nodes, err := entloaderAlbumTracks.Load(ctx, p, _m.ID, _m.entloaderRow(), entloaderIDOfAlbum)
+	nodes, err := entloaderAlbumTracks.Load(ctx, p, _m.ID, &_m.Edges.entloaderSet, entloaderIDOfAlbum)
 	if err != nil {
 		return nil, err
 	}
@@ -376,7 +365,7 @@ func (_m *Album) TracksCount(ctx context.Context, where ...predicate.Track) (int
 	if p.Variant, err = entloader.Intern(_m.config.driver.Dialect(), track.Table, TrackVariant{Where: where}); err != nil {
 		return 0, err
 	}
-	return entloaderAlbumTracksCount.Load(ctx, p, _m.ID, _m.entloaderRow(), entloaderIDOfAlbum)
+	return entloaderAlbumTracksCount.Load(ctx, p, _m.ID, &_m.Edges.entloaderSet, entloaderIDOfAlbum)
 }
 
 // entloaderAlbumReviews loads the reviews edge of Album rows: one statement per batch.
@@ -410,7 +399,7 @@ var entloaderAlbumReviews = entloader.NewLoader("Album.reviews", func(ctx contex
 			if err != nil {
 				return nil, err
 			}
-			return b.Rows(rows, func(n *Review) any { return n.ID }), nil
+			return b.Rows(rows, nil), nil
 		}), q.inters)
 		if err != nil {
 			return nil, err
@@ -468,7 +457,7 @@ func (_m *Album) entloaderReviews(ctx context.Context) ([]*Review, error) {
 	if err != nil {
 		return nil, err
 	}
-	v, err := entloaderAlbumReviews.Load(ctx, p, _m.ID, _m.entloaderRow(), entloaderIDOfAlbum)
+	v, err := entloaderAlbumReviews.Load(ctx, p, _m.ID, &_m.Edges.entloaderSet, entloaderIDOfAlbum)
 	if err != nil {
 		return nil, err
 	}
@@ -496,7 +485,7 @@ func (_m *Album) ReviewsWith(ctx context.Context, v ReviewVariant) ([]*Review, e
 	if p.Variant, err = entloader.Intern(_m.config.driver.Dialect(), review.Table, v); err != nil {
 		return nil, err
 	}
-	nodes, err := entloaderAlbumReviews.Load(ctx, p, _m.ID, _m.entloaderRow(), entloaderIDOfAlbum)
+	nodes, err := entloaderAlbumReviews.Load(ctx, p, _m.ID, &_m.Edges.entloaderSet, entloaderIDOfAlbum)
 	if err != nil {
 		return nil, err
 	}
@@ -516,7 +505,7 @@ func (_m *Album) ReviewsCount(ctx context.Context, where ...predicate.Review) (i
 	if p.Variant, err = entloader.Intern(_m.config.driver.Dialect(), review.Table, ReviewVariant{Where: where}); err != nil {
 		return 0, err
 	}
-	return entloaderAlbumReviewsCount.Load(ctx, p, _m.ID, _m.entloaderRow(), entloaderIDOfAlbum)
+	return entloaderAlbumReviewsCount.Load(ctx, p, _m.ID, &_m.Edges.entloaderSet, entloaderIDOfAlbum)
 }
 
 // BandVariant selects filters, an order and a per-parent limit for the
@@ -551,7 +540,7 @@ func (c *BandClient) Load(ctx context.Context, id int) (*Band, error) {
 	if err != nil {
 		return nil, err
 	}
-	n, err := entloaderBandByID.Load(ctx, p, id, entloader.Row{}, nil)
+	n, err := entloaderBandByID.Load(ctx, p, id, nil, nil)
 	if err != nil {
 		return nil, err
 	}
@@ -581,15 +570,8 @@ func (c *BandClient) LoadMany(ctx context.Context, ids []int) ([]*Band, error) {
 }
 
 func entloaderIDOfBand(r any) (int, bool) { return r.(*Band).ID, true }
-func (_m *Band) entloaderPK() []any {
-	return []any{_m.ID}
-}
 
-func (_m *Band) entloaderRow() entloader.Row {
-	return entloader.Row{Model: entloaderModel{st: _m.config.entloader, table: band.Table}, PK: _m.entloaderPK()}
-}
-
-// entloaderRecordBand records every Band query result as a load set and primes the Band loader with it.
+// entloaderRecordBand records every Band query result as a load set and primes the Band loader, which many-to-one edges use, with it.
 var entloaderRecordBand = InterceptFunc(func(next Querier) Querier {
 	return QuerierFunc(func(ctx context.Context, q Query) (Value, error) {
 		v, err := next.Query(ctx, q)
@@ -597,8 +579,7 @@ var entloaderRecordBand = InterceptFunc(func(next Querier) Querier {
 		if !ok || err != nil || len(nodes) == 0 || dataloader.FromContext(ctx) == nil {
 			return v, err
 		}
-		model := entloaderModel{st: nodes[0].config.entloader, table: band.Table}
-		entloader.Record(ctx, model, nodes, (*Band).entloaderPK)
+		entloader.Record(ctx, nodes, func(n *Band) **entloaderNodeSet { return &n.Edges.entloaderSet })
 		// Rows of queries that selected every field are what the loader would load.
 		if tq, ok := q.(*BandQuery); ok && len(tq.ctx.Fields) == 0 {
 			if p, err := nodes[0].config.entloaderPart(); err == nil {
@@ -629,7 +610,7 @@ func (_m *Band) entloaderLabel(ctx context.Context) (*Label, error) {
 	var v *Label
 	if _m.LabelID != nil {
 		id := *_m.LabelID
-		if v, err = entloaderLabelByID.Load(ctx, p, id, _m.entloaderRow(), func(r any) (int, bool) {
+		if v, err = entloaderLabelByID.Load(ctx, p, id, &_m.Edges.entloaderSet, func(r any) (int, bool) {
 			x := r.(*Band)
 			if x.LabelID == nil {
 				return id, false
@@ -738,7 +719,7 @@ func (_m *Band) entloaderMembers(ctx context.Context) ([]*Person, error) {
 	if err != nil {
 		return nil, err
 	}
-	v, err := entloaderBandMembers.Load(ctx, p, _m.ID, _m.entloaderRow(), entloaderIDOfBand)
+	v, err := entloaderBandMembers.Load(ctx, p, _m.ID, &_m.Edges.entloaderSet, entloaderIDOfBand)
 	if err != nil {
 		return nil, err
 	}
@@ -766,7 +747,7 @@ func (_m *Band) MembersWith(ctx context.Context, v PersonVariant) ([]*Person, er
 	if p.Variant, err = entloader.Intern(_m.config.driver.Dialect(), person.Table, v); err != nil {
 		return nil, err
 	}
-	nodes, err := entloaderBandMembers.Load(ctx, p, _m.ID, _m.entloaderRow(), entloaderIDOfBand)
+	nodes, err := entloaderBandMembers.Load(ctx, p, _m.ID, &_m.Edges.entloaderSet, entloaderIDOfBand)
 	if err != nil {
 		return nil, err
 	}
@@ -786,7 +767,7 @@ func (_m *Band) MembersCount(ctx context.Context, where ...predicate.Person) (in
 	if p.Variant, err = entloader.Intern(_m.config.driver.Dialect(), person.Table, PersonVariant{Where: where}); err != nil {
 		return 0, err
 	}
-	return entloaderBandMembersCount.Load(ctx, p, _m.ID, _m.entloaderRow(), entloaderIDOfBand)
+	return entloaderBandMembersCount.Load(ctx, p, _m.ID, &_m.Edges.entloaderSet, entloaderIDOfBand)
 }
 
 // entloaderBandAlbums loads the albums edge of Band rows: one statement per batch.
@@ -819,7 +800,7 @@ var entloaderBandAlbums = entloader.NewLoader("Band.albums", func(ctx context.Co
 			if err != nil {
 				return nil, err
 			}
-			return b.Rows(rows, func(n *Album) any { return n.ID }), nil
+			return b.Rows(rows, nil), nil
 		}), q.inters)
 		if err != nil {
 			return nil, err
@@ -877,7 +858,7 @@ func (_m *Band) entloaderAlbums(ctx context.Context) ([]*Album, error) {
 	if err != nil {
 		return nil, err
 	}
-	v, err := entloaderBandAlbums.Load(ctx, p, _m.ID, _m.entloaderRow(), entloaderIDOfBand)
+	v, err := entloaderBandAlbums.Load(ctx, p, _m.ID, &_m.Edges.entloaderSet, entloaderIDOfBand)
 	if err != nil {
 		return nil, err
 	}
@@ -905,7 +886,7 @@ func (_m *Band) AlbumsWith(ctx context.Context, v AlbumVariant) ([]*Album, error
 	if p.Variant, err = entloader.Intern(_m.config.driver.Dialect(), album.Table, v); err != nil {
 		return nil, err
 	}
-	nodes, err := entloaderBandAlbums.Load(ctx, p, _m.ID, _m.entloaderRow(), entloaderIDOfBand)
+	nodes, err := entloaderBandAlbums.Load(ctx, p, _m.ID, &_m.Edges.entloaderSet, entloaderIDOfBand)
 	if err != nil {
 		return nil, err
 	}
@@ -925,7 +906,7 @@ func (_m *Band) AlbumsCount(ctx context.Context, where ...predicate.Album) (int,
 	if p.Variant, err = entloader.Intern(_m.config.driver.Dialect(), album.Table, AlbumVariant{Where: where}); err != nil {
 		return 0, err
 	}
-	return entloaderBandAlbumsCount.Load(ctx, p, _m.ID, _m.entloaderRow(), entloaderIDOfBand)
+	return entloaderBandAlbumsCount.Load(ctx, p, _m.ID, &_m.Edges.entloaderSet, entloaderIDOfBand)
 }
 
 // entloaderBandProfile loads the profile edge of Band rows: one statement per batch.
@@ -959,7 +940,7 @@ var entloaderBandProfile = entloader.NewLoader("Band.profile", func(ctx context.
 			if err != nil {
 				return nil, err
 			}
-			return b.Rows(rows, func(n *Profile) any { return n.ID }), nil
+			return b.Rows(rows, nil), nil
 		}), q.inters)
 		if err != nil {
 			return nil, err
@@ -986,7 +967,7 @@ func (_m *Band) entloaderProfile(ctx context.Context) (*Profile, error) {
 	if err != nil {
 		return nil, err
 	}
-	v, err := entloaderBandProfile.Load(ctx, p, _m.ID, _m.entloaderRow(), entloaderIDOfBand)
+	v, err := entloaderBandProfile.Load(ctx, p, _m.ID, &_m.Edges.entloaderSet, entloaderIDOfBand)
 	if err != nil {
 		return nil, err
 	}
@@ -1089,7 +1070,7 @@ func (_m *Band) entloaderInfluenced(ctx context.Context) ([]*Band, error) {
 	if err != nil {
 		return nil, err
 	}
-	v, err := entloaderBandInfluenced.Load(ctx, p, _m.ID, _m.entloaderRow(), entloaderIDOfBand)
+	v, err := entloaderBandInfluenced.Load(ctx, p, _m.ID, &_m.Edges.entloaderSet, entloaderIDOfBand)
 	if err != nil {
 		return nil, err
 	}
@@ -1117,7 +1098,7 @@ func (_m *Band) InfluencedWith(ctx context.Context, v BandVariant) ([]*Band, err
 	if p.Variant, err = entloader.Intern(_m.config.driver.Dialect(), band.Table, v); err != nil {
 		return nil, err
 	}
-	nodes, err := entloaderBandInfluenced.Load(ctx, p, _m.ID, _m.entloaderRow(), entloaderIDOfBand)
+	nodes, err := entloaderBandInfluenced.Load(ctx, p, _m.ID, &_m.Edges.entloaderSet, entloaderIDOfBand)
 	if err != nil {
 		return nil, err
 	}
@@ -1137,7 +1118,7 @@ func (_m *Band) InfluencedCount(ctx context.Context, where ...predicate.Band) (i
 	if p.Variant, err = entloader.Intern(_m.config.driver.Dialect(), band.Table, BandVariant{Where: where}); err != nil {
 		return 0, err
 	}
-	return entloaderBandInfluencedCount.Load(ctx, p, _m.ID, _m.entloaderRow(), entloaderIDOfBand)
+	return entloaderBandInfluencedCount.Load(ctx, p, _m.ID, &_m.Edges.entloaderSet, entloaderIDOfBand)
 }
 
 // entloaderBandInfluences loads the influences edge of Band rows: one statement per batch.
@@ -1228,7 +1209,7 @@ func (_m *Band) entloaderInfluences(ctx context.Context) ([]*Band, error) {
 	if err != nil {
 		return nil, err
 	}
-	v, err := entloaderBandInfluences.Load(ctx, p, _m.ID, _m.entloaderRow(), entloaderIDOfBand)
+	v, err := entloaderBandInfluences.Load(ctx, p, _m.ID, &_m.Edges.entloaderSet, entloaderIDOfBand)
 	if err != nil {
 		return nil, err
 	}
@@ -1256,7 +1237,7 @@ func (_m *Band) InfluencesWith(ctx context.Context, v BandVariant) ([]*Band, err
 	if p.Variant, err = entloader.Intern(_m.config.driver.Dialect(), band.Table, v); err != nil {
 		return nil, err
 	}
-	nodes, err := entloaderBandInfluences.Load(ctx, p, _m.ID, _m.entloaderRow(), entloaderIDOfBand)
+	nodes, err := entloaderBandInfluences.Load(ctx, p, _m.ID, &_m.Edges.entloaderSet, entloaderIDOfBand)
 	if err != nil {
 		return nil, err
 	}
@@ -1276,7 +1257,7 @@ func (_m *Band) InfluencesCount(ctx context.Context, where ...predicate.Band) (i
 	if p.Variant, err = entloader.Intern(_m.config.driver.Dialect(), band.Table, BandVariant{Where: where}); err != nil {
 		return 0, err
 	}
-	return entloaderBandInfluencesCount.Load(ctx, p, _m.ID, _m.entloaderRow(), entloaderIDOfBand)
+	return entloaderBandInfluencesCount.Load(ctx, p, _m.ID, &_m.Edges.entloaderSet, entloaderIDOfBand)
 }
 
 // entloaderBandInfluenceLinks loads the influence_links edge of Band rows: one statement per batch.
@@ -1367,7 +1348,7 @@ func (_m *Band) entloaderInfluenceLinks(ctx context.Context) ([]*Influence, erro
 	if err != nil {
 		return nil, err
 	}
-	v, err := entloaderBandInfluenceLinks.Load(ctx, p, _m.ID, _m.entloaderRow(), entloaderIDOfBand)
+	v, err := entloaderBandInfluenceLinks.Load(ctx, p, _m.ID, &_m.Edges.entloaderSet, entloaderIDOfBand)
 	if err != nil {
 		return nil, err
 	}
@@ -1395,7 +1376,7 @@ func (_m *Band) InfluenceLinksWith(ctx context.Context, v InfluenceVariant) ([]*
 	if p.Variant, err = entloader.Intern(_m.config.driver.Dialect(), influence.Table, v); err != nil {
 		return nil, err
 	}
-	nodes, err := entloaderBandInfluenceLinks.Load(ctx, p, _m.ID, _m.entloaderRow(), entloaderIDOfBand)
+	nodes, err := entloaderBandInfluenceLinks.Load(ctx, p, _m.ID, &_m.Edges.entloaderSet, entloaderIDOfBand)
 	if err != nil {
 		return nil, err
 	}
@@ -1415,20 +1396,12 @@ func (_m *Band) InfluenceLinksCount(ctx context.Context, where ...predicate.Infl
 	if p.Variant, err = entloader.Intern(_m.config.driver.Dialect(), influence.Table, InfluenceVariant{Where: where}); err != nil {
 		return 0, err
 	}
-	return entloaderBandInfluenceLinksCount.Load(ctx, p, _m.ID, _m.entloaderRow(), entloaderIDOfBand)
+	return entloaderBandInfluenceLinksCount.Load(ctx, p, _m.ID, &_m.Edges.entloaderSet, entloaderIDOfBand)
 }
 
 // InfluenceVariant selects filters, an order and a per-parent limit for the
 // edge methods that load Influence rows (<Edge>With).
 type InfluenceVariant = entloader.Variant[predicate.Influence, influence.OrderOption]
-
-func (_m *Influence) entloaderPK() []any {
-	return []any{_m.BandID, _m.InfluencedID}
-}
-
-func (_m *Influence) entloaderRow() entloader.Row {
-	return entloader.Row{Model: entloaderModel{st: _m.config.entloader, table: influence.Table}, PK: _m.entloaderPK()}
-}
 
 // entloaderRecordInfluence records every Influence query result as a load set.
 var entloaderRecordInfluence = InterceptFunc(func(next Querier) Querier {
@@ -1438,8 +1411,7 @@ var entloaderRecordInfluence = InterceptFunc(func(next Querier) Querier {
 		if !ok || err != nil || len(nodes) == 0 || dataloader.FromContext(ctx) == nil {
 			return v, err
 		}
-		model := entloaderModel{st: nodes[0].config.entloader, table: influence.Table}
-		entloader.Record(ctx, model, nodes, (*Influence).entloaderPK)
+		entloader.Record(ctx, nodes, func(n *Influence) **entloaderNodeSet { return &n.Edges.entloaderSet })
 		return v, nil
 	})
 })
@@ -1460,7 +1432,7 @@ func (_m *Influence) entloaderBand(ctx context.Context) (*Band, error) {
 		return nil, err
 	}
 	id := _m.BandID
-	v, err := entloaderBandByID.Load(ctx, p, id, _m.entloaderRow(), func(r any) (int, bool) { return r.(*Influence).BandID, true })
+	v, err := entloaderBandByID.Load(ctx, p, id, &_m.Edges.entloaderSet, func(r any) (int, bool) { return r.(*Influence).BandID, true })
 	if err != nil {
 		return nil, err
 	}
@@ -1491,7 +1463,7 @@ func (_m *Influence) entloaderInfluenced(ctx context.Context) (*Band, error) {
 		return nil, err
 	}
 	id := _m.InfluencedID
-	v, err := entloaderBandByID.Load(ctx, p, id, _m.entloaderRow(), func(r any) (int, bool) { return r.(*Influence).InfluencedID, true })
+	v, err := entloaderBandByID.Load(ctx, p, id, &_m.Edges.entloaderSet, func(r any) (int, bool) { return r.(*Influence).InfluencedID, true })
 	if err != nil {
 		return nil, err
 	}
@@ -1538,7 +1510,7 @@ func (c *LabelClient) Load(ctx context.Context, id int) (*Label, error) {
 	if err != nil {
 		return nil, err
 	}
-	n, err := entloaderLabelByID.Load(ctx, p, id, entloader.Row{}, nil)
+	n, err := entloaderLabelByID.Load(ctx, p, id, nil, nil)
 	if err != nil {
 		return nil, err
 	}
@@ -1568,15 +1540,8 @@ func (c *LabelClient) LoadMany(ctx context.Context, ids []int) ([]*Label, error)
 }
 
 func entloaderIDOfLabel(r any) (int, bool) { return r.(*Label).ID, true }
-func (_m *Label) entloaderPK() []any {
-	return []any{_m.ID}
-}
 
-func (_m *Label) entloaderRow() entloader.Row {
-	return entloader.Row{Model: entloaderModel{st: _m.config.entloader, table: label.Table}, PK: _m.entloaderPK()}
-}
-
-// entloaderRecordLabel records every Label query result as a load set and primes the Label loader with it.
+// entloaderRecordLabel records every Label query result as a load set and primes the Label loader, which many-to-one edges use, with it.
 var entloaderRecordLabel = InterceptFunc(func(next Querier) Querier {
 	return QuerierFunc(func(ctx context.Context, q Query) (Value, error) {
 		v, err := next.Query(ctx, q)
@@ -1584,8 +1549,7 @@ var entloaderRecordLabel = InterceptFunc(func(next Querier) Querier {
 		if !ok || err != nil || len(nodes) == 0 || dataloader.FromContext(ctx) == nil {
 			return v, err
 		}
-		model := entloaderModel{st: nodes[0].config.entloader, table: label.Table}
-		entloader.Record(ctx, model, nodes, (*Label).entloaderPK)
+		entloader.Record(ctx, nodes, func(n *Label) **entloaderNodeSet { return &n.Edges.entloaderSet })
 		// Rows of queries that selected every field are what the loader would load.
 		if tq, ok := q.(*LabelQuery); ok && len(tq.ctx.Fields) == 0 {
 			if p, err := nodes[0].config.entloaderPart(); err == nil {
@@ -1628,7 +1592,7 @@ var entloaderLabelBands = entloader.NewLoader("Label.bands", func(ctx context.Co
 			if err != nil {
 				return nil, err
 			}
-			return b.Rows(rows, func(n *Band) any { return n.ID }), nil
+			return b.Rows(rows, nil), nil
 		}), q.inters)
 		if err != nil {
 			return nil, err
@@ -1686,7 +1650,7 @@ func (_m *Label) entloaderBands(ctx context.Context) ([]*Band, error) {
 	if err != nil {
 		return nil, err
 	}
-	v, err := entloaderLabelBands.Load(ctx, p, _m.ID, _m.entloaderRow(), entloaderIDOfLabel)
+	v, err := entloaderLabelBands.Load(ctx, p, _m.ID, &_m.Edges.entloaderSet, entloaderIDOfLabel)
 	if err != nil {
 		return nil, err
 	}
@@ -1714,7 +1678,7 @@ func (_m *Label) BandsWith(ctx context.Context, v BandVariant) ([]*Band, error) 
 	if p.Variant, err = entloader.Intern(_m.config.driver.Dialect(), band.Table, v); err != nil {
 		return nil, err
 	}
-	nodes, err := entloaderLabelBands.Load(ctx, p, _m.ID, _m.entloaderRow(), entloaderIDOfLabel)
+	nodes, err := entloaderLabelBands.Load(ctx, p, _m.ID, &_m.Edges.entloaderSet, entloaderIDOfLabel)
 	if err != nil {
 		return nil, err
 	}
@@ -1734,7 +1698,7 @@ func (_m *Label) BandsCount(ctx context.Context, where ...predicate.Band) (int, 
 	if p.Variant, err = entloader.Intern(_m.config.driver.Dialect(), band.Table, BandVariant{Where: where}); err != nil {
 		return 0, err
 	}
-	return entloaderLabelBandsCount.Load(ctx, p, _m.ID, _m.entloaderRow(), entloaderIDOfLabel)
+	return entloaderLabelBandsCount.Load(ctx, p, _m.ID, &_m.Edges.entloaderSet, entloaderIDOfLabel)
 }
 
 // PersonVariant selects filters, an order and a per-parent limit for the
@@ -1769,7 +1733,7 @@ func (c *PersonClient) Load(ctx context.Context, id int) (*Person, error) {
 	if err != nil {
 		return nil, err
 	}
-	n, err := entloaderPersonByID.Load(ctx, p, id, entloader.Row{}, nil)
+	n, err := entloaderPersonByID.Load(ctx, p, id, nil, nil)
 	if err != nil {
 		return nil, err
 	}
@@ -1799,15 +1763,8 @@ func (c *PersonClient) LoadMany(ctx context.Context, ids []int) ([]*Person, erro
 }
 
 func entloaderIDOfPerson(r any) (int, bool) { return r.(*Person).ID, true }
-func (_m *Person) entloaderPK() []any {
-	return []any{_m.ID}
-}
 
-func (_m *Person) entloaderRow() entloader.Row {
-	return entloader.Row{Model: entloaderModel{st: _m.config.entloader, table: person.Table}, PK: _m.entloaderPK()}
-}
-
-// entloaderRecordPerson records every Person query result as a load set and primes the Person loader with it.
+// entloaderRecordPerson records every Person query result as a load set and primes the Person loader, which many-to-one edges use, with it.
 var entloaderRecordPerson = InterceptFunc(func(next Querier) Querier {
 	return QuerierFunc(func(ctx context.Context, q Query) (Value, error) {
 		v, err := next.Query(ctx, q)
@@ -1815,16 +1772,7 @@ var entloaderRecordPerson = InterceptFunc(func(next Querier) Querier {
 		if !ok || err != nil || len(nodes) == 0 || dataloader.FromContext(ctx) == nil {
 			return v, err
 		}
-		model := entloaderModel{st: nodes[0].config.entloader, table: person.Table}
-		entloader.Record(ctx, model, nodes, (*Person).entloaderPK)
-		// Rows of queries that selected every field are what the loader would load.
-		if tq, ok := q.(*PersonQuery); ok && len(tq.ctx.Fields) == 0 {
-			if p, err := nodes[0].config.entloaderPart(); err == nil {
-				for _, n := range nodes {
-					entloaderPersonByID.Prime(ctx, p, n.ID, n)
-				}
-			}
-		}
+		entloader.Record(ctx, nodes, func(n *Person) **entloaderNodeSet { return &n.Edges.entloaderSet })
 		return v, nil
 	})
 })
@@ -1917,7 +1865,7 @@ func (_m *Person) entloaderBands(ctx context.Context) ([]*Band, error) {
 	if err != nil {
 		return nil, err
 	}
-	v, err := entloaderPersonBands.Load(ctx, p, _m.ID, _m.entloaderRow(), entloaderIDOfPerson)
+	v, err := entloaderPersonBands.Load(ctx, p, _m.ID, &_m.Edges.entloaderSet, entloaderIDOfPerson)
 	if err != nil {
 		return nil, err
 	}
@@ -1945,7 +1893,7 @@ func (_m *Person) BandsWith(ctx context.Context, v BandVariant) ([]*Band, error)
 	if p.Variant, err = entloader.Intern(_m.config.driver.Dialect(), band.Table, v); err != nil {
 		return nil, err
 	}
-	nodes, err := entloaderPersonBands.Load(ctx, p, _m.ID, _m.entloaderRow(), entloaderIDOfPerson)
+	nodes, err := entloaderPersonBands.Load(ctx, p, _m.ID, &_m.Edges.entloaderSet, entloaderIDOfPerson)
 	if err != nil {
 		return nil, err
 	}
@@ -1965,7 +1913,7 @@ func (_m *Person) BandsCount(ctx context.Context, where ...predicate.Band) (int,
 	if p.Variant, err = entloader.Intern(_m.config.driver.Dialect(), band.Table, BandVariant{Where: where}); err != nil {
 		return 0, err
 	}
-	return entloaderPersonBandsCount.Load(ctx, p, _m.ID, _m.entloaderRow(), entloaderIDOfPerson)
+	return entloaderPersonBandsCount.Load(ctx, p, _m.ID, &_m.Edges.entloaderSet, entloaderIDOfPerson)
 }
 
 // ProfileVariant selects filters, an order and a per-parent limit for the
@@ -2001,7 +1949,7 @@ func (c *ProfileClient) Load(ctx context.Context, id int) (*Profile, error) {
 	if err != nil {
 		return nil, err
 	}
-	n, err := entloaderProfileByID.Load(ctx, p, id, entloader.Row{}, nil)
+	n, err := entloaderProfileByID.Load(ctx, p, id, nil, nil)
 	if err != nil {
 		return nil, err
 	}
@@ -2031,15 +1979,8 @@ func (c *ProfileClient) LoadMany(ctx context.Context, ids []int) ([]*Profile, er
 }
 
 func entloaderIDOfProfile(r any) (int, bool) { return r.(*Profile).ID, true }
-func (_m *Profile) entloaderPK() []any {
-	return []any{_m.ID}
-}
 
-func (_m *Profile) entloaderRow() entloader.Row {
-	return entloader.Row{Model: entloaderModel{st: _m.config.entloader, table: profile.Table}, PK: _m.entloaderPK()}
-}
-
-// entloaderRecordProfile records every Profile query result as a load set and primes the Profile loader with it.
+// entloaderRecordProfile records every Profile query result as a load set and primes the Profile loader, which many-to-one edges use, with it.
 var entloaderRecordProfile = InterceptFunc(func(next Querier) Querier {
 	return QuerierFunc(func(ctx context.Context, q Query) (Value, error) {
 		v, err := next.Query(ctx, q)
@@ -2047,16 +1988,7 @@ var entloaderRecordProfile = InterceptFunc(func(next Querier) Querier {
 		if !ok || err != nil || len(nodes) == 0 || dataloader.FromContext(ctx) == nil {
 			return v, err
 		}
-		model := entloaderModel{st: nodes[0].config.entloader, table: profile.Table}
-		entloader.Record(ctx, model, nodes, (*Profile).entloaderPK)
-		// Rows of queries that selected every field are what the loader would load.
-		if tq, ok := q.(*ProfileQuery); ok && len(tq.ctx.Fields) == 0 {
-			if p, err := nodes[0].config.entloaderPart(); err == nil {
-				for _, n := range nodes {
-					entloaderProfileByID.Prime(ctx, p, n.ID, n)
-				}
-			}
-		}
+		entloader.Record(ctx, nodes, func(n *Profile) **entloaderNodeSet { return &n.Edges.entloaderSet })
 		return v, nil
 	})
 })
@@ -2123,14 +2055,14 @@ func (_m *Profile) entloaderBand(ctx context.Context) (*Band, error) {
 	// the loader that joins through Profile's primary key.
 	var v *Band
 	if fk := _m.band_profile; fk != nil {
-		v, err = entloaderBandByID.Load(ctx, p, *fk, _m.entloaderRow(), func(r any) (int, bool) {
+		v, err = entloaderBandByID.Load(ctx, p, *fk, &_m.Edges.entloaderSet, func(r any) (int, bool) {
 			if fk := r.(*Profile).band_profile; fk != nil {
 				return *fk, true
 			}
 			return *new(int), false
 		})
 	} else {
-		v, err = entloaderProfileBand.Load(ctx, p, _m.ID, _m.entloaderRow(), func(r any) (int, bool) {
+		v, err = entloaderProfileBand.Load(ctx, p, _m.ID, &_m.Edges.entloaderSet, func(r any) (int, bool) {
 			x := r.(*Profile)
 			return x.ID, x.band_profile == nil
 		})
@@ -2182,7 +2114,7 @@ func (c *ReviewClient) Load(ctx context.Context, id int) (*Review, error) {
 	if err != nil {
 		return nil, err
 	}
-	n, err := entloaderReviewByID.Load(ctx, p, id, entloader.Row{}, nil)
+	n, err := entloaderReviewByID.Load(ctx, p, id, nil, nil)
 	if err != nil {
 		return nil, err
 	}
@@ -2212,15 +2144,8 @@ func (c *ReviewClient) LoadMany(ctx context.Context, ids []int) ([]*Review, erro
 }
 
 func entloaderIDOfReview(r any) (int, bool) { return r.(*Review).ID, true }
-func (_m *Review) entloaderPK() []any {
-	return []any{_m.ID}
-}
 
-func (_m *Review) entloaderRow() entloader.Row {
-	return entloader.Row{Model: entloaderModel{st: _m.config.entloader, table: review.Table}, PK: _m.entloaderPK()}
-}
-
-// entloaderRecordReview records every Review query result as a load set and primes the Review loader with it.
+// entloaderRecordReview records every Review query result as a load set and primes the Review loader, which many-to-one edges use, with it.
 var entloaderRecordReview = InterceptFunc(func(next Querier) Querier {
 	return QuerierFunc(func(ctx context.Context, q Query) (Value, error) {
 		v, err := next.Query(ctx, q)
@@ -2228,16 +2153,7 @@ var entloaderRecordReview = InterceptFunc(func(next Querier) Querier {
 		if !ok || err != nil || len(nodes) == 0 || dataloader.FromContext(ctx) == nil {
 			return v, err
 		}
-		model := entloaderModel{st: nodes[0].config.entloader, table: review.Table}
-		entloader.Record(ctx, model, nodes, (*Review).entloaderPK)
-		// Rows of queries that selected every field are what the loader would load.
-		if tq, ok := q.(*ReviewQuery); ok && len(tq.ctx.Fields) == 0 {
-			if p, err := nodes[0].config.entloaderPart(); err == nil {
-				for _, n := range nodes {
-					entloaderReviewByID.Prime(ctx, p, n.ID, n)
-				}
-			}
-		}
+		entloader.Record(ctx, nodes, func(n *Review) **entloaderNodeSet { return &n.Edges.entloaderSet })
 		return v, nil
 	})
 })
@@ -2304,14 +2220,14 @@ func (_m *Review) entloaderAlbum(ctx context.Context) (*Album, error) {
 	// the loader that joins through Review's primary key.
 	var v *Album
 	if fk := _m.album_reviews; fk != nil {
-		v, err = entloaderAlbumByID.Load(ctx, p, *fk, _m.entloaderRow(), func(r any) (int, bool) {
+		v, err = entloaderAlbumByID.Load(ctx, p, *fk, &_m.Edges.entloaderSet, func(r any) (int, bool) {
 			if fk := r.(*Review).album_reviews; fk != nil {
 				return *fk, true
 			}
 			return *new(int), false
 		})
 	} else {
-		v, err = entloaderReviewAlbum.Load(ctx, p, _m.ID, _m.entloaderRow(), func(r any) (int, bool) {
+		v, err = entloaderReviewAlbum.Load(ctx, p, _m.ID, &_m.Edges.entloaderSet, func(r any) (int, bool) {
 			x := r.(*Review)
 			return x.ID, x.album_reviews == nil
 		})
@@ -2363,7 +2279,7 @@ func (c *TrackClient) Load(ctx context.Context, id int) (*Track, error) {
 	if err != nil {
 		return nil, err
 	}
-	n, err := entloaderTrackByID.Load(ctx, p, id, entloader.Row{}, nil)
+	n, err := entloaderTrackByID.Load(ctx, p, id, nil, nil)
 	if err != nil {
 		return nil, err
 	}
@@ -2393,15 +2309,8 @@ func (c *TrackClient) LoadMany(ctx context.Context, ids []int) ([]*Track, error)
 }
 
 func entloaderIDOfTrack(r any) (int, bool) { return r.(*Track).ID, true }
-func (_m *Track) entloaderPK() []any {
-	return []any{_m.ID}
-}
 
-func (_m *Track) entloaderRow() entloader.Row {
-	return entloader.Row{Model: entloaderModel{st: _m.config.entloader, table: track.Table}, PK: _m.entloaderPK()}
-}
-
-// entloaderRecordTrack records every Track query result as a load set and primes the Track loader with it.
+// entloaderRecordTrack records every Track query result as a load set and primes the Track loader, which many-to-one edges use, with it.
 var entloaderRecordTrack = InterceptFunc(func(next Querier) Querier {
 	return QuerierFunc(func(ctx context.Context, q Query) (Value, error) {
 		v, err := next.Query(ctx, q)
@@ -2409,16 +2318,7 @@ var entloaderRecordTrack = InterceptFunc(func(next Querier) Querier {
 		if !ok || err != nil || len(nodes) == 0 || dataloader.FromContext(ctx) == nil {
 			return v, err
 		}
-		model := entloaderModel{st: nodes[0].config.entloader, table: track.Table}
-		entloader.Record(ctx, model, nodes, (*Track).entloaderPK)
-		// Rows of queries that selected every field are what the loader would load.
-		if tq, ok := q.(*TrackQuery); ok && len(tq.ctx.Fields) == 0 {
-			if p, err := nodes[0].config.entloaderPart(); err == nil {
-				for _, n := range nodes {
-					entloaderTrackByID.Prime(ctx, p, n.ID, n)
-				}
-			}
-		}
+		entloader.Record(ctx, nodes, func(n *Track) **entloaderNodeSet { return &n.Edges.entloaderSet })
 		return v, nil
 	})
 })
@@ -2485,14 +2385,14 @@ func (_m *Track) entloaderAlbum(ctx context.Context) (*Album, error) {
 	// the loader that joins through Track's primary key.
 	var v *Album
 	if fk := _m.album_tracks; fk != nil {
-		v, err = entloaderAlbumByID.Load(ctx, p, *fk, _m.entloaderRow(), func(r any) (int, bool) {
+		v, err = entloaderAlbumByID.Load(ctx, p, *fk, &_m.Edges.entloaderSet, func(r any) (int, bool) {
 			if fk := r.(*Track).album_tracks; fk != nil {
 				return *fk, true
 			}
 			return *new(int), false
 		})
 	} else {
-		v, err = entloaderTrackAlbum.Load(ctx, p, _m.ID, _m.entloaderRow(), func(r any) (int, bool) {
+		v, err = entloaderTrackAlbum.Load(ctx, p, _m.ID, &_m.Edges.entloaderSet, func(r any) (int, bool) {
 			x := r.(*Track)
 			return x.ID, x.album_tracks == nil
 		})

@@ -40,6 +40,8 @@ type InfluenceEdges struct {
 	loadedTypes [2]bool
 	// entloaderFilled marks the edges that entloader filled (as opposed to eager loading).
 	entloaderFilled [2]bool
+	// entloaderSet is the load set of the node (ormloader entloader).
+	entloaderSet *entloaderNodeSet
 
 	// totalCount holds the count of the edges above.
 	totalCount [2]map[string]int

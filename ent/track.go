@@ -39,6 +39,8 @@ type TrackEdges struct {
 	loadedTypes [1]bool
 	// entloaderFilled marks the edges that entloader filled (as opposed to eager loading).
 	entloaderFilled [1]bool
+	// entloaderSet is the load set of the node (ormloader entloader).
+	entloaderSet *entloaderNodeSet
 
 	// totalCount holds the count of the edges above.
 	totalCount [1]map[string]int

@@ -118,7 +118,7 @@ func each(t *testing.T, fn func(t *testing.T, e *env)) {
 	}
 }
 
-func open(t *testing.T, db testdb.DB) *env {
+func open(t testing.TB, db testdb.DB) *env {
 	t.Helper()
 	sqldb, err := sql.Open(db.DriverName, db.DSN)
 	if err != nil {

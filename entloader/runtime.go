@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"unsafe"
 
 	"entgo.io/ent/dialect"
@@ -96,36 +97,68 @@ func NewLoader[ID comparable, V any](name string, fetch Fetch[ID, V]) *Loader[ID
 // Name returns the loader's name.
 func (l *Loader[ID, V]) Name() string { return l.name }
 
-// Row identifies a parent row for its load set: the model (a comparable value
-// naming the client and table) and the primary-key values.
-type Row struct {
-	Model any
-	PK    []any
+// NodeSet is a node's load set: the rows of the query result the node came
+// from, recorded in one scope. The generated code keeps a pointer to it in
+// every node (Edges.entloaderSet) and accesses it with LoadSet and the
+// interceptors' Record.
+type NodeSet struct {
+	sets *relations.Sets // the registry of the scope that recorded the set
+	set  relations.Set
 }
 
-// Load loads the value of id in partition p. If the parent row belongs to a
-// load set in the context's scope, the first load of this relation and
-// partition on that set enqueues the keys of every row of the set (sibling
-// returns a row's key, false for none), so a loop over the rows of one query
-// result issues one statement.
-func (l *Loader[ID, V]) Load(ctx context.Context, p Part, id ID, row Row, sibling func(row any) (ID, bool)) (V, error) {
+// LoadSet returns the load set in slot (nil if none), safe for concurrent use
+// with Record.
+func LoadSet(slot **NodeSet) *NodeSet {
+	return (*NodeSet)(atomic.LoadPointer((*unsafe.Pointer)(unsafe.Pointer(slot))))
+}
+
+// Record records nodes, the rows of one query result, as one load set in the
+// context's scope: it stores one shared *NodeSet in every node's slot. The
+// generated interceptors call it for every query. Sets are kept on the nodes
+// (ent's rows are always pointers), so recording costs one allocation per
+// query, not one map entry per row.
+func Record[N any](ctx context.Context, nodes []N, slot func(N) **NodeSet) {
+	if len(nodes) < 2 {
+		return // a set of one row has no siblings to batch
+	}
 	sets := relations.SetsOf(ctx)
+	if sets == nil {
+		return
+	}
+	ns := &NodeSet{sets: sets, set: relations.Set{Rows: make([]any, len(nodes))}}
+	for i, n := range nodes {
+		ns.set.Rows[i] = n
+	}
+	for _, n := range nodes {
+		atomic.StorePointer((*unsafe.Pointer)(unsafe.Pointer(slot(n))), unsafe.Pointer(ns))
+	}
+}
+
+// Load loads the value of id in partition p. If the parent node has a load
+// set recorded in the context's scope (slot), the first load of this
+// relation and partition on that set enqueues the keys of every row of the
+// set (sibling returns a row's key, false for none), so a loop over the rows
+// of one query result issues one statement. Loads of the same set from other
+// goroutines wait until those keys are enqueued and then find theirs.
+func (l *Loader[ID, V]) Load(ctx context.Context, p Part, id ID, slot **NodeSet, sibling func(row any) (ID, bool)) (V, error) {
 	key := Key[ID]{Part: p, ID: id}
-	if sets != nil && sibling != nil {
-		if pk, err := relations.MakeKey(row.PK...); err == nil {
-			if set := sets.Lookup(row.Model, pk); set != nil {
-				c, won := sets.Claim(set, claim{loader: l, part: p})
-				if won {
-					return l.loadSet(ctx, c, key, set, sibling)
-				}
-				// Another load of this relation claimed the set: wait until it
-				// has enqueued the set's keys, then find ours pending or cached.
-				if err := c.Wait(ctx); err != nil {
-					var zero V
-					return zero, err
-				}
-			}
-		}
+	if slot == nil || sibling == nil {
+		return l.dl.Load(ctx, key)
+	}
+	ns := LoadSet(slot)
+	if ns == nil || ns.sets != relations.SetsOf(ctx) {
+		// No set, or one recorded in another scope: its claims belong there.
+		return l.dl.Load(ctx, key)
+	}
+	c, won := ns.sets.Claim(&ns.set, claim{loader: l, part: p})
+	if won {
+		return l.loadSet(ctx, c, key, &ns.set, sibling)
+	}
+	// Another load of this relation claimed the set: wait until it has
+	// enqueued the set's keys, then find ours pending or cached.
+	if err := c.Wait(ctx); err != nil {
+		var zero V
+		return zero, err
 	}
 	return l.dl.Load(ctx, key)
 }
@@ -188,28 +221,6 @@ func Clear(ctx context.Context, loaders []Clearer) {
 	relations.SetsOf(ctx).Invalidate()
 }
 
-// Record records nodes, the rows of one query result, as one load set in the
-// context's scope. The generated interceptors call it for every query.
-func Record[N any](ctx context.Context, model any, nodes []N, pk func(N) []any) {
-	if len(nodes) == 0 {
-		return
-	}
-	sets := relations.SetsOf(ctx)
-	if sets == nil {
-		return
-	}
-	set := &relations.Set{Source: model, Model: model, IDs: make([]relations.Key, 0, len(nodes)), Rows: make([]any, 0, len(nodes))}
-	for _, n := range nodes {
-		k, err := relations.MakeKey(pk(n)...)
-		if err != nil {
-			continue
-		}
-		set.IDs = append(set.IDs, k)
-		set.Rows = append(set.Rows, n)
-	}
-	sets.Record(set)
-}
-
 // stripes guard the Edges of nodes that loaders fill: a node's Edges may be
 // read and filled by concurrent resolvers.
 var stripes [256]sync.Mutex
@@ -268,6 +279,7 @@ type Batch[ID comparable, N comparable] struct {
 
 	rowKeys []ID // the key of each row, in row order (written by Hook's scan)
 	rows    []N  // the rows, duplicates replaced by the first node of their ID
+	unique  []N  // the rows without duplicates, as Rows returned them
 }
 
 const (
@@ -352,10 +364,11 @@ func (b *Batch[ID, N]) keyColumn(s *sql.Selector) string {
 // Rows takes the nodes that sqlAll returned for the statement (one per row,
 // aligned with the keys Hook scanned) and returns them without duplicates:
 // a node reached from several parents (many-to-many, a shared many-to-one
-// target) is one node. id returns a node's identity, nil for none (edge
-// schemas with composite keys, whose rows are never duplicated).
+// target) is one node. id returns a node's identity; nil when rows cannot
+// repeat (one-to-many edges, edge schemas with composite keys).
 func (b *Batch[ID, N]) Rows(nodes []N, id func(N) any) []N {
 	b.rows = nodes
+	b.unique = nodes
 	if id == nil || len(nodes) < 2 {
 		return nodes
 	}
@@ -370,6 +383,7 @@ func (b *Batch[ID, N]) Rows(nodes []N, id func(N) any) []N {
 		first[k] = n
 		unique = append(unique, n)
 	}
+	b.unique = unique
 	return unique
 }
 
@@ -378,6 +392,14 @@ func (b *Batch[ID, N]) Rows(nodes []N, id func(N) any) []N {
 func (b *Batch[ID, N]) Group(kept []N, out map[ID][]N) error {
 	if len(b.rows) != len(b.rowKeys) {
 		return fmt.Errorf("entloader: %d rows but %d keys from %s", len(b.rows), len(b.rowKeys), b.Shape.Table)
+	}
+	if len(kept) == len(b.unique) && (len(kept) == 0 || &kept[0] == &b.unique[0]) {
+		// The interceptors returned the rows as they were.
+		for i, n := range b.rows {
+			k := b.rowKeys[i]
+			out[k] = append(out[k], n)
+		}
+		return nil
 	}
 	alive := make(map[N]struct{}, len(kept))
 	for _, n := range kept {

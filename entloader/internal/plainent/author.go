@@ -33,6 +33,8 @@ type AuthorEdges struct {
 	loadedTypes [1]bool
 	// entloaderFilled marks the edges that entloader filled (as opposed to eager loading).
 	entloaderFilled [1]bool
+	// entloaderSet is the load set of the node (ormloader entloader).
+	entloaderSet *entloaderNodeSet
 }
 
 // PostsOrErr returns the Posts value or an error if the edge

@@ -32,11 +32,8 @@ type entloaderConn struct {
 	drv dialect.Driver
 }
 
-// entloaderModel names a table of a client in load sets.
-type entloaderModel struct {
-	st    *entloaderState
-	table string
-}
+// entloaderNodeSet is a node's load set (Edges.entloaderSet).
+type entloaderNodeSet = entloader.NodeSet
 
 var errEntloaderNoClient = errors.New("plainent: the node was not loaded through a client; load it with a query before calling its edge methods")
 
@@ -83,7 +80,7 @@ func entloaderClearHook(loaders []entloader.Clearer) Hook {
 			}
 			entloader.Clear(ctx, loaders)
 			// Other clients see a transaction's writes at commit: clear again then.
-			if txm, ok := m.(interface{ Tx() (*Tx, error) }); ok {
+			if txm, ok := m.(interface{ Tx() (*Tx, error) }); ok && dataloader.FromContext(ctx) != nil {
 				if tx, err := txm.Tx(); err == nil {
 					tx.OnCommit(func(next Committer) Committer {
 						return CommitFunc(func(ctx context.Context, tx *Tx) error {
@@ -133,7 +130,7 @@ func (c *AuthorClient) Load(ctx context.Context, id int) (*Author, error) {
 	if err != nil {
 		return nil, err
 	}
-	n, err := entloaderAuthorByID.Load(ctx, p, id, entloader.Row{}, nil)
+	n, err := entloaderAuthorByID.Load(ctx, p, id, nil, nil)
 	if err != nil {
 		return nil, err
 	}
@@ -163,15 +160,8 @@ func (c *AuthorClient) LoadMany(ctx context.Context, ids []int) ([]*Author, erro
 }
 
 func entloaderIDOfAuthor(r any) (int, bool) { return r.(*Author).ID, true }
-func (_m *Author) entloaderPK() []any {
-	return []any{_m.ID}
-}
 
-func (_m *Author) entloaderRow() entloader.Row {
-	return entloader.Row{Model: entloaderModel{st: _m.config.entloader, table: author.Table}, PK: _m.entloaderPK()}
-}
-
-// entloaderRecordAuthor records every Author query result as a load set and primes the Author loader with it.
+// entloaderRecordAuthor records every Author query result as a load set and primes the Author loader, which many-to-one edges use, with it.
 var entloaderRecordAuthor = InterceptFunc(func(next Querier) Querier {
 	return QuerierFunc(func(ctx context.Context, q Query) (Value, error) {
 		v, err := next.Query(ctx, q)
@@ -179,8 +169,7 @@ var entloaderRecordAuthor = InterceptFunc(func(next Querier) Querier {
 		if !ok || err != nil || len(nodes) == 0 || dataloader.FromContext(ctx) == nil {
 			return v, err
 		}
-		model := entloaderModel{st: nodes[0].config.entloader, table: author.Table}
-		entloader.Record(ctx, model, nodes, (*Author).entloaderPK)
+		entloader.Record(ctx, nodes, func(n *Author) **entloaderNodeSet { return &n.Edges.entloaderSet })
 		// Rows of queries that selected every field are what the loader would load.
 		if tq, ok := q.(*AuthorQuery); ok && len(tq.ctx.Fields) == 0 {
 			if p, err := nodes[0].config.entloaderPart(); err == nil {
@@ -224,7 +213,7 @@ var entloaderAuthorPosts = entloader.NewLoader("Author.posts", func(ctx context.
 			if err != nil {
 				return nil, err
 			}
-			return b.Rows(rows, func(n *Post) any { return n.ID }), nil
+			return b.Rows(rows, nil), nil
 		}), q.inters)
 		if err != nil {
 			return nil, err
@@ -282,7 +271,7 @@ func (_m *Author) entloaderPosts(ctx context.Context) ([]*Post, error) {
 	if err != nil {
 		return nil, err
 	}
-	v, err := entloaderAuthorPosts.Load(ctx, p, _m.ID, _m.entloaderRow(), entloaderIDOfAuthor)
+	v, err := entloaderAuthorPosts.Load(ctx, p, _m.ID, &_m.Edges.entloaderSet, entloaderIDOfAuthor)
 	if err != nil {
 		return nil, err
 	}
@@ -310,7 +299,7 @@ func (_m *Author) PostsWith(ctx context.Context, v PostVariant) ([]*Post, error)
 	if p.Variant, err = entloader.Intern(_m.config.driver.Dialect(), post.Table, v); err != nil {
 		return nil, err
 	}
-	nodes, err := entloaderAuthorPosts.Load(ctx, p, _m.ID, _m.entloaderRow(), entloaderIDOfAuthor)
+	nodes, err := entloaderAuthorPosts.Load(ctx, p, _m.ID, &_m.Edges.entloaderSet, entloaderIDOfAuthor)
 	if err != nil {
 		return nil, err
 	}
@@ -330,7 +319,7 @@ func (_m *Author) PostsCount(ctx context.Context, where ...predicate.Post) (int,
 	if p.Variant, err = entloader.Intern(_m.config.driver.Dialect(), post.Table, PostVariant{Where: where}); err != nil {
 		return 0, err
 	}
-	return entloaderAuthorPostsCount.Load(ctx, p, _m.ID, _m.entloaderRow(), entloaderIDOfAuthor)
+	return entloaderAuthorPostsCount.Load(ctx, p, _m.ID, &_m.Edges.entloaderSet, entloaderIDOfAuthor)
 }
 
 // Posts returns the posts edge of the Author: the eager-loaded value if
@@ -374,7 +363,7 @@ func (c *PostClient) Load(ctx context.Context, id int) (*Post, error) {
 	if err != nil {
 		return nil, err
 	}
-	n, err := entloaderPostByID.Load(ctx, p, id, entloader.Row{}, nil)
+	n, err := entloaderPostByID.Load(ctx, p, id, nil, nil)
 	if err != nil {
 		return nil, err
 	}
@@ -404,15 +393,8 @@ func (c *PostClient) LoadMany(ctx context.Context, ids []int) ([]*Post, error) {
 }
 
 func entloaderIDOfPost(r any) (int, bool) { return r.(*Post).ID, true }
-func (_m *Post) entloaderPK() []any {
-	return []any{_m.ID}
-}
 
-func (_m *Post) entloaderRow() entloader.Row {
-	return entloader.Row{Model: entloaderModel{st: _m.config.entloader, table: post.Table}, PK: _m.entloaderPK()}
-}
-
-// entloaderRecordPost records every Post query result as a load set and primes the Post loader with it.
+// entloaderRecordPost records every Post query result as a load set and primes the Post loader, which many-to-one edges use, with it.
 var entloaderRecordPost = InterceptFunc(func(next Querier) Querier {
 	return QuerierFunc(func(ctx context.Context, q Query) (Value, error) {
 		v, err := next.Query(ctx, q)
@@ -420,16 +402,7 @@ var entloaderRecordPost = InterceptFunc(func(next Querier) Querier {
 		if !ok || err != nil || len(nodes) == 0 || dataloader.FromContext(ctx) == nil {
 			return v, err
 		}
-		model := entloaderModel{st: nodes[0].config.entloader, table: post.Table}
-		entloader.Record(ctx, model, nodes, (*Post).entloaderPK)
-		// Rows of queries that selected every field are what the loader would load.
-		if tq, ok := q.(*PostQuery); ok && len(tq.ctx.Fields) == 0 {
-			if p, err := nodes[0].config.entloaderPart(); err == nil {
-				for _, n := range nodes {
-					entloaderPostByID.Prime(ctx, p, n.ID, n)
-				}
-			}
-		}
+		entloader.Record(ctx, nodes, func(n *Post) **entloaderNodeSet { return &n.Edges.entloaderSet })
 		return v, nil
 	})
 })
@@ -496,14 +469,14 @@ func (_m *Post) entloaderAuthor(ctx context.Context) (*Author, error) {
 	// the loader that joins through Post's primary key.
 	var v *Author
 	if fk := _m.author_posts; fk != nil {
-		v, err = entloaderAuthorByID.Load(ctx, p, *fk, _m.entloaderRow(), func(r any) (int, bool) {
+		v, err = entloaderAuthorByID.Load(ctx, p, *fk, &_m.Edges.entloaderSet, func(r any) (int, bool) {
 			if fk := r.(*Post).author_posts; fk != nil {
 				return *fk, true
 			}
 			return *new(int), false
 		})
 	} else {
-		v, err = entloaderPostAuthor.Load(ctx, p, _m.ID, _m.entloaderRow(), func(r any) (int, bool) {
+		v, err = entloaderPostAuthor.Load(ctx, p, _m.ID, &_m.Edges.entloaderSet, func(r any) (int, bool) {
 			x := r.(*Post)
 			return x.ID, x.author_posts == nil
 		})
@@ -618,7 +591,7 @@ func (_m *Post) entloaderTags(ctx context.Context) ([]*Tag, error) {
 	if err != nil {
 		return nil, err
 	}
-	v, err := entloaderPostTags.Load(ctx, p, _m.ID, _m.entloaderRow(), entloaderIDOfPost)
+	v, err := entloaderPostTags.Load(ctx, p, _m.ID, &_m.Edges.entloaderSet, entloaderIDOfPost)
 	if err != nil {
 		return nil, err
 	}
@@ -646,7 +619,7 @@ func (_m *Post) TagsWith(ctx context.Context, v TagVariant) ([]*Tag, error) {
 	if p.Variant, err = entloader.Intern(_m.config.driver.Dialect(), tag.Table, v); err != nil {
 		return nil, err
 	}
-	nodes, err := entloaderPostTags.Load(ctx, p, _m.ID, _m.entloaderRow(), entloaderIDOfPost)
+	nodes, err := entloaderPostTags.Load(ctx, p, _m.ID, &_m.Edges.entloaderSet, entloaderIDOfPost)
 	if err != nil {
 		return nil, err
 	}
@@ -666,7 +639,7 @@ func (_m *Post) TagsCount(ctx context.Context, where ...predicate.Tag) (int, err
 	if p.Variant, err = entloader.Intern(_m.config.driver.Dialect(), tag.Table, TagVariant{Where: where}); err != nil {
 		return 0, err
 	}
-	return entloaderPostTagsCount.Load(ctx, p, _m.ID, _m.entloaderRow(), entloaderIDOfPost)
+	return entloaderPostTagsCount.Load(ctx, p, _m.ID, &_m.Edges.entloaderSet, entloaderIDOfPost)
 }
 
 // Tags returns the tags edge of the Post: the eager-loaded value if
@@ -709,7 +682,7 @@ func (c *TagClient) Load(ctx context.Context, id int) (*Tag, error) {
 	if err != nil {
 		return nil, err
 	}
-	n, err := entloaderTagByID.Load(ctx, p, id, entloader.Row{}, nil)
+	n, err := entloaderTagByID.Load(ctx, p, id, nil, nil)
 	if err != nil {
 		return nil, err
 	}
@@ -739,15 +712,8 @@ func (c *TagClient) LoadMany(ctx context.Context, ids []int) ([]*Tag, error) {
 }
 
 func entloaderIDOfTag(r any) (int, bool) { return r.(*Tag).ID, true }
-func (_m *Tag) entloaderPK() []any {
-	return []any{_m.ID}
-}
 
-func (_m *Tag) entloaderRow() entloader.Row {
-	return entloader.Row{Model: entloaderModel{st: _m.config.entloader, table: tag.Table}, PK: _m.entloaderPK()}
-}
-
-// entloaderRecordTag records every Tag query result as a load set and primes the Tag loader with it.
+// entloaderRecordTag records every Tag query result as a load set and primes the Tag loader, which many-to-one edges use, with it.
 var entloaderRecordTag = InterceptFunc(func(next Querier) Querier {
 	return QuerierFunc(func(ctx context.Context, q Query) (Value, error) {
 		v, err := next.Query(ctx, q)
@@ -755,16 +721,7 @@ var entloaderRecordTag = InterceptFunc(func(next Querier) Querier {
 		if !ok || err != nil || len(nodes) == 0 || dataloader.FromContext(ctx) == nil {
 			return v, err
 		}
-		model := entloaderModel{st: nodes[0].config.entloader, table: tag.Table}
-		entloader.Record(ctx, model, nodes, (*Tag).entloaderPK)
-		// Rows of queries that selected every field are what the loader would load.
-		if tq, ok := q.(*TagQuery); ok && len(tq.ctx.Fields) == 0 {
-			if p, err := nodes[0].config.entloaderPart(); err == nil {
-				for _, n := range nodes {
-					entloaderTagByID.Prime(ctx, p, n.ID, n)
-				}
-			}
-		}
+		entloader.Record(ctx, nodes, func(n *Tag) **entloaderNodeSet { return &n.Edges.entloaderSet })
 		return v, nil
 	})
 })
@@ -858,7 +815,7 @@ func (_m *Tag) entloaderPosts(ctx context.Context) ([]*Post, error) {
 	if err != nil {
 		return nil, err
 	}
-	v, err := entloaderTagPosts.Load(ctx, p, _m.ID, _m.entloaderRow(), entloaderIDOfTag)
+	v, err := entloaderTagPosts.Load(ctx, p, _m.ID, &_m.Edges.entloaderSet, entloaderIDOfTag)
 	if err != nil {
 		return nil, err
 	}
@@ -886,7 +843,7 @@ func (_m *Tag) PostsWith(ctx context.Context, v PostVariant) ([]*Post, error) {
 	if p.Variant, err = entloader.Intern(_m.config.driver.Dialect(), post.Table, v); err != nil {
 		return nil, err
 	}
-	nodes, err := entloaderTagPosts.Load(ctx, p, _m.ID, _m.entloaderRow(), entloaderIDOfTag)
+	nodes, err := entloaderTagPosts.Load(ctx, p, _m.ID, &_m.Edges.entloaderSet, entloaderIDOfTag)
 	if err != nil {
 		return nil, err
 	}
@@ -906,7 +863,7 @@ func (_m *Tag) PostsCount(ctx context.Context, where ...predicate.Post) (int, er
 	if p.Variant, err = entloader.Intern(_m.config.driver.Dialect(), post.Table, PostVariant{Where: where}); err != nil {
 		return 0, err
 	}
-	return entloaderTagPostsCount.Load(ctx, p, _m.ID, _m.entloaderRow(), entloaderIDOfTag)
+	return entloaderTagPostsCount.Load(ctx, p, _m.ID, &_m.Edges.entloaderSet, entloaderIDOfTag)
 }
 
 // Posts returns the posts edge of the Tag: the eager-loaded value if

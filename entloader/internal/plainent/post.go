@@ -39,6 +39,8 @@ type PostEdges struct {
 	loadedTypes [2]bool
 	// entloaderFilled marks the edges that entloader filled (as opposed to eager loading).
 	entloaderFilled [2]bool
+	// entloaderSet is the load set of the node (ormloader entloader).
+	entloaderSet *entloaderNodeSet
 }
 
 // AuthorOrErr returns the Author value or an error if the edge

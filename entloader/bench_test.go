@@ -1,0 +1,71 @@
+package entloader_test
+
+import (
+	"context"
+	"fmt"
+	"testing"
+
+	"github.com/ormloader/ormloader/dataloader"
+	"github.com/ormloader/ormloader/ent"
+	"github.com/ormloader/ormloader/internal/testdb"
+)
+
+// BenchmarkTree loads bands(100) → albums(3 each) → tracks(4 each) on
+// SQLite, with ent's eager loading and with the edge methods in a scope.
+func BenchmarkTree(b *testing.B) {
+	e := open(b, testdb.SQLite(b))
+	ctx := context.Background()
+	for i := range 100 {
+		bd := e.client.Band.Create().SetName(fmt.Sprint("band ", i)).SaveX(ctx)
+		for k := range 3 {
+			a := e.client.Album.Create().SetTitle(fmt.Sprint(k)).SetYear(2000 + k).SetBand(bd).SaveX(ctx)
+			for j := range 4 {
+				e.client.Track.Create().SetTitle(fmt.Sprint(j)).SetPosition(j).SetAlbum(a).SaveX(ctx)
+			}
+		}
+	}
+	count := func(b *testing.B, tracks int) {
+		if tracks != 1200 {
+			b.Fatalf("%d tracks", tracks)
+		}
+	}
+	b.Run("eager", func(b *testing.B) {
+		for b.Loop() {
+			bands := e.client.Band.Query().WithAlbums(func(q *ent.AlbumQuery) { q.WithTracks() }).AllX(ctx)
+			n := 0
+			for _, bd := range bands {
+				for _, a := range bd.Edges.Albums {
+					n += len(a.Edges.Tracks)
+				}
+			}
+			count(b, n)
+		}
+	})
+	b.Run("entloader", func(b *testing.B) {
+		for b.Loop() {
+			ctx, scope := dataloader.NewScope(ctx)
+			// A tracked worker, as under the gqlgen integration: a batch
+			// starts as soon as the worker waits (no window).
+			ctx, end := scope.StartWorker(ctx)
+			bands := e.client.Band.Query().AllX(ctx)
+			n := 0
+			for _, bd := range bands {
+				albums, err := bd.Albums(ctx)
+				if err != nil {
+					b.Fatal(err)
+				}
+				for _, a := range albums {
+					tracks, err := a.Tracks(ctx)
+					if err != nil {
+						b.Fatal(err)
+					}
+					n += len(tracks)
+				}
+			}
+			end()
+			scope.Close()
+			count(b, n)
+		}
+	})
+	e.count.reset()
+}
