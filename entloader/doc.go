@@ -64,12 +64,15 @@
 //
 // # Load sets
 //
-// The generated interceptors record the rows of every query result as one
-// load set in the scope. When the edge of one row is asked for, the keys of
+// The generated interceptors record the rows of every query result run in a
+// scope as one load set (a pointer kept on each node, so recording costs one
+// allocation per query). When the edge of one row is asked for, the keys of
 // every row of its load set are enqueued with it, so a sequential loop over a
 // result issues one statement per edge, and a GraphQL tree one statement per
 // edge per level, whatever the goroutines' timing. Rows loaded by a batch are
-// a load set too, so the next level batches the same way.
+// a load set too, so the next level batches the same way. Query results of
+// types that many-to-one edges point to also prime the primary-key loader, so
+// a back-reference (album → band of an already loaded band) costs nothing.
 //
 // # Contracts
 //
