@@ -124,6 +124,32 @@ func TestBandEdgesMatchEagerLoading(t *testing.T) {
 			}
 		}
 		e.count.expect(t, "second round", 0)
+		// A person in two bands (p1 in b0 and b1) is one node.
+		m0, _ := bands[0].Members(ctx)
+		m1, _ := bands[1].Members(ctx)
+		var shared0, shared1 *ent.Person
+		for _, p := range m0 {
+			if p.Name == "person 1" {
+				shared0 = p
+			}
+		}
+		for _, p := range m1 {
+			if p.Name == "person 1" {
+				shared1 = p
+			}
+		}
+		if shared0 == nil || shared0 != shared1 {
+			t.Errorf("a member of two bands is two nodes: %p %p", shared0, shared1)
+		}
+		// No parents, no statement.
+		none, err := e.client.Band.Query().Where(band.Name("nobody")).All(ctx)
+		if err != nil || len(none) != 0 {
+			t.Fatal(none, err)
+		}
+		if got, err := e.client.Band.LoadMany(ctx, nil); err != nil || len(got) != 0 {
+			t.Errorf("LoadMany(nil): %v %v", got, err)
+		}
+		e.count.expect(t, "empty query; LoadMany(nil)", 1)
 		if bands[0].Edges.Albums == nil || len(bands[0].Edges.Albums) != 3 {
 			t.Errorf("Edges.Albums not filled: %v", bands[0].Edges.Albums)
 		}
