@@ -1,0 +1,172 @@
+// Package gqlgenloader connects gqlgen servers to package dataloader and so
+// to the ORM adapters built on it (gormloader, entloader). Install it once:
+//
+//	srv := handler.New(graph.NewExecutableSchema(cfg))
+//	srv.AddTransport(transport.POST{})
+//	srv.Use(gqlgenloader.New(gqlgenloader.WithContext(func(ctx context.Context) context.Context {
+//		return gormloader.WithDB(ctx, db) // GORM: where the generated LoadX methods find the db
+//	})))
+//
+// and a resolver that loads a relation is one call: return obj.LoadAlbums(ctx).
+//
+// # Scopes
+//
+// Every query or mutation runs in its own [dataloader.Scope], opened around
+// the operation before any resolver runs and closed when the operation's last
+// response has been produced: after the only response of a plain query or
+// mutation, and after the last deferred response of a query using @defer
+// (whose deferred resolvers run after the first response and use the same
+// scope). If a transport stops reading responses early, the scope is closed
+// when the operation's context is done (for HTTP, when the request ends).
+//
+// A subscription gets a new scope for every event, so an event never sees a
+// result cached for an earlier one. The subscription resolver itself (the one
+// returning the channel) runs without a scope: a goroutine it starts outlives
+// any event, so its loads are unbatched (see package dataloader) unless it
+// opens a scope of its own.
+//
+// Batch functions run under the operation's context (its values, such as
+// the viewer or what [WithContext] added, are visible), never under a
+// resolver's field context.
+//
+// # Resolver tracking
+//
+// Every resolver that may load (a resolver method, a method on the model, or a
+// field with directives) runs as a tracked worker of the scope
+// ([dataloader.Scope.StartWorker]), ended when it returns, panics included.
+// The scope dispatches its pending batches as soon as no tracked resolver is
+// running (each one has finished or is blocked in a load) and a short quiet
+// period has passed, so a level of the query costs no fixed wait. gqlgen
+// starts the resolvers of list elements and child fields only after the parent
+// resolver has returned; the quiet period ([dataloader.DefaultQuietPeriod])
+// bridges that gap, and the ORM adapters' load sets make relation loads one
+// statement per level whatever the timing. Plain struct fields are not
+// tracked: they cannot load.
+//
+// gqlgen's worker limit (exec.worker_limit in gqlgen.yml) needs nothing
+// special: elements waiting for a worker slot have not started, so they are
+// not tracked, and the elements holding the slots are blocked in loads, which
+// lets the batch go.
+package gqlgenloader
+
+import (
+	"context"
+
+	"github.com/99designs/gqlgen/graphql"
+	"github.com/vektah/gqlparser/v2/ast"
+
+	"github.com/ormloader/ormloader/dataloader"
+)
+
+// Extension is the gqlgen handler extension; install it with srv.Use.
+// It is safe for concurrent use by all operations of a server.
+type Extension struct {
+	contexts  []func(context.Context) context.Context
+	scopeOpts []dataloader.ScopeOption
+}
+
+var _ interface {
+	graphql.HandlerExtension
+	graphql.OperationInterceptor
+	graphql.FieldInterceptor
+} = (*Extension)(nil)
+
+// Option configures an Extension.
+type Option func(*Extension)
+
+// New returns the extension: srv.Use(gqlgenloader.New()).
+func New(opts ...Option) *Extension {
+	e := &Extension{}
+	for _, o := range opts {
+		o(e)
+	}
+	return e
+}
+
+// WithContext adds f to the functions applied, in order, to every
+// operation's context before its scope opens. Use it for what the batch
+// functions need from the context, such as gormloader.WithDB; it runs for
+// subscriptions too, once per subscription.
+func WithContext(f func(ctx context.Context) context.Context) Option {
+	return func(e *Extension) {
+		if f != nil {
+			e.contexts = append(e.contexts, f)
+		}
+	}
+}
+
+// WithScopeOptions passes opts to every scope the extension opens: a tracer
+// (dataloader.WithTracer), a logger, the tick's timings.
+func WithScopeOptions(opts ...dataloader.ScopeOption) Option {
+	return func(e *Extension) { e.scopeOpts = append(e.scopeOpts, opts...) }
+}
+
+// ExtensionName implements graphql.HandlerExtension.
+func (*Extension) ExtensionName() string { return "ormloader" }
+
+// Validate implements graphql.HandlerExtension.
+func (*Extension) Validate(graphql.ExecutableSchema) error { return nil }
+
+// InterceptOperation implements graphql.OperationInterceptor: it opens the
+// operation's scope (one per event for subscriptions) and closes it after the
+// last response.
+func (e *Extension) InterceptOperation(ctx context.Context, next graphql.OperationHandler) graphql.ResponseHandler {
+	for _, f := range e.contexts {
+		ctx = f(ctx)
+	}
+	if op := graphql.GetOperationContext(ctx).Operation; op != nil && op.Operation == ast.Subscription {
+		return e.perEvent(next(ctx))
+	}
+
+	ctx, scope := dataloader.NewScope(ctx, e.scopeOpts...)
+	// Safety net for transports that stop reading before the last response
+	// (a POST request with @defer reads only the first): the deferred
+	// resolvers still run in this scope until the request is over.
+	stop := context.AfterFunc(ctx, scope.Close)
+	responses := next(ctx)
+	return func(ctx context.Context) (resp *graphql.Response) {
+		last := true // also when responses panics
+		defer func() {
+			if last {
+				stop()
+				scope.Close()
+			}
+		}()
+		resp = responses(ctx)
+		last = resp == nil || resp.HasNext == nil || !*resp.HasNext
+		return resp
+	}
+}
+
+// perEvent gives every response of a subscription, that is every event, a
+// scope of its own.
+func (e *Extension) perEvent(responses graphql.ResponseHandler) graphql.ResponseHandler {
+	return func(ctx context.Context) *graphql.Response {
+		ctx, scope := dataloader.NewScope(ctx, e.scopeOpts...)
+		defer scope.Close()
+		return responses(ctx)
+	}
+}
+
+// InterceptField implements graphql.FieldInterceptor: it runs the resolver
+// as a tracked worker of the operation's scope.
+func (e *Extension) InterceptField(ctx context.Context, next graphql.Resolver) (any, error) {
+	scope := dataloader.FromContext(ctx)
+	if scope == nil || !mayLoad(graphql.GetFieldContext(ctx)) {
+		return next(ctx)
+	}
+	ctx, end := scope.StartWorker(ctx)
+	defer end() // a panicking resolver ends too; gqlgen recovers it above us
+	return next(ctx)
+}
+
+// mayLoad reports whether resolving the field runs code that may call a
+// loader: a resolver, a method of the model, or a directive. Reading a
+// struct field cannot, and tracking it would only cost time.
+func mayLoad(fc *graphql.FieldContext) bool {
+	if fc == nil || fc.IsResolver || fc.IsMethod {
+		return true
+	}
+	f := fc.Field
+	return len(f.Directives) > 0 || (f.Definition != nil && len(f.Definition.Directives) > 0)
+}

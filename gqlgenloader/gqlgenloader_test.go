@@ -1,0 +1,382 @@
+package gqlgenloader_test
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"slices"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/99designs/gqlgen/graphql"
+	"github.com/99designs/gqlgen/graphql/executor"
+	"go.uber.org/goleak"
+
+	"github.com/ormloader/ormloader/dataloader"
+	"github.com/ormloader/ormloader/gqlgenloader"
+	"github.com/ormloader/ormloader/gqlgenloader/internal/testserver"
+)
+
+// batch is one call of the test loader's batch function.
+type batch struct {
+	ctx  context.Context
+	keys []int
+}
+
+// harness runs operations against the test schema with the extension
+// installed, and records the batches of its Values loader.
+type harness struct {
+	t     *testing.T
+	exec  *executor.Executor
+	store *testserver.Store
+
+	mu      sync.Mutex
+	batches []batch
+}
+
+type viewerKey struct{}
+
+// tickOptions make the tests independent of the machine's load: a stalled
+// worker or a fall-back to window mode would cost a minute (the test would
+// time out), and a quiet period of 2 ms keeps a busy machine from splitting
+// a level (dataloader's default, 20 µs, is measured in BENCHMARKS.md).
+var tickOptions = []dataloader.ScopeOption{
+	dataloader.WithMaxWait(time.Minute),
+	dataloader.WithWindow(time.Minute),
+	dataloader.WithQuietPeriod(2 * time.Millisecond),
+}
+
+func newHarness(t *testing.T, opts ...gqlgenloader.Option) *harness {
+	t.Helper()
+	t.Cleanup(func() { goleak.VerifyNone(t) })
+	h := &harness{t: t, store: &testserver.Store{}}
+	values := dataloader.New(func(ctx context.Context, keys []int) ([]int, []error) {
+		h.mu.Lock()
+		h.batches = append(h.batches, batch{ctx: ctx, keys: slices.Sorted(slices.Values(keys))})
+		h.mu.Unlock()
+		vals := make([]int, len(keys))
+		for i, k := range keys {
+			vals[i] = h.store.Value(k)
+		}
+		return vals, nil
+	}, dataloader.WithName("values"), dataloader.WithStrict())
+	h.exec = executor.New(testserver.Executable(&testserver.Resolver{Values: values, Store: h.store}))
+	opts = append([]gqlgenloader.Option{
+		gqlgenloader.WithScopeOptions(tickOptions...),
+		gqlgenloader.WithContext(func(ctx context.Context) context.Context {
+			return context.WithValue(ctx, viewerKey{}, "viewer")
+		}),
+	}, opts...)
+	h.exec.Use(gqlgenloader.New(opts...))
+	h.exec.SetRecoverFunc(func(_ context.Context, err any) error { return fmt.Errorf("panic: %v", err) })
+	return h
+}
+
+// run executes query and returns every response, reading until the end of
+// the stream (several for @defer and subscriptions).
+func (h *harness) run(ctx context.Context, query string) []*graphql.Response {
+	h.t.Helper()
+	return h.runN(ctx, query, -1)
+}
+
+// runN is run that stops after n responses (n < 0: all).
+func (h *harness) runN(ctx context.Context, query string, n int) []*graphql.Response {
+	h.t.Helper()
+	ctx = graphql.StartOperationTrace(ctx)
+	opCtx, errs := h.exec.CreateOperationContext(ctx, &graphql.RawParams{Query: query})
+	if errs != nil {
+		return []*graphql.Response{h.exec.DispatchError(graphql.WithOperationContext(ctx, opCtx), errs)}
+	}
+	responses, ctx := h.exec.DispatchOperation(ctx, opCtx)
+	var out []*graphql.Response
+	for n < 0 || len(out) < n {
+		resp := responses(ctx)
+		if resp == nil {
+			break
+		}
+		out = append(out, resp)
+	}
+	return out
+}
+
+// only returns the single response's data, failing on errors.
+func (h *harness) only(resps []*graphql.Response) string {
+	h.t.Helper()
+	if len(resps) != 1 {
+		h.t.Fatalf("got %d responses, want 1", len(resps))
+	}
+	if len(resps[0].Errors) > 0 {
+		h.t.Fatalf("errors: %v", resps[0].Errors)
+	}
+	return string(resps[0].Data)
+}
+
+func (h *harness) takeBatches() []batch {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	b := h.batches
+	h.batches = nil
+	return b
+}
+
+// sizes returns the number of keys of each batch, in call order.
+func sizes(bs []batch) []int {
+	var n []int
+	for _, b := range bs {
+		n = append(n, len(b.keys))
+	}
+	return n
+}
+
+// scopes returns the distinct scopes the batches ran in.
+func scopes(bs []batch) []*dataloader.Scope {
+	var s []*dataloader.Scope
+	for _, b := range bs {
+		if sc := dataloader.FromContext(b.ctx); !slices.Contains(s, sc) {
+			s = append(s, sc)
+		}
+	}
+	return s
+}
+
+// closed reports whether the scope of b has been closed: Close cancels the
+// context batch functions run under.
+func closed(b batch) bool { return b.ctx.Err() != nil }
+
+func TestOneBatchPerLevel(t *testing.T) {
+	h := newHarness(t)
+	data := h.only(h.run(t.Context(), `{ items(n: 3) { value children(n: 2) { value children(n: 2) { value } } } }`))
+	want := `{"items":[` +
+		`{"value":10,"children":[{"value":1010,"children":[{"value":101010},{"value":101020}]},{"value":1020,"children":[{"value":102010},{"value":102020}]}]},` +
+		`{"value":20,"children":[{"value":2010,"children":[{"value":201010},{"value":201020}]},{"value":2020,"children":[{"value":202010},{"value":202020}]}]},` +
+		`{"value":30,"children":[{"value":3010,"children":[{"value":301010},{"value":301020}]},{"value":3020,"children":[{"value":302010},{"value":302020}]}]}]}`
+	if data != want {
+		t.Fatalf("data:\n%s\nwant:\n%s", data, want)
+	}
+	bs := h.takeBatches()
+	if got := sizes(bs); !slices.Equal(got, []int{3, 6, 12}) {
+		t.Fatalf("batch sizes %v, want one batch per level: [3 6 12]", got)
+	}
+	if s := scopes(bs); len(s) != 1 {
+		t.Fatalf("batches ran in %d scopes, want 1", len(s))
+	}
+	if !closed(bs[0]) {
+		t.Fatal("scope still open after the operation's response")
+	}
+}
+
+func TestScopePerOperation(t *testing.T) {
+	h := newHarness(t)
+	for range 2 {
+		h.only(h.run(t.Context(), `{ a: item(id: 1) { value } b: item(id: 2) { value } }`))
+	}
+	bs := h.takeBatches()
+	// The second operation loads again: nothing is cached across operations.
+	if got := sizes(bs); !slices.Equal(got, []int{2, 2}) {
+		t.Fatalf("batch sizes %v, want [2 2]", got)
+	}
+	if s := scopes(bs); len(s) != 2 {
+		t.Fatalf("two operations ran in %d scopes, want 2", len(s))
+	}
+}
+
+func TestBatchContext(t *testing.T) {
+	h := newHarness(t)
+	h.only(h.run(t.Context(), `{ item(id: 1) { value } }`))
+	b := h.takeBatches()[0]
+	if fc := graphql.GetFieldContext(b.ctx); fc != nil {
+		t.Errorf("batch ran under the field context of %s.%s", fc.Object, fc.Field.Name)
+	}
+	if !graphql.HasOperationContext(b.ctx) {
+		t.Error("batch context lost the operation context")
+	}
+	if v := b.ctx.Value(viewerKey{}); v != "viewer" {
+		t.Errorf("batch context value from WithContext = %v, want viewer", v)
+	}
+}
+
+func TestSubscriptionScopePerEvent(t *testing.T) {
+	h := newHarness(t)
+	resps := h.run(t.Context(), `subscription { watch(id: 4, n: 3) { value } }`)
+	if len(resps) != 3 {
+		t.Fatalf("got %d events, want 3", len(resps))
+	}
+	for _, r := range resps {
+		if string(r.Data) != `{"watch":{"value":40}}` || len(r.Errors) > 0 {
+			t.Fatalf("event %s %v", r.Data, r.Errors)
+		}
+	}
+	bs := h.takeBatches()
+	// Every event loads again: no event is served from an earlier one's cache.
+	if got := sizes(bs); !slices.Equal(got, []int{1, 1, 1}) {
+		t.Fatalf("batch sizes %v, want [1 1 1]", got)
+	}
+	if s := scopes(bs); len(s) != 3 {
+		t.Fatalf("three events ran in %d scopes, want 3", len(s))
+	}
+	for i, b := range bs {
+		if !closed(b) {
+			t.Errorf("scope of event %d still open", i)
+		}
+	}
+}
+
+func TestDefer(t *testing.T) {
+	h := newHarness(t)
+	resps := h.run(t.Context(), `{ items(n: 2) { id ... @defer(label: "v") { value children(n: 2) { value } } } }`)
+	if len(resps) != 3 {
+		t.Fatalf("got %d responses, want 3 (the initial one and one per deferred item)", len(resps))
+	}
+	if resps[0].HasNext == nil || !*resps[0].HasNext {
+		t.Fatalf("initial response %s has no hasNext: true", resps[0].Data)
+	}
+	var got []string
+	for _, r := range resps[1:] {
+		if len(r.Errors) > 0 {
+			t.Fatalf("deferred response errors: %v", r.Errors)
+		}
+		got = append(got, string(r.Data))
+	}
+	slices.Sort(got)
+	want := []string{`{"value":10,"children":[{"value":1010},{"value":1020}]}`, `{"value":20,"children":[{"value":2010},{"value":2020}]}`}
+	if !slices.Equal(got, want) {
+		t.Fatalf("deferred data %v, want %v", got, want)
+	}
+	if last := resps[2].HasNext; last == nil || *last {
+		t.Fatalf("last response hasNext %v, want false", last)
+	}
+	bs := h.takeBatches()
+	if s := scopes(bs); len(s) != 1 {
+		t.Fatalf("deferred batches ran in %d scopes, want the operation's", len(s))
+	}
+	if !closed(bs[0]) {
+		t.Fatal("scope still open after the last deferred response")
+	}
+}
+
+// A transport that reads only the first response (POST) leaves the deferred
+// resolvers running; the scope stays valid for them and closes with the
+// operation's context.
+func TestDeferTransportStopsEarly(t *testing.T) {
+	h := newHarness(t)
+	ctx, cancel := context.WithCancel(t.Context())
+	resps := h.runN(ctx, `{ items(n: 2) { id ... @defer { value } } }`, 1)
+	if len(resps) != 1 || resps[0].HasNext == nil || !*resps[0].HasNext {
+		t.Fatalf("want an initial response with more to come, got %d", len(resps))
+	}
+	// The deferred resolvers load in the operation's open scope.
+	var bs []batch
+	for deadline := time.Now().Add(10 * time.Second); len(bs) == 0; time.Sleep(time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("deferred resolvers did not load")
+		}
+		bs = h.takeBatches()
+	}
+	cancel()
+	select {
+	case <-bs[0].ctx.Done():
+	case <-time.After(10 * time.Second):
+		t.Fatal("scope not closed when the operation's context ended")
+	}
+}
+
+func TestResolverPanicAndError(t *testing.T) {
+	h := newHarness(t)
+	resps := h.run(t.Context(), `{ items(n: 3) { boom fail value } }`)
+	if len(resps) != 1 {
+		t.Fatalf("got %d responses", len(resps))
+	}
+	// A panicking worker that were not ended would hold the batch for the
+	// one-minute watchdog.
+	const want = `{"items":[{"boom":null,"fail":null,"value":10},{"boom":null,"fail":null,"value":20},{"boom":null,"fail":null,"value":30}]}`
+	if string(resps[0].Data) != want {
+		t.Fatalf("data %s\nwant %s", resps[0].Data, want)
+	}
+	if n := len(resps[0].Errors); n != 6 {
+		t.Fatalf("got %d errors, want 6 (3 panics, 3 failures): %v", n, resps[0].Errors)
+	}
+	if got := sizes(h.takeBatches()); !slices.Equal(got, []int{3}) {
+		t.Fatalf("batch sizes %v, want [3]", got)
+	}
+}
+
+func TestMutationThenRead(t *testing.T) {
+	h := newHarness(t)
+	// Root mutation fields run one after the other; the second reads the
+	// first one's write, because the mutation cleared the cached value.
+	data := h.only(h.run(t.Context(), `mutation { a: bump(id: 1) { value } b: bump(id: 1) { value children(n: 2) { value } } }`))
+	const want = `{"a":{"value":11},"b":{"value":12,"children":[{"value":1010},{"value":1020}]}}`
+	if data != want {
+		t.Fatalf("data %s\nwant %s", data, want)
+	}
+	bs := h.takeBatches()
+	if got := sizes(bs); !slices.Equal(got, []int{1, 1, 2}) {
+		t.Fatalf("batch sizes %v, want [1 1 2]", got)
+	}
+	if s := scopes(bs); len(s) != 1 {
+		t.Fatalf("mutation ran in %d scopes, want 1", len(s))
+	}
+}
+
+func TestWorkerLimit(t *testing.T) {
+	h := newHarness(t)
+	// 40 items, 8 workers (gqlgen.yml): each wave of workers blocks in its
+	// loads, which lets the batch go and frees the slots.
+	var out struct {
+		Items []struct{ Value int }
+	}
+	if err := json.Unmarshal([]byte(h.only(h.run(t.Context(), `{ items(n: 40) { value } }`))), &out); err != nil {
+		t.Fatal(err)
+	}
+	for i, it := range out.Items {
+		if it.Value != (i+1)*10 {
+			t.Fatalf("item %d: value %d", i+1, it.Value)
+		}
+	}
+	if n := len(h.takeBatches()); n < 5 || n > 40 {
+		t.Fatalf("%d batches for 40 keys in waves of 8", n)
+	}
+	// Loads that name their siblings (as the ORM adapters' load sets do) are
+	// one batch whatever the worker limit.
+	h.only(h.run(t.Context(), `{ items(n: 40) { siblingValue } }`))
+	if got := sizes(h.takeBatches()); !slices.Equal(got, []int{40}) {
+		t.Fatalf("batch sizes %v, want [40]", got)
+	}
+}
+
+func TestBadQueryOpensNoScope(t *testing.T) {
+	h := newHarness(t)
+	resps := h.run(t.Context(), `{ items(n: 1) { nope } }`)
+	if len(resps) != 1 || len(resps[0].Errors) != 1 {
+		t.Fatalf("want one validation error, got %v", resps)
+	}
+	if bs := h.takeBatches(); len(bs) != 0 {
+		t.Fatalf("a query that failed validation ran %d batches", len(bs))
+	}
+}
+
+// Without the extension every load is unbatched: the baseline the tests
+// above beat.
+func TestWithoutExtension(t *testing.T) {
+	defer goleak.VerifyNone(t)
+	var mu sync.Mutex
+	var calls int
+	values := dataloader.New(func(ctx context.Context, keys []int) ([]int, []error) {
+		mu.Lock()
+		calls++
+		mu.Unlock()
+		return make([]int, len(keys)), nil
+	}, dataloader.WithName("values"))
+	exec := executor.New(testserver.Executable(&testserver.Resolver{Values: values, Store: &testserver.Store{}}))
+	ctx := graphql.StartOperationTrace(t.Context())
+	opCtx, errs := exec.CreateOperationContext(ctx, &graphql.RawParams{Query: `{ items(n: 3) { value } }`})
+	if errs != nil {
+		t.Fatal(errs)
+	}
+	responses, ctx := exec.DispatchOperation(ctx, opCtx)
+	responses(ctx)
+	if calls != 3 {
+		t.Fatalf("%d batch calls without a scope, want 3", calls)
+	}
+}
