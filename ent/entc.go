@@ -14,7 +14,7 @@ import (
 )
 
 func main() {
-	gql, err := entgql.NewExtension()
+	gql, err := entgql.NewExtension(entgql.WithWhereInputs(true))
 	if err != nil {
 		log.Fatalf("entgql: %v", err)
 	}
@@ -28,7 +28,6 @@ func main() {
 		// into a temporary directory.
 		cfg.Target, cfg.Package = dir, "github.com/ormloader/ormloader/ent"
 	}
-	// entloader after entgql: its gql_edge template replaces entgql's.
 	err = entc.Generate("./schema", cfg, entc.Extensions(gql, loaders))
 	if err != nil {
 		log.Fatalf("running ent codegen: %v", err)

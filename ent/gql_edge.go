@@ -4,8 +4,10 @@ package ent
 
 import (
 	"context"
+	"errors"
 
 	"github.com/99designs/gqlgen/graphql"
+	"github.com/ormloader/ormloader/entloader"
 )
 
 // Band returns the band edge of the Album: the eager-loaded value
@@ -134,17 +136,80 @@ func (_m *Influence) Influenced(ctx context.Context) (*Band, error) {
 	return _m.entloaderInfluenced(ctx)
 }
 
-// Bands returns the bands edge of the Label: the eager-loaded value
-// if the query loaded it (entgql's field collection under the field's alias,
-// or WithBands), otherwise through the request scope's batched loader
-// (ormloader entloader).
-func (_m *Label) Bands(ctx context.Context) ([]*Band, error) {
-	if fc := graphql.GetFieldContext(ctx); fc != nil && fc.Field.Alias != "" {
-		if result, err := _m.NamedBands(fc.Field.Alias); err == nil {
-			return result, nil
+// Bands returns a page of the bands edge of the Label as a Relay
+// connection. Pages without cursors are loaded for every Label of the same
+// query result at once (ormloader entloader); pages after or before a cursor
+// are loaded with entgql's Paginate.
+func (_m *Label) Bands(
+	ctx context.Context, after *Cursor, first *int, before *Cursor, last *int, orderBy *BandOrder, where *BandWhereInput,
+) (*BandConnection, error) {
+	opts := []BandPaginateOption{
+		WithBandOrder(orderBy),
+		WithBandFilter(where.Filter),
+	}
+	var alias string
+	if fc := graphql.GetFieldContext(ctx); fc != nil {
+		alias = fc.Field.Alias
+	}
+	totalCount, hasTotalCount := _m.Edges.totalCount[0][alias]
+	if nodes, err := _m.NamedBands(alias); err == nil || hasTotalCount {
+		// entgql's field collection loaded the page (or its count).
+		pager, err := newBandPager(opts, last != nil)
+		if err != nil {
+			return nil, err
+		}
+		conn := &BandConnection{Edges: []*BandEdge{}, TotalCount: totalCount}
+		conn.build(nodes, pager, after, first, before, last)
+		return conn, nil
+	}
+	if after != nil || before != nil {
+		return _m.QueryBands().Paginate(ctx, after, first, before, last, opts...)
+	}
+	conn, err := _m.entloaderBandsPage(ctx, first, last, opts)
+	if errors.Is(err, entloader.ErrVariant) {
+		// An order the window function cannot take (by an edge count).
+		return _m.QueryBands().Paginate(ctx, after, first, before, last, opts...)
+	}
+	return conn, err
+}
+
+// entloaderBandsPage loads the first (or last) page of the bands edge
+// through the batched loaders, with the semantics of entgql's Paginate.
+func (_m *Label) entloaderBandsPage(ctx context.Context, first, last *int, opts []BandPaginateOption) (*BandConnection, error) {
+	if err := validateFirstLast(first, last); err != nil {
+		return nil, err
+	}
+	pager, err := newBandPager(opts, last != nil)
+	if err != nil {
+		return nil, err
+	}
+	// The pager's filter and order, applied to a query that is never run,
+	// become the loader variant.
+	q, err := pager.applyFilter(NewBandClient(_m.config).Query())
+	if err != nil {
+		return nil, err
+	}
+	conn := &BandConnection{Edges: []*BandEdge{}}
+	ignoredEdges := !hasCollectedField(ctx, edgesField)
+	if hasCollectedField(ctx, totalCountField) || hasCollectedField(ctx, pageInfoField) {
+		if first != nil || last != nil || ignoredEdges {
+			if conn.TotalCount, err = _m.BandsCount(ctx, q.predicates...); err != nil {
+				return nil, err
+			}
+			conn.PageInfo.HasNextPage = first != nil && conn.TotalCount > 0
+			conn.PageInfo.HasPreviousPage = last != nil && conn.TotalCount > 0
 		}
 	}
-	return _m.entloaderBands(ctx)
+	if ignoredEdges || (first != nil && *first == 0) || (last != nil && *last == 0) {
+		return conn, nil
+	}
+	q = pager.applyOrder(q)
+	nodes, err := _m.BandsWith(ctx, BandVariant{Where: q.predicates, Order: q.order, Limit: paginateLimit(first, last)})
+	if err != nil {
+		return nil, err
+	}
+	conn.build(nodes, pager, nil, first, nil, last)
+	return conn, nil
 }
 
 // Bands returns the bands edge of the Person: the eager-loaded value

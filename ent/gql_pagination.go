@@ -5,6 +5,9 @@ package ent
 import (
 	"context"
 	"errors"
+	"fmt"
+	"io"
+	"strconv"
 
 	"entgo.io/contrib/entgql"
 	"entgo.io/ent"
@@ -556,6 +559,53 @@ func (_m *BandQuery) Paginate(
 	}
 	conn.build(nodes, pager, after, first, before, last)
 	return conn, nil
+}
+
+var (
+	// BandOrderFieldName orders Band by name.
+	BandOrderFieldName = &BandOrderField{
+		Value: func(_m *Band) (ent.Value, error) {
+			return _m.Name, nil
+		},
+		column: band.FieldName,
+		toTerm: band.ByName,
+		toCursor: func(_m *Band) Cursor {
+			return Cursor{
+				ID:    _m.ID,
+				Value: _m.Name,
+			}
+		},
+	}
+)
+
+// String implement fmt.Stringer interface.
+func (f BandOrderField) String() string {
+	var str string
+	switch f.column {
+	case BandOrderFieldName.column:
+		str = "NAME"
+	}
+	return str
+}
+
+// MarshalGQL implements graphql.Marshaler interface.
+func (f BandOrderField) MarshalGQL(w io.Writer) {
+	io.WriteString(w, strconv.Quote(f.String()))
+}
+
+// UnmarshalGQL implements graphql.Unmarshaler interface.
+func (f *BandOrderField) UnmarshalGQL(v interface{}) error {
+	str, ok := v.(string)
+	if !ok {
+		return fmt.Errorf("BandOrderField %T must be a string", v)
+	}
+	switch str {
+	case "NAME":
+		*f = *BandOrderFieldName
+	default:
+		return fmt.Errorf("%s is not a valid BandOrderField", str)
+	}
+	return nil
 }
 
 // BandOrderField defines the ordering field of Band.

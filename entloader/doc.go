@@ -4,7 +4,8 @@
 //
 // # Setup
 //
-// Register the extension in entc.go, after entgql if you use it:
+// Register the extension in entc.go (with entgql, if you use it, in either
+// order):
 //
 //	ex, err := entloader.NewExtension()
 //	if err != nil {
@@ -33,9 +34,16 @@
 //     otherwise loads it through the scope's loader and stores the result in
 //     t.Edges.E as eager loading does. A missing unique edge is (nil, nil)
 //     if the edge is optional and a *NotFoundError if it is required. With
-//     entgql, these methods replace entgql's in gql_edge.go (the later
-//     template wins) and keep entgql's alias-named eager loading; Relay
-//     connection edges keep entgql's paginated method.
+//     entgql, these methods replace entgql's in gql_edge.go (entloader adds
+//     its gql_edge template last, and the later definition wins) and keep
+//     entgql's alias-named eager loading (CollectFields).
+//   - with entgql, for Relay connection edges (entgql.RelayConnection), the
+//     connection method that entgql's schema binds to: first and last pages
+//     without cursors are loaded for every parent of the load set at once (a
+//     ROW_NUMBER statement, and a GROUP BY statement when totalCount or
+//     pageInfo is asked for), with the same result as entgql's Paginate;
+//     pages after or before a cursor, and orders by an edge count, use
+//     Paginate.
 //   - for to-many edges, func (t *T) EWith(ctx, UVariant) filtered, ordered
 //     and limited per parent (see [Variant]), and func (t *T) ECount(ctx,
 //     where ...predicate.U) (int, error) for connection totalCount.

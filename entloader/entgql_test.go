@@ -2,12 +2,18 @@ package entloader_test
 
 import (
 	"context"
+	"encoding/json"
+	"fmt"
+	"strings"
 	"testing"
+
+	"entgo.io/contrib/entgql"
 
 	"github.com/99designs/gqlgen/graphql"
 	"github.com/vektah/gqlparser/v2/ast"
 
 	"github.com/ormloader/ormloader/dataloader"
+	"github.com/ormloader/ormloader/ent"
 )
 
 // TestEntGQLEdgeMethods: the ent package is generated with entgql, whose
@@ -60,4 +66,81 @@ func TestEntGQLEdgeMethods(t *testing.T) {
 		}
 		e.count.expect(t, "unique edge", 1)
 	})
+}
+
+// TestRelayConnection: an entgql Relay connection edge (Label.bands) loads
+// first/last pages without cursors for every label at once, equal to
+// entgql's Paginate.
+func TestRelayConnection(t *testing.T) {
+	each(t, func(t *testing.T, e *env) {
+		bg := context.Background()
+		for i := range 5 {
+			l := e.client.Label.Create().SetName(fmt.Sprint("label ", i)).SaveX(bg)
+			for k := range i {
+				e.client.Band.Create().SetName(fmt.Sprintf("band %c", 'e'-k)).SetLabel(l).SaveX(bg)
+			}
+		}
+		two, one := 2, 1
+		byName := &ent.BandOrder{Direction: entgql.OrderDirectionAsc, Field: ent.BandOrderFieldName}
+		byNameDesc := &ent.BandOrder{Direction: entgql.OrderDirectionDesc, Field: ent.BandOrderFieldName}
+		cases := []struct {
+			name        string
+			first, last *int
+			order       *ent.BandOrder
+			where       *ent.BandWhereInput
+			stmts       int // page, and totalCount if paginated
+		}{
+			{"first 2 by id", &two, nil, nil, nil, 2},
+			{"first 2 by name", &two, nil, byName, nil, 2},
+			{"last 1 by name desc", nil, &one, byNameDesc, nil, 2},
+			{"all, filtered", nil, nil, byName, &ent.BandWhereInput{NameNEQ: ptr("band e")}, 1},
+		}
+		for _, tc := range cases {
+			t.Run(tc.name, func(t *testing.T) {
+				ctx, scope := dataloader.NewScope(bg)
+				defer scope.Close()
+				labels, err := e.client.Label.Query().All(ctx)
+				if err != nil {
+					t.Fatal(err)
+				}
+				e.count.reset()
+				got := make([]string, len(labels))
+				for i, l := range labels {
+					conn, err := l.Bands(ctx, nil, tc.first, nil, tc.last, tc.order, tc.where)
+					if err != nil {
+						t.Fatal(err)
+					}
+					got[i] = renderConn(conn)
+				}
+				e.count.expect(t, "page (+ totalCount) for every label", tc.stmts)
+				for i, l := range labels {
+					opts := []ent.BandPaginateOption{ent.WithBandOrder(tc.order), ent.WithBandFilter(tc.where.Filter)}
+					want, err := l.QueryBands().Paginate(bg, nil, tc.first, nil, tc.last, opts...)
+					if err != nil {
+						t.Fatal(err)
+					}
+					if w := renderConn(want); got[i] != w {
+						t.Errorf("label %d:\n got %s\nwant %s", l.ID, got[i], w)
+					}
+				}
+			})
+		}
+	})
+}
+
+func ptr[T any](v T) *T { return &v }
+
+func renderConn(c *ent.BandConnection) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "total %d next %v prev %v:", c.TotalCount, c.PageInfo.HasNextPage, c.PageInfo.HasPreviousPage)
+	for _, e := range c.Edges {
+		cur, _ := json.Marshal(e.Cursor)
+		fmt.Fprintf(&b, " %s %s", e.Node.Name, cur)
+	}
+	if c.PageInfo.StartCursor != nil {
+		s, _ := json.Marshal(c.PageInfo.StartCursor)
+		en, _ := json.Marshal(c.PageInfo.EndCursor)
+		fmt.Fprintf(&b, " [%s..%s]", s, en)
+	}
+	return b.String()
 }

@@ -229,7 +229,7 @@ func TestOtherEdgeKinds(t *testing.T) {
 			t.Fatal(err)
 		}
 		for _, l := range labels {
-			bs, err := l.Bands(ctx)
+			bs, err := l.BandsWith(ctx, ent.BandVariant{}) // Bands is a Relay connection (entgql)
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -19,7 +19,7 @@ import (
 	"github.com/ormloader/ormloader/entloader"
 )
 
-// The extension goes into entc.go (run by go generate), after entgql.
+// The extension goes into entc.go (run by go generate), here with entgql.
 func ExampleNewExtension() {
 	gqlExt, err := entgql.NewExtension()
 	if err != nil {

@@ -11,8 +11,8 @@ import (
 )
 
 // Extension is the entc extension that generates the batched loaders into the
-// application's ent package. Register it with entc.Extensions, after entgql
-// if both are used:
+// application's ent package. Register it with entc.Extensions (with entgql,
+// in either order):
 //
 //	ex, err := entloader.NewExtension()
 //	...
@@ -23,6 +23,7 @@ type Extension struct {
 	templates []*gen.Template
 	// entgql is set by the generation hook when entgql's gql_edge template is
 	// registered; the templates read it through the entloaderGQL function.
+	// The hook runs before the templates execute.
 	entgql bool
 }
 
@@ -53,26 +54,11 @@ func NewExtension(opts ...Option) (*Extension, error) {
 			return nil, err
 		}
 	}
-	funcs := map[string]any{
-		"entloaderGQL":       func() bool { return e.entgql && e.prefix == "" },
-		"entloaderPrefix":    func() string { return e.prefix },
-		"entloaderRelayConn": relayConnection,
-		"entloaderGQLEdge":   gqlEdge,
-	}
-	main, err := gen.NewTemplate("entloader").Funcs(funcs).ParseFS(templates, "template/entloader.tmpl")
-	if err != nil {
-		return nil, fmt.Errorf("entloader: parsing templates: %w", err)
-	}
-	gql, err := gen.NewTemplate("entloader_gql").Funcs(funcs).
-		SkipIf(func(*gen.Graph) bool { return !e.entgql || e.prefix != "" }).
-		ParseFS(templates, "template/gql_edge.tmpl")
+	main, err := gen.NewTemplate("entloader").Funcs(e.funcs()).ParseFS(templates, "template/entloader.tmpl")
 	if err != nil {
 		return nil, fmt.Errorf("entloader: parsing templates: %w", err)
 	}
 	e.templates = []*gen.Template{main}
-	if e.prefix == "" {
-		e.templates = append(e.templates, gql)
-	}
 	return e, nil
 }
 
@@ -82,11 +68,22 @@ var templates embed.FS
 // Templates returns the extension's templates.
 func (e *Extension) Templates() []*gen.Template { return e.templates }
 
-// Hooks returns the generation hook that detects entgql.
+func (e *Extension) funcs() map[string]any {
+	return map[string]any{
+		"entloaderGQL":        func() bool { return e.entgql && e.prefix == "" },
+		"entloaderPrefix":     func() string { return e.prefix },
+		"entloaderRelayConn":  relayConnection,
+		"entloaderGQLEdge":    gqlEdge,
+		"entloaderMultiOrder": multiOrder,
+	}
+}
+
+// Hooks returns the generation hook that detects entgql and, if it is
+// there, adds the replacement of its gql_edge template.
 func (e *Extension) Hooks() []gen.Hook {
 	return []gen.Hook{func(next gen.Generator) gen.Generator {
 		return gen.GenerateFunc(func(g *gen.Graph) error {
-			if err := e.detectEntGQL(g); err != nil {
+			if err := e.replaceEntGQLEdges(g); err != nil {
 				return err
 			}
 			return next.Generate(g)
@@ -94,26 +91,30 @@ func (e *Extension) Hooks() []gen.Hook {
 	}}
 }
 
-// detectEntGQL looks for another extension's gql_edge template (entgql's).
-// The later definition of a template wins, so ours must come after it.
-func (e *Extension) detectEntGQL(g *gen.Graph) error {
-	own, other := -1, -1
-	for i, t := range g.Templates {
+// replaceEntGQLEdges looks for another extension's gql_edge template
+// (entgql's). If there is one (and no method prefix), it parses entloader's
+// gql_edge with that extension's template functions (entgql's pagination
+// helpers, without importing entgql here) and appends it to the graph's
+// templates: the later definition of a template wins.
+func (e *Extension) replaceEntGQLEdges(g *gen.Graph) error {
+	var gql *gen.Template
+	for _, t := range g.Templates {
 		for _, tt := range t.Templates() {
-			if tt.Name() != "gql_edge" || tt.Tree == nil || parse.IsEmptyTree(tt.Tree.Root) {
-				continue
-			}
-			if e.owns(t) {
-				own = i
-			} else {
-				other = i
+			if tt.Name() == "gql_edge" && tt.Tree != nil && !parse.IsEmptyTree(tt.Tree.Root) && !e.owns(t) {
+				gql = t
 			}
 		}
 	}
-	e.entgql = other >= 0
-	if e.entgql && own >= 0 && own < other {
-		return fmt.Errorf("entloader: entc.Extensions lists entloader before entgql; list entloader after entgql so that its edge methods replace entgql's")
+	e.entgql = gql != nil
+	if !e.entgql || e.prefix != "" {
+		return nil
 	}
+	t, err := gen.NewTemplate("entloader_gql").Funcs(gql.FuncMap).Funcs(e.funcs()).ParseFS(templates, "template/gql_edge.tmpl")
+	if err != nil {
+		return fmt.Errorf("entloader: parsing the gql_edge template: %w", err)
+	}
+	e.templates = append(e.templates, t)
+	g.Templates = append(g.Templates, t)
 	return nil
 }
 
@@ -144,6 +145,16 @@ func gqlSkipped(annotations map[string]any) bool {
 	}
 	skip, _ := ant["Skip"].(float64)
 	return int(skip)&1 != 0
+}
+
+// multiOrder reports whether the type's entgql annotation has MultiOrder.
+func multiOrder(t *gen.Type) bool {
+	ant, ok := t.Annotations["EntGQL"].(map[string]any)
+	if !ok {
+		return false
+	}
+	v, _ := ant["MultiOrder"].(bool)
+	return v
 }
 
 // relayConnection reports whether entgql generates a Relay connection for

@@ -1,6 +1,7 @@
 package schema
 
 import (
+	"entgo.io/contrib/entgql"
 	"entgo.io/ent"
 	"entgo.io/ent/schema/edge"
 	"entgo.io/ent/schema/field"
@@ -14,7 +15,7 @@ type Band struct {
 // Fields of the Band.
 func (Band) Fields() []ent.Field {
 	return []ent.Field{
-		field.String("name"),
+		field.String("name").Annotations(entgql.OrderField("NAME")),
 		field.Int("formed").Optional(),
 		// label_id is the edge field of the M2O edge "label"; NULL means no label.
 		field.Int("label_id").Optional().Nillable(),

@@ -1,12 +1,14 @@
 package schema
 
 import (
+	"entgo.io/contrib/entgql"
 	"entgo.io/ent"
 	"entgo.io/ent/schema/edge"
 	"entgo.io/ent/schema/field"
 )
 
-// Label is a record label. Label 1–N Band (O2M; the FK is Band's label_id field).
+// Label is a record label. Label 1–N Band (O2M; the FK is Band's label_id
+// field), exposed to GraphQL as a Relay connection.
 type Label struct {
 	ent.Schema
 }
@@ -21,6 +23,6 @@ func (Label) Fields() []ent.Field {
 // Edges of the Label.
 func (Label) Edges() []ent.Edge {
 	return []ent.Edge{
-		edge.To("bands", Band.Type),
+		edge.To("bands", Band.Type).Annotations(entgql.RelayConnection()),
 	}
 }
