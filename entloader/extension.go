@@ -38,7 +38,7 @@ type Option func(*Extension) error
 // own edge methods (gql_edge.go) are left as entgql generates them.
 func WithMethodPrefix(prefix string) Option {
 	return func(e *Extension) error {
-		if prefix != "" && !token.IsExported(prefix) || !token.IsIdentifier(prefix) && prefix != "" {
+		if prefix != "" && (!token.IsIdentifier(prefix) || !token.IsExported(prefix)) {
 			return fmt.Errorf("entloader: method prefix %q is not an exported Go identifier", prefix)
 		}
 		e.prefix = prefix
