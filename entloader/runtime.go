@@ -5,7 +5,6 @@ import (
 	stdsql "database/sql"
 	"database/sql/driver"
 	"fmt"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"unsafe"
@@ -207,6 +206,8 @@ type claim struct {
 type Clearer interface {
 	ClearAll(ctx context.Context)
 }
+
+var _ Clearer = (*Loader[int, int])(nil)
 
 // Clear clears loaders in the context's scope and forgets the load-set claims,
 // so the next load of each relation fetches again. The generated mutation
@@ -455,19 +456,4 @@ func (b *Batch[ID, N]) Count(ctx context.Context, drv dialect.Driver, sel *sql.S
 		}
 	}
 	return out, rows.Err()
-}
-
-// Missing returns the error for ids that a statement did not return, used by
-// primary-key loaders' LoadMany callers; nil if none is missing.
-func Missing[ID comparable, V any](label string, ids []ID, got map[ID]V) error {
-	var miss []string
-	for _, id := range ids {
-		if _, ok := got[id]; !ok {
-			miss = append(miss, fmt.Sprint(id))
-		}
-	}
-	if len(miss) == 0 {
-		return nil
-	}
-	return fmt.Errorf("entloader: %s not found: %s", label, strings.Join(miss, ", "))
 }
