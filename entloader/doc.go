@@ -61,8 +61,9 @@
 //
 //	O2M, O2O       SELECT fk, u.* FROM u WHERE u.fk IN (...)
 //	M2M, Through   SELECT j.t_id, u.* FROM u JOIN j ON j.u_id = u.id WHERE j.t_id IN (...)
-//	M2O, field     SELECT u.id, u.* FROM u WHERE u.id IN (...)        -- keys: the FK values; nil FK: no load
-//	M2O, hidden FK SELECT c.id, u.* FROM u JOIN t AS c ON c.fk = u.id WHERE c.id IN (...)
+//	M2O, field     SELECT u.* FROM u WHERE u.id IN (...)              -- keys: the FK values; nil FK: no load
+//	M2O, hidden FK the same if the FK column was selected (rows that loaders loaded), else
+//	               SELECT c.id, u.* FROM u JOIN t AS c ON c.fk = u.id WHERE c.id IN (...)
 //	limit          SELECT ... FROM (SELECT ..., ROW_NUMBER() OVER (PARTITION BY key ORDER BY ...) ...) WHERE rn <= ?
 //	count          SELECT key, COUNT(*) ... GROUP BY key
 //
