@@ -57,13 +57,14 @@ var resolved = func() *flight {
 type state[K any, C comparable, V any] struct {
 	l       *keyed[K, C, V]
 	cache   map[C]*entry[V]
-	pending *batch[K, V]
+	pending *batch[K, C, V]
 	slab    []entry[V] // entries are carved from it, to allocate them in chunks
 }
 
-type batch[K, V any] struct {
+type batch[K any, C comparable, V any] struct {
 	flight  // its entries point here
 	keys    []K
+	cks     []C // the keys' cache keys
 	entries []*entry[V]
 }
 
@@ -86,11 +87,15 @@ func (l *keyed[K, C, V]) stateLocked(s *Scope) *state[K, C, V] {
 	return st
 }
 
+// maxSlab caps the entries allocated at once (a chunk stays alive as long
+// as any of its entries is cached).
+const maxSlab = 256
+
 // newEntry returns a pending entry of flight f; more tells how many more
 // entries the caller is about to need, to size the next chunk.
 func (st *state[K, C, V]) newEntry(f *flight, more int) *entry[V] {
 	if len(st.slab) == 0 {
-		st.slab = make([]entry[V], max(more, 8))
+		st.slab = make([]entry[V], min(max(more, 8), maxSlab))
 	}
 	e := &st.slab[0]
 	st.slab = st.slab[1:]
@@ -98,11 +103,10 @@ func (st *state[K, C, V]) newEntry(f *flight, more int) *entry[V] {
 	return e
 }
 
-// enqueueLocked returns key's entry, adding key to the pending batch if it
-// has none; hit reports an existing entry. more is a sizing hint: how many
-// keys the caller may still enqueue.
-func (st *state[K, C, V]) enqueueLocked(s *Scope, key K, more int, c *clock) (e *entry[V], hit bool) {
-	ck := st.l.cacheKey(key)
+// enqueueLocked returns the entry of key (whose cache key is ck), adding key
+// to the pending batch if it has none; hit reports an existing entry. more
+// is a sizing hint: how many keys the caller may still enqueue.
+func (st *state[K, C, V]) enqueueLocked(s *Scope, key K, ck C, more int, c *clock) (e *entry[V], hit bool) {
 	if e, ok := st.cache[ck]; ok {
 		return e, true
 	}
@@ -112,15 +116,17 @@ func (st *state[K, C, V]) enqueueLocked(s *Scope, key K, more int, c *clock) (e 
 		if m := st.l.cfg.maxBatch; m > 0 {
 			n = min(n, m)
 		}
-		st.pending = &batch[K, V]{
+		st.pending = &batch[K, C, V]{
 			flight:  flight{done: make(chan struct{})},
 			keys:    make([]K, 0, n),
+			cks:     make([]C, 0, n),
 			entries: make([]*entry[V], 0, n),
 		}
 	}
 	b := st.pending
 	e = st.newEntry(&b.flight, more)
 	b.keys = append(b.keys, key)
+	b.cks = append(b.cks, ck)
 	b.entries = append(b.entries, e)
 	st.cache[ck] = e
 	if m := st.l.cfg.maxBatch; m > 0 && len(b.keys) >= m {
@@ -157,22 +163,37 @@ func (st *state[K, C, V]) failPendingLocked(err error) []chan struct{} {
 	return []chan struct{}{b.done}
 }
 
-// run calls the batch function and wakes the batch's waiters.
-func (st *state[K, C, V]) run(s *Scope, b *batch[K, V]) {
-	defer s.batches.Done()
-	vals, errs, batchErr := st.l.call(s, b.keys)
-	s.mu.Lock()
-	st.resolveLocked(b, vals, errs, batchErr)
-	s.lastActivity = time.Now()
-	s.mu.Unlock()
-	close(b.done)
+// run calls the batch function and wakes the batch's waiters. The waiters
+// are woken in a deferred call, so that a batch function that ends its
+// goroutine with runtime.Goexit (t.Fatal in a test fake does) fails its
+// batch instead of leaving the waiters stuck.
+func (st *state[K, C, V]) run(s *Scope, b *batch[K, C, V]) {
+	var (
+		vals     []V
+		errs     []error
+		batchErr error
+		returned bool
+	)
+	defer func() {
+		if !returned {
+			batchErr = fmt.Errorf("dataloader: loader %q: batch function called runtime.Goexit", st.l.cfg.name)
+		}
+		s.mu.Lock()
+		st.resolveLocked(b, vals, errs, batchErr)
+		s.lastActivity = time.Now()
+		s.mu.Unlock()
+		close(b.done)
+		s.batches.Done()
+	}()
+	vals, errs, batchErr = st.l.call(s, b.keys)
+	returned = true
 }
 
 // resolveLocked stores the results of b in its entries and marks the
 // batch's waiting workers running. Failed entries are removed from the
 // cache (if the cache still holds them), as are all entries of a loader
 // without cache.
-func (st *state[K, C, V]) resolveLocked(b *batch[K, V], vals []V, errs []error, batchErr error) {
+func (st *state[K, C, V]) resolveLocked(b *batch[K, C, V], vals []V, errs []error, batchErr error) {
 	for _, w := range b.waiters {
 		w.unblockLocked()
 	}
@@ -191,12 +212,14 @@ func (st *state[K, C, V]) resolveLocked(b *batch[K, V], vals []V, errs []error, 
 			}
 		}
 		if st.l.cfg.noCache || batchErr != nil || isContextErr(e.err) {
-			ck := st.l.cacheKey(b.keys[i])
-			if st.cache[ck] == e {
+			if ck := b.cks[i]; st.cache[ck] == e {
 				delete(st.cache, ck)
 			}
 		}
 	}
+	// Cached entries keep the flight, and with it the batch, alive: drop
+	// what is no longer needed.
+	b.keys, b.cks, b.entries = nil, nil, nil
 }
 
 func isContextErr(err error) bool {
@@ -208,18 +231,45 @@ func isContextErr(err error) bool {
 // otherwise len(vals) == len(keys) and errs is nil or of the same length.
 func (l *keyed[K, C, V]) call(s *Scope, keys []K) (vals []V, errs []error, batchErr error) {
 	ctx := s.ctx
-	if t := s.cfg.tracer; t != nil {
-		start := time.Now()
-		ctx = t.TraceBatchStart(ctx, BatchStartData{Loader: l.cfg.name, Keys: len(keys)})
-		defer func() {
-			t.TraceBatchEnd(ctx, BatchEndData{Loader: l.cfg.name, Keys: len(keys), Err: batchErr, Duration: time.Since(start)})
-		}()
+	t := s.cfg.tracer
+	var start time.Time
+	if t != nil {
+		start = time.Now()
+		ctx = l.traceStart(s, t, ctx, len(keys))
 	}
 	vals, errs, batchErr = l.safeFetch(ctx, keys)
 	if pe, ok := batchErr.(*PanicError); ok {
-		s.cfg.logger.Error("dataloader: batch function panicked", "loader", l.cfg.name, "keys", len(keys), "panic", fmt.Sprint(pe.Value), "stack", string(pe.Stack))
+		l.logPanic(s, pe, len(keys))
+	}
+	if t != nil {
+		l.traceEnd(s, t, ctx, BatchEndData{Loader: l.cfg.name, Keys: len(keys), Err: batchErr, Duration: time.Since(start)})
 	}
 	return vals, errs, batchErr
+}
+
+func (l *keyed[K, C, V]) logPanic(s *Scope, pe *PanicError, keys int) {
+	s.cfg.logger.Error("dataloader: batch function panicked", "loader", l.cfg.name, "keys", keys, "panic", fmt.Sprint(pe.Value), "stack", string(pe.Stack))
+}
+
+// traceStart and traceEnd call the tracer; a panic in it is logged, not
+// propagated: a tracer bug must not fail or crash the batch.
+func (l *keyed[K, C, V]) traceStart(s *Scope, t Tracer, ctx context.Context, keys int) (out context.Context) {
+	defer func() {
+		if r := recover(); r != nil {
+			out = ctx
+			l.logPanic(s, &PanicError{Loader: l.cfg.name, Value: r, Stack: debug.Stack()}, keys)
+		}
+	}()
+	return t.TraceBatchStart(ctx, BatchStartData{Loader: l.cfg.name, Keys: keys})
+}
+
+func (l *keyed[K, C, V]) traceEnd(s *Scope, t Tracer, ctx context.Context, d BatchEndData) {
+	defer func() {
+		if r := recover(); r != nil {
+			l.logPanic(s, &PanicError{Loader: l.cfg.name, Value: r, Stack: debug.Stack()}, d.Keys)
+		}
+	}()
+	t.TraceBatchEnd(ctx, d)
 }
 
 // safeFetch calls fetch, recovering a panic, and checks the results' shape.
@@ -234,12 +284,18 @@ func (l *keyed[K, C, V]) safeFetch(ctx context.Context, keys []K) (vals []V, err
 		}
 	}()
 	vals, errs = l.fetch(ctx, keys)
-	if len(errs) == 1 && (len(keys) != 1 || len(vals) == 0) {
-		// A single error for the whole batch.
-		if errs[0] != nil {
+	if len(errs) == 1 {
+		// A single error is an error of the whole batch, also when the
+		// batch has one key: a batch function cannot tell the two apart,
+		// and a batch error must not be cached. The loader's own per-key
+		// errors (a key missing from a map) stay per-key.
+		var ke *KeyError
+		if errs[0] != nil && !errors.As(errs[0], &ke) {
 			return nil, nil, errs[0]
 		}
-		errs = nil
+		if errs[0] == nil && len(keys) != 1 {
+			errs = nil
+		}
 	}
 	if len(vals) != len(keys) || (errs != nil && len(errs) != len(keys)) {
 		return nil, nil, fmt.Errorf("%w (%d keys, %d values, %d errors)", ErrWrongLength, len(keys), len(vals), len(errs))
@@ -277,6 +333,28 @@ func repeat(n int, err error) []error {
 	return errs
 }
 
+// safeCacheKey returns key's cache key; a panic in the cache key function
+// becomes an error, before any lock is taken.
+func (l *keyed[K, C, V]) safeCacheKey(key K) (ck C, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = &PanicError{Loader: l.cfg.name, Value: r, Stack: debug.Stack()}
+		}
+	}()
+	return l.cacheKey(key), nil
+}
+
+func (l *keyed[K, C, V]) cacheKeys(keys []K) ([]C, error) {
+	cks := make([]C, len(keys))
+	for i, k := range keys {
+		var err error
+		if cks[i], err = l.safeCacheKey(k); err != nil {
+			return nil, err
+		}
+	}
+	return cks, nil
+}
+
 func (l *keyed[K, C, V]) load(ctx context.Context, key K, siblings []K) (V, error) {
 	s := FromContext(ctx)
 	if s == nil {
@@ -286,17 +364,30 @@ func (l *keyed[K, C, V]) load(ctx context.Context, key K, siblings []K) (V, erro
 		}
 		return vals[0], nil
 	}
+	var zero V
+	if err := ctx.Err(); err != nil {
+		return zero, err // nobody will wait for this key
+	}
+	ck, err := l.safeCacheKey(key)
+	if err != nil {
+		return zero, err
+	}
+	var sibCks []C
+	if len(siblings) > 0 && !l.cfg.noCache { // without cache, siblings' results would be lost
+		if sibCks, err = l.cacheKeys(siblings); err != nil {
+			return zero, err
+		}
+	}
 	var c clock
 	s.mu.Lock()
 	if s.closed {
 		s.mu.Unlock()
-		var zero V
 		return zero, ErrScopeClosed
 	}
 	st := l.stateLocked(s)
-	e, hit := st.enqueueLocked(s, key, len(siblings)+1, &c)
-	for i, sib := range siblings {
-		st.enqueueLocked(s, sib, len(siblings)-i, &c)
+	e, hit := st.enqueueLocked(s, key, ck, len(sibCks)+1, &c)
+	for i, sck := range sibCks {
+		st.enqueueLocked(s, siblings[i], sck, len(sibCks)-i, &c)
 	}
 	s.stats.Loads++
 	if hit {
@@ -370,7 +461,7 @@ func (l *keyed[K, C, V]) loadMany(ctx context.Context, keys []K) ([]V, []error) 
 	if s == nil {
 		return l.direct(ctx, keys)
 	}
-	entries, err := l.enqueueAll(s, keys)
+	entries, err := l.enqueueAll(ctx, s, keys)
 	if err != nil {
 		return make([]V, len(keys)), repeat(len(keys), err)
 	}
@@ -378,7 +469,9 @@ func (l *keyed[K, C, V]) loadMany(ctx context.Context, keys []K) ([]V, []error) 
 	var errs []error
 	for i, e := range entries {
 		var err error
-		vals[i], err = wait(ctx, s, e)
+		if err = ctx.Err(); err == nil {
+			vals[i], err = wait(ctx, s, e)
+		}
 		if err != nil {
 			if errs == nil {
 				errs = make([]error, len(keys))
@@ -390,7 +483,14 @@ func (l *keyed[K, C, V]) loadMany(ctx context.Context, keys []K) ([]V, []error) 
 }
 
 // enqueueAll adds keys to the pending batch as one unit.
-func (l *keyed[K, C, V]) enqueueAll(s *Scope, keys []K) ([]*entry[V], error) {
+func (l *keyed[K, C, V]) enqueueAll(ctx context.Context, s *Scope, keys []K) ([]*entry[V], error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	cks, err := l.cacheKeys(keys)
+	if err != nil {
+		return nil, err
+	}
 	var c clock
 	entries := make([]*entry[V], len(keys))
 	s.mu.Lock()
@@ -401,7 +501,7 @@ func (l *keyed[K, C, V]) enqueueAll(s *Scope, keys []K) ([]*entry[V], error) {
 	st := l.stateLocked(s)
 	for i, k := range keys {
 		var hit bool
-		entries[i], hit = st.enqueueLocked(s, k, len(keys)-i, &c)
+		entries[i], hit = st.enqueueLocked(s, k, cks[i], len(keys)-i, &c)
 		if hit {
 			s.stats.CacheHits++
 		}
@@ -421,7 +521,7 @@ func (l *keyed[K, C, V]) thunk(ctx context.Context, key K) func() (V, error) {
 			return v, err
 		}
 	}
-	entries, err := l.enqueueAll(s, []K{key})
+	entries, err := l.enqueueAll(ctx, s, []K{key})
 	return func() (V, error) {
 		if err != nil {
 			var zero V
@@ -436,10 +536,10 @@ func (l *keyed[K, C, V]) prime(ctx context.Context, key K, v V) {
 	if s == nil || l.cfg.noCache {
 		return
 	}
+	ck := l.cacheKey(key) // before the lock: it is the caller's code
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	st := l.stateLocked(s)
-	ck := l.cacheKey(key)
 	if _, ok := st.cache[ck]; !ok {
 		st.cache[ck] = &entry[V]{val: v, state: stateResolved, f: resolved}
 	}
@@ -452,11 +552,14 @@ func (l *keyed[K, C, V]) clear(ctx context.Context, key K, all bool) {
 	if s == nil {
 		return
 	}
+	var ck C
+	if !all {
+		ck = l.cacheKey(key) // before the lock: it is the caller's code
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	st := l.stateLocked(s)
 	if !all {
-		ck := l.cacheKey(key)
 		if e, ok := st.cache[ck]; ok && e.state != statePending {
 			delete(st.cache, ck)
 		}

@@ -44,7 +44,8 @@ func (e *KeyError) Error() string {
 func (e *KeyError) Unwrap() error { return e.Err }
 
 // PanicError is returned to every waiter of a batch whose batch function
-// panicked. The panic was also logged once, with the stack.
+// panicked (the panic was also logged once, with the stack), and by a load
+// whose cache key function panicked.
 type PanicError struct {
 	Loader string
 	Value  any    // the value passed to panic
@@ -52,7 +53,7 @@ type PanicError struct {
 }
 
 func (e *PanicError) Error() string {
-	return fmt.Sprintf("dataloader: loader %q: batch function panicked: %v", e.Loader, e.Value)
+	return fmt.Sprintf("dataloader: loader %q: panic: %v", e.Loader, e.Value)
 }
 
 // Is reports whether target is [ErrPanic].

@@ -143,7 +143,8 @@ func funcName(fn any) string {
 //
 // A caller that asks for a key another caller is already waiting for shares
 // that caller's batch and result. Load returns as soon as ctx is done, with
-// ctx's error, and the batch goes on for the other waiters. If the batch
+// ctx's error, and the batch goes on for the other waiters (a ctx that is
+// already done enqueues nothing). If the batch
 // fails (a batch error, a panic, the scope closing), every waiter gets the
 // error and nothing is cached, so a later Load calls the batch function
 // again.
@@ -156,7 +157,8 @@ func (l *Loader[K, V]) Load(ctx context.Context, key K) (V, error) {
 // already pending or in flight join the same batch as one unit, and LoadWith
 // waits for key only. Siblings' results are cached, so the siblings' own
 // loads find them. This makes a sequential loop over the rows issue one
-// batch.
+// batch. A loader created with [WithoutCache] ignores siblings, whose
+// results it could not keep.
 func (l *Loader[K, V]) LoadWith(ctx context.Context, key K, siblings []K) (V, error) {
 	return l.impl.load(ctx, key, siblings)
 }

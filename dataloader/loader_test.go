@@ -119,7 +119,7 @@ func TestBatchesConcurrentLoads(t *testing.T) {
 func TestLoadThunksBatchFromOneGoroutine(t *testing.T) {
 	r := &recorder{}
 	l := dataloader.New(r.fetch)
-	ctx, _ := newScope(t)
+	ctx, _ := newScope(t, dataloader.WithWindow(50*time.Millisecond))
 	a, b := l.LoadThunk(ctx, 1), l.LoadThunk(ctx, 2)
 	va, erra := a()
 	vb, errb := b()
@@ -217,7 +217,7 @@ func TestClearAndClearAll(t *testing.T) {
 func TestClearKeepsKeyInUndispatchedBatch(t *testing.T) {
 	r := &recorder{}
 	l := dataloader.New(r.fetch)
-	ctx, _ := newScope(t)
+	ctx, _ := newScope(t, dataloader.WithWindow(50*time.Millisecond))
 	thunk := l.LoadThunk(ctx, 1)
 	l.Clear(ctx, 1) // the batch has not read anything yet
 	l.LoadThunk(ctx, 1)

@@ -153,7 +153,8 @@ func FromContext(ctx context.Context) *Scope {
 // Close ends the scope: batches that have not been dispatched fail with
 // [ErrScopeClosed], the scope's context is cancelled, and Close waits until
 // every batch function has returned. Loads after Close fail with
-// [ErrScopeClosed]. Close is idempotent.
+// [ErrScopeClosed]. Close is idempotent. Do not call it from a batch
+// function or a [Tracer]: it would wait for itself.
 func (s *Scope) Close() {
 	s.mu.Lock()
 	var done []chan struct{}
@@ -222,8 +223,11 @@ type worker struct {
 type workerKey struct{}
 
 func (w *worker) Value(key any) any {
-	if key == (workerKey{}) {
+	switch key {
+	case workerKey{}:
 		return w
+	case scopeKey{}:
+		return w.s // also when StartWorker got a context without the scope
 	}
 	return w.Context.Value(key)
 }
@@ -360,7 +364,12 @@ func (s *Scope) tick() {
 		}
 		s.mu.Unlock()
 		if !sleep && wait < spinLimit {
-			runtime.Gosched()
+			// Spin without the lock, which the loads need, until the
+			// deadline; then look again (in tracked mode activity may
+			// have moved it).
+			for deadline := now.Add(wait); time.Now().Before(deadline); {
+				runtime.Gosched()
+			}
 			continue
 		}
 		if timer == nil {

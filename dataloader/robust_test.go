@@ -1,0 +1,167 @@
+package dataloader_test
+
+import (
+	"context"
+	"errors"
+	"runtime"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/ormloader/ormloader/dataloader"
+)
+
+// A single error is a batch error, also for a batch of one key: it must not
+// be cached.
+func TestSingleKeyBatchErrorIsNotCached(t *testing.T) {
+	dbDown := errors.New("db down")
+	calls := 0
+	l := dataloader.New(func(_ context.Context, keys []int) ([]int, []error) {
+		calls++
+		return make([]int, len(keys)), []error{dbDown}
+	})
+	ctx, _ := newScope(t)
+	for range 2 {
+		if _, err := l.Load(ctx, 1); !errors.Is(err, dbDown) {
+			t.Fatalf("err = %v", err)
+		}
+	}
+	if calls != 2 {
+		t.Fatalf("batch function ran %d times, want 2 (a batch error is not cached)", calls)
+	}
+	// A not-found from a map batch function is an answer, and is cached.
+	calls = 0
+	m := dataloader.NewMapped(func(context.Context, []int) (map[int]int, error) { calls++; return nil, nil })
+	for range 2 {
+		if _, err := m.Load(ctx, 1); !errors.Is(err, dataloader.ErrNotFound) {
+			t.Fatalf("err = %v", err)
+		}
+	}
+	if calls != 1 {
+		t.Fatalf("not-found fetched %d times, want 1", calls)
+	}
+}
+
+func TestCacheKeyPanicIsAnErrorAndScopeStaysUsable(t *testing.T) {
+	l := dataloader.NewWithCacheKey(benchFetch, func(k int) int {
+		if k < 0 {
+			panic("negative key")
+		}
+		return k
+	})
+	ctx, s := dataloader.NewScope(context.Background())
+	if _, err := l.Load(ctx, -1); !errors.Is(err, dataloader.ErrPanic) {
+		t.Fatalf("Load = %v", err)
+	}
+	if _, errs := l.LoadMany(ctx, []int{1, -1}); !errors.Is(errs[0], dataloader.ErrPanic) {
+		t.Fatalf("LoadMany = %v", errs)
+	}
+	if _, err := l.LoadWith(ctx, 1, []int{-1}); !errors.Is(err, dataloader.ErrPanic) {
+		t.Fatalf("LoadWith = %v", err)
+	}
+	if v, err := l.Load(ctx, 2); v != 2 || err != nil {
+		t.Fatalf("the scope is unusable after a panic: %v, %v", v, err)
+	}
+	done := make(chan struct{})
+	go func() { s.Close(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(5 * time.Second):
+		t.Fatal("Close hangs after a cache key panic")
+	}
+}
+
+func TestGoexitInBatchFunctionFailsTheBatch(t *testing.T) {
+	calls := 0
+	l := dataloader.New(func(_ context.Context, keys []int) ([]int, []error) {
+		calls++
+		if calls == 1 {
+			runtime.Goexit()
+		}
+		return keys, nil
+	}, dataloader.WithName("fake"))
+	ctx, _ := newScope(t)
+	_, err := l.Load(ctx, 1)
+	if err == nil || !strings.Contains(err.Error(), "Goexit") {
+		t.Fatalf("err = %v", err)
+	}
+	if v, err := l.Load(ctx, 1); v != 1 || err != nil {
+		t.Fatalf("retry = %v, %v", v, err)
+	}
+}
+
+type panickyTracer struct{ start, end bool }
+
+func (p panickyTracer) TraceBatchStart(ctx context.Context, _ dataloader.BatchStartData) context.Context {
+	if p.start {
+		panic("tracer start")
+	}
+	return ctx
+}
+
+func (p panickyTracer) TraceBatchEnd(context.Context, dataloader.BatchEndData) {
+	if p.end {
+		panic("tracer end")
+	}
+}
+
+func TestTracerPanicDoesNotFailOrCrash(t *testing.T) {
+	logs := &syncBuffer{}
+	l := dataloader.New(benchFetch)
+	for _, tr := range []panickyTracer{{start: true}, {end: true}} {
+		ctx, _ := newScope(t, dataloader.WithTracer(tr), dataloader.WithLogger(newTextLogger(logs)))
+		if v, err := l.Load(ctx, 3); v != 3 || err != nil {
+			t.Fatalf("Load with %+v = %v, %v", tr, v, err)
+		}
+	}
+	if !strings.Contains(logs.String(), "tracer start") || !strings.Contains(logs.String(), "tracer end") {
+		t.Fatalf("tracer panics not logged:\n%s", logs)
+	}
+}
+
+func TestWithoutCacheIgnoresSiblings(t *testing.T) {
+	r := &recorder{}
+	l := dataloader.New(r.fetch, dataloader.WithoutCache())
+	ctx, _ := newScope(t)
+	siblings := []int{1, 2, 3}
+	for _, k := range siblings {
+		mustLoad(t, ctx, l, k)
+		l.LoadWith(ctx, k, siblings)
+	}
+	keys := 0
+	for _, b := range r.calls() {
+		keys += len(b)
+	}
+	if keys != 6 {
+		t.Fatalf("fetched %d keys for 6 loads: %v", keys, r.calls())
+	}
+}
+
+func TestDoneContextEnqueuesNothing(t *testing.T) {
+	r := &recorder{}
+	l := dataloader.New(r.fetch)
+	ctx, _ := newScope(t)
+	cancelled, cancel := context.WithCancel(ctx)
+	cancel()
+	if _, err := l.Load(cancelled, 1); !errors.Is(err, context.Canceled) {
+		t.Fatal(err)
+	}
+	if _, errs := l.LoadMany(cancelled, []int{1, 2}); !errors.Is(errs[1], context.Canceled) {
+		t.Fatal(errs)
+	}
+	if _, err := l.LoadThunk(cancelled, 1)(); !errors.Is(err, context.Canceled) {
+		t.Fatal(err)
+	}
+	mustLoad(t, ctx, l, 9)
+	wantBatches(t, r.calls(), [][]int{{9}})
+}
+
+func TestWorkerContextCarriesItsScope(t *testing.T) {
+	l := dataloader.New(benchFetch, dataloader.WithStrict())
+	_, s := newScope(t)
+	ctx, end := s.StartWorker(context.Background()) // a context without the scope
+	defer end()
+	if v, err := l.Load(ctx, 4); v != 4 || err != nil {
+		t.Fatalf("Load through a worker's context = %v, %v", v, err)
+	}
+}
