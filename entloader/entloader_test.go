@@ -900,3 +900,29 @@ func TestCommitClears(t *testing.T) {
 		}
 	})
 }
+
+// TestNilForeignKeys: M2O edges whose edge field is NULL load nothing and
+// issue no statement.
+func TestNilForeignKeys(t *testing.T) {
+	each(t, func(t *testing.T, e *env) {
+		seed(t, e.client)
+		ctx, scope := dataloader.NewScope(context.Background())
+		defer scope.Close()
+		bands, err := e.client.Band.Query().Where(band.LabelIDIsNil()).All(ctx)
+		if err != nil || len(bands) != 3 {
+			t.Fatalf("%d bands without label, %v", len(bands), err)
+		}
+		e.count.reset()
+		for _, b := range bands {
+			l, err := b.Label(ctx)
+			if err != nil || l != nil {
+				t.Errorf("band %d label: %v %v", b.ID, l, err)
+			}
+			// Edges now says "loaded, not found", as eager loading would.
+			if _, err := b.Edges.LabelOrErr(); !ent.IsNotFound(err) {
+				t.Errorf("band %d: Edges.LabelOrErr: %v", b.ID, err)
+			}
+		}
+		e.count.expect(t, "nil FKs", 0)
+	})
+}
