@@ -1,0 +1,114 @@
+package graph
+
+//go:generate go run github.com/99designs/gqlgen generate --config gqlgen.yml
+
+import (
+	"context"
+	"fmt"
+
+	"gorm.io/gorm"
+
+	"github.com/ormloader/ormloader/examples/gorm-gqlgen/models"
+	"github.com/ormloader/ormloader/gormloader"
+)
+
+// Resolver is the resolver root. Relation fields load through gormloader:
+// each is one call to a generated method (obj.LoadAlbums(ctx)), which the
+// gqlgenloader extension's per-operation scope batches into one statement
+// per relation per level. Root fields query with plain GORM: their results
+// are recorded as load sets, so the relations of all their rows load
+// together.
+type Resolver struct {
+	db *gorm.DB
+}
+
+// NewResolver returns the resolvers over db, which must have the gormloader
+// plugin installed.
+func NewResolver(db *gorm.DB) *Resolver { return &Resolver{db: db} }
+
+// maxPage bounds first in every paginated field.
+const maxPage = 1000
+
+// band loads a band by ID (batched with the other ByID loads of the
+// operation, so aliased band(id:) fields cost one statement).
+func (r *Resolver) band(ctx context.Context, id uint) (*models.Band, error) {
+	band, err := gormloader.ByID[models.Band](ctx, r.db, id)
+	if err != nil {
+		return nil, fmt.Errorf("band %d: %w", id, err)
+	}
+	return band, nil
+}
+
+func checkPage(first, offset int) error {
+	if first < 0 || first > maxPage {
+		return fmt.Errorf("first must be between 0 and %d, got %d", maxPage, first)
+	}
+	if offset < 0 {
+		return fmt.Errorf("offset must be 0 or more, got %d", offset)
+	}
+	return nil
+}
+
+// trackOptions orders an album's tracks by position and keeps the first
+// ones of each album.
+func trackOptions(first *int) ([]gormloader.LoadOption, error) {
+	opts := []gormloader.LoadOption{gormloader.Order("position")}
+	if first != nil {
+		if err := checkPage(*first, 0); err != nil {
+			return nil, err
+		}
+		opts = append(opts, gormloader.Limit(*first))
+	}
+	return opts, nil
+}
+
+// albumPage loads the albums of c.band after c.after in ID order, at most
+// c.first+1 of them (one more than the page, to tell whether there is a next
+// page).
+type albumPage func(ctx context.Context, c *AlbumConnection) ([]models.Album, error)
+
+// loadAlbumPage is the albumPage of ormloader: per-band limit and cursor in
+// one statement for every band of the level.
+func loadAlbumPage(ctx context.Context, c *AlbumConnection) ([]models.Album, error) {
+	opts := []gormloader.LoadOption{gormloader.Order("id"), gormloader.Limit(c.first + 1)}
+	if c.after != nil {
+		opts = append(opts, gormloader.Where("id > ?", *c.after))
+	}
+	return c.band.LoadAlbums(ctx, opts...)
+}
+
+func newAlbumConnection(band *models.Band, first int, after *uint, page albumPage) (*AlbumConnection, error) {
+	if err := checkPage(first, 0); err != nil {
+		return nil, err
+	}
+	return &AlbumConnection{band: band, first: first, after: after, page: page}, nil
+}
+
+// load returns the page and whether more albums follow. Edges and pageInfo
+// both call it; with ormloader the second call is a cache hit.
+func (c *AlbumConnection) load(ctx context.Context) (albums []models.Album, more bool, err error) {
+	albums, err = c.page(ctx, c)
+	if err != nil || len(albums) <= c.first {
+		return albums, false, err
+	}
+	return albums[:c.first], true, nil
+}
+
+func edges(albums []models.Album) []AlbumEdge {
+	e := make([]AlbumEdge, len(albums))
+	for i := range albums {
+		e[i] = AlbumEdge{Cursor: albums[i].ID, Node: &albums[i]}
+	}
+	return e
+}
+
+func pageInfo(albums []models.Album, more bool, err error) (*PageInfo, error) {
+	if err != nil {
+		return nil, err
+	}
+	info := &PageInfo{HasNextPage: more}
+	if len(albums) > 0 {
+		info.EndCursor = &albums[len(albums)-1].ID
+	}
+	return info, nil
+}
