@@ -5,6 +5,7 @@ package main
 import (
 	"log"
 	"os"
+	"path/filepath"
 
 	"entgo.io/contrib/entgql"
 	"entgo.io/ent/entc"
@@ -14,7 +15,14 @@ import (
 )
 
 func main() {
-	gql, err := entgql.NewExtension(entgql.WithWhereInputs(true))
+	// ENTC_TARGET: the test that checks that the committed code is current
+	// generates into a temporary directory.
+	target := os.Getenv("ENTC_TARGET")
+	gql, err := entgql.NewExtension(
+		entgql.WithWhereInputs(true),
+		entgql.WithSchemaGenerator(),
+		entgql.WithSchemaPath(filepath.Join(target, "ent.graphql")),
+	)
 	if err != nil {
 		log.Fatalf("entgql: %v", err)
 	}
@@ -23,10 +31,8 @@ func main() {
 		log.Fatalf("entloader: %v", err)
 	}
 	cfg := &gen.Config{Features: []gen.Feature{gen.FeaturePrivacy, gen.FeatureEntQL}}
-	if dir := os.Getenv("ENTC_TARGET"); dir != "" {
-		// The test that checks that the committed code is current generates
-		// into a temporary directory.
-		cfg.Target, cfg.Package = dir, "github.com/ormloader/ormloader/ent"
+	if target != "" {
+		cfg.Target, cfg.Package = target, "github.com/ormloader/ormloader/ent"
 	}
 	err = entc.Generate("./schema", cfg, entc.Extensions(gql, loaders))
 	if err != nil {

@@ -3,6 +3,7 @@ package schema
 import (
 	"entgo.io/contrib/entgql"
 	"entgo.io/ent"
+	"entgo.io/ent/schema"
 	"entgo.io/ent/schema/edge"
 	"entgo.io/ent/schema/field"
 )
@@ -10,6 +11,11 @@ import (
 // Band is the centre of the music domain.
 type Band struct {
 	ent.Schema
+}
+
+// Annotations of the Band: a root query field (a Relay connection) in GraphQL.
+func (Band) Annotations() []schema.Annotation {
+	return []schema.Annotation{entgql.QueryField(), entgql.RelayConnection()}
 }
 
 // Fields of the Band.

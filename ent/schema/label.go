@@ -3,6 +3,7 @@ package schema
 import (
 	"entgo.io/contrib/entgql"
 	"entgo.io/ent"
+	"entgo.io/ent/schema"
 	"entgo.io/ent/schema/edge"
 	"entgo.io/ent/schema/field"
 )
@@ -11,6 +12,11 @@ import (
 // field), exposed to GraphQL as a Relay connection.
 type Label struct {
 	ent.Schema
+}
+
+// Annotations of the Label: a root query field (a Relay connection) in GraphQL.
+func (Label) Annotations() []schema.Annotation {
+	return []schema.Annotation{entgql.QueryField(), entgql.RelayConnection()}
 }
 
 // Fields of the Label.
