@@ -461,7 +461,7 @@ func (l *keyed[K, C, V]) loadMany(ctx context.Context, keys []K) ([]V, []error) 
 	if s == nil {
 		return l.direct(ctx, keys)
 	}
-	entries, err := l.enqueueAll(ctx, s, keys)
+	entries, err := l.enqueueAll(ctx, s, keys, nil)
 	if err != nil {
 		return make([]V, len(keys)), repeat(len(keys), err)
 	}
@@ -482,12 +482,16 @@ func (l *keyed[K, C, V]) loadMany(ctx context.Context, keys []K) ([]V, []error) 
 	return vals, errs
 }
 
-// enqueueAll adds keys to the pending batch as one unit.
-func (l *keyed[K, C, V]) enqueueAll(ctx context.Context, s *Scope, keys []K) ([]*entry[V], error) {
+// enqueueAll adds keys, and the siblings that have no entry, to the
+// pending batch as one unit, and returns the entries of keys.
+func (l *keyed[K, C, V]) enqueueAll(ctx context.Context, s *Scope, keys, siblings []K) ([]*entry[V], error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	cks, err := l.cacheKeys(keys)
+	if l.cfg.noCache {
+		siblings = nil // their results could not be kept
+	}
+	cks, err := l.cacheKeys(append(keys[:len(keys):len(keys)], siblings...))
 	if err != nil {
 		return nil, err
 	}
@@ -501,16 +505,19 @@ func (l *keyed[K, C, V]) enqueueAll(ctx context.Context, s *Scope, keys []K) ([]
 	st := l.stateLocked(s)
 	for i, k := range keys {
 		var hit bool
-		entries[i], hit = st.enqueueLocked(s, k, cks[i], len(keys)-i, &c)
+		entries[i], hit = st.enqueueLocked(s, k, cks[i], len(cks)-i, &c)
 		if hit {
 			s.stats.CacheHits++
 		}
+	}
+	for i, sib := range siblings {
+		st.enqueueLocked(s, sib, cks[len(keys)+i], len(siblings)-i, &c)
 	}
 	s.stats.Loads += int64(len(keys))
 	return entries, nil
 }
 
-func (l *keyed[K, C, V]) thunk(ctx context.Context, key K) func() (V, error) {
+func (l *keyed[K, C, V]) thunk(ctx context.Context, key K, siblings []K) func() (V, error) {
 	s := FromContext(ctx)
 	if s == nil {
 		var once sync.Once
@@ -521,7 +528,7 @@ func (l *keyed[K, C, V]) thunk(ctx context.Context, key K) func() (V, error) {
 			return v, err
 		}
 	}
-	entries, err := l.enqueueAll(ctx, s, []K{key})
+	entries, err := l.enqueueAll(ctx, s, []K{key}, siblings)
 	return func() (V, error) {
 		if err != nil {
 			var zero V

@@ -57,7 +57,7 @@ type Loader[K, V any] struct {
 type loaderImpl[K, V any] interface {
 	load(ctx context.Context, key K, siblings []K) (V, error)
 	loadMany(ctx context.Context, keys []K) ([]V, []error)
-	thunk(ctx context.Context, key K) func() (V, error)
+	thunk(ctx context.Context, key K, siblings []K) func() (V, error)
 	prime(ctx context.Context, key K, v V)
 	clear(ctx context.Context, key K, all bool)
 }
@@ -175,7 +175,15 @@ func (l *Loader[K, V]) LoadMany(ctx context.Context, keys []K) (vals []V, errs [
 // value. Enqueue several keys with LoadThunk, then call the thunks, to
 // batch keys from one goroutine. The thunk may be called more than once.
 func (l *Loader[K, V]) LoadThunk(ctx context.Context, key K) func() (V, error) {
-	return l.impl.thunk(ctx, key)
+	return l.impl.thunk(ctx, key, nil)
+}
+
+// LoadWithThunk is [Loader.LoadWith] in two steps: the key and its siblings
+// are enqueued when it is called, and the returned function waits for the
+// key's value. Code that must know the keys are enqueued before it lets
+// other goroutines load (the ORM adapters' load-set claims) uses it.
+func (l *Loader[K, V]) LoadWithThunk(ctx context.Context, key K, siblings []K) func() (V, error) {
+	return l.impl.thunk(ctx, key, siblings)
 }
 
 // Prime caches v for key in the context's scope unless key already has an

@@ -165,3 +165,28 @@ func TestWorkerContextCarriesItsScope(t *testing.T) {
 		t.Fatalf("Load through a worker's context = %v, %v", v, err)
 	}
 }
+
+func TestLoadWithThunkEnqueuesAtCall(t *testing.T) {
+	r := &recorder{}
+	l := dataloader.New(r.fetch)
+	ctx, s := newScope(t, dataloader.WithWindow(time.Hour))
+	thunk := l.LoadWithThunk(ctx, 1, []int{1, 2, 3})
+	// The keys are pending now: a load of a sibling joins the same batch.
+	other := l.LoadThunk(ctx, 2)
+	if st := s.Stats(); st.Loads != 2 || st.CacheHits != 1 || st.Batches != 0 {
+		t.Fatalf("stats before waiting = %+v", st)
+	}
+	s.Close() // nothing was dispatched: the window is an hour
+	if _, err := thunk(); !errors.Is(err, dataloader.ErrScopeClosed) {
+		t.Fatal(err)
+	}
+	if _, err := other(); !errors.Is(err, dataloader.ErrScopeClosed) {
+		t.Fatal(err)
+	}
+
+	ctx, _ = newScope(t)
+	if v, err := l.LoadWithThunk(ctx, 5, []int{6})(); v != "v5" || err != nil {
+		t.Fatalf("thunk = %q, %v", v, err)
+	}
+	wantBatches(t, r.calls(), [][]int{{5, 6}})
+}

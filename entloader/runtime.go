@@ -163,19 +163,19 @@ func (l *Loader[ID, V]) Load(ctx context.Context, p Part, id ID, slot **NodeSet,
 }
 
 // loadSet enqueues key with the keys of every row of set, then releases the
-// claim (also if computing the keys panics, so that waiters never hang).
+// claim, so that the other loads of the set find their keys pending (the
+// claim is also released if computing the keys panics: waiters never hang).
 func (l *Loader[ID, V]) loadSet(ctx context.Context, c *relations.Claim, key Key[ID], set *relations.Set, sibling func(any) (ID, bool)) (V, error) {
-	siblings := func() []Key[ID] {
-		defer c.Release()
-		siblings := make([]Key[ID], 0, len(set.Rows))
-		for _, r := range set.Rows {
-			if sid, ok := sibling(r); ok {
-				siblings = append(siblings, Key[ID]{Part: key.Part, ID: sid})
-			}
+	defer c.Release()
+	siblings := make([]Key[ID], 0, len(set.Rows))
+	for _, r := range set.Rows {
+		if sid, ok := sibling(r); ok {
+			siblings = append(siblings, Key[ID]{Part: key.Part, ID: sid})
 		}
-		return siblings
-	}()
-	return l.dl.LoadWith(ctx, key, siblings)
+	}
+	wait := l.dl.LoadWithThunk(ctx, key, siblings)
+	c.Release()
+	return wait()
 }
 
 // LoadMany loads ids in one batch.

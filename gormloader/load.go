@@ -175,21 +175,24 @@ func load(ctx context.Context, db *gorm.DB, parent any, name string, want reflec
 	part := relations.Part{Conn: conn, Variant: v}
 	sets := relations.SetsOf(ctx)
 	bk := relations.BatchKey{Part: part, Parent: key}
-	var siblings []relations.BatchKey
 	if sets != nil && !l.cfg.noLoadSets && !l.cfg.alone[r.Name] {
 		if pk, err := m.pkKey(ctx, row); err == nil {
 			if set := sets.Lookup(m.typ, pk); set != nil && set.Source == l {
 				c, won := sets.Claim(set, claim{r, part})
 				if won {
-					siblings = r.siblingKeys(set, part)
-					c.Release()
-				} else if err := c.Wait(ctx); err != nil {
+					defer c.Release() // also if computing the keys panics: waiters never hang
+					wait := r.loader.LoadWithThunk(ctx, bk, r.siblingKeys(set, part))
+					c.Release() // after the enqueue: the others find their keys pending
+					res, err := wait()
+					return res, r, err
+				}
+				if err := c.Wait(ctx); err != nil {
 					return nil, r, err
 				}
 			}
 		}
 	}
-	res, err := r.loader.LoadWith(ctx, bk, siblings)
+	res, err := r.loader.Load(ctx, bk)
 	return res, r, err
 }
 

@@ -57,8 +57,9 @@
 //	if set := sets.Lookup(model, parentPK); set != nil {
 //		if c, won := sets.Claim(set, token{rel, bk.Part}); won {
 //			siblings := ... // the keys of every row of set
-//			c.Release()
-//			return loader.LoadWith(ctx, bk, siblings)
+//			wait := loader.LoadWithThunk(ctx, bk, siblings)
+//			c.Release() // after the enqueue: the others find their keys pending
+//			return wait()
 //		} else if err := c.Wait(ctx); err != nil {
 //			return err
 //		}

@@ -38,9 +38,10 @@ type Claim struct {
 	ready   chan struct{} // closed by Release
 }
 
-// Release tells the claim's waiters that the winner is about to enqueue the
-// set's keys. Call it right before the enqueue (after computing the keys).
-// Release is idempotent.
+// Release tells the claim's waiters that the winner has enqueued the set's
+// keys: call it right after dataloader's LoadWithThunk, before waiting.
+// Release is idempotent; defer it too, so that waiters never hang if
+// computing the keys fails.
 func (c *Claim) Release() { c.release.Do(func() { close(c.ready) }) }
 
 // Wait waits until the winner has released the claim or ctx is done, so that
@@ -116,8 +117,8 @@ func (s *Sets) Lookup(model any, pk Key) *Set {
 
 // Claim claims token (e.g. a relation and a partition) on set. won is true
 // for the first claim since the last [Sets.Invalidate]: the winner computes the
-// keys of every row of the set, calls [Claim.Release] and enqueues them all
-// (dataloader's LoadWith). The others (won false) call [Claim.Wait] and then
+// keys of every row of the set, enqueues them all (dataloader's
+// LoadWithThunk) and calls [Claim.Release]. The others (won false) call [Claim.Wait] and then
 // load their own key only, which is by then pending, in flight or cached.
 // This keeps a loop over n rows at O(n) work instead of O(n²), and a burst
 // of concurrent loads in one batch.
