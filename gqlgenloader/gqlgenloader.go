@@ -36,12 +36,17 @@
 // ([dataloader.Scope.StartWorker]), ended when it returns, panics included.
 // The scope dispatches its pending batches as soon as no tracked resolver is
 // running (each one has finished or is blocked in a load) and a short quiet
-// period has passed, so a level of the query costs no fixed wait. gqlgen
-// starts the resolvers of list elements and child fields only after the parent
-// resolver has returned; the quiet period ([dataloader.DefaultQuietPeriod])
-// bridges that gap, and the ORM adapters' load sets make relation loads one
-// statement per level whatever the timing. Plain struct fields are not
-// tracked: they cannot load.
+// period has passed, so a level of the query costs no fixed wait. Plain
+// struct fields are not tracked: they cannot load.
+//
+// The root fields of a query are held together: the scope counts each as
+// running from the start of the operation until its resolver runs, so
+// aliased lookups (a: band(id: 1) b: band(id: 2)) are one batch whatever the
+// goroutines' timing. Below the root, gqlgen starts the resolvers of list
+// elements and child fields only after the parent resolver has returned;
+// the quiet period ([dataloader.DefaultQuietPeriod]) bridges that gap, and the
+// ORM adapters' load sets make relation loads one statement per level
+// whatever the timing.
 //
 // gqlgen's worker limit (exec.worker_limit in gqlgen.yml) needs nothing
 // special: elements waiting for a worker slot have not started, so they are
@@ -51,6 +56,8 @@ package gqlgenloader
 
 import (
 	"context"
+	"strings"
+	"sync"
 
 	"github.com/99designs/gqlgen/graphql"
 	"github.com/vektah/gqlparser/v2/ast"
@@ -68,6 +75,7 @@ type Extension struct {
 var _ interface {
 	graphql.HandlerExtension
 	graphql.OperationInterceptor
+	graphql.RootFieldInterceptor
 	graphql.FieldInterceptor
 } = (*Extension)(nil)
 
@@ -123,7 +131,9 @@ func (e *Extension) InterceptOperation(ctx context.Context, next graphql.Operati
 	// (a POST request with @defer reads only the first): the deferred
 	// resolvers still run in this scope until the request is over.
 	stop := context.AfterFunc(ctx, scope.Close)
+	opCtx := graphql.GetOperationContext(ctx)
 	responses := next(ctx)
+	first := true
 	return func(ctx context.Context) (resp *graphql.Response) {
 		last := true // also when responses panics
 		defer func() {
@@ -132,6 +142,14 @@ func (e *Extension) InterceptOperation(ctx context.Context, next graphql.Operati
 				scope.Close()
 			}
 		}()
+		if first {
+			first = false
+			if opCtx.Operation != nil && opCtx.Operation.Operation == ast.Query {
+				var roots *pendingRoots
+				ctx, roots = startRoots(ctx, scope, opCtx)
+				defer roots.endAll()
+			}
+		}
 		resp = responses(ctx)
 		last = resp == nil || resp.HasNext == nil || !*resp.HasNext
 		return resp
@@ -152,12 +170,82 @@ func (e *Extension) perEvent(responses graphql.ResponseHandler) graphql.Response
 // as a tracked worker of the operation's scope.
 func (e *Extension) InterceptField(ctx context.Context, next graphql.Resolver) (any, error) {
 	scope := dataloader.FromContext(ctx)
-	if scope == nil || !mayLoad(graphql.GetFieldContext(ctx)) {
+	fc := graphql.GetFieldContext(ctx)
+	if scope == nil || !mayLoad(fc) {
 		return next(ctx)
 	}
 	ctx, end := scope.StartWorker(ctx)
 	defer end() // a panicking resolver ends too; gqlgen recovers it above us
+	if handOff, ok := ctx.Value(rootKey{}).(func()); ok && fc.Parent != nil && fc.Parent.Parent == nil {
+		handOff() // this root field's resolver now runs as a worker of its own
+	}
 	return next(ctx)
+}
+
+// Root fields of a query.
+//
+// gqlgen starts the root fields of a query in goroutines of their own, and
+// the first root field may block in a load before the goroutine of the next
+// one has started, so the scope would see no running worker and dispatch a
+// batch without the next field's keys (a: band(id: 1) b: band(id: 2) would
+// be two statements). So before a query runs, one worker per root field is
+// started on its behalf; each is ended when that root field's resolver
+// has started its own worker (or when the root field is over, if it never
+// does), and all are ended when the execution is.
+
+type rootKey struct{}
+
+// pendingRoots holds the workers started for root fields that have not
+// started yet.
+type pendingRoots struct {
+	mu   sync.Mutex // protects ends
+	ends []func()
+}
+
+func startRoots(ctx context.Context, scope *dataloader.Scope, opCtx *graphql.OperationContext) (context.Context, *pendingRoots) {
+	p := &pendingRoots{}
+	for _, f := range graphql.CollectFields(opCtx, opCtx.Operation.SelectionSet, nil) {
+		if !strings.HasPrefix(f.Name, "__") { // introspection runs before the root fields, in line
+			_, end := scope.StartWorker(ctx)
+			p.ends = append(p.ends, end)
+		}
+	}
+	return context.WithValue(ctx, pendingKey{}, p), p
+}
+
+type pendingKey struct{}
+
+// take returns the end function of one pending root worker, or nil.
+func (p *pendingRoots) take() func() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if len(p.ends) == 0 {
+		return nil
+	}
+	end := p.ends[len(p.ends)-1]
+	p.ends = p.ends[:len(p.ends)-1]
+	return end
+}
+
+func (p *pendingRoots) endAll() {
+	for end := p.take(); end != nil; end = p.take() {
+		end()
+	}
+}
+
+// InterceptRootField implements graphql.RootFieldInterceptor: it hands the
+// root field's pending worker (see startRoots) to the field's resolver.
+func (e *Extension) InterceptRootField(ctx context.Context, next graphql.RootResolver) graphql.Marshaler {
+	p, _ := ctx.Value(pendingKey{}).(*pendingRoots)
+	if p == nil || strings.HasPrefix(graphql.GetRootFieldContext(ctx).Field.Name, "__") {
+		return next(ctx)
+	}
+	end := p.take()
+	if end == nil {
+		return next(ctx)
+	}
+	defer end() // the field is over; end calls after the first do nothing
+	return next(context.WithValue(ctx, rootKey{}, end))
 }
 
 // mayLoad reports whether resolving the field runs code that may call a

@@ -11,6 +11,7 @@ import (
 
 	"github.com/99designs/gqlgen/graphql"
 	"github.com/99designs/gqlgen/graphql/executor"
+	"github.com/99designs/gqlgen/graphql/handler/extension"
 	"go.uber.org/goleak"
 
 	"github.com/ormloader/ormloader/dataloader"
@@ -68,6 +69,7 @@ func newHarness(t *testing.T, opts ...gqlgenloader.Option) *harness {
 			return context.WithValue(ctx, viewerKey{}, "viewer")
 		}),
 	}, opts...)
+	h.exec.Use(extension.Introspection{})
 	h.exec.Use(gqlgenloader.New(opts...))
 	h.exec.SetRecoverFunc(func(_ context.Context, err any) error { return fmt.Errorf("panic: %v", err) })
 	return h
@@ -178,6 +180,25 @@ func TestScopePerOperation(t *testing.T) {
 	}
 	if s := scopes(bs); len(s) != 2 {
 		t.Fatalf("two operations ran in %d scopes, want 2", len(s))
+	}
+}
+
+// Root fields start in goroutines of their own; the extension holds the batch
+// until each has started its resolver, so aliased lookups are one batch even
+// with a quiet period of a nanosecond.
+func TestRootFieldsOneBatch(t *testing.T) {
+	h := newHarness(t, gqlgenloader.WithScopeOptions(dataloader.WithQuietPeriod(time.Nanosecond)))
+	for range 20 {
+		h.only(h.run(t.Context(), `{ a: item(id: 1) { value } b: item(id: 2) { value } c: item(id: 3) { value } d: item(id: 4) { value } }`))
+		if got := sizes(h.takeBatches()); !slices.Equal(got, []int{4}) {
+			t.Fatalf("batch sizes %v, want [4]", got)
+		}
+	}
+	// Skipped root fields and introspection hold nothing back (a root worker
+	// left pending would hold the batch for the one-minute watchdog).
+	data := h.only(h.run(t.Context(), `{ __typename a: item(id: 1) { value } b: item(id: 2) @skip(if: true) { value } __type(name: "Item") { name } }`))
+	if want := `{"__typename":"Query","a":{"value":10},"__type":{"name":"Item"}}`; data != want {
+		t.Fatalf("data %s, want %s", data, want)
 	}
 }
 

@@ -4,6 +4,7 @@ package graph
 
 import (
 	"context"
+	"errors"
 	"fmt"
 
 	"gorm.io/gorm"
@@ -19,7 +20,8 @@ import (
 // are recorded as load sets, so the relations of all their rows load
 // together.
 type Resolver struct {
-	db *gorm.DB
+	db    *gorm.DB
+	naive bool // NewNaiveResolver's: find looks rows up with a query each
 }
 
 // NewResolver returns the resolvers over db, which must have the gormloader
@@ -29,14 +31,25 @@ func NewResolver(db *gorm.DB) *Resolver { return &Resolver{db: db} }
 // maxPage bounds first in every paginated field.
 const maxPage = 1000
 
-// band loads a band by ID (batched with the other ByID loads of the
-// operation, so aliased band(id:) fields cost one statement).
-func (r *Resolver) band(ctx context.Context, id uint) (*models.Band, error) {
-	band, err := gormloader.ByID[models.Band](ctx, r.db, id)
-	if err != nil {
-		return nil, fmt.Errorf("band %d: %w", id, err)
+// errNotFound is wrapped by the errors of lookups of missing rows.
+var errNotFound = errors.New("not found")
+
+// find loads the row of T with primary key id through gormloader.ByID, which
+// batches the lookups of an operation (aliased band(id:) fields cost one
+// statement), or with a query of its own in the naive resolvers.
+func find[T any](ctx context.Context, r *Resolver, what string, id uint) (*T, error) {
+	var row *T
+	var err error
+	if r.naive {
+		row = new(T)
+		err = r.db.WithContext(ctx).First(row, id).Error
+	} else {
+		row, err = gormloader.ByID[T](ctx, r.db, id)
 	}
-	return band, nil
+	if errors.Is(err, gorm.ErrRecordNotFound) { // gormloader.ErrNotFound matches it too
+		return nil, fmt.Errorf("no %s with id %d: %w", what, id, errNotFound)
+	}
+	return row, err
 }
 
 func checkPage(first, offset int) error {

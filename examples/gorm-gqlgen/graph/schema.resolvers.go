@@ -69,8 +69,8 @@ func (r *labelResolver) Bands(ctx context.Context, obj *models.Label) ([]models.
 
 // CreateAlbum is the resolver for the createAlbum field.
 func (r *mutationResolver) CreateAlbum(ctx context.Context, input NewAlbum) (*models.Album, error) {
-	if _, err := r.band(ctx, input.BandID); err != nil {
-		return nil, err
+	if _, err := find[models.Band](ctx, r.Resolver, "band", input.BandID); err != nil {
+		return nil, fmt.Errorf("createAlbum: %w", err)
 	}
 	album := models.Album{BandID: input.BandID, Title: input.Title, Year: input.Year}
 	for i, name := range input.Tracks {
@@ -85,13 +85,13 @@ func (r *mutationResolver) CreateAlbum(ctx context.Context, input NewAlbum) (*mo
 
 // AddMember is the resolver for the addMember field.
 func (r *mutationResolver) AddMember(ctx context.Context, bandID uint, personID uint) (*models.Band, error) {
-	band, err := r.band(ctx, bandID)
+	band, err := find[models.Band](ctx, r.Resolver, "band", bandID)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("addMember: %w", err)
 	}
-	person, err := gormloader.ByID[models.Person](ctx, r.db, personID)
+	person, err := find[models.Person](ctx, r.Resolver, "person", personID)
 	if err != nil {
-		return nil, fmt.Errorf("addMember: person %d: %w", personID, err)
+		return nil, fmt.Errorf("addMember: %w", err)
 	}
 	if err := r.db.WithContext(ctx).Model(band).Association("Members").Append(person); err != nil {
 		return nil, fmt.Errorf("addMember: %w", err)
@@ -117,8 +117,8 @@ func (r *queryResolver) Bands(ctx context.Context, first int, offset int) ([]mod
 
 // Band is the resolver for the band field.
 func (r *queryResolver) Band(ctx context.Context, id uint) (*models.Band, error) {
-	band, err := r.band(ctx, id)
-	if errors.Is(err, gormloader.ErrNotFound) {
+	band, err := find[models.Band](ctx, r.Resolver, "band", id)
+	if errors.Is(err, errNotFound) {
 		return nil, nil
 	}
 	return band, err

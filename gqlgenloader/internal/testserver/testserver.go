@@ -66,7 +66,14 @@ type queryResolver struct{ *Resolver }
 
 func (queryResolver) Items(_ context.Context, n int) ([]*Item, error) { return list(0, n), nil }
 
-func (queryResolver) Item(_ context.Context, id int) (*Item, error) { return &Item{ID: id}, nil }
+// Item loads the item's value in the root resolver itself, as a lookup by ID
+// does.
+func (r queryResolver) Item(ctx context.Context, id int) (*Item, error) {
+	if _, err := r.Values.Load(ctx, id); err != nil {
+		return nil, err
+	}
+	return &Item{ID: id}, nil
+}
 
 type mutationResolver struct{ *Resolver }
 
