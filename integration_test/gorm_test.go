@@ -37,6 +37,7 @@ func TestGORM(t *testing.T) {
 		t.Run(db.Dialect, func(t *testing.T) {
 			orm, naive := startGORM(t, db)
 			t.Run("reads", func(t *testing.T) { testGORMReads(t, orm, naive) })
+			t.Run("defer", func(t *testing.T) { testGORMDefer(t, orm, naive) })
 			t.Run("errors", func(t *testing.T) { testGORMErrors(t, orm, naive) })
 			t.Run("bad queries", func(t *testing.T) { testBadQueries(t, orm) })
 			t.Run("mutation then read", func(t *testing.T) {
@@ -104,6 +105,22 @@ func testGORMReads(t *testing.T, orm, naive *server) {
 			t.Logf("statements: ormloader %d, naive %d", got.Extensions.Stats.Statements, want.Extensions.Stats.Statements)
 		})
 	}
+}
+
+// testGORMDefer: deferred fragments resolve after the initial response, in
+// the operation's scope: the albums of every band are still one statement.
+func testGORMDefer(t *testing.T, orm, naive *server) {
+	const query = `{ bands(first: 100) { name ... @defer(label: "albums") { albums(first: 2) { totalCount edges { node { title } } } } } }`
+	got, want := orm.postDeferred(t, query), naive.postDeferred(t, query)
+	wantNoErrors(t, got.initial)
+	sameDeferred(t, got, want)
+	if len(got.incremental) != gormSize.Bands {
+		t.Errorf("%d incremental payloads, want one per band (%d)", len(got.incremental), gormSize.Bands)
+	}
+	if got.statements != 3 { // bands, album pages, album counts
+		t.Errorf("%d statements, want 3", got.statements)
+	}
+	t.Logf("statements: ormloader %d, naive %d", got.statements, want.statements)
 }
 
 // testGORMErrors: resolver errors and missing rows look the same with and

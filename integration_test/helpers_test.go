@@ -15,6 +15,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"mime"
+	"mime/multipart"
 	"net/http"
 	"net/http/httptest"
 	"reflect"
@@ -151,4 +153,98 @@ func freshDB(t *testing.T, dialect string) testdb.DB {
 		t.Fatalf("no %s database", dialect)
 	}
 	return db
+}
+
+// deferred is the result of an operation with @defer, sent over gqlgen's
+// multipart/mixed transport.
+type deferred struct {
+	initial     response
+	incremental []incrementalPayload // sorted by path: their order is that in which they completed
+	statements  int                  // of the whole request, as the last payload reports them
+}
+
+type incrementalPayload struct {
+	Data       json.RawMessage `json:"data"`
+	Label      string          `json:"label"`
+	Path       []any           `json:"path"`
+	Errors     []gqlError      `json:"errors"`
+	Extensions struct {
+		Stats struct{ Statements int } `json:"stats"`
+	} `json:"extensions"`
+}
+
+// postDeferred sends a query with @defer and reads every part of the
+// multipart response.
+func (s *server) postDeferred(t *testing.T, query string) deferred {
+	t.Helper()
+	body, err := json.Marshal(map[string]any{"query": query})
+	if err != nil {
+		t.Fatal(err)
+	}
+	req, err := http.NewRequest(http.MethodPost, s.url+"/query", bytes.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Accept", "multipart/mixed")
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatalf("%s: %v", s.name, err)
+	}
+	defer res.Body.Close()
+	_, params, err := mime.ParseMediaType(res.Header.Get("Content-Type"))
+	if err != nil {
+		t.Fatalf("%s: not a multipart response: %v", s.name, err)
+	}
+	var d deferred
+	mr := multipart.NewReader(res.Body, params["boundary"])
+	for i := 0; ; i++ {
+		part, err := mr.NextPart()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			t.Fatalf("%s: part %d: %v", s.name, i, err)
+		}
+		raw, err := io.ReadAll(part)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if i == 0 {
+			if err := json.Unmarshal(raw, &d.initial); err != nil {
+				t.Fatalf("%s: initial part: %v\n%s", s.name, err, raw)
+			}
+			d.statements = d.initial.Extensions.Stats.Statements
+			continue
+		}
+		var p struct{ Incremental []incrementalPayload }
+		if err := json.Unmarshal(raw, &p); err != nil {
+			t.Fatalf("%s: part %d: %v\n%s", s.name, i, err, raw)
+		}
+		for _, inc := range p.Incremental {
+			d.statements = max(d.statements, inc.Extensions.Stats.Statements)
+			inc.Extensions.Stats.Statements = 0
+			d.incremental = append(d.incremental, inc)
+		}
+	}
+	slices.SortFunc(d.incremental, func(a, b incrementalPayload) int {
+		return cmp.Compare(fmt.Sprint(a.Path), fmt.Sprint(b.Path))
+	})
+	return d
+}
+
+// sameDeferred fails unless got and want have the same initial response and
+// the same incremental payloads.
+func sameDeferred(t *testing.T, got, want deferred) {
+	t.Helper()
+	sameResponse(t, got.initial, want.initial)
+	if len(got.incremental) != len(want.incremental) {
+		t.Fatalf("%d incremental payloads, want %d", len(got.incremental), len(want.incremental))
+	}
+	for i := range got.incremental {
+		g, w := got.incremental[i], want.incremental[i]
+		if !reflect.DeepEqual(decode(t, g.Data), decode(t, w.Data)) || g.Label != w.Label || fmt.Sprint(g.Path) != fmt.Sprint(w.Path) {
+			t.Errorf("incremental payload %d differs from the naive resolvers'\n got: %s %s %v\nwant: %s %s %v", i, g.Data, g.Label, g.Path, w.Data, w.Label, w.Path)
+		}
+	}
 }
