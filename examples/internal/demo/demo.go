@@ -101,8 +101,11 @@ func LogRequests(h http.Handler, logger *slog.Logger) http.Handler {
 			return
 		}
 		s := st.Snapshot(false)
-		logger.Info("graphql", "op", s.Operation, "statements", s.Statements, "batches", s.Batches,
-			"time", time.Since(start).Round(10*time.Microsecond))
+		attrs := []any{"statements", s.Statements, "batches", s.Batches, "time", time.Since(start).Round(10 * time.Microsecond)}
+		if s.Operation != "" {
+			attrs = append([]any{"op", s.Operation}, attrs...)
+		}
+		logger.Info("graphql", attrs...)
 	})
 }
 
