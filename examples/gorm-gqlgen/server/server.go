@@ -87,14 +87,21 @@ func Seed(ctx context.Context, db *gorm.DB, s Size) (seeded bool, err error) {
 		for i, name := range data.People {
 			people[i] = models.Person{Name: name}
 		}
+		// Batches of 100 rows stay below every dialect's bind-parameter limit.
+		if err := tx.CreateInBatches(&labels, 100).Error; err != nil {
+			return err
+		}
+		if err := tx.CreateInBatches(&people, 100).Error; err != nil {
+			return err
+		}
 		bands := make([]models.Band, len(data.Bands))
 		for i, b := range data.Bands {
 			bands[i] = models.Band{Name: b.Name}
 			if b.Label >= 0 {
-				bands[i].LabelID = &labels[b.Label].ID // points at the ID the insert below sets
+				bands[i].LabelID = &labels[b.Label].ID
 			}
 			for _, p := range b.Members {
-				bands[i].Members = append(bands[i].Members, models.Person{ID: uint(p + 1)})
+				bands[i].Members = append(bands[i].Members, models.Person{ID: people[p].ID})
 			}
 			for _, a := range b.Albums {
 				album := models.Album{Title: a.Title, Year: a.Year}
@@ -104,14 +111,8 @@ func Seed(ctx context.Context, db *gorm.DB, s Size) (seeded bool, err error) {
 				bands[i].Albums = append(bands[i].Albums, album)
 			}
 		}
-		// Batches of 100 rows (and their albums and tracks) stay below every
-		// dialect's bind-parameter limit.
-		if err := tx.CreateInBatches(&labels, 100).Error; err != nil {
-			return err
-		}
-		if err := tx.CreateInBatches(&people, 100).Error; err != nil {
-			return err
-		}
+		// Ten bands at a time with their albums and tracks; the members exist
+		// already (only the band_members rows are inserted).
 		return tx.Omit("Members.*").CreateInBatches(&bands, 10).Error
 	})
 	if err != nil {
