@@ -48,10 +48,12 @@
 // ORM adapters' load sets make relation loads one statement per level
 // whatever the timing.
 //
-// gqlgen's worker limit (exec.worker_limit in gqlgen.yml) needs nothing
-// special: elements waiting for a worker slot have not started, so they are
-// not tracked, and the elements holding the slots are blocked in loads, which
-// lets the batch go.
+// gqlgen's worker limit (exec.worker_limit in gqlgen.yml) cannot stall the
+// scope: elements waiting for a worker slot have not started, so they are not
+// tracked, and the elements holding the slots are blocked in loads, which lets
+// their batch go. A list longer than the limit is then loaded in one batch per
+// wave of elements, unless its loads name their siblings, as the ORM
+// adapters' load sets do (one batch).
 package gqlgenloader
 
 import (
