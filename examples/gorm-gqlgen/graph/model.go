@@ -6,8 +6,8 @@ import "github.com/ormloader/ormloader/examples/gorm-gqlgen/models"
 // a *models.Band, *models.Album, ... (the generated code switches on it).
 // They are empty interfaces so that the GORM models need no GraphQL methods.
 type (
-	Node         interface{}
-	SearchResult interface{}
+	Node         any
+	SearchResult any
 )
 
 // AlbumConnection is a page of a band's albums. Its fields are resolvers, so
