@@ -1,8 +1,15 @@
 package demo
 
 import (
+	"bytes"
 	"context"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"regexp"
 	"testing"
+
+	"github.com/ormloader/ormloader/dataloader"
 )
 
 func TestParseDSN(t *testing.T) {
@@ -68,5 +75,27 @@ func TestGenerateIsDeterministic(t *testing.T) {
 	}
 	if len(a.Bands[0].Albums) != 10 || len(a.Bands[1].Albums) != 9 || a.Bands[6].Label != -1 {
 		t.Fatal("the shape of the data set changed; the examples' docs describe it")
+	}
+}
+
+func TestLogRequests(t *testing.T) {
+	db, _, closeDB, err := OpenDB("")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer closeDB()
+	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		ctx := r.Context()
+		for range 2 {
+			if _, err := db.ExecContext(ctx, "SELECT 1"); err != nil {
+				t.Error(err)
+			}
+		}
+		BatchCounter{}.TraceBatchStart(ctx, dataloader.BatchStartData{}) // as a scope's tracer would
+	})
+	var logs bytes.Buffer
+	LogRequests(h, slog.New(slog.NewTextHandler(&logs, nil))).ServeHTTP(httptest.NewRecorder(), httptest.NewRequest("POST", "/query", nil))
+	if !regexp.MustCompile(`msg=graphql statements=2 batches=1 time=\S+\n$`).Match(logs.Bytes()) {
+		t.Fatalf("log line %q", logs.String())
 	}
 }
