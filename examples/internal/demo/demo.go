@@ -10,7 +10,7 @@
 //     request statistics in every response's extensions; [Handler] adds
 //     GraphiQL at / and one log line per request:
 //     "graphql op=Bands statements=4 batches=3 time=2.1ms".
-//   - [Listen] serves and prints the URL.
+//   - [Listen] serves, prints the URL, and returns on Ctrl-C.
 //
 // A typical main:
 //
@@ -22,12 +22,15 @@
 package demo
 
 import (
+	"context"
 	"flag"
 	"fmt"
 	"log/slog"
 	"net"
 	"net/http"
 	"os"
+	"os/signal"
+	"syscall"
 	"time"
 
 	"github.com/99designs/gqlgen/graphql"
@@ -109,13 +112,29 @@ func LogRequests(h http.Handler, logger *slog.Logger) http.Handler {
 	})
 }
 
-// Listen serves h on addr and prints the URL of GraphiQL. It returns only on
-// error.
+// Listen serves h on addr and prints the URL of GraphiQL. It returns nil
+// after an interrupt (Ctrl-C) or SIGTERM, once the requests in progress are
+// done, so that the caller's deferred clean-up (the temporary database) runs;
+// otherwise it returns the error that stopped the server.
 func Listen(addr string, h http.Handler) error {
 	l, err := net.Listen("tcp", addr)
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w (pick another address with -addr)", addr, err)
 	}
 	fmt.Fprintf(os.Stderr, "GraphiQL on http://%s/ (GraphQL endpoint: /query)\n", l.Addr())
-	return http.Serve(l, h)
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	srv := &http.Server{Handler: h}
+	done := make(chan error, 1)
+	go func() { done <- srv.Serve(l) }()
+	select {
+	case err := <-done:
+		return err
+	case <-ctx.Done():
+		stop() // a second interrupt kills the process
+		fmt.Fprintln(os.Stderr, "shutting down")
+		shutdownCtx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		return srv.Shutdown(shutdownCtx)
+	}
 }
