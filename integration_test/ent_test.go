@@ -12,7 +12,8 @@ import (
 
 // entSize is the GORM tests' size: 8 bands (the seventh has no label) with
 // 4, 3 or 2 albums of 3 or 2 tracks and 2 reviews each, 2 members per band
-// out of 16 people.
+// out of 16 people; bands 0, 2, 4 and 6 have a profile, band i names band
+// i/2 as an influence.
 var entSize = entexample.Size{Labels: 3, Bands: 8, Albums: 4, Tracks: 3, Members: 2}
 
 // startEnt seeds db and serves it twice: with ormloader, and with the naive
@@ -97,6 +98,10 @@ func testEntReads(t *testing.T, orm, naive *server) {
 		name:       "belongs-to, many-to-many both ways",
 		query:      `{ bands(first: 100) { edges { node { id name label { name } members { name bands { name } } } } } }`,
 		statements: 5, // bands and their count, labels, members, their bands
+	}, {
+		name:       "one-to-one, many-to-many through an edge schema",
+		query:      `{ bands(first: 100) { edges { node { name profile { bio band { name } } influences { name influenced { name } } } } } }`,
+		statements: 5, // bands and their count, profiles, influences, the bands they influenced; profiles' bands are cached
 	}, {
 		name:       "belongs-to back up",
 		query:      `{ people(first: 4) { name bands { name albums { tracks { title album { title band { name } } } } } } }`,

@@ -59,8 +59,8 @@ func Open(dsn string) (client *ent.Client, closeDB func() error, err error) {
 // reviewers write the seeded reviews: two of them review each album.
 var reviewers = []string{"alice", "bob", "carol"}
 
-// Seed inserts the generated data set of size s, and two reviews of every
-// album, unless the database has bands already (a -dsn database that was
+// Seed inserts the generated data set of size s, with two reviews of every
+// album, profiles and influences between bands, unless the database has bands already (a -dsn database that was
 // seeded before, or your own data).
 func Seed(ctx context.Context, client *ent.Client, s Size) (seeded bool, err error) {
 	if n, err := client.Band.Query().Count(ctx); err != nil || n > 0 {
@@ -105,6 +105,23 @@ func seed(ctx context.Context, tx *ent.Tx, data demo.Dataset) error {
 	}
 	bandRows, err := saveAll(ctx, bands, tx.Band.CreateBulk)
 	if err != nil {
+		return err
+	}
+	// Every other band has a profile; band i names band i/2 as an influence.
+	var profiles []*ent.ProfileCreate
+	var influences []*ent.InfluenceCreate
+	for i, b := range bandRows {
+		if i%2 == 0 {
+			profiles = append(profiles, tx.Profile.Create().SetBio("About "+b.Name).SetBand(b))
+		}
+		if i > 0 {
+			influences = append(influences, tx.Influence.Create().SetBand(b).SetInfluenced(bandRows[i/2]))
+		}
+	}
+	if _, err := saveAll(ctx, profiles, tx.Profile.CreateBulk); err != nil {
+		return err
+	}
+	if _, err := saveAll(ctx, influences, tx.Influence.CreateBulk); err != nil {
 		return err
 	}
 	var albums []*ent.AlbumCreate
