@@ -60,8 +60,8 @@ func Open(dsn string) (client *ent.Client, closeDB func() error, err error) {
 var reviewers = []string{"alice", "bob", "carol"}
 
 // Seed inserts the generated data set of size s, with two reviews of every
-// album, profiles and influences between bands, unless the database has bands already (a -dsn database that was
-// seeded before, or your own data).
+// album, profiles and influences between bands, unless the database has
+// bands already (a -dsn database that was seeded before, or your own data).
 func Seed(ctx context.Context, client *ent.Client, s Size) (seeded bool, err error) {
 	if n, err := client.Band.Query().Count(ctx); err != nil || n > 0 {
 		return false, err
@@ -73,7 +73,10 @@ func Seed(ctx context.Context, client *ent.Client, s Size) (seeded bool, err err
 	if err := seed(ctx, tx, demo.Generate(s)); err != nil {
 		return false, fmt.Errorf("seed: %w", errors.Join(err, tx.Rollback()))
 	}
-	return true, tx.Commit()
+	if err := tx.Commit(); err != nil {
+		return false, fmt.Errorf("seed: %w", err)
+	}
+	return true, nil
 }
 
 func seed(ctx context.Context, tx *ent.Tx, data demo.Dataset) error {
