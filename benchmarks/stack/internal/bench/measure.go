@@ -1,0 +1,186 @@
+package bench
+
+import (
+	"bytes"
+	"cmp"
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"runtime"
+	"slices"
+	"strconv"
+	"sync"
+	"time"
+)
+
+// Budget bounds the measurement of one variant on one query.
+type Budget struct {
+	Time     time.Duration // sequential requests: at most this long...
+	Requests int           // ...and at most this many, but at least MinRequests
+	Clients  int           // concurrent clients for the throughput
+	ConcTime time.Duration // how long they send requests
+}
+
+// MinRequests is the fewest sequential requests a measurement makes,
+// whatever its time budget.
+const MinRequests = 20
+
+// Result is what one variant did with one query.
+type Result struct {
+	Requests           int           // sequential requests measured
+	MinStmts, MaxStmts int64         // statements per sequential request
+	P50, P99           time.Duration // sequential latency
+	Allocs, Bytes      float64       // per sequential request (runtime.MemStats delta / requests)
+	Throughput         float64       // requests per second with Budget.Clients clients
+	ConcStmts          float64       // mean statements per request under concurrency
+}
+
+// Request sends query to h in-process and returns the response body, or an
+// error unless it is a GraphQL response with data and no errors.
+func Request(h http.Handler, body []byte) ([]byte, error) {
+	req := httptest.NewRequest(http.MethodPost, "/query", bytes.NewReader(body))
+	req.Header.Set("Content-Type", "application/json")
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, req)
+	out := rec.Body.Bytes()
+	if rec.Code != http.StatusOK || !bytes.HasPrefix(out, []byte(`{"data":`)) || bytes.Contains(out, []byte(`"errors":`)) {
+		return out, fmt.Errorf("HTTP %d: %.300s", rec.Code, out)
+	}
+	return out, nil
+}
+
+// Body returns the POST body of a GraphQL query.
+func Body(query string) []byte {
+	b, err := json.Marshal(map[string]string{"query": query})
+	if err != nil {
+		panic(err) // a string always marshals
+	}
+	return b
+}
+
+// Measure runs query against h: sequential requests for the statements,
+// latencies and allocations, then b.Clients concurrent clients for the
+// throughput. It stops early with ctx's error.
+func Measure(ctx context.Context, h http.Handler, query string, b Budget) (Result, error) {
+	body := Body(query)
+	for range 3 { // warm up: connections, caches, the query cache
+		if _, err := Request(h, body); err != nil {
+			return Result{}, err
+		}
+	}
+	var r Result
+	lat := make([]time.Duration, 0, b.Requests)
+	runtime.GC()
+	var m0, m1 runtime.MemStats
+	runtime.ReadMemStats(&m0)
+	start := time.Now()
+	for len(lat) < MinRequests || len(lat) < b.Requests && time.Since(start) < b.Time {
+		if err := ctx.Err(); err != nil {
+			return r, err
+		}
+		s0, t0 := Statements(), time.Now()
+		if _, err := Request(h, body); err != nil {
+			return r, err
+		}
+		lat = append(lat, time.Since(t0))
+		n := Statements() - s0
+		if len(lat) == 1 || n < r.MinStmts {
+			r.MinStmts = n
+		}
+		r.MaxStmts = max(r.MaxStmts, n)
+	}
+	runtime.ReadMemStats(&m1)
+	r.Requests = len(lat)
+	r.Allocs = float64(m1.Mallocs-m0.Mallocs) / float64(len(lat))
+	r.Bytes = float64(m1.TotalAlloc-m0.TotalAlloc) / float64(len(lat))
+	slices.Sort(lat)
+	r.P50 = percentile(lat, 50)
+	r.P99 = percentile(lat, 99)
+
+	var (
+		wg       sync.WaitGroup
+		mu       sync.Mutex
+		done     int
+		firstErr error
+	)
+	s0 := Statements()
+	start = time.Now()
+	deadline := start.Add(b.ConcTime)
+	for range b.Clients {
+		wg.Go(func() {
+			n := 0
+			var err error
+			for ctx.Err() == nil && time.Now().Before(deadline) {
+				if _, err = Request(h, body); err != nil {
+					break
+				}
+				n++
+			}
+			mu.Lock()
+			done += n
+			firstErr = cmp.Or(firstErr, err)
+			mu.Unlock()
+		})
+	}
+	wg.Wait()
+	elapsed := time.Since(start)
+	if firstErr != nil {
+		return r, firstErr
+	}
+	if err := ctx.Err(); err != nil {
+		return r, err
+	}
+	r.Throughput = float64(done) / elapsed.Seconds()
+	if done > 0 {
+		r.ConcStmts = float64(Statements()-s0) / float64(done)
+	}
+	return r, nil
+}
+
+// percentile returns the p-th percentile of sorted (nearest rank).
+func percentile(sorted []time.Duration, p int) time.Duration {
+	i := (len(sorted)*p+99)/100 - 1
+	return sorted[max(i, 0)]
+}
+
+// Canonical returns a GraphQL response's JSON with every list of objects
+// sorted by their "id": the variants return the same rows, but only the
+// root field is ordered (ORDER BY id); relations come in the order the
+// database returns them, which differs between a query per parent, an IN
+// and a JOIN.
+func Canonical(body []byte) (string, error) {
+	var v any
+	if err := json.Unmarshal(body, &v); err != nil {
+		return "", err
+	}
+	sortLists(v)
+	out, err := json.Marshal(v)
+	return string(out), err
+}
+
+func sortLists(v any) {
+	switch v := v.(type) {
+	case map[string]any:
+		for _, e := range v {
+			sortLists(e)
+		}
+	case []any:
+		for _, e := range v {
+			sortLists(e)
+		}
+		slices.SortStableFunc(v, func(a, b any) int {
+			return cmp.Compare(id(a), id(b))
+		})
+	}
+}
+
+// id returns an object's "id" (an ID is a string in GraphQL's JSON) as a
+// number, so that "10" sorts after "9"; 0 for anything else.
+func id(v any) int {
+	m, _ := v.(map[string]any)
+	s, _ := m["id"].(string)
+	n, _ := strconv.Atoi(s)
+	return n
+}
