@@ -44,6 +44,7 @@ type flight struct {
 	// before they are scheduled, so that the scope does not see "no worker
 	// running" while woken workers are still on their way.
 	waiters []*worker
+	wbuf    [1]*worker // waiters' first backing array
 }
 
 // resolved is the flight of entries that never had a batch (Prime).
@@ -62,10 +63,14 @@ type state[K any, C comparable, V any] struct {
 }
 
 type batch[K any, C comparable, V any] struct {
-	flight  // its entries point here
-	keys    []K
-	cks     []C // the keys' cache keys
-	entries []*entry[V]
+	flight // its entries point here
+	keys   []K
+	slots  []slot[C, V] // per key: its cache key and entry
+}
+
+type slot[C comparable, V any] struct {
+	ck C
+	e  *entry[V]
 }
 
 // clock reads the time once, when first needed.
@@ -79,11 +84,11 @@ func (c *clock) now() time.Time {
 }
 
 func (l *keyed[K, C, V]) stateLocked(s *Scope) *state[K, C, V] {
-	if st, ok := s.states[&l.cfg]; ok {
+	if st := s.stateLocked(&l.cfg); st != nil {
 		return st.(*state[K, C, V])
 	}
 	st := &state[K, C, V]{l: l, cache: make(map[C]*entry[V])}
-	s.states[&l.cfg] = st
+	s.addStateLocked(&l.cfg, st)
 	return st
 }
 
@@ -117,17 +122,15 @@ func (st *state[K, C, V]) enqueueLocked(s *Scope, key K, ck C, more int, c *cloc
 			n = min(n, m)
 		}
 		st.pending = &batch[K, C, V]{
-			flight:  flight{done: make(chan struct{})},
-			keys:    make([]K, 0, n),
-			cks:     make([]C, 0, n),
-			entries: make([]*entry[V], 0, n),
+			flight: flight{done: make(chan struct{})},
+			keys:   make([]K, 0, n),
+			slots:  make([]slot[C, V], 0, n),
 		}
 	}
 	b := st.pending
 	e = st.newEntry(&b.flight, more)
 	b.keys = append(b.keys, key)
-	b.cks = append(b.cks, ck)
-	b.entries = append(b.entries, e)
+	b.slots = append(b.slots, slot[C, V]{ck, e})
 	st.cache[ck] = e
 	if m := st.l.cfg.maxBatch; m > 0 && len(b.keys) >= m {
 		if !first {
@@ -145,8 +148,8 @@ func (st *state[K, C, V]) enqueueLocked(s *Scope, key K, ck C, more int, c *cloc
 func (st *state[K, C, V]) dispatchLocked(s *Scope) {
 	b := st.pending
 	st.pending = nil
-	for _, e := range b.entries {
-		e.state = stateInFlight
+	for _, sl := range b.slots {
+		sl.e.state = stateInFlight
 	}
 	s.stats.Batches++
 	s.stats.Keys += int64(len(b.keys))
@@ -156,11 +159,11 @@ func (st *state[K, C, V]) dispatchLocked(s *Scope) {
 }
 
 // failPendingLocked resolves the pending batch with err and forgets it.
-func (st *state[K, C, V]) failPendingLocked(err error) []chan struct{} {
+func (st *state[K, C, V]) failPendingLocked(err error) chan struct{} {
 	b := st.pending
 	st.pending = nil
 	st.resolveLocked(b, nil, nil, err)
-	return []chan struct{}{b.done}
+	return b.done
 }
 
 // run calls the batch function and wakes the batch's waiters. The waiters
@@ -198,7 +201,8 @@ func (st *state[K, C, V]) resolveLocked(b *batch[K, C, V], vals []V, errs []erro
 		w.unblockLocked()
 	}
 	b.waiters = nil
-	for i, e := range b.entries {
+	for i, sl := range b.slots {
+		e := sl.e
 		e.state = stateResolved
 		switch {
 		case errors.Is(batchErr, ErrWrongLength):
@@ -212,14 +216,14 @@ func (st *state[K, C, V]) resolveLocked(b *batch[K, C, V], vals []V, errs []erro
 			}
 		}
 		if st.l.cfg.noCache || batchErr != nil || isContextErr(e.err) {
-			if ck := b.cks[i]; st.cache[ck] == e {
+			if ck := sl.ck; st.cache[ck] == e {
 				delete(st.cache, ck)
 			}
 		}
 	}
 	// Cached entries keep the flight, and with it the batch, alive: drop
 	// what is no longer needed.
-	b.keys, b.cks, b.entries = nil, nil, nil
+	b.keys, b.slots = nil, nil
 }
 
 func isContextErr(err error) bool {
@@ -416,11 +420,14 @@ func (s *Scope) parkLocked(ctx context.Context, e interface{ flightLocked() *fli
 	if w == nil {
 		return
 	}
+	if f.waiters == nil {
+		f.waiters = f.wbuf[:0]
+	}
 	f.waiters = append(f.waiters, w)
 	w.blockLocked()
 	if s.running == 0 {
 		s.lastActivity = time.Now()
-		s.notify()
+		s.notifyLocked()
 	}
 }
 

@@ -90,23 +90,28 @@ func WithLogger(l *slog.Logger) ScopeOption {
 // batches and batches in flight. Create one per request with [NewScope] and
 // close it when the request ends. A Scope is safe for concurrent use.
 type Scope struct {
-	ctx    context.Context // batches run under it; cancelled by Close
-	cancel context.CancelFunc
-	cfg    scopeConfig
+	ctx     context.Context // batches run under it; cancelled by Close
+	cancel  context.CancelFunc
+	cfg     scopeConfig
+	carrier carrier // the context NewScope returns, allocated with the scope
 
 	mu sync.Mutex // protects every field below
-	// states maps a loader definition (its config's address) to its state
-	// in this scope (*state[K, C, V] for that loader's type parameters).
-	states map[*loaderConfig]any
+	// states holds the state in this scope of each loader used in it
+	// (*state[K, C, V] for that loader's type parameters), found by the
+	// loader's config address: the first few inline, the rest in a map.
+	states     [4]stateRef
+	nstates    int
+	moreStates map[*loaderConfig]any
 	// ready lists the states that have a pending batch, in the order their
 	// first key arrived; the tick dispatches them all together.
 	ready        []dispatcher
-	firstKey     time.Time // when the oldest pending key arrived
-	lastActivity time.Time // last key, worker start or worker end
-	ticking      bool      // a tick goroutine is running
-	wake         chan struct{}
-	tracked      bool // a worker was started: dispatch by tracking
-	running      int  // tracked workers that are neither done nor blocked in a load
+	readyBuf     [4]dispatcher // ready's first backing array
+	firstKey     time.Time     // when the oldest pending key arrived
+	lastActivity time.Time     // last key, worker start or worker end
+	ticking      bool          // a tick goroutine is running
+	wake         chan struct{} // nudges a sleeping tick; made when first needed
+	tracked      bool          // a worker was started: dispatch by tracking
+	running      int           // tracked workers that are neither done nor blocked in a load
 	closed       bool
 	stats        Stats
 	locals       map[any]any // Local values
@@ -117,10 +122,23 @@ type Scope struct {
 // dispatcher is a loader state with a pending batch.
 type dispatcher interface {
 	dispatchLocked(s *Scope)
-	failPendingLocked(err error) []chan struct{}
+	failPendingLocked(err error) chan struct{}
 }
 
 type scopeKey struct{}
+
+// carrier is a context that carries a scope.
+type carrier struct {
+	context.Context
+	s *Scope
+}
+
+func (c *carrier) Value(key any) any {
+	if key == (scopeKey{}) {
+		return c.s
+	}
+	return c.Context.Value(key)
+}
 
 // NewScope returns a new scope and a copy of ctx that carries it. Batch
 // functions run under a context derived from the returned one: its values
@@ -137,8 +155,10 @@ func NewScope(ctx context.Context, opts ...ScopeOption) (context.Context, *Scope
 	for _, o := range opts {
 		o(&cfg)
 	}
-	s := &Scope{cfg: cfg, wake: make(chan struct{}, 1), states: make(map[*loaderConfig]any)}
-	ctx = context.WithValue(ctx, scopeKey{}, s)
+	s := &Scope{cfg: cfg}
+	s.ready = s.readyBuf[:0]
+	s.carrier = carrier{Context: ctx, s: s}
+	ctx = &s.carrier
 	// Batch functions see the scope too: a load inside one is batched.
 	s.ctx, s.cancel = context.WithCancel(ctx)
 	return ctx, s
@@ -161,16 +181,16 @@ func (s *Scope) Close() {
 	if !s.closed {
 		s.closed = true
 		for _, d := range s.ready {
-			done = append(done, d.failPendingLocked(ErrScopeClosed)...)
+			done = append(done, d.failPendingLocked(ErrScopeClosed))
 		}
 		s.ready = nil
 	}
+	s.notifyLocked()
 	s.mu.Unlock()
 	for _, ch := range done {
 		close(ch)
 	}
 	s.cancel()
-	s.notify()
 	s.batches.Wait()
 }
 
@@ -255,9 +275,9 @@ func (w *worker) end() {
 			s.running--
 		}
 		s.lastActivity = time.Now()
+		s.notifyLocked()
 	}
 	s.mu.Unlock()
-	s.notify()
 }
 
 // Go runs fn(ctx) in a new goroutine as a tracked worker, so that the keys
@@ -299,12 +319,39 @@ func (w *worker) unblockLocked() {
 	}
 }
 
-// notify nudges the tick goroutine, if one is waiting.
-func (s *Scope) notify() {
+// notifyLocked nudges the tick goroutine, if one sleeps.
+func (s *Scope) notifyLocked() {
 	select {
-	case s.wake <- struct{}{}:
+	case s.wake <- struct{}{}: // a nil channel (nobody ever slept) takes default
 	default:
 	}
+}
+
+type stateRef struct {
+	cfg *loaderConfig
+	st  any
+}
+
+// stateLocked returns the state of the loader with config cfg, or nil.
+func (s *Scope) stateLocked(cfg *loaderConfig) any {
+	for _, r := range s.states[:s.nstates] {
+		if r.cfg == cfg {
+			return r.st
+		}
+	}
+	return s.moreStates[cfg]
+}
+
+func (s *Scope) addStateLocked(cfg *loaderConfig, st any) {
+	if s.nstates < len(s.states) {
+		s.states[s.nstates] = stateRef{cfg, st}
+		s.nstates++
+		return
+	}
+	if s.moreStates == nil {
+		s.moreStates = make(map[*loaderConfig]any)
+	}
+	s.moreStates[cfg] = st
 }
 
 // pendingLocked records that d has a new pending key.
@@ -354,14 +401,18 @@ func (s *Scope) tick() {
 		now := time.Now()
 		wait, sleep := s.untilDispatchLocked(now)
 		if wait <= 0 {
-			ready := s.ready
-			s.ready = nil
-			for _, d := range ready {
+			for _, d := range s.ready {
 				d.dispatchLocked(s)
 			}
+			clear(s.ready)
+			s.ready = s.ready[:0]
 			s.mu.Unlock()
 			continue
 		}
+		if s.wake == nil && (sleep || wait >= spinLimit) {
+			s.wake = make(chan struct{}, 1)
+		}
+		wake := s.wake
 		s.mu.Unlock()
 		if !sleep && wait < spinLimit {
 			// Spin without the lock, which the loads need, until the
@@ -379,7 +430,7 @@ func (s *Scope) tick() {
 		}
 		select {
 		case <-timer.C:
-		case <-s.wake:
+		case <-wake:
 			timer.Stop()
 		}
 	}
