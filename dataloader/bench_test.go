@@ -187,6 +187,7 @@ func BenchmarkConcurrent10(b *testing.B) {
 	for _, tc := range concurrentCases() {
 		b.Run(tc.name, func(b *testing.B) {
 			b.ReportAllocs()
+			defer reportCPU(b)()
 			for b.Loop() {
 				ctx, end := tc.req.begin(context.Background())
 				fanOut(b, ctx, tc.tracked, 10, tc.req.load)
@@ -202,12 +203,25 @@ func BenchmarkLoneLoad(b *testing.B) {
 	for _, tc := range concurrentCases() {
 		b.Run(tc.name, func(b *testing.B) {
 			b.ReportAllocs()
+			defer reportCPU(b)()
 			for b.Loop() {
 				ctx, end := tc.req.begin(context.Background())
 				fanOut(b, ctx, tc.tracked, 1, tc.req.load)
 				end()
 			}
 		})
+	}
+}
+
+// reportCPU reports the process's CPU time per operation ("cpu-ns/op"),
+// which shows what waiting costs: spinning through a quiet period burns CPU
+// where a timer sleeps. Call the returned function after the loop.
+func reportCPU(b *testing.B) func() {
+	start, ok := processCPU()
+	return func() {
+		if end, ok2 := processCPU(); ok && ok2 {
+			b.ReportMetric(float64(end-start)/float64(b.N), "cpu-ns/op")
+		}
 	}
 }
 
@@ -248,6 +262,7 @@ func BenchmarkTick(b *testing.B) {
 	l := dataloader.New(benchFetch)
 	run := func(b *testing.B, tracked bool, opt dataloader.ScopeOption) {
 		var batches int64
+		defer reportCPU(b)()
 		for b.Loop() {
 			ctx, s := dataloader.NewScope(context.Background(), opt)
 			var wg sync.WaitGroup

@@ -49,16 +49,17 @@
 // Go has no event loop, so a scope decides when "everyone has asked" in one of
 // two ways:
 //
-//   - Window mode, for code outside any integration: a batch is dispatched a
-//     fixed window after its first key arrived (see [WithWindow]).
+//   - Window mode, for code outside any integration: a batch is dispatched
+//     once no key has arrived for a short quiet period ([WithQuietPeriod]),
+//     and at the latest a window after its first key ([WithWindow]).
 //   - Tracked mode, once an integration reports workers with
 //     [Scope.StartWorker] or the application fans out with [Scope.Go]: a batch
 //     is dispatched as soon as no tracked worker is running (every one is
-//     finished or blocked in a Load) and nothing has happened for a short quiet
-//     period ([WithQuietPeriod]); a watchdog ([WithMaxWait]) dispatches anyway
-//     if a worker is blocked elsewhere, so a scope never stalls.
+//     finished or blocked in a Load) and nothing has happened for the quiet
+//     period; a watchdog ([WithMaxWait]) dispatches anyway if a worker is
+//     blocked elsewhere, so a scope never stalls.
 //
-// Windows shorter than a millisecond are waited for by yielding the processor
+// Waits shorter than a millisecond are spent yielding the processor
 // ([runtime.Gosched]) while watching the clock, because Go timers cannot sleep
 // for less than about a millisecond. The defaults and the measurements behind
 // them are in BENCHMARKS.md at the root of the repository.

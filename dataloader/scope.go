@@ -10,15 +10,17 @@ import (
 
 // Default timings of the tick, chosen by measurement on a 2-core machine
 // (BenchmarkTick; BENCHMARKS.md has the table):
-//   - DefaultQuietPeriod: tracked mode split no fan-out of 100 resolvers in
-//     4 000 requests, even when the goroutine starting them was not tracked,
-//     while a lone Load still returns in about 25 µs.
-//   - DefaultWindow: window mode (no tracked workers) is the fallback for
-//     code without an integration; 200 µs was the shortest window that split
-//     no fan-out of 100 plain goroutines at GOMAXPROCS=1 (about 5 % were
-//     split at GOMAXPROCS=2, where a longer window barely helped).
-//   - DefaultMaxWait: the watchdog; it only fires when a tracked worker is
-//     blocked on something other than a loader for that long.
+//   - DefaultQuietPeriod: a batch goes once no key has arrived (and no
+//     worker started or ended) for this long. In tracked mode no fan-out of
+//     100 resolvers was split in 4 000 requests, even when the goroutine
+//     starting them was not tracked; a lone Load returns in about 25 µs.
+//   - DefaultWindow: in window mode (no tracked workers) a batch goes at the
+//     latest this long after its first key. No fan-out of 100 plain
+//     goroutines was split at GOMAXPROCS=1; about 5 % were at GOMAXPROCS=2,
+//     with any window up to 500 µs (a goroutine delayed by the scheduler or
+//     the GC): code that knows its keys should name them (LoadMany, LoadWith).
+//   - DefaultMaxWait: the watchdog of tracked mode; it only fires when a
+//     tracked worker is blocked on something other than a loader.
 const (
 	DefaultQuietPeriod = 20 * time.Microsecond
 	DefaultWindow      = 200 * time.Microsecond
@@ -40,8 +42,9 @@ type scopeConfig struct {
 	logger  *slog.Logger
 }
 
-// WithWindow sets how long, in window mode, a batch waits after its first key
-// before it is dispatched. Zero or less keeps [DefaultWindow].
+// WithWindow sets how long, in window mode, a batch may wait after its first
+// key for more keys, as long as they keep arriving within the quiet period.
+// Zero or less keeps [DefaultWindow].
 func WithWindow(d time.Duration) ScopeOption {
 	return func(c *scopeConfig) {
 		if d > 0 {
@@ -50,9 +53,10 @@ func WithWindow(d time.Duration) ScopeOption {
 	}
 }
 
-// WithQuietPeriod sets how long, in tracked mode, nothing must happen (no key
-// arrives, no worker starts or ends) while no tracked worker runs before a
-// batch is dispatched. Zero or less keeps [DefaultQuietPeriod].
+// WithQuietPeriod sets how long nothing must happen (no key arrives, no
+// worker starts or ends) before a batch is dispatched; in tracked mode, no
+// tracked worker may be running either. Zero or less keeps
+// [DefaultQuietPeriod].
 func WithQuietPeriod(d time.Duration) ScopeOption {
 	return func(c *scopeConfig) {
 		if d > 0 {
@@ -439,12 +443,13 @@ func (s *Scope) tick() {
 // untilDispatchLocked returns how long the pending batches should still
 // wait, and whether to sleep rather than spin because tracked workers run.
 func (s *Scope) untilDispatchLocked(now time.Time) (wait time.Duration, sleep bool) {
+	quiet := s.cfg.quiet - now.Sub(s.lastActivity)
 	if !s.tracked {
-		return s.cfg.window - now.Sub(s.firstKey), false
+		return min(quiet, s.cfg.window-now.Sub(s.firstKey)), false
 	}
 	watchdog := s.cfg.maxWait - now.Sub(s.firstKey)
 	if s.running > 0 {
 		return watchdog, true
 	}
-	return min(watchdog, s.cfg.quiet-now.Sub(s.lastActivity)), false
+	return min(quiet, watchdog), false
 }
