@@ -248,3 +248,41 @@ func sameDeferred(t *testing.T, got, want deferred) {
 		}
 	}
 }
+
+// errorCase is a query whose response has an error containing message (or,
+// for checkErrors, no error if message is empty).
+type errorCase struct{ name, query, message string }
+
+// checkErrors: each query answers orm as it answers naive, with the error
+// expected.
+func checkErrors(t *testing.T, orm, naive *server, cases []errorCase) {
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			got, want := orm.post(t, c.query, nil), naive.post(t, c.query, nil)
+			sameResponse(t, got, want)
+			if c.message == "" {
+				wantNoErrors(t, got)
+				return
+			}
+			wantError(t, got, c.message)
+		})
+	}
+}
+
+// checkBadQueries: queries that fail to parse or validate run no statement.
+func checkBadQueries(t *testing.T, orm *server, cases []errorCase) {
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			got := orm.post(t, c.query, nil)
+			wantError(t, got, c.message)
+			wantStatements(t, got, 0)
+		})
+	}
+}
+
+func wantError(t *testing.T, r response, message string) {
+	t.Helper()
+	if len(r.Errors) == 0 || !strings.Contains(r.Errors[0].Message, message) {
+		t.Fatalf("errors %+v, want one containing %q", r.Errors, message)
+	}
+}

@@ -42,15 +42,6 @@ func run(flags demo.Flags) error {
 	if err != nil {
 		return err
 	}
-	if seeded {
-		fmt.Fprintf(os.Stderr, "seeded %d bands with %d albums and %d tracks each\n", flags.Size.Bands, flags.Size.Albums, flags.Size.Tracks)
-	} else {
-		fmt.Fprintln(os.Stderr, "the database has bands already: not seeding")
-	}
-	mode := "ormloader on"
-	if flags.Naive {
-		mode = "ormloader OFF (-naive): one query per parent"
-	}
-	fmt.Fprintln(os.Stderr, mode)
+	demo.Announce(flags, seeded)
 	return demo.Listen(flags.Addr, server.Handler(db, server.Options{Naive: flags.Naive, SQL: flags.SQL, Logger: slog.Default()}))
 }

@@ -138,3 +138,18 @@ func Listen(addr string, h http.Handler) error {
 		return srv.Shutdown(shutdownCtx)
 	}
 }
+
+// Announce tells, on standard error, whether the data set was seeded and
+// whether ormloader is on.
+func Announce(flags Flags, seeded bool) {
+	if seeded {
+		fmt.Fprintf(os.Stderr, "seeded %d bands with %d albums and %d tracks each\n", flags.Size.Bands, flags.Size.Albums, flags.Size.Tracks)
+	} else {
+		fmt.Fprintln(os.Stderr, "the database has bands already: not seeding")
+	}
+	if flags.Naive {
+		fmt.Fprintln(os.Stderr, "ormloader OFF (-naive): one query per parent")
+	} else {
+		fmt.Fprintln(os.Stderr, "ormloader on")
+	}
+}
