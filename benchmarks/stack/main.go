@@ -19,7 +19,7 @@
 // are served in-process (httptest), so the numbers are the server's. It
 // prints a Markdown table, then how ormloader compares with the others.
 //
-//	go run ./benchmarks/stack                      # SQLite and PostgreSQL, ~2.5 minutes
+//	go run ./benchmarks/stack                      # SQLite and PostgreSQL, about 2 minutes
 //	go run ./benchmarks/stack -dialects sqlite3    # SQLite only
 //	go run ./benchmarks/stack -time 5s -conc 5s    # longer, steadier
 //	go run ./benchmarks/stack -run 'sqlite3/depth-3/gorm/ormloader' -cpuprofile cpu.out
@@ -90,7 +90,7 @@ func parseFlags(args []string) (config, error) {
 	fs.StringVar(&cfg.dsn, "dsn", dsn, "PostgreSQL database (a schema is created in it and dropped); default $ORMLOADER_TEST_POSTGRES_DSN or the local test database")
 	dialects := fs.String("dialects", "sqlite3,postgres", "databases to run on, comma-separated: sqlite3, postgres")
 	runPattern := fs.String("run", "", "only the variants whose dialect/query/orm/variant matches this regular expression (e.g. 'sqlite3/depth-3/gorm/')")
-	fs.DurationVar(&cfg.budget.Time, "time", time.Second, "at most this long per variant and query for the sequential requests")
+	fs.DurationVar(&cfg.budget.Time, "time", 1500*time.Millisecond, "at most this long per variant and query for the sequential requests")
 	fs.IntVar(&cfg.budget.Requests, "requests", 1000, fmt.Sprintf("at most this many sequential requests per variant and query (at least %d)", bench.MinRequests))
 	fs.IntVar(&cfg.budget.Clients, "clients", 8, "concurrent clients for the throughput")
 	fs.DurationVar(&cfg.budget.ConcTime, "conc", time.Second, "how long the concurrent clients send requests, per variant and query")
