@@ -22,7 +22,7 @@ import (
 // complete GraphQL handler (POST /query) over one ORM.
 type Variant struct {
 	ORM     string // "gorm" or "ent"
-	Name    string // naive, dataloadgen, graph-gophers, eager loading, ormloader
+	Name    string // one of the constants below
 	Handler http.Handler
 }
 
