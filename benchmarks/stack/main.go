@@ -20,7 +20,7 @@
 // are served in-process (httptest), so the numbers are the server's. It
 // prints a Markdown table, then how ormloader compares with the others.
 //
-//	go run ./benchmarks/stack                      # SQLite and PostgreSQL, about 2 minutes
+//	go run ./benchmarks/stack                      # SQLite and PostgreSQL, a little over 2 minutes
 //	go run ./benchmarks/stack -dialects sqlite3    # SQLite only
 //	go run ./benchmarks/stack -time 5s -conc 5s    # longer, steadier
 //	go run ./benchmarks/stack -run 'sqlite3/depth-3/gorm/ormloader' -cpuprofile cpu.out
