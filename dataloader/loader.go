@@ -157,8 +157,13 @@ func (l *Loader[K, V]) Load(ctx context.Context, key K) (V, error) {
 // already pending or in flight join the same batch as one unit, and LoadWith
 // waits for key only. Siblings' results are cached, so the siblings' own
 // loads find them. This makes a sequential loop over the rows issue one
-// batch. A loader created with [WithoutCache] ignores siblings, whose
-// results it could not keep.
+// batch.
+//
+// If the siblings name any key other than key, the batch is dispatched at
+// once instead of waiting for the tick: the caller has said who else is
+// coming. (Keys of another set enqueued later go into the next batch.) A
+// loader created with [WithoutCache] ignores siblings, whose results it
+// could not keep.
 func (l *Loader[K, V]) LoadWith(ctx context.Context, key K, siblings []K) (V, error) {
 	return l.impl.load(ctx, key, siblings)
 }

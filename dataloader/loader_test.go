@@ -86,6 +86,10 @@ func mustLoad[K, V any](t *testing.T, ctx context.Context, l *dataloader.Loader[
 	return v
 }
 
+// slowTick makes window mode wait 50 ms for more keys, so that tests of
+// batching from one goroutine do not depend on scheduling.
+var slowTick = []dataloader.ScopeOption{dataloader.WithWindow(50 * time.Millisecond), dataloader.WithQuietPeriod(50 * time.Millisecond)}
+
 func TestLoadReturnsValue(t *testing.T) {
 	r := &recorder{}
 	l := dataloader.New(r.fetch)
@@ -100,7 +104,7 @@ func TestBatchesConcurrentLoads(t *testing.T) {
 	r := &recorder{}
 	l := dataloader.New(r.fetch)
 	// A generous window so the test does not depend on scheduling.
-	ctx, s := newScope(t, dataloader.WithWindow(50*time.Millisecond))
+	ctx, s := newScope(t, slowTick...)
 	var wg sync.WaitGroup
 	for k := 1; k <= 3; k++ {
 		wg.Go(func() {
@@ -119,7 +123,7 @@ func TestBatchesConcurrentLoads(t *testing.T) {
 func TestLoadThunksBatchFromOneGoroutine(t *testing.T) {
 	r := &recorder{}
 	l := dataloader.New(r.fetch)
-	ctx, _ := newScope(t, dataloader.WithWindow(50*time.Millisecond))
+	ctx, _ := newScope(t, slowTick...)
 	a, b := l.LoadThunk(ctx, 1), l.LoadThunk(ctx, 2)
 	va, erra := a()
 	vb, errb := b()
@@ -217,7 +221,7 @@ func TestClearAndClearAll(t *testing.T) {
 func TestClearKeepsKeyInUndispatchedBatch(t *testing.T) {
 	r := &recorder{}
 	l := dataloader.New(r.fetch)
-	ctx, _ := newScope(t, dataloader.WithWindow(50*time.Millisecond))
+	ctx, _ := newScope(t, slowTick...)
 	thunk := l.LoadThunk(ctx, 1)
 	l.Clear(ctx, 1) // the batch has not read anything yet
 	l.LoadThunk(ctx, 1)

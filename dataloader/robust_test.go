@@ -169,24 +169,27 @@ func TestWorkerContextCarriesItsScope(t *testing.T) {
 func TestLoadWithThunkEnqueuesAtCall(t *testing.T) {
 	r := &recorder{}
 	l := dataloader.New(r.fetch)
-	ctx, s := newScope(t, dataloader.WithWindow(time.Hour))
+	// Window and quiet period of an hour: only naming siblings dispatches.
+	ctx, s := newScope(t, dataloader.WithWindow(time.Hour), dataloader.WithQuietPeriod(time.Hour))
 	thunk := l.LoadWithThunk(ctx, 1, []int{1, 2, 3})
-	// The keys are pending now: a load of a sibling joins the same batch.
+	// The keys were enqueued, and the batch dispatched, by the call: a load
+	// of a sibling finds its key in flight.
 	other := l.LoadThunk(ctx, 2)
-	if st := s.Stats(); st.Loads != 2 || st.CacheHits != 1 || st.Batches != 0 {
-		t.Fatalf("stats before waiting = %+v", st)
-	}
-	s.Close() // nothing was dispatched: the window is an hour
-	if _, err := thunk(); !errors.Is(err, dataloader.ErrScopeClosed) {
-		t.Fatal(err)
-	}
-	if _, err := other(); !errors.Is(err, dataloader.ErrScopeClosed) {
-		t.Fatal(err)
-	}
-
-	ctx, _ = newScope(t)
-	if v, err := l.LoadWithThunk(ctx, 5, []int{6})(); v != "v5" || err != nil {
+	if v, err := thunk(); v != "v1" || err != nil {
 		t.Fatalf("thunk = %q, %v", v, err)
 	}
-	wantBatches(t, r.calls(), [][]int{{5, 6}})
+	if v, err := other(); v != "v2" || err != nil {
+		t.Fatalf("sibling = %q, %v", v, err)
+	}
+	if st := s.Stats(); st.Loads != 2 || st.CacheHits != 1 || st.Batches != 1 || st.Keys != 3 {
+		t.Fatalf("stats = %+v", st)
+	}
+	// A key whose only sibling is itself waits for the tick, to merge with
+	// other keys: here, until Close fails it.
+	lone := l.LoadWithThunk(ctx, 9, []int{9})
+	s.Close()
+	if _, err := lone(); !errors.Is(err, dataloader.ErrScopeClosed) {
+		t.Fatalf("lone key: %v", err)
+	}
+	wantBatches(t, r.calls(), [][]int{{1, 2, 3}})
 }
