@@ -22,11 +22,12 @@
 //
 //	go run ./benchmarks/stack                      # SQLite and PostgreSQL, a little over 2 minutes
 //	go run ./benchmarks/stack -dialects sqlite3    # SQLite only
-//	go run ./benchmarks/stack -time 5s -conc 5s    # longer, steadier
+//	go run ./benchmarks/stack -rounds 3            # each variant 3 times round-robin, the median: steadier
 //	go run ./benchmarks/stack -run 'sqlite3/depth-3/gorm/ormloader' -cpuprofile cpu.out
 package main
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"errors"
@@ -65,6 +66,7 @@ type config struct {
 	dialects   []string
 	run        *regexp.Regexp
 	budget     bench.Budget
+	rounds     int
 	size       gormserver.Size
 	cpuProfile string
 	memProfile string
@@ -93,10 +95,11 @@ func parseFlags(args []string) (config, error) {
 	fs.StringVar(&cfg.dsn, "dsn", dsn, "PostgreSQL database (a schema is created in it and dropped); default $ORMLOADER_TEST_POSTGRES_DSN or the local test database")
 	dialects := fs.String("dialects", "sqlite3,postgres", "databases to run on, comma-separated: sqlite3, postgres")
 	runPattern := fs.String("run", "", "only the variants whose dialect/query/orm/variant matches this regular expression (e.g. 'sqlite3/depth-3/gorm/')")
-	fs.DurationVar(&cfg.budget.Time, "time", 1500*time.Millisecond, "at most this long per variant and query for the sequential requests")
-	fs.IntVar(&cfg.budget.Requests, "requests", 1000, fmt.Sprintf("at most this many sequential requests per variant and query (at least %d)", bench.MinRequests))
+	fs.DurationVar(&cfg.budget.Time, "time", 3*time.Second, "at most this long per variant and query for the sequential requests")
+	fs.IntVar(&cfg.budget.Requests, "requests", 200, fmt.Sprintf("at most this many sequential requests per variant and query (at least %d)", bench.MinRequests))
 	fs.IntVar(&cfg.budget.Clients, "clients", 8, "concurrent clients for the throughput")
 	fs.DurationVar(&cfg.budget.ConcTime, "conc", time.Second, "how long the concurrent clients send requests, per variant and query")
+	fs.IntVar(&cfg.rounds, "rounds", 1, "measure every variant this many times, round-robin, and report the round with the median p50 (steadier on a busy machine)")
 	fs.IntVar(&cfg.size.Labels, "labels", 10, "record labels")
 	fs.IntVar(&cfg.size.Bands, "bands", 100, "bands")
 	fs.IntVar(&cfg.size.Albums, "albums", 10, "albums per band (a third of the bands have one or two fewer)")
@@ -106,6 +109,9 @@ func parseFlags(args []string) (config, error) {
 	fs.StringVar(&cfg.memProfile, "memprofile", "", "write an allocation profile to this file at the end")
 	if err := fs.Parse(args); err != nil {
 		return cfg, err
+	}
+	if cfg.rounds < 1 {
+		return cfg, fmt.Errorf("-rounds must be 1 or more, got %d", cfg.rounds)
 	}
 	for _, d := range strings.Split(*dialects, ",") {
 		if d != bench.SQLite && d != bench.Postgres {
@@ -142,9 +148,9 @@ func run(ctx context.Context, cfg config, w io.Writer) error {
 			return fmt.Errorf("PostgreSQL (-dsn): %w; run on SQLite only with -dialects sqlite3", err)
 		}
 	}
-	fmt.Fprintf(w, "%s, GOMAXPROCS=%d, %s/%s; %d bands; sequential: up to %d requests or %v; %d clients for %v\n\n",
+	fmt.Fprintf(w, "%s, GOMAXPROCS=%d, %s/%s; %d bands; sequential: up to %d requests or %v; %d clients for %v; %d round(s), median p50\n\n",
 		runtime.Version(), runtime.GOMAXPROCS(0), runtime.GOOS, runtime.GOARCH, cfg.size.Bands,
-		cfg.budget.Requests, cfg.budget.Time, cfg.budget.Clients, cfg.budget.ConcTime)
+		cfg.budget.Requests, cfg.budget.Time, cfg.budget.Clients, cfg.budget.ConcTime, cfg.rounds)
 	fmt.Fprintln(w, "| database | query | ORM | variant | statements | statements @8 | p50 ms | p99 ms | req/s @8 | allocs/req | kB/req |")
 	fmt.Fprintln(w, "| --- | --- | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
 	var rows []row
@@ -155,32 +161,11 @@ func run(ctx context.Context, cfg config, w io.Writer) error {
 		}
 		err := withVariants(ctx, dsn, cfg.size, func(variants []bench.Variant) error {
 			for _, q := range queries {
-				var want string // the first variant's response, which every other must equal
-				for _, v := range variants {
-					if !cfg.run.MatchString(strings.Join([]string{dialect, q.name, v.ORM, v.Name}, "/")) {
-						continue
-					}
-					body, err := bench.Request(v.Handler, bench.Body(q.text))
-					if err != nil {
-						return fmt.Errorf("%s %s %s/%s: %w", dialect, q.name, v.ORM, v.Name, err)
-					}
-					got, err := bench.Canonical(body)
-					if err != nil {
-						return err
-					}
-					if want == "" {
-						want = got
-					} else if got != want {
-						return fmt.Errorf("%s %s %s/%s: the response differs from the first variant's", dialect, q.name, v.ORM, v.Name)
-					}
-					res, err := bench.Measure(ctx, v.Handler, q.text, cfg.budget)
-					if err != nil {
-						return fmt.Errorf("%s %s %s/%s: %w", dialect, q.name, v.ORM, v.Name, err)
-					}
-					r := row{dialect, q.name, v, res}
-					printRow(w, r)
-					rows = append(rows, r)
+				qrows, err := measureQuery(ctx, cfg, w, dialect, q, variants)
+				if err != nil {
+					return err
 				}
+				rows = append(rows, qrows...)
 			}
 			return nil
 		})
@@ -199,6 +184,51 @@ func run(ctx context.Context, cfg config, w io.Writer) error {
 		return pprof.Lookup("allocs").WriteTo(f, 0)
 	}
 	return nil
+}
+
+// measureQuery checks that the variants that cfg.run selects return the
+// same response to q, then measures each cfg.rounds times, round-robin, and
+// prints and returns the round with the median p50 of each.
+func measureQuery(ctx context.Context, cfg config, w io.Writer, dialect string, q query, variants []bench.Variant) ([]row, error) {
+	var selected []bench.Variant
+	var want string // the first variant's response, which every other must equal
+	for _, v := range variants {
+		if !cfg.run.MatchString(strings.Join([]string{dialect, q.name, v.ORM, v.Name}, "/")) {
+			continue
+		}
+		body, err := bench.Request(v.Handler, bench.Body(q.text))
+		if err != nil {
+			return nil, fmt.Errorf("%s %s %s/%s: %w", dialect, q.name, v.ORM, v.Name, err)
+		}
+		got, err := bench.Canonical(body)
+		if err != nil {
+			return nil, err
+		}
+		if want == "" {
+			want = got
+		} else if got != want {
+			return nil, fmt.Errorf("%s %s %s/%s: the response differs from the first variant's", dialect, q.name, v.ORM, v.Name)
+		}
+		selected = append(selected, v)
+	}
+	results := make([][]bench.Result, len(selected))
+	var rows []row
+	for round := range cfg.rounds {
+		for i, v := range selected {
+			res, err := bench.Measure(ctx, v.Handler, q.text, cfg.budget)
+			if err != nil {
+				return nil, fmt.Errorf("%s %s %s/%s: %w", dialect, q.name, v.ORM, v.Name, err)
+			}
+			results[i] = append(results[i], res)
+			if round == cfg.rounds-1 {
+				slices.SortFunc(results[i], func(a, b bench.Result) int { return cmp.Compare(a.P50, b.P50) })
+				r := row{dialect, q.name, v, results[i][len(results[i])/2]}
+				printRow(w, r)
+				rows = append(rows, r)
+			}
+		}
+	}
+	return rows, nil
 }
 
 // ping fails unless the PostgreSQL database of dsn answers, so that the
@@ -291,7 +321,9 @@ func summarize(w io.Writer, rows []row) {
 				parts = append(parts, fmt.Sprintf("p50 %.2f× %s's", ratio(o.P50, p.P50), name))
 			}
 		}
-		fmt.Fprintf(w, "- %s, %s, %s: ormloader %s\n", g.dialect, g.query, g.orm, strings.Join(parts, "; "))
+		if len(parts) > 0 {
+			fmt.Fprintf(w, "- %s, %s, %s: ormloader %s\n", g.dialect, g.query, g.orm, strings.Join(parts, "; "))
+		}
 	}
 }
 

@@ -100,6 +100,7 @@ func TestRun(t *testing.T) {
 		dialects: []string{bench.SQLite},
 		run:      regexp.MustCompile(`/(naive|Preload|With\.\.\.|ormloader)$`),
 		budget:   bench.Budget{Time: time.Millisecond, Requests: 1, Clients: 2, ConcTime: 10 * time.Millisecond},
+		rounds:   2,
 		size:     small,
 	}
 	var out bytes.Buffer
