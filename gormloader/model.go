@@ -235,18 +235,26 @@ func fieldsKey(ctx context.Context, fields []*schema.Field, row reflect.Value) (
 	return relations.MakeKey(vals[:len(fields)]...)
 }
 
-// snapshot returns the normalized key-field values of a row (nil for NULL),
-// which a load set keeps so that siblings' keys can be computed later without
-// reading the caller's structs.
-func (m *model) snapshot(ctx context.Context, row reflect.Value) []any {
-	out := make([]any, len(m.keyFields))
-	for i, f := range m.keyFields {
+// snapshots are the normalized key-field values (nil for NULL) of a load
+// set's rows, stride values per row in one slice: a load set keeps them so
+// that siblings' keys can be computed later without reading the caller's
+// structs.
+type snapshots struct {
+	vals   []any
+	stride int
+}
+
+func (sn *snapshots) row(i int) []any { return sn.vals[i*sn.stride : (i+1)*sn.stride] }
+
+// snapshot appends the normalized key-field values of a row.
+func (m *model) snapshot(ctx context.Context, row reflect.Value, out []any) []any {
+	for _, f := range m.keyFields {
 		v, _ := f.ValueOf(ctx, row)
 		nv, err := relations.Normalize(v)
 		if err != nil {
 			nv = nil
 		}
-		out[i] = nv
+		out = append(out, nv)
 	}
 	return out
 }
@@ -256,7 +264,12 @@ func (l *Loader) recordRows(ctx context.Context, sets *relations.Sets, m *model,
 	if sets == nil || len(m.pk) == 0 || l.cfg.noLoadSets {
 		return
 	}
-	set := &relations.Set{Source: l, Model: m.typ}
+	n := 1
+	if k := rows.Kind(); k == reflect.Slice || k == reflect.Array {
+		n = rows.Len()
+	}
+	snaps := &snapshots{vals: make([]any, 0, n*len(m.keyFields)), stride: len(m.keyFields)}
+	set := &relations.Set{Source: l, Model: m.typ, IDs: make([]relations.Key, 0, n), Data: snaps}
 	add := func(row reflect.Value) {
 		for row.Kind() == reflect.Pointer {
 			if row.IsNil() {
@@ -267,12 +280,15 @@ func (l *Loader) recordRows(ctx context.Context, sets *relations.Sets, m *model,
 		if row.Type() != m.typ {
 			return
 		}
-		pk, err := m.pkKey(ctx, row)
+		start := len(snaps.vals)
+		snaps.vals = m.snapshot(ctx, row, snaps.vals)
+		// keyFields start with the primary key fields.
+		pk, err := relations.MakeKey(snaps.vals[start : start+len(m.pk)]...)
 		if err != nil {
+			snaps.vals = snaps.vals[:start]
 			return
 		}
 		set.IDs = append(set.IDs, pk)
-		set.Rows = append(set.Rows, m.snapshot(ctx, row))
 	}
 	switch rows.Kind() {
 	case reflect.Slice, reflect.Array:
@@ -287,13 +303,14 @@ func (l *Loader) recordRows(ctx context.Context, sets *relations.Sets, m *model,
 
 // siblingKeys returns the parent keys of every row of set for r, in part.
 func (r *relation) siblingKeys(set *relations.Set, part relations.Part) []relations.BatchKey {
-	out := make([]relations.BatchKey, 0, len(set.Rows))
+	snaps, ok := set.Data.(*snapshots)
+	if !ok {
+		return nil
+	}
+	out := make([]relations.BatchKey, 0, len(set.IDs))
 	var vals [relations.MaxKeyColumns]any
-	for _, row := range set.Rows {
-		snap, ok := row.([]any)
-		if !ok {
-			continue
-		}
+	for i := range set.IDs {
+		snap := snaps.row(i)
 		for i, idx := range r.ownerIdx {
 			vals[i] = snap[idx]
 		}

@@ -124,6 +124,10 @@ var (
 // It returns ErrNullKey for NULL and an error matching ErrKeyType for values
 // that cannot be compared.
 func Normalize(v any) (any, error) {
+	switch v.(type) {
+	case int64, string, bool, float64:
+		return v, nil // already normal: keep the interface, no allocation
+	}
 	for range 8 { // a Valuer may return another Valuer; bound the chain
 		if v == nil {
 			return nil, ErrNullKey

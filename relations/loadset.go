@@ -7,26 +7,22 @@ import (
 	"github.com/ormloader/ormloader/dataloader"
 )
 
-// RowID identifies a row by its model (an adapter-chosen comparable value,
-// e.g. a reflect.Type or a table name) and its primary key. Copies of a
-// struct share a RowID; two structs with the same primary key are one row.
-type RowID struct {
-	Model any
-	PK    Key
-}
-
 // Set is a load set: the rows of one model that came back together in one
-// result. Adapters record it after every query in a scope.
+// result. Adapters record it after every query in a scope. A row is
+// identified by its model (an adapter-chosen comparable value, e.g. a
+// reflect.Type) and its primary key: copies of a struct are the same row.
 type Set struct {
 	// Source identifies who recorded the set (the adapter instance); adapters
 	// use it to find their own sets and their database.
 	Source any
 	Model  any
 	IDs    []Key // primary keys, in result order (duplicates allowed)
-	// Rows holds adapter data per row, in the order of IDs: typically a
-	// snapshot of the row's key columns, so foreign keys can be read later
-	// without touching (or racing on) the caller's structs.
+	// Rows holds adapter data per row, in the order of IDs, and Data adapter
+	// data for the whole set: typically a snapshot of the rows' key columns,
+	// so foreign keys can be read later without touching (or racing on) the
+	// caller's structs. Adapters use either.
 	Rows []any
+	Data any
 
 	claims map[any]*Claim // guarded by the Sets' mu
 }
@@ -67,9 +63,13 @@ func (s *Set) Len() int { return len(s.IDs) }
 // one; on a tie, the latest. The largest set is where batching pays: a
 // single-row lookup does not take a row away from the list it was shown in.
 type Sets struct {
-	mu   sync.Mutex // protects rows, gen and every Set's claims
-	rows map[RowID]*Set
-	gen  uint64
+	mu sync.Mutex // protects the fields below and every Set's claims
+	// unindexed holds the recorded sets of each model that rows does not
+	// index yet: most results are never asked for a relation, so a set is
+	// indexed on the first Lookup of its model.
+	unindexed map[any][]*Set
+	rows      map[any]map[Key]*Set // model -> primary key -> set
+	gen       uint64
 }
 
 type setsKey struct{}
@@ -93,15 +93,35 @@ func (s *Sets) Record(set *Set) {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.rows == nil {
-		s.rows = make(map[RowID]*Set)
+	if s.unindexed == nil {
+		s.unindexed = make(map[any][]*Set)
 	}
-	for _, id := range set.IDs {
-		rid := RowID{Model: set.Model, PK: id}
-		if old, ok := s.rows[rid]; ok && old.Len() > set.Len() {
-			continue
+	s.unindexed[set.Model] = append(s.unindexed[set.Model], set)
+}
+
+// indexLocked indexes the recorded sets of model, in the order they were
+// recorded.
+func (s *Sets) indexLocked(model any) {
+	sets := s.unindexed[model]
+	if len(sets) == 0 {
+		return
+	}
+	delete(s.unindexed, model)
+	if s.rows == nil {
+		s.rows = make(map[any]map[Key]*Set)
+	}
+	idx := s.rows[model]
+	if idx == nil {
+		idx = make(map[Key]*Set, len(sets[0].IDs))
+		s.rows[model] = idx
+	}
+	for _, set := range sets {
+		for _, id := range set.IDs {
+			if old, ok := idx[id]; ok && old.Len() > set.Len() {
+				continue
+			}
+			idx[id] = set
 		}
-		s.rows[rid] = set
 	}
 }
 
@@ -112,7 +132,8 @@ func (s *Sets) Lookup(model any, pk Key) *Set {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return s.rows[RowID{Model: model, PK: pk}]
+	s.indexLocked(model)
+	return s.rows[model][pk]
 }
 
 // Claim claims token (e.g. a relation and a partition) on set. won is true
