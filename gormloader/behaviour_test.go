@@ -529,3 +529,41 @@ func TestWithoutLoadSets(t *testing.T) {
 		})
 	}
 }
+
+// TestCallersChangeRows: callers may change the structs a query returned
+// while other resolvers load relations through their load set (the set reads
+// its own copy: -race checks it); a load uses the keys of the struct it is
+// given, so a changed foreign key loads what it now points to.
+func TestCallersChangeRows(t *testing.T) {
+	for _, d := range testdb.All(t) {
+		t.Run(d.Dialect, func(t *testing.T) {
+			e := open(t, d)
+			seed(t, e.db, 20)
+			var labels []music.Label
+			must(t, e.db.Order("id").Find(&labels).Error)
+			ctx := gormloader.WithDB(scope(t), e.db)
+			var bands []music.Band
+			must(t, e.db.WithContext(ctx).Order("id").Find(&bands).Error)
+			var wg sync.WaitGroup
+			for i := range bands {
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					b := &bands[i]
+					if i%2 == 0 {
+						b.LabelID = &labels[i%len(labels)].ID
+					}
+					label, err := b.LoadLabel(ctx)
+					if err != nil {
+						t.Error(err)
+						return
+					}
+					if (label == nil) != (b.LabelID == nil) || (label != nil && label.ID != *b.LabelID) {
+						t.Errorf("band %d: label %+v for label id %v", b.ID, label, b.LabelID)
+					}
+				}()
+			}
+			wg.Wait()
+		})
+	}
+}

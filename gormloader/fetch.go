@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"reflect"
+	"slices"
 	"strings"
 
 	"gorm.io/gorm"
@@ -103,41 +104,92 @@ func (l *Loader) fetchRelation(ctx context.Context, sets *relations.Sets, r *rel
 		}
 		return out, nil
 	}
-	t := r.target.ModelType
-	all := reflect.MakeSlice(reflect.SliceOf(t), 0, 0)
+	var all reflect.Value // []T
 	var keys []relations.Key
-	for _, chunk := range chunks {
+	for i, chunk := range chunks {
 		rows, rowKeys, err := l.fetchChunk(ctx, r, p, chunk)
 		if err != nil {
 			return nil, err
 		}
+		if i == 0 {
+			all, keys = rows, rowKeys
+			continue
+		}
 		all = reflect.AppendSlice(all, rows)
 		keys = append(keys, rowKeys...)
 	}
-	if tm, err := l.model(t); err == nil {
-		l.recordRows(ctx, sets, tm, all)
+	if tm, err := l.model(r.target.ModelType); err == nil {
+		l.recordRows(ctx, sets, tm, all, true)
 	}
-	index := make(map[relations.Key][]int)
+	return groupRows(all, keys, r.Kind.Many(), len(parents)), nil
+}
+
+// groupRows returns the rows (a []T) of each parent key (keys[i] is row i's;
+// the zero Key belongs to no parent): a []T for a to-many relation, a *T to
+// the first row for a to-one relation. The results are slices of rows, or of
+// one copy of them where a parent's rows are not contiguous, and point into
+// it: they are read-only, as every cached result (loads hand out copies).
+func groupRows(rows reflect.Value, keys []relations.Key, many bool, parents int) map[relations.Key]any {
+	group := make(map[relations.Key]int, parents) // parent -> group number
+	var first, count []int                        // per group: its first row, its number of rows
+	of := make([]int, len(keys))                  // row -> group, -1 for none
+	contiguous := true
 	for i, k := range keys {
-		if !k.IsZero() {
-			index[k] = append(index[k], i)
+		if k.IsZero() {
+			of[i] = -1
+			continue
 		}
-	}
-	out := make(map[relations.Key]any, len(index))
-	for k, is := range index {
-		if r.Kind.Many() {
-			s := reflect.MakeSlice(reflect.SliceOf(t), len(is), len(is))
-			for j, i := range is {
-				s.Index(j).Set(all.Index(i))
-			}
-			out[k] = s.Interface()
-		} else {
-			ptr := reflect.New(t)
-			ptr.Elem().Set(all.Index(is[0]))
-			out[k] = ptr.Interface()
+		g, ok := group[k]
+		if !ok {
+			g = len(first)
+			group[k] = g
+			first = append(first, i)
+			count = append(count, 0)
+		} else if of[i-1] != g {
+			contiguous = false
 		}
+		of[i] = g
+		count[g]++
 	}
-	return out, nil
+	out := make(map[relations.Key]any, len(group))
+	if !many {
+		for k, g := range group {
+			out[k] = rows.Index(first[g]).Addr().Interface()
+		}
+		return out
+	}
+	if !contiguous {
+		rows, first = regroup(rows, of, count)
+	}
+	for k, g := range group {
+		out[k] = rows.Slice3(first[g], first[g]+count[g], first[g]+count[g]).Interface()
+	}
+	return out
+}
+
+// regroup copies rows into a new slice where the rows of each group are
+// contiguous, in their order, and returns it with each group's first index.
+func regroup(rows reflect.Value, of, count []int) (reflect.Value, []int) {
+	start := make([]int, len(count))
+	n := 0
+	for g, c := range count {
+		start[g] = n
+		n += c
+	}
+	grouped := reflect.MakeSlice(rows.Type(), n, n)
+	next := slices.Clone(start)
+	for i := 0; i < len(of); {
+		g, j := of[i], i+1
+		for j < len(of) && of[j] == g {
+			j++
+		}
+		if g >= 0 {
+			reflect.Copy(grouped.Slice(next[g], next[g]+j-i), rows.Slice(i, j))
+			next[g] += j - i
+		}
+		i = j
+	}
+	return grouped, start
 }
 
 // fetchChunk runs one statement and returns the rows (a []T value) and, per
@@ -352,25 +404,28 @@ func (m *model) fetchByID(l *Loader) func(ctx context.Context, keys []relations.
 			if err != nil {
 				return nil, err
 			}
-			all := reflect.MakeSlice(reflect.SliceOf(m.typ), 0, len(ids))
-			for _, chunk := range chunks {
+			var all reflect.Value // []T
+			for i, chunk := range chunks {
 				dest := reflect.New(reflect.SliceOf(m.typ))
 				q := l.session(ctx, p.Conn).Where(l.inExpr(m.schema.Table, m.pkCols, chunk))
 				if err := q.Find(dest.Interface()).Error; err != nil {
 					return nil, fmt.Errorf("gormloader: loading %v by primary key (%d keys): %w", m.typ, len(chunk), err)
 				}
-				all = reflect.AppendSlice(all, dest.Elem())
+				if i == 0 {
+					all = dest.Elem()
+				} else {
+					all = reflect.AppendSlice(all, dest.Elem())
+				}
 			}
-			l.recordRows(ctx, sets, m, all)
+			l.recordRows(ctx, sets, m, all, true)
+			// Results point into all: read-only, as every cached result.
 			out := make(map[relations.Key]any, all.Len())
 			for i := range all.Len() {
 				k, err := m.pkKey(ctx, all.Index(i))
 				if err != nil {
 					continue
 				}
-				ptr := reflect.New(m.typ)
-				ptr.Elem().Set(all.Index(i))
-				out[k] = ptr.Interface()
+				out[k] = all.Index(i).Addr().Interface()
 			}
 			return out, nil
 		})

@@ -181,7 +181,7 @@ func load(ctx context.Context, db *gorm.DB, parent any, name string, want reflec
 				c, won := sets.Claim(set, claim{r, part})
 				if won {
 					defer c.Release() // also if computing the keys panics: waiters never hang
-					wait := r.loader.LoadWithThunk(ctx, bk, r.siblingKeys(set, part))
+					wait := r.loader.LoadWithThunk(ctx, bk, r.siblingKeys(ctx, set, part))
 					c.Release() // after the enqueue: the others find their keys pending
 					res, err := wait()
 					return res, r, err

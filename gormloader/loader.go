@@ -192,7 +192,7 @@ func (l *Loader) afterQuery(db *gorm.DB) {
 	if err != nil {
 		return
 	}
-	l.recordRows(ctx, sets, m, rv)
+	l.recordRows(ctx, sets, m, rv, false)
 }
 
 // afterWrite clears, in the write's scope, every cached result that the

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"reflect"
-	"slices"
 	"sort"
 	"strings"
 
@@ -25,11 +24,6 @@ type model struct {
 	pk     []*schema.Field
 	pkCols []string
 
-	// keyFields are the fields snapshotted when rows are recorded in a load
-	// set: the primary key and every field a relation reads its parent key
-	// from. rels' ownerIdx index into it.
-	keyFields []*schema.Field
-
 	rels    map[string]*relation // supported relations by field name
 	relErrs map[string]error     // relations the loader cannot load, by field name
 
@@ -44,7 +38,6 @@ type relation struct {
 	target *schema.Schema
 
 	ownerFields []*schema.Field // parent key fields on the owner, in key order
-	ownerIdx    []int           // their index in owner.keyFields
 	matchFields []*schema.Field // target fields compared with the key (non-m2m)
 	joinFields  []*schema.Field // join-table fields compared with the key (m2m)
 
@@ -87,7 +80,6 @@ func (l *Loader) parse(t reflect.Type) (*model, error) {
 	for _, f := range s.PrimaryFields {
 		m.pkCols = append(m.pkCols, f.DBName)
 	}
-	m.keyFields = slices.Clone(s.PrimaryFields)
 	s.Relationships.Mux.RLock()
 	rels := make([]*schema.Relationship, 0, len(s.Relationships.Relations))
 	for name, rel := range s.Relationships.Relations {
@@ -182,14 +174,6 @@ func (l *Loader) buildRelation(m *model, rel *schema.Relationship) (*relation, e
 	if err := r.Validate(); err != nil {
 		return nil, unsupported("%v", err)
 	}
-	for _, f := range r.ownerFields {
-		i := slices.Index(m.keyFields, f)
-		if i < 0 {
-			i = len(m.keyFields)
-			m.keyFields = append(m.keyFields, f)
-		}
-		r.ownerIdx = append(r.ownerIdx, i)
-	}
 	r.loader = dataloader.New(r.fetchBatch(l), dataloader.WithName("gormloader "+name))
 	return r, nil
 }
@@ -235,86 +219,81 @@ func fieldsKey(ctx context.Context, fields []*schema.Field, row reflect.Value) (
 	return relations.MakeKey(vals[:len(fields)]...)
 }
 
-// snapshots are the normalized key-field values (nil for NULL) of a load
-// set's rows, stride values per row in one slice: a load set keeps them so
-// that siblings' keys can be computed later without reading the caller's
-// structs.
-type snapshots struct {
-	vals   []any
-	stride int
-}
-
-func (sn *snapshots) row(i int) []any { return sn.vals[i*sn.stride : (i+1)*sn.stride] }
-
-// snapshot appends the normalized key-field values of a row.
-func (m *model) snapshot(ctx context.Context, row reflect.Value, out []any) []any {
-	for _, f := range m.keyFields {
-		v, _ := f.ValueOf(ctx, row)
-		nv, err := relations.Normalize(v)
-		if err != nil {
-			nv = nil
-		}
-		out = append(out, nv)
-	}
-	return out
-}
-
-// record records rows (a slice or a struct of type m.typ) as one load set.
-func (l *Loader) recordRows(ctx context.Context, sets *relations.Sets, m *model, rows reflect.Value) {
+// recordRows records rows (a slice or array of m's structs or of pointers to
+// them, or one such struct) as one load set. The set keeps a []T of its own:
+// rows itself if owned (rows no caller can reach or change), else a copy, so
+// that callers may change their structs while other resolvers read keys
+// from the set. Its primary keys are read on the first lookup of m: most
+// results are never asked for a relation.
+func (l *Loader) recordRows(ctx context.Context, sets *relations.Sets, m *model, rows reflect.Value, owned bool) {
 	if sets == nil || len(m.pk) == 0 || l.cfg.noLoadSets {
 		return
 	}
-	n := 1
-	if k := rows.Kind(); k == reflect.Slice || k == reflect.Array {
-		n = rows.Len()
+	own := ownRows(m.typ, rows, owned)
+	if own.Len() == 0 {
+		return
 	}
-	snaps := &snapshots{vals: make([]any, 0, n*len(m.keyFields)), stride: len(m.keyFields)}
-	set := &relations.Set{Source: l, Model: m.typ, IDs: make([]relations.Key, 0, n), Data: snaps}
-	add := func(row reflect.Value) {
-		for row.Kind() == reflect.Pointer {
-			if row.IsNil() {
-				return
-			}
+	sets.Record(&relations.Set{Source: l, Model: m.typ, Data: own, Fill: func(set *relations.Set) {
+		set.IDs = make([]relations.Key, 0, own.Len())
+		for i := range own.Len() {
+			// A row without a primary key is still a sibling; it is not
+			// indexed, so no load of its own finds the set.
+			pk, _ := m.pkKey(ctx, own.Index(i))
+			set.IDs = append(set.IDs, pk)
+		}
+	}})
+}
+
+// ownRows returns rows as a []T of t that no caller can reach: rows itself if
+// owned and already one, else a copy (nil pointers and other types are left
+// out).
+func ownRows(t reflect.Type, rows reflect.Value, owned bool) reflect.Value {
+	if !rows.IsValid() {
+		return reflect.MakeSlice(reflect.SliceOf(t), 0, 0)
+	}
+	for rows.Kind() == reflect.Pointer || rows.Kind() == reflect.Interface {
+		if rows.IsNil() {
+			return reflect.MakeSlice(reflect.SliceOf(t), 0, 0)
+		}
+		rows = rows.Elem()
+	}
+	switch {
+	case rows.Type() == t:
+		own := reflect.MakeSlice(reflect.SliceOf(t), 1, 1)
+		own.Index(0).Set(rows)
+		return own
+	case rows.Kind() != reflect.Slice && rows.Kind() != reflect.Array:
+		return reflect.MakeSlice(reflect.SliceOf(t), 0, 0)
+	case rows.Type().Elem() == t:
+		if owned && rows.Kind() == reflect.Slice {
+			return rows
+		}
+		own := reflect.MakeSlice(reflect.SliceOf(t), rows.Len(), rows.Len())
+		reflect.Copy(own, rows)
+		return own
+	}
+	own := reflect.MakeSlice(reflect.SliceOf(t), 0, rows.Len())
+	for i := range rows.Len() {
+		row := rows.Index(i)
+		for row.Kind() == reflect.Pointer && !row.IsNil() {
 			row = row.Elem()
 		}
-		if row.Type() != m.typ {
-			return
+		if row.Type() == t {
+			own = reflect.Append(own, row)
 		}
-		start := len(snaps.vals)
-		snaps.vals = m.snapshot(ctx, row, snaps.vals)
-		// keyFields start with the primary key fields.
-		pk, err := relations.MakeKey(snaps.vals[start : start+len(m.pk)]...)
-		if err != nil {
-			snaps.vals = snaps.vals[:start]
-			return
-		}
-		set.IDs = append(set.IDs, pk)
 	}
-	switch rows.Kind() {
-	case reflect.Slice, reflect.Array:
-		for i := range rows.Len() {
-			add(rows.Index(i))
-		}
-	default:
-		add(rows)
-	}
-	sets.Record(set)
+	return own
 }
 
 // siblingKeys returns the parent keys of every row of set for r, in part.
-func (r *relation) siblingKeys(set *relations.Set, part relations.Part) []relations.BatchKey {
-	snaps, ok := set.Data.(*snapshots)
+func (r *relation) siblingKeys(ctx context.Context, set *relations.Set, part relations.Part) []relations.BatchKey {
+	rows, ok := set.Data.(reflect.Value)
 	if !ok {
 		return nil
 	}
-	out := make([]relations.BatchKey, 0, len(set.IDs))
-	var vals [relations.MaxKeyColumns]any
-	for i := range set.IDs {
-		snap := snaps.row(i)
-		for i, idx := range r.ownerIdx {
-			vals[i] = snap[idx]
-		}
-		k, err := relations.MakeKey(vals[:len(r.ownerIdx)]...)
+	out := make([]relations.BatchKey, 0, rows.Len())
+	for i := range rows.Len() {
+		k, err := fieldsKey(ctx, r.ownerFields, rows.Index(i))
 		if err != nil {
 			continue // NULL foreign key: nothing to load
 		}

@@ -16,13 +16,19 @@ type Set struct {
 	// use it to find their own sets and their database.
 	Source any
 	Model  any
-	IDs    []Key // primary keys, in result order (duplicates allowed)
+	IDs    []Key // primary keys, in result order (duplicates allowed; the zero Key, which no lookup finds, for a row without one)
 	// Rows holds adapter data per row, in the order of IDs, and Data adapter
-	// data for the whole set: typically a snapshot of the rows' key columns,
+	// data for the whole set: typically the adapter's own copy of the rows,
 	// so foreign keys can be read later without touching (or racing on) the
 	// caller's structs. Adapters use either.
 	Rows []any
 	Data any
+	// Fill, when not nil, fills IDs (and Rows or Data) the first time a
+	// lookup of the set's model needs it, under the registry's lock: most
+	// results are never asked for a relation, so an adapter can record a set
+	// without reading its rows. Record keeps a set with Fill even if it has
+	// no IDs yet.
+	Fill func(*Set)
 
 	claims map[any]*Claim // guarded by the Sets' mu
 }
@@ -88,7 +94,7 @@ func SetsOf(ctx context.Context) *Sets {
 // which set a row keeps). Sets of no rows are ignored. Record keeps set; do
 // not modify it afterwards.
 func (s *Sets) Record(set *Set) {
-	if s == nil || set == nil || len(set.IDs) == 0 {
+	if s == nil || set == nil || (len(set.IDs) == 0 && set.Fill == nil) {
 		return
 	}
 	s.mu.Lock()
@@ -107,16 +113,27 @@ func (s *Sets) indexLocked(model any) {
 		return
 	}
 	delete(s.unindexed, model)
+	n := 0
+	for _, set := range sets {
+		if fill := set.Fill; fill != nil {
+			set.Fill = nil
+			fill(set)
+		}
+		n += len(set.IDs)
+	}
 	if s.rows == nil {
 		s.rows = make(map[any]map[Key]*Set)
 	}
 	idx := s.rows[model]
 	if idx == nil {
-		idx = make(map[Key]*Set, len(sets[0].IDs))
+		idx = make(map[Key]*Set, n)
 		s.rows[model] = idx
 	}
 	for _, set := range sets {
 		for _, id := range set.IDs {
+			if id.IsZero() {
+				continue
+			}
 			if old, ok := idx[id]; ok && old.Len() > set.Len() {
 				continue
 			}

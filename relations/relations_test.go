@@ -286,3 +286,31 @@ func TestSets(t *testing.T) {
 	}
 	wg.Wait()
 }
+
+// TestSetsFill: a set recorded with Fill is filled once, on the first lookup
+// of its model, and rows without a primary key are not indexed.
+func TestSetsFill(t *testing.T) {
+	ctx, scope := dataloader.NewScope(context.Background())
+	defer scope.Close()
+	sets := relations.SetsOf(ctx)
+	k := relations.MustKey
+	fills := 0
+	lazy := &relations.Set{Model: "albums", Fill: func(s *relations.Set) {
+		fills++
+		s.IDs = []relations.Key{k(1), {}, k(2)}
+	}}
+	sets.Record(lazy)
+	sets.Record(&relations.Set{Model: "albums"}) // no rows, no Fill: ignored
+	if sets.Lookup("bands", k(1)) != nil || fills != 0 {
+		t.Fatalf("a lookup of another model filled the set (%d fills)", fills)
+	}
+	if got := sets.Lookup("albums", k(2)); got != lazy || fills != 1 {
+		t.Fatalf("lookup after Fill: %v, %d fills", got, fills)
+	}
+	if sets.Lookup("albums", k(1)) != lazy || sets.Lookup("albums", relations.Key{}) != nil || fills != 1 {
+		t.Fatalf("second lookup: %d fills, or the zero key was indexed", fills)
+	}
+	if lazy.Len() != 3 || lazy.Fill != nil {
+		t.Errorf("filled set: %d rows, Fill kept", lazy.Len())
+	}
+}
