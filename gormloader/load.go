@@ -122,78 +122,142 @@ func resolve(ctx context.Context, db *gorm.DB) (*Loader, any, error) {
 
 // parentValue checks that parent is a non-nil pointer to a struct.
 func parentValue(parent any, relation string) (reflect.Value, error) {
-	if parent == nil {
-		return reflect.Value{}, fmt.Errorf("%w (loading %q)", ErrNilParent, relation)
-	}
 	pv := reflect.ValueOf(parent)
-	if pv.Kind() != reflect.Pointer {
-		return reflect.Value{}, fmt.Errorf("%w: got %T (loading %q); pass &%s", ErrInvalidParent, parent, relation, pv.Type().Name())
-	}
-	if pv.IsNil() {
-		return reflect.Value{}, fmt.Errorf("%w: %T(nil) (loading %q)", ErrNilParent, parent, relation)
-	}
-	if pv.Elem().Kind() != reflect.Struct {
-		return reflect.Value{}, fmt.Errorf("%w: got %T (loading %q)", ErrInvalidParent, parent, relation)
+	if pv.Kind() != reflect.Pointer || pv.IsNil() || pv.Elem().Kind() != reflect.Struct {
+		return reflect.Value{}, parentError(parent, relation)
 	}
 	return pv.Elem(), nil
+}
+
+// parentError says what is wrong with a parent that is not a non-nil pointer
+// to a struct. Errors are built out of line: see load.
+//
+//go:noinline
+func parentError(parent any, relation string) error {
+	pv := reflect.ValueOf(parent)
+	switch {
+	case parent == nil:
+		return fmt.Errorf("%w (loading %q)", ErrNilParent, relation)
+	case pv.Kind() != reflect.Pointer:
+		return fmt.Errorf("%w: got %T (loading %q); pass &%s", ErrInvalidParent, parent, relation, pv.Type().Name())
+	case pv.IsNil():
+		return fmt.Errorf("%w: %T(nil) (loading %q)", ErrNilParent, parent, relation)
+	}
+	return fmt.Errorf("%w: got %T (loading %q)", ErrInvalidParent, parent, relation)
 }
 
 // load is the common path of Load, LoadOne and Count. want is the type
 // parameter's type (nil for Count). A nil result with a nil error means "no
 // rows and no statement" (a NULL foreign key).
+//
+// Every resolver goroutine runs load, on a stack that starts at 2 kB: its
+// steps are separate functions that are not inlined, so that the deepest
+// point of a load stays shallow and the stack is not copied to grow.
 func load(ctx context.Context, db *gorm.DB, parent any, name string, want reflect.Type, count bool, opts []LoadOption) (any, *relation, error) {
-	row, err := parentValue(parent, name)
-	if err != nil {
-		return nil, nil, err
+	var bk relations.BatchKey
+	l, m, r, row, err := prepareLoad(ctx, db, parent, name, want, count, opts, &bk)
+	if err != nil || bk.Parent.IsZero() {
+		return nil, r, err
 	}
-	l, conn, err := resolve(ctx, db)
-	if err != nil {
-		return nil, nil, fmt.Errorf("loading %T.%s: %w", parent, name, err)
-	}
-	m, err := l.model(row.Type())
-	if err != nil {
-		return nil, nil, err
-	}
-	r, err := m.relation(name)
-	if err != nil {
-		return nil, nil, err
-	}
-	if want != nil && want != r.target.ModelType {
-		return nil, r, fmt.Errorf("%w: %s loads %v, not %v", ErrTypeMismatch, r.Name, r.target.ModelType, want)
-	}
-	v, err := variantOf(opts, count)
-	if err != nil {
-		return nil, r, fmt.Errorf("loading %s: %w", r.Name, err)
-	}
-	key, err := fieldsKey(ctx, r.ownerFields, row)
-	if errors.Is(err, relations.ErrNullKey) {
-		return nil, r, nil // NULL foreign key: nothing to load, no statement
-	}
-	if err != nil {
-		return nil, r, fmt.Errorf("gormloader: %s: parent key: %w", r.Name, err)
-	}
-	part := relations.Part{Conn: conn, Variant: v}
-	sets := relations.SetsOf(ctx)
-	bk := relations.BatchKey{Part: part, Parent: key}
-	if sets != nil && !l.cfg.noLoadSets && !l.cfg.alone[r.Name] {
-		if pk, err := m.pkKey(ctx, row); err == nil {
-			if set := sets.Lookup(m.typ, pk); set != nil && set.Source == l {
-				c, won := sets.Claim(set, claim{r, part})
-				if won {
-					defer c.Release() // also if computing the keys panics: waiters never hang
-					wait := r.loader.LoadWithThunk(ctx, bk, r.siblingKeys(ctx, set, part))
-					c.Release() // after the enqueue: the others find their keys pending
-					res, err := wait()
-					return res, r, err
-				}
-				if err := c.Wait(ctx); err != nil {
-					return nil, r, err
-				}
-			}
-		}
+	if res, done, err := r.loadSet(ctx, l, m, row, &bk); done {
+		return res, r, err
 	}
 	res, err := r.loader.Load(ctx, bk)
 	return res, r, err
+}
+
+// prepareLoad checks a load and computes its batch key into bk, which it
+// leaves with a zero parent key for a NULL foreign key.
+//
+//go:noinline
+func prepareLoad(ctx context.Context, db *gorm.DB, parent any, name string, want reflect.Type, count bool, opts []LoadOption, bk *relations.BatchKey) (*Loader, *model, *relation, reflect.Value, error) {
+	row, err := parentValue(parent, name)
+	if err != nil {
+		return nil, nil, nil, row, err
+	}
+	l, conn, err := resolve(ctx, db)
+	if err != nil {
+		return nil, nil, nil, row, loadError(parent, name, err)
+	}
+	m, err := l.model(row.Type())
+	if err != nil {
+		return nil, nil, nil, row, err
+	}
+	r, err := m.relation(name)
+	if err != nil {
+		return nil, nil, nil, row, err
+	}
+	if want != nil && want != r.target.ModelType {
+		return nil, nil, r, row, r.typeMismatch(want)
+	}
+	bk.Conn = conn
+	if len(opts) > 0 || count {
+		if bk.Variant, err = variantOf(opts, count); err != nil {
+			return nil, nil, r, row, r.loadError("", err)
+		}
+	}
+	if bk.Parent, err = fieldsKey(ctx, r.ownerFields, row); err != nil {
+		if errors.Is(err, relations.ErrNullKey) {
+			return l, m, r, row, nil // NULL foreign key: nothing to load, no statement
+		}
+		return nil, nil, r, row, r.loadError("gormloader: ", err)
+	}
+	return l, m, r, row, nil
+}
+
+//go:noinline
+func loadError(parent any, name string, err error) error {
+	return fmt.Errorf("loading %T.%s: %w", parent, name, err)
+}
+
+//go:noinline
+func (r *relation) loadError(prefix string, err error) error {
+	return fmt.Errorf("%sloading %s: %w", prefix, r.Name, err)
+}
+
+//go:noinline
+func (r *relation) typeMismatch(want reflect.Type) error {
+	return fmt.Errorf("%w: %s loads %v, not %v", ErrTypeMismatch, r.Name, r.target.ModelType, want)
+}
+
+// loadSet loads bk through row's load set, if it has one: the first load of
+// the relation over the set enqueues every row's key; the others wait until
+// it has, then load their own key. done is false if there is no set.
+//
+//go:noinline
+func (r *relation) loadSet(ctx context.Context, l *Loader, m *model, row reflect.Value, bk *relations.BatchKey) (res any, done bool, err error) {
+	sets := relations.SetsOf(ctx)
+	if sets == nil || l.cfg.noLoadSets || l.cfg.alone[r.Name] {
+		return nil, false, nil
+	}
+	pk, err := m.pkKey(ctx, row)
+	if err != nil {
+		return nil, false, nil
+	}
+	set := sets.Lookup(m.typ, pk)
+	if set == nil || set.Source != l {
+		return nil, false, nil
+	}
+	c, won := sets.Claim(set, claim{r, bk.Part})
+	if !won {
+		if err := c.Wait(ctx); err != nil {
+			return nil, true, err
+		}
+		return nil, false, nil
+	}
+	res, err = r.loadWholeSet(ctx, c, set, bk)
+	return res, true, err
+}
+
+// loadWholeSet is the first load of r over set: it enqueues the keys of every
+// row of the set with bk's, releases c, and waits for bk's result.
+//
+//go:noinline
+func (r *relation) loadWholeSet(ctx context.Context, c *relations.Claim, set *relations.Set, bk *relations.BatchKey) (any, error) {
+	defer c.Release() // also if computing the keys panics: waiters never hang
+	wait := r.loader.LoadWithThunk(ctx, *bk, r.siblingKeys(ctx, set, bk.Part))
+	c.Release() // after the enqueue: the others find their keys pending
+	return wait()
 }
 
 // claim is the token of a relation load over a load set.
