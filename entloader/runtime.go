@@ -293,19 +293,27 @@ const (
 func (b *Batch[ID, N]) Hook(_ context.Context, spec *sqlgraph.QuerySpec) {
 	pred := spec.Predicate
 	values, assign := spec.ScanValues, spec.Assign
+	// sqlgraph scans row by row (ScanValues, Scan, Assign), and ent's
+	// assignValues copies the values out: one key destination and one slice
+	// of destinations serve every row.
+	var (
+		rowKey stdsql.Null[ID]
+		dest   []any
+	)
 	spec.ScanValues = func(columns []string) ([]any, error) {
 		v, err := values(columns[1:])
 		if err != nil {
 			return nil, err
 		}
-		return append([]any{new(stdsql.Null[ID])}, v...), nil
+		dest = append(append(dest[:0], &rowKey), v...)
+		return dest, nil
 	}
 	spec.Assign = func(columns []string, v []any) error {
-		k := v[0].(*stdsql.Null[ID])
-		if !k.Valid {
+		if !rowKey.Valid {
 			return fmt.Errorf("entloader: NULL parent key in %s", b.Shape.Table)
 		}
-		b.rowKeys = append(b.rowKeys, k.V)
+		b.rowKeys = append(b.rowKeys, rowKey.V)
+		rowKey = stdsql.Null[ID]{}
 		return assign(columns[1:], v[1:])
 	}
 	if b.Variant == nil || b.Variant.Limit <= 0 {
@@ -394,37 +402,84 @@ func (b *Batch[ID, N]) Group(kept []N, out map[ID][]N) error {
 	if len(b.rows) != len(b.rowKeys) {
 		return fmt.Errorf("entloader: %d rows but %d keys from %s", len(b.rows), len(b.rowKeys), b.Shape.Table)
 	}
-	if len(kept) == len(b.unique) && (len(kept) == 0 || &kept[0] == &b.unique[0]) {
-		// The interceptors returned the rows as they were.
-		for i, n := range b.rows {
-			k := b.rowKeys[i]
-			out[k] = append(out[k], n)
+	alive := b.alive(kept)
+	// Count the rows of each parent, then cut every parent's slice from one
+	// array: one allocation instead of a growing slice per parent.
+	of := make([]int, len(b.rows)) // row -> its parent's group, -1 if dropped
+	var groups []ID
+	var count []int
+	index := make(map[ID]int, len(b.Keys))
+	for i, n := range b.rows {
+		if alive != nil {
+			if _, ok := alive[n]; !ok {
+				of[i] = -1
+				continue
+			}
 		}
-		return nil
+		k := b.rowKeys[i]
+		g, ok := index[k]
+		if !ok {
+			g = len(groups)
+			index[k] = g
+			groups = append(groups, k)
+			count = append(count, len(out[k])) // rows appended by an earlier chunk
+		}
+		of[i] = g
+		count[g]++
 	}
-	alive := make(map[N]struct{}, len(kept))
-	for _, n := range kept {
-		alive[n] = struct{}{}
+	next := make([]int, len(groups))
+	total := 0
+	for g, c := range count {
+		next[g] = total
+		total += c
+	}
+	all := make([]N, total)
+	for g, k := range groups {
+		next[g] += copy(all[next[g]:], out[k])
 	}
 	for i, n := range b.rows {
-		if _, ok := alive[n]; ok {
-			k := b.rowKeys[i]
-			out[k] = append(out[k], n)
+		if g := of[i]; g >= 0 {
+			all[next[g]] = n
+			next[g]++
 		}
+	}
+	for g, k := range groups {
+		end := next[g]
+		out[k] = all[end-count[g] : end : end]
 	}
 	return nil
 }
 
 // GroupOne is Group for unique edges: the first row per parent.
 func (b *Batch[ID, N]) GroupOne(kept []N, out map[ID]N) error {
-	many := make(map[ID][]N)
-	if err := b.Group(kept, many); err != nil {
-		return err
+	if len(b.rows) != len(b.rowKeys) {
+		return fmt.Errorf("entloader: %d rows but %d keys from %s", len(b.rows), len(b.rowKeys), b.Shape.Table)
 	}
-	for k, ns := range many {
-		out[k] = ns[0]
+	alive := b.alive(kept)
+	for i, n := range b.rows {
+		if alive != nil {
+			if _, ok := alive[n]; !ok {
+				continue
+			}
+		}
+		if _, ok := out[b.rowKeys[i]]; !ok {
+			out[b.rowKeys[i]] = n
+		}
 	}
 	return nil
+}
+
+// alive returns the set of kept rows if the interceptors filtered or replaced
+// the rows that Rows returned, or nil if they returned them as they were.
+func (b *Batch[ID, N]) alive(kept []N) map[N]struct{} {
+	if len(kept) == len(b.unique) && (len(kept) == 0 || &kept[0] == &b.unique[0]) {
+		return nil
+	}
+	alive := make(map[N]struct{}, len(kept))
+	for _, n := range kept {
+		alive[n] = struct{}{}
+	}
+	return alive
 }
 
 // Count runs the per-parent count of the batch: sel is the generated query's
