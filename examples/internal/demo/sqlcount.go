@@ -1,10 +1,7 @@
 package demo
 
 import (
-	"context"
 	"database/sql"
-	"database/sql/driver"
-	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -13,6 +10,8 @@ import (
 	"github.com/go-sql-driver/mysql"
 	_ "github.com/jackc/pgx/v5/stdlib" // registers "pgx"
 	_ "github.com/mattn/go-sqlite3"    // registers "sqlite3"
+
+	"github.com/ormloader/ormloader/internal/sqlcount"
 )
 
 // Dialects returned by OpenDB, as GORM and ent name them.
@@ -82,170 +81,7 @@ func parseDSN(dsn string) (driverName, dialect, out string, cleanup func(), err 
 }
 
 // OpenCounting is sql.Open for a registered driver, with every statement
-// counted into the [Stats] of its context.
+// counted into the [Stats] of its context (by internal/sqlcount).
 func OpenCounting(driverName, dsn string) (*sql.DB, error) {
-	probe, err := sql.Open(driverName, dsn)
-	if err != nil {
-		return nil, err
-	}
-	d := probe.Driver()
-	probe.Close()
-	var base driver.Connector = dsnConnector{dsn, d}
-	if dc, ok := d.(driver.DriverContext); ok {
-		if base, err = dc.OpenConnector(dsn); err != nil {
-			return nil, err
-		}
-	}
-	return sql.OpenDB(connector{base}), nil
-}
-
-type dsnConnector struct {
-	dsn string
-	d   driver.Driver
-}
-
-func (c dsnConnector) Connect(context.Context) (driver.Conn, error) { return c.d.Open(c.dsn) }
-func (c dsnConnector) Driver() driver.Driver                        { return c.d }
-
-type connector struct{ base driver.Connector }
-
-func (c connector) Connect(ctx context.Context) (driver.Conn, error) {
-	cn, err := c.base.Connect(ctx)
-	if err != nil {
-		return nil, err
-	}
-	return &conn{cn}, nil
-}
-
-func (c connector) Driver() driver.Driver { return c.base.Driver() }
-
-// conn counts the statements run on a driver connection. It implements the
-// optional interfaces by delegating, and returns driver.ErrSkip where the
-// driver lacks one, so database/sql falls back as it would without us (a
-// driver that skips QueryContext gets its statement counted when the
-// prepared statement runs instead).
-type conn struct{ driver.Conn }
-
-var (
-	_ driver.QueryerContext     = (*conn)(nil)
-	_ driver.ExecerContext      = (*conn)(nil)
-	_ driver.ConnPrepareContext = (*conn)(nil)
-	_ driver.ConnBeginTx        = (*conn)(nil)
-	_ driver.NamedValueChecker  = (*conn)(nil)
-	_ driver.SessionResetter    = (*conn)(nil)
-	_ driver.Validator          = (*conn)(nil)
-	_ driver.Pinger             = (*conn)(nil)
-)
-
-func (c *conn) QueryContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Rows, error) {
-	q, ok := c.Conn.(driver.QueryerContext)
-	if !ok {
-		return nil, driver.ErrSkip
-	}
-	rows, err := q.QueryContext(ctx, query, args)
-	if !errors.Is(err, driver.ErrSkip) {
-		count(ctx, query)
-	}
-	return rows, err
-}
-
-func (c *conn) ExecContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Result, error) {
-	e, ok := c.Conn.(driver.ExecerContext)
-	if !ok {
-		return nil, driver.ErrSkip
-	}
-	res, err := e.ExecContext(ctx, query, args)
-	if !errors.Is(err, driver.ErrSkip) {
-		count(ctx, query)
-	}
-	return res, err
-}
-
-func (c *conn) PrepareContext(ctx context.Context, query string) (driver.Stmt, error) {
-	var s driver.Stmt
-	var err error
-	if p, ok := c.Conn.(driver.ConnPrepareContext); ok {
-		s, err = p.PrepareContext(ctx, query)
-	} else {
-		s, err = c.Conn.Prepare(query)
-	}
-	if err != nil {
-		return nil, err
-	}
-	return &stmt{Stmt: s, query: query}, nil
-}
-
-func (c *conn) BeginTx(ctx context.Context, opts driver.TxOptions) (driver.Tx, error) {
-	if b, ok := c.Conn.(driver.ConnBeginTx); ok {
-		return b.BeginTx(ctx, opts)
-	}
-	if opts.Isolation != 0 || opts.ReadOnly {
-		return nil, errors.New("demo: the driver supports no transaction options")
-	}
-	return c.Conn.Begin()
-}
-
-func (c *conn) CheckNamedValue(nv *driver.NamedValue) error {
-	if ch, ok := c.Conn.(driver.NamedValueChecker); ok {
-		return ch.CheckNamedValue(nv)
-	}
-	return driver.ErrSkip
-}
-
-func (c *conn) ResetSession(ctx context.Context) error {
-	if r, ok := c.Conn.(driver.SessionResetter); ok {
-		return r.ResetSession(ctx)
-	}
-	return nil
-}
-
-func (c *conn) IsValid() bool {
-	if v, ok := c.Conn.(driver.Validator); ok {
-		return v.IsValid()
-	}
-	return true
-}
-
-func (c *conn) Ping(ctx context.Context) error {
-	if p, ok := c.Conn.(driver.Pinger); ok {
-		return p.Ping(ctx)
-	}
-	return nil
-}
-
-// stmt counts the executions of a prepared statement.
-type stmt struct {
-	driver.Stmt
-	query string
-}
-
-func (s *stmt) ExecContext(ctx context.Context, args []driver.NamedValue) (driver.Result, error) {
-	count(ctx, s.query)
-	if e, ok := s.Stmt.(driver.StmtExecContext); ok {
-		return e.ExecContext(ctx, args)
-	}
-	return s.Stmt.Exec(values(args))
-}
-
-func (s *stmt) QueryContext(ctx context.Context, args []driver.NamedValue) (driver.Rows, error) {
-	count(ctx, s.query)
-	if q, ok := s.Stmt.(driver.StmtQueryContext); ok {
-		return q.QueryContext(ctx, args)
-	}
-	return s.Stmt.Query(values(args))
-}
-
-func (s *stmt) CheckNamedValue(nv *driver.NamedValue) error {
-	if ch, ok := s.Stmt.(driver.NamedValueChecker); ok {
-		return ch.CheckNamedValue(nv)
-	}
-	return driver.ErrSkip
-}
-
-func values(args []driver.NamedValue) []driver.Value {
-	v := make([]driver.Value, len(args))
-	for i, a := range args {
-		v[i] = a.Value
-	}
-	return v
+	return sqlcount.Open(driverName, dsn, count)
 }

@@ -3,7 +3,6 @@ package bench
 import (
 	"context"
 	"database/sql"
-	"database/sql/driver"
 	"errors"
 	"fmt"
 	"net/url"
@@ -14,6 +13,8 @@ import (
 
 	_ "github.com/jackc/pgx/v5/stdlib" // registers "pgx"
 	_ "github.com/mattn/go-sqlite3"    // registers "sqlite3"
+
+	"github.com/ormloader/ormloader/internal/sqlcount"
 )
 
 // Dialects, as GORM and ent name them.
@@ -34,6 +35,8 @@ var statements atomic.Int64
 // ORM or loader does, one call to the driver is one statement. One counter
 // for the process: the benchmark runs one variant at a time.
 func Statements() int64 { return statements.Load() }
+
+func countStatement(context.Context, string) { statements.Add(1) }
 
 // OpenDB opens a new, empty database and returns it with its dialect and a
 // function that closes it and removes it. An empty dsn is a temporary SQLite
@@ -68,7 +71,7 @@ func OpenDB(dsn, name string) (db *sql.DB, dialect string, closeDB func() error,
 	default:
 		return nil, "", nil, fmt.Errorf("-dsn %q: want postgres://user@host:5432/db", dsn)
 	}
-	db, err = openCounting(driverName, dsn)
+	db, err = sqlcount.Open(driverName, dsn, countStatement)
 	if err == nil {
 		err = db.Ping()
 	}
@@ -94,119 +97,4 @@ func createSchema(dsn, schema string) (drop func() error, err error) {
 		_, err := admin.Exec("DROP SCHEMA " + schema + " CASCADE")
 		return errors.Join(err, admin.Close())
 	}, nil
-}
-
-// openCounting is sql.Open with every statement counted.
-func openCounting(driverName, dsn string) (*sql.DB, error) {
-	probe, err := sql.Open(driverName, dsn)
-	if err != nil {
-		return nil, err
-	}
-	d := probe.Driver()
-	if err := probe.Close(); err != nil {
-		return nil, err
-	}
-	var c driver.Connector = dsnConnector{dsn, d}
-	if dc, ok := d.(driver.DriverContext); ok { // pgx; go-sqlite3 has none
-		if c, err = dc.OpenConnector(dsn); err != nil {
-			return nil, err
-		}
-	}
-	return sql.OpenDB(connector{c}), nil
-}
-
-type dsnConnector struct {
-	dsn string
-	d   driver.Driver
-}
-
-func (c dsnConnector) Connect(context.Context) (driver.Conn, error) { return c.d.Open(c.dsn) }
-func (c dsnConnector) Driver() driver.Driver                        { return c.d }
-
-type connector struct{ driver.Connector }
-
-func (c connector) Connect(ctx context.Context) (driver.Conn, error) {
-	cn, err := c.Connector.Connect(ctx)
-	if err != nil {
-		return nil, err
-	}
-	return &conn{cn}, nil
-}
-
-// conn counts the statements of a connection of pgx or go-sqlite3, which
-// both implement the context interfaces it delegates to; database/sql
-// falls back to a prepared statement when a driver skips one, and those
-// are counted when they run.
-type conn struct{ driver.Conn }
-
-var (
-	_ driver.QueryerContext     = (*conn)(nil)
-	_ driver.ExecerContext      = (*conn)(nil)
-	_ driver.ConnPrepareContext = (*conn)(nil)
-	_ driver.ConnBeginTx        = (*conn)(nil)
-	_ driver.NamedValueChecker  = (*conn)(nil)
-	_ driver.SessionResetter    = (*conn)(nil)
-	_ driver.Validator          = (*conn)(nil)
-)
-
-func (c *conn) QueryContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Rows, error) {
-	rows, err := c.Conn.(driver.QueryerContext).QueryContext(ctx, query, args)
-	if !errors.Is(err, driver.ErrSkip) {
-		statements.Add(1)
-	}
-	return rows, err
-}
-
-func (c *conn) ExecContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Result, error) {
-	res, err := c.Conn.(driver.ExecerContext).ExecContext(ctx, query, args)
-	if !errors.Is(err, driver.ErrSkip) {
-		statements.Add(1)
-	}
-	return res, err
-}
-
-func (c *conn) PrepareContext(ctx context.Context, query string) (driver.Stmt, error) {
-	s, err := c.Conn.(driver.ConnPrepareContext).PrepareContext(ctx, query)
-	if err != nil {
-		return nil, err
-	}
-	return stmt{s}, nil
-}
-
-func (c *conn) BeginTx(ctx context.Context, opts driver.TxOptions) (driver.Tx, error) {
-	return c.Conn.(driver.ConnBeginTx).BeginTx(ctx, opts)
-}
-
-func (c *conn) CheckNamedValue(nv *driver.NamedValue) error {
-	if ch, ok := c.Conn.(driver.NamedValueChecker); ok {
-		return ch.CheckNamedValue(nv)
-	}
-	return driver.ErrSkip
-}
-
-func (c *conn) ResetSession(ctx context.Context) error {
-	if r, ok := c.Conn.(driver.SessionResetter); ok {
-		return r.ResetSession(ctx)
-	}
-	return nil
-}
-
-func (c *conn) IsValid() bool {
-	if v, ok := c.Conn.(driver.Validator); ok {
-		return v.IsValid()
-	}
-	return true
-}
-
-// stmt counts the executions of a prepared statement.
-type stmt struct{ driver.Stmt }
-
-func (s stmt) ExecContext(ctx context.Context, args []driver.NamedValue) (driver.Result, error) {
-	statements.Add(1)
-	return s.Stmt.(driver.StmtExecContext).ExecContext(ctx, args)
-}
-
-func (s stmt) QueryContext(ctx context.Context, args []driver.NamedValue) (driver.Rows, error) {
-	statements.Add(1)
-	return s.Stmt.(driver.StmtQueryContext).QueryContext(ctx, args)
 }
