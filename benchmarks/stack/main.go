@@ -15,10 +15,13 @@
 //
 // For each, on SQLite (a temporary file) and PostgreSQL (a schema created
 // and dropped in the -dsn database): statements per request (counted at the
-// database/sql driver), p50 and p99 latency of sequential requests,
-// throughput with 8 concurrent clients, and allocations per request. Requests
-// are served in-process (httptest), so the numbers are the server's. It
-// prints a Markdown table, then how ormloader compares with the others.
+// database/sql driver), p50 and p99 latency of sequential requests, the
+// process's CPU time per sequential request ("CPU ms/req": user + system
+// from getrusage, so SQLite's work is in it but PostgreSQL's server is not;
+// "n/a" on systems other than Unix), throughput with 8 concurrent clients,
+// and allocations per request. Requests are served in-process (httptest), so
+// the numbers are the server's. It prints a Markdown table, then how
+// ormloader compares with the others.
 //
 //	go run ./benchmarks/stack                      # SQLite and PostgreSQL, a little over 2 minutes
 //	go run ./benchmarks/stack -dialects sqlite3    # SQLite only
@@ -151,8 +154,8 @@ func run(ctx context.Context, cfg config, w io.Writer) error {
 	fmt.Fprintf(w, "%s, GOMAXPROCS=%d, %s/%s; %d bands; sequential: up to %d requests or %v; %d clients for %v; %d round(s), median p50\n\n",
 		runtime.Version(), runtime.GOMAXPROCS(0), runtime.GOOS, runtime.GOARCH, cfg.size.Bands,
 		cfg.budget.Requests, cfg.budget.Time, cfg.budget.Clients, cfg.budget.ConcTime, cfg.rounds)
-	fmt.Fprintln(w, "| database | query | ORM | variant | statements | statements @8 | p50 ms | p99 ms | req/s @8 | allocs/req | kB/req |")
-	fmt.Fprintln(w, "| --- | --- | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
+	fmt.Fprintln(w, "| database | query | ORM | variant | statements | statements @8 | p50 ms | p99 ms | CPU ms/req | req/s @8 | allocs/req | kB/req |")
+	fmt.Fprintln(w, "| --- | --- | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
 	var rows []row
 	for _, dialect := range cfg.dialects {
 		dsn := ""
@@ -281,8 +284,12 @@ func printRow(w io.Writer, r row) {
 	if r.variant.Name == bench.Ormloader {
 		name = "**ormloader**"
 	}
-	fmt.Fprintf(w, "| %s | %s | %s | %s | %s | %.1f | %.2f | %.2f | %.0f | %.0f | %.0f |\n",
-		r.dialect, r.query, r.variant.ORM, name, stmts, r.ConcStmts, ms(r.P50), ms(r.P99),
+	cpu := "n/a"
+	if bench.CPUTimeAvailable {
+		cpu = fmt.Sprintf("%.2f", ms(r.CPU))
+	}
+	fmt.Fprintf(w, "| %s | %s | %s | %s | %s | %.1f | %.2f | %.2f | %s | %.0f | %.0f | %.0f |\n",
+		r.dialect, r.query, r.variant.ORM, name, stmts, r.ConcStmts, ms(r.P50), ms(r.P99), cpu,
 		r.Throughput, r.Allocs, r.Bytes/1024)
 }
 

@@ -28,10 +28,19 @@ type Budget struct {
 const MinRequests = 20
 
 // Result is what one variant did with one query.
+//
+// CPU is the process's CPU time, user and system on all threads
+// (getrusage(RUSAGE_SELF) delta), over the sequential requests divided by
+// their number: the whole server's cost of a request, the goroutines that
+// wait for a batch as well as the ones that work, the garbage collector and
+// the Go runtime, and SQLite's, which runs in-process (cgo), but not
+// PostgreSQL's, which runs in its own processes. It is 0 where
+// [CPUTimeAvailable] is false (systems other than Unix).
 type Result struct {
 	Requests           int           // sequential requests measured
 	MinStmts, MaxStmts int64         // statements per sequential request
 	P50, P99           time.Duration // sequential latency
+	CPU                time.Duration // process CPU time per sequential request (see above)
 	Allocs, Bytes      float64       // per sequential request (runtime.MemStats delta / requests)
 	Throughput         float64       // requests per second with Budget.Clients clients
 	ConcStmts          float64       // mean statements per request under concurrency
@@ -61,8 +70,8 @@ func Body(query string) []byte {
 }
 
 // Measure runs query against h: sequential requests for the statements,
-// latencies and allocations, then b.Clients concurrent clients for the
-// throughput. It stops early with ctx's error.
+// latencies, CPU time and allocations, then b.Clients concurrent clients for
+// the throughput. It stops early with ctx's error.
 func Measure(ctx context.Context, h http.Handler, query string, b Budget) (Result, error) {
 	body := Body(query)
 	for range 3 { // warm up: connections, caches, the query cache
@@ -75,6 +84,7 @@ func Measure(ctx context.Context, h http.Handler, query string, b Budget) (Resul
 	runtime.GC()
 	var m0, m1 runtime.MemStats
 	runtime.ReadMemStats(&m0)
+	cpu0 := processCPU()
 	start := time.Now()
 	for len(lat) < MinRequests || len(lat) < b.Requests && time.Since(start) < b.Time {
 		if err := ctx.Err(); err != nil {
@@ -91,8 +101,10 @@ func Measure(ctx context.Context, h http.Handler, query string, b Budget) (Resul
 		}
 		r.MaxStmts = max(r.MaxStmts, n)
 	}
+	cpu1 := processCPU()
 	runtime.ReadMemStats(&m1)
 	r.Requests = len(lat)
+	r.CPU = (cpu1 - cpu0) / time.Duration(len(lat))
 	r.Allocs = float64(m1.Mallocs-m0.Mallocs) / float64(len(lat))
 	r.Bytes = float64(m1.TotalAlloc-m0.TotalAlloc) / float64(len(lat))
 	slices.Sort(lat)
