@@ -212,10 +212,12 @@ func (l *Loader) fetchChunk(ctx context.Context, r *relation, p relations.Part, 
 	case v.Order != "":
 		q = q.Order(v.Order)
 	}
+	dest.Elem().Set(r.rowsSlice(len(chunk), v.Limit))
 	if err := q.Find(dest.Interface()).Error; err != nil {
 		return reflect.Value{}, nil, err
 	}
 	rows := dest.Elem()
+	r.observeRows(len(chunk), rows.Len())
 	keys := make([]relations.Key, rows.Len())
 	for i := range rows.Len() {
 		k, err := fieldsKey(ctx, r.matchFields, rows.Index(i))
@@ -407,6 +409,7 @@ func (m *model) fetchByID(l *Loader) func(ctx context.Context, keys []relations.
 			var all reflect.Value // []T
 			for i, chunk := range chunks {
 				dest := reflect.New(reflect.SliceOf(m.typ))
+				dest.Elem().Set(reflect.MakeSlice(reflect.SliceOf(m.typ), 0, len(chunk)))
 				q := l.session(ctx, p.Conn).Where(l.inExpr(m.schema.Table, m.pkCols, chunk))
 				if err := q.Find(dest.Interface()).Error; err != nil {
 					return nil, fmt.Errorf("gormloader: loading %v by primary key (%d keys): %w", m.typ, len(chunk), err)

@@ -6,6 +6,7 @@ import (
 	"reflect"
 	"sort"
 	"strings"
+	"sync/atomic"
 
 	"gorm.io/gorm"
 	"gorm.io/gorm/clause"
@@ -42,6 +43,34 @@ type relation struct {
 	joinFields  []*schema.Field // join-table fields compared with the key (m2m)
 
 	loader *dataloader.Loader[relations.BatchKey, any]
+
+	// rowsPerParent is the last statement's rows per parent key, in 16ths:
+	// the next statement's slice is sized from it, since GORM appends row by
+	// row and a growing slice of thousands of rows is copied a dozen times.
+	rowsPerParent atomic.Uint32
+}
+
+// maxPresize bounds the rows a statement's slice is sized for in advance.
+const maxPresize = 1 << 16
+
+// rowsSlice returns an empty []T sized for the rows that a statement over
+// parents keys is expected to return, limit per parent at most (0: none).
+func (r *relation) rowsSlice(parents, limit int) reflect.Value {
+	n := parents
+	if r.Kind.Many() {
+		n = parents * int(r.rowsPerParent.Load()) / 16
+		if limit > 0 {
+			n = min(n, parents*limit)
+		}
+	}
+	return reflect.MakeSlice(reflect.SliceOf(r.target.ModelType), 0, min(n, maxPresize))
+}
+
+// observeRows records how many rows a statement over parents keys returned.
+func (r *relation) observeRows(parents, rows int) {
+	if parents > 0 {
+		r.rowsPerParent.Store(uint32(min(rows*16/parents, maxPresize)))
+	}
 }
 
 // field names the relation in errors.
