@@ -45,8 +45,9 @@
 //	loader := dataloader.New(func(ctx context.Context, keys []relations.BatchKey) ([]Result, []error) {
 //		return relations.Fetch(ctx, keys, func(ctx context.Context, p relations.Part, parents []relations.Key) (map[relations.Key]Result, error) {
 //			chunks, err := relations.Chunks(parents, bindLimit, rel.Width(), p.Variant.Params())
-//			// one statement per chunk on p.Conn; record all rows as one set:
-//			// relations.SetsOf(ctx).Record(&relations.Set{...})
+//			// one statement per chunk on p.Conn; record all rows as one set,
+//			// whose keys are read on the first lookup of its model:
+//			// relations.SetsOf(ctx).Record(&relations.Set{Model: m, Data: rows, Fill: readPKs})
 //		})
 //	})
 //
