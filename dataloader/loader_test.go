@@ -555,7 +555,7 @@ func TestScopesNeverShareCacheOrBatch(t *testing.T) {
 
 func TestCloseFailsPendingAndLaterLoads(t *testing.T) {
 	l := dataloader.New((&recorder{}).fetch)
-	ctx, s := dataloader.NewScope(context.Background(), dataloader.WithWindow(time.Hour))
+	ctx, s := dataloader.NewScope(context.Background(), dataloader.WithWindow(time.Hour), dataloader.WithQuietPeriod(time.Hour))
 	thunk := l.LoadThunk(ctx, 1)
 	s.Close()
 	if _, err := thunk(); !errors.Is(err, dataloader.ErrScopeClosed) {
