@@ -567,3 +567,29 @@ func TestCallersChangeRows(t *testing.T) {
 		})
 	}
 }
+
+// TestLoadSetShapes: a result of pointers is a load set like a result of
+// structs, and a row found again with First still loads with its list.
+func TestLoadSetShapes(t *testing.T) {
+	for _, d := range testdb.All(t) {
+		t.Run(d.Dialect, func(t *testing.T) {
+			e := open(t, d)
+			seed(t, e.db, 20)
+			ctx := gormloader.WithDB(scope(t), e.db)
+			var bands []*music.Band
+			must(t, e.db.WithContext(ctx).Order("id").Find(&bands).Error)
+			e.count.expect(t, 1, "LoadAlbums over a []*Band", func() {
+				for _, b := range bands {
+					_, err := b.LoadAlbums(ctx)
+					must(t, err)
+				}
+			})
+			var first music.Band
+			must(t, e.db.WithContext(ctx).Order("id").First(&first).Error)
+			e.count.expect(t, 1, "LoadProfile of a row found with First", func() {
+				_, err := first.LoadProfile(ctx)
+				must(t, err)
+			})
+		})
+	}
+}

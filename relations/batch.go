@@ -147,39 +147,3 @@ func Fetch[V any](ctx context.Context, keys []BatchKey, run func(ctx context.Con
 	}
 	return out, nil
 }
-
-// GroupMany groups rows by the parent key each row belongs to (keyOf), keeping
-// row order within a parent. Rows whose key is NULL (ErrNullKey) are skipped.
-func GroupMany[R any](rows []R, keyOf func(R) (Key, error)) (map[Key][]R, error) {
-	out := make(map[Key][]R)
-	for _, r := range rows {
-		k, err := keyOf(r)
-		if errors.Is(err, ErrNullKey) {
-			continue
-		}
-		if err != nil {
-			return nil, err
-		}
-		out[k] = append(out[k], r)
-	}
-	return out, nil
-}
-
-// GroupOne keeps the first row per parent key (has-one, belongs-to). Rows
-// whose key is NULL are skipped.
-func GroupOne[R any](rows []R, keyOf func(R) (Key, error)) (map[Key]R, error) {
-	out := make(map[Key]R)
-	for _, r := range rows {
-		k, err := keyOf(r)
-		if errors.Is(err, ErrNullKey) {
-			continue
-		}
-		if err != nil {
-			return nil, err
-		}
-		if _, ok := out[k]; !ok {
-			out[k] = r
-		}
-	}
-	return out, nil
-}

@@ -26,8 +26,7 @@
 //     chunk, so no statement.
 //   - [Fetch] is the body of a relation loader's batch function: it
 //     partitions the keys, calls the adapter once per partition and lines the
-//     results up with the keys. [GroupMany] and [GroupOne] turn the rows of a
-//     statement into one result per parent key. [InSQL] and [RowNumberSQL]
+//     results up with the keys. [InSQL] and [RowNumberSQL]
 //     build the IN list (row values for composite keys) and the window of the
 //     per-parent limit/order variant.
 //   - [Sets] records load sets: rows that came back together in one result.
