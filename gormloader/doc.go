@@ -57,6 +57,12 @@
 // results of a relation load form a load set too, so nested levels batch the
 // same way.
 //
+// Recording costs one copy of the result's structs (so that callers may go on
+// changing theirs while other goroutines read keys from the set); the keys
+// are read only when a relation of that model is first loaded in the scope.
+// A relation load's own results are recorded without a copy, and the slices
+// the loads return are the caller's own.
+//
 // # Which *gorm.DB, and transactions
 //
 // Load, LoadOne, Count, ByID and ByIDs take a *gorm.DB. Any session derived
