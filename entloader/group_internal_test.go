@@ -54,6 +54,28 @@ func TestGroup(t *testing.T) {
 		t.Errorf("filtered: %v %v %v", ids(out[10]), ids(out[20]), ids(out[30]))
 	}
 
+	// Interceptors that filter or sort the slice they are given in place.
+	b = newBatch()
+	out = map[int][]*node{}
+	filtered := slices.DeleteFunc(b.unique, func(x *node) bool { return x.id == 0 })
+	if err := b.Group(filtered, out); err != nil {
+		t.Fatal(err)
+	}
+	if got := ids(out[10]); !slices.Equal(got, []int{2, 5}) || !slices.Equal(ids(out[20]), []int{1, 4}) || !slices.Equal(ids(out[30]), []int{3}) {
+		t.Errorf("filtered in place: %v %v %v", ids(out[10]), ids(out[20]), ids(out[30]))
+	}
+	b = newBatch()
+	out = map[int][]*node{}
+	slices.Reverse(b.unique)
+	if err := b.Group(b.unique, out); err != nil {
+		t.Fatal(err)
+	}
+	for k, w := range map[int][]int{10: {0, 2, 5}, 20: {1, 4}, 30: {3}} {
+		if got := ids(out[k]); !slices.Equal(got, w) {
+			t.Errorf("sorted in place: parent %d: rows %v, want %v", k, got, w)
+		}
+	}
+
 	b = newBatch()
 	one := map[int]*node{}
 	if err := b.GroupOne([]*node{n[2], n[4], n[5]}, one); err != nil {

@@ -5,6 +5,7 @@ import (
 	stdsql "database/sql"
 	"database/sql/driver"
 	"fmt"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"unsafe"
@@ -376,11 +377,14 @@ func (b *Batch[ID, N]) keyColumn(s *sql.Selector) string {
 // target) is one node. id returns a node's identity; nil when rows cannot
 // repeat (one-to-many edges, edge schemas with composite keys).
 func (b *Batch[ID, N]) Rows(nodes []N, id func(N) any) []N {
-	b.rows = nodes
 	b.unique = nodes
 	if id == nil || len(nodes) < 2 {
+		// The interceptors may filter or sort nodes in place: keep the
+		// rows aligned with rowKeys in an array of our own.
+		b.rows = slices.Clone(nodes)
 		return nodes
 	}
+	b.rows = nodes
 	first := make(map[any]N, len(nodes))
 	unique := make([]N, 0, len(nodes))
 	for i, n := range nodes {

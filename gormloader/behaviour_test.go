@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"strings"
 	"sync"
 	"testing"
@@ -530,10 +531,11 @@ func TestWithoutLoadSets(t *testing.T) {
 	}
 }
 
-// TestCallersChangeRows: callers may change the structs a query returned
-// while other resolvers load relations through their load set (the set reads
-// its own copy: -race checks it); a load uses the keys of the struct it is
-// given, so a changed foreign key loads what it now points to.
+// TestCallersChangeRows: callers may change the structs a query returned,
+// also through a pointer field, while other resolvers load relations through
+// their load set (the set reads its own copy, or for a pointer key the values
+// it read at the query: -race checks it); a load uses the keys of the struct
+// it is given, so a changed foreign key loads what it now points to.
 func TestCallersChangeRows(t *testing.T) {
 	for _, d := range testdb.All(t) {
 		t.Run(d.Dialect, func(t *testing.T) {
@@ -550,8 +552,11 @@ func TestCallersChangeRows(t *testing.T) {
 				go func() {
 					defer wg.Done()
 					b := &bands[i]
-					if i%2 == 0 {
+					switch {
+					case i%3 == 0: // a new foreign key
 						b.LabelID = &labels[i%len(labels)].ID
+					case i%3 == 1 && b.LabelID != nil: // a write through the pointer GORM scanned
+						*b.LabelID = labels[i%len(labels)].ID
 					}
 					label, err := b.LoadLabel(ctx)
 					if err != nil {
@@ -590,6 +595,29 @@ func TestLoadSetShapes(t *testing.T) {
 				_, err := first.LoadProfile(ctx)
 				must(t, err)
 			})
+		})
+	}
+}
+
+// TestHugeLimit: a per-parent limit larger than any result is no limit (it
+// must not size anything from it).
+func TestHugeLimit(t *testing.T) {
+	for _, d := range testdb.All(t) {
+		t.Run(d.Dialect, func(t *testing.T) {
+			e := open(t, d)
+			seed(t, e.db, 4)
+			ctx := gormloader.WithDB(scope(t), e.db)
+			var bands []music.Band
+			must(t, e.db.WithContext(ctx).Order("id").Find(&bands).Error)
+			for _, b := range bands {
+				got, err := gormloader.Load[music.Album](ctx, nil, &b, "Albums", gormloader.Limit(math.MaxInt), gormloader.Order("id"))
+				must(t, err)
+				var want []music.Album
+				must(t, e.db.Where("band_id = ?", b.ID).Order("id").Find(&want).Error)
+				if len(got) != len(want) {
+					t.Errorf("band %d: %d albums, want %d", b.ID, len(got), len(want))
+				}
+			}
 		})
 	}
 }

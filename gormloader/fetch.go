@@ -104,7 +104,7 @@ func (l *Loader) fetchRelation(ctx context.Context, sets *relations.Sets, r *rel
 		}
 		return out, nil
 	}
-	var all reflect.Value // []T
+	all := reflect.MakeSlice(reflect.SliceOf(r.target.ModelType), 0, 0)
 	var keys []relations.Key
 	for i, chunk := range chunks {
 		rows, rowKeys, err := l.fetchChunk(ctx, r, p, chunk)
@@ -406,7 +406,7 @@ func (m *model) fetchByID(l *Loader) func(ctx context.Context, keys []relations.
 			if err != nil {
 				return nil, err
 			}
-			var all reflect.Value // []T
+			all := reflect.MakeSlice(reflect.SliceOf(m.typ), 0, 0)
 			for i, chunk := range chunks {
 				dest := reflect.New(reflect.SliceOf(m.typ))
 				dest.Elem().Set(reflect.MakeSlice(reflect.SliceOf(m.typ), 0, len(chunk)))

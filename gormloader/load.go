@@ -193,14 +193,14 @@ func prepareLoad(ctx context.Context, db *gorm.DB, parent any, name string, want
 	bk.Conn = conn
 	if len(opts) > 0 || count {
 		if bk.Variant, err = variantOf(opts, count); err != nil {
-			return nil, nil, r, row, r.loadError("", err)
+			return nil, nil, r, row, r.loadError(err)
 		}
 	}
 	if bk.Parent, err = fieldsKey(ctx, r.ownerFields, row); err != nil {
 		if errors.Is(err, relations.ErrNullKey) {
 			return l, m, r, row, nil // NULL foreign key: nothing to load, no statement
 		}
-		return nil, nil, r, row, r.loadError("gormloader: ", err)
+		return nil, nil, r, row, r.parentKeyError(err)
 	}
 	return l, m, r, row, nil
 }
@@ -211,8 +211,13 @@ func loadError(parent any, name string, err error) error {
 }
 
 //go:noinline
-func (r *relation) loadError(prefix string, err error) error {
-	return fmt.Errorf("%sloading %s: %w", prefix, r.Name, err)
+func (r *relation) loadError(err error) error {
+	return fmt.Errorf("loading %s: %w", r.Name, err)
+}
+
+//go:noinline
+func (r *relation) parentKeyError(err error) error {
+	return fmt.Errorf("gormloader: %s: parent key: %w", r.Name, err)
 }
 
 //go:noinline

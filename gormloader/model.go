@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"reflect"
+	"slices"
 	"sort"
 	"strings"
 	"sync/atomic"
@@ -28,6 +29,16 @@ type model struct {
 	rels    map[string]*relation // supported relations by field name
 	relErrs map[string]error     // relations the loader cannot load, by field name
 
+	// keyFields are the fields a load set reads keys from: the primary key
+	// and every field a relation reads its parent key from. rels' ownerIdx
+	// index into it. sharedKeys reports that one of them is reached through
+	// memory a copy of the struct shares with the original (a pointer such
+	// as a nullable foreign key, an embedded pointer, a slice, a
+	// serializer): the load sets of such a model read their keys when they
+	// are recorded, since a caller may change that memory later.
+	keyFields  []*schema.Field
+	sharedKeys bool
+
 	byID *dataloader.Loader[relations.BatchKey, any] // the primary-key loader
 }
 
@@ -39,6 +50,7 @@ type relation struct {
 	target *schema.Schema
 
 	ownerFields []*schema.Field // parent key fields on the owner, in key order
+	ownerIdx    []int           // their index in owner.keyFields
 	matchFields []*schema.Field // target fields compared with the key (non-m2m)
 	joinFields  []*schema.Field // join-table fields compared with the key (m2m)
 
@@ -50,26 +62,30 @@ type relation struct {
 	rowsPerParent atomic.Uint32
 }
 
-// maxPresize bounds the rows a statement's slice is sized for in advance.
-const maxPresize = 1 << 16
+// maxPresize bounds the bytes a statement's slice is sized for in advance:
+// the estimate is the relation's, not the statement's, and a slice that
+// turns out too large is kept as long as the results.
+const maxPresize = 1 << 20
 
 // rowsSlice returns an empty []T sized for the rows that a statement over
 // parents keys is expected to return, limit per parent at most (0: none).
 func (r *relation) rowsSlice(parents, limit int) reflect.Value {
-	n := parents
+	t := r.target.ModelType
+	n := uint64(parents)
 	if r.Kind.Many() {
-		n = parents * int(r.rowsPerParent.Load()) / 16
+		n = n * uint64(r.rowsPerParent.Load()) / 16
 		if limit > 0 {
-			n = min(n, parents*limit)
+			n = min(n, uint64(parents)*uint64(min(limit, maxPresize)))
 		}
 	}
-	return reflect.MakeSlice(reflect.SliceOf(r.target.ModelType), 0, min(n, maxPresize))
+	n = min(n, maxPresize/uint64(max(t.Size(), 1)))
+	return reflect.MakeSlice(reflect.SliceOf(t), 0, int(n))
 }
 
 // observeRows records how many rows a statement over parents keys returned.
 func (r *relation) observeRows(parents, rows int) {
 	if parents > 0 {
-		r.rowsPerParent.Store(uint32(min(rows*16/parents, maxPresize)))
+		r.rowsPerParent.Store(uint32(min(uint64(rows)*16/uint64(parents), maxPresize)))
 	}
 }
 
@@ -109,6 +125,7 @@ func (l *Loader) parse(t reflect.Type) (*model, error) {
 	for _, f := range s.PrimaryFields {
 		m.pkCols = append(m.pkCols, f.DBName)
 	}
+	m.keyFields = slices.Clone(s.PrimaryFields)
 	s.Relationships.Mux.RLock()
 	rels := make([]*schema.Relationship, 0, len(s.Relationships.Relations))
 	for name, rel := range s.Relationships.Relations {
@@ -130,7 +147,22 @@ func (l *Loader) parse(t reflect.Type) (*model, error) {
 		}
 		m.rels[rel.Name] = r
 	}
+	m.sharedKeys = slices.ContainsFunc(m.keyFields, sharesMemory)
 	return m, nil
+}
+
+// sharesMemory reports whether a copy of a struct shares f's value with the
+// original: f is (or is reached through) a pointer, a slice, a map or an
+// interface, or is converted by a serializer.
+func sharesMemory(f *schema.Field) bool {
+	if f.Serializer != nil || slices.ContainsFunc(f.StructField.Index, func(i int) bool { return i < 0 }) {
+		return true // GORM marks a field of an embedded pointer with a negative index
+	}
+	switch f.FieldType.Kind() {
+	case reflect.Pointer, reflect.Slice, reflect.Map, reflect.Interface:
+		return true
+	}
+	return false
 }
 
 func (l *Loader) buildRelation(m *model, rel *schema.Relationship) (*relation, error) {
@@ -203,6 +235,14 @@ func (l *Loader) buildRelation(m *model, rel *schema.Relationship) (*relation, e
 	if err := r.Validate(); err != nil {
 		return nil, unsupported("%v", err)
 	}
+	for _, f := range r.ownerFields {
+		i := slices.Index(m.keyFields, f)
+		if i < 0 {
+			i = len(m.keyFields)
+			m.keyFields = append(m.keyFields, f)
+		}
+		r.ownerIdx = append(r.ownerIdx, i)
+	}
 	r.loader = dataloader.New(r.fetchBatch(l), dataloader.WithName("gormloader "+name))
 	return r, nil
 }
@@ -252,25 +292,65 @@ func fieldsKey(ctx context.Context, fields []*schema.Field, row reflect.Value) (
 // them, or one such struct) as one load set. The set keeps a []T of its own:
 // rows itself if owned (rows no caller can reach or change), else a copy, so
 // that callers may change their structs while other resolvers read keys
-// from the set. Its primary keys are read on the first lookup of m: most
-// results are never asked for a relation.
+// from the set; its primary keys are read on the first lookup of m (most
+// results are never asked for a relation). For a model whose key fields a
+// copy would share with the caller (m.sharedKeys), the key values are read
+// now instead.
 func (l *Loader) recordRows(ctx context.Context, sets *relations.Sets, m *model, rows reflect.Value, owned bool) {
 	if sets == nil || len(m.pk) == 0 || l.cfg.noLoadSets {
 		return
 	}
-	own := ownRows(m.typ, rows, owned)
+	// Keys read now need no copy: the caller has not seen the rows yet.
+	own := ownRows(m.typ, rows, owned || m.sharedKeys)
 	if own.Len() == 0 {
 		return
 	}
-	sets.Record(&relations.Set{Source: l, Model: m.typ, Data: own, Fill: func(set *relations.Set) {
-		set.IDs = make([]relations.Key, 0, own.Len())
-		for i := range own.Len() {
-			// A row without a primary key is still a sibling; it is not
-			// indexed, so no load of its own finds the set.
-			pk, _ := m.pkKey(ctx, own.Index(i))
-			set.IDs = append(set.IDs, pk)
+	set := &relations.Set{Source: l, Model: m.typ}
+	if m.sharedKeys {
+		m.snapshot(ctx, set, own)
+	} else {
+		set.Data = own
+		set.Fill = func(set *relations.Set) {
+			set.IDs = make([]relations.Key, own.Len())
+			for i := range own.Len() {
+				// A row without a primary key is still a sibling; its zero
+				// key is not indexed, so no load of its own finds the set.
+				set.IDs[i], _ = m.pkKey(ctx, own.Index(i))
+			}
 		}
-	}})
+	}
+	sets.Record(set)
+}
+
+// snapshots are the normalized key-field values of a load set's rows (nil
+// for NULL; pointers dereferenced), stride values per row in one slice.
+type snapshots struct {
+	vals   []any
+	stride int
+}
+
+func (sn *snapshots) row(i int) []any { return sn.vals[i*sn.stride : (i+1)*sn.stride] }
+
+// snapshot fills set's IDs and Data with the key values of rows (a []T).
+func (m *model) snapshot(ctx context.Context, set *relations.Set, rows reflect.Value) {
+	n := rows.Len()
+	sn := &snapshots{vals: make([]any, 0, n*len(m.keyFields)), stride: len(m.keyFields)}
+	set.IDs = make([]relations.Key, n)
+	for i := range n {
+		row := rows.Index(i)
+		for _, f := range m.keyFields {
+			v, _ := f.ValueOf(ctx, row)
+			nv, err := relations.Normalize(v)
+			if err != nil {
+				nv = nil
+			}
+			sn.vals = append(sn.vals, nv)
+		}
+		// keyFields start with the primary key; a row without one keeps
+		// the zero key, which is not indexed.
+		set.IDs[i], _ = relations.MakeKey(sn.row(i)[:len(m.pk)]...)
+	}
+	set.Data = sn
 }
 
 // ownRows returns rows as a []T of t that no caller can reach: rows itself if
@@ -316,17 +396,26 @@ func ownRows(t reflect.Type, rows reflect.Value, owned bool) reflect.Value {
 
 // siblingKeys returns the parent keys of every row of set for r, in part.
 func (r *relation) siblingKeys(ctx context.Context, set *relations.Set, part relations.Part) []relations.BatchKey {
-	rows, ok := set.Data.(reflect.Value)
-	if !ok {
-		return nil
-	}
-	out := make([]relations.BatchKey, 0, rows.Len())
-	for i := range rows.Len() {
-		k, err := fieldsKey(ctx, r.ownerFields, rows.Index(i))
-		if err != nil {
-			continue // NULL foreign key: nothing to load
+	out := make([]relations.BatchKey, 0, set.Len())
+	add := func(k relations.Key, err error) {
+		if err == nil { // else a NULL foreign key: nothing to load
+			out = append(out, relations.BatchKey{Part: part, Parent: k})
 		}
-		out = append(out, relations.BatchKey{Part: part, Parent: k})
+	}
+	switch data := set.Data.(type) {
+	case reflect.Value:
+		for i := range data.Len() {
+			add(fieldsKey(ctx, r.ownerFields, data.Index(i)))
+		}
+	case *snapshots:
+		var vals [relations.MaxKeyColumns]any
+		for i := range set.Len() {
+			snap := data.row(i)
+			for j, idx := range r.ownerIdx {
+				vals[j] = snap[idx]
+			}
+			add(relations.MakeKey(vals[:len(r.ownerIdx)]...))
+		}
 	}
 	return out
 }

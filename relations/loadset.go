@@ -2,6 +2,8 @@ package relations
 
 import (
 	"context"
+	"fmt"
+	"log/slog"
 	"sync"
 
 	"github.com/ormloader/ormloader/dataloader"
@@ -117,7 +119,7 @@ func (s *Sets) indexLocked(model any) {
 	for _, set := range sets {
 		if fill := set.Fill; fill != nil {
 			set.Fill = nil
-			fill(set)
+			safeFill(fill, set)
 		}
 		n += len(set.IDs)
 	}
@@ -140,6 +142,19 @@ func (s *Sets) indexLocked(model any) {
 			idx[id] = set
 		}
 	}
+}
+
+// safeFill runs an adapter's Fill. If it panics, the set is left without
+// rows: its rows then load on their own, which is slower but correct, and
+// the other sets of the model are still indexed.
+func safeFill(fill func(*Set), set *Set) {
+	defer func() {
+		if v := recover(); v != nil {
+			set.IDs, set.Rows, set.Data = nil, nil, nil
+			slog.Error("relations: reading a load set's keys panicked; its rows load one by one", "model", fmt.Sprint(set.Model), "panic", v)
+		}
+	}()
+	fill(set)
 }
 
 // Lookup returns the load set the row belongs to, or nil.

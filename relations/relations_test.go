@@ -314,3 +314,24 @@ func TestSetsFill(t *testing.T) {
 		t.Errorf("filled set: %d rows, Fill kept", lazy.Len())
 	}
 }
+
+// TestSetsFillPanics: a Fill that panics leaves its set without rows (they
+// load one by one) and the model's other sets are still indexed.
+func TestSetsFillPanics(t *testing.T) {
+	ctx, scope := dataloader.NewScope(context.Background())
+	defer scope.Close()
+	sets := relations.SetsOf(ctx)
+	k := relations.MustKey
+	good := &relations.Set{Model: "albums", IDs: []relations.Key{k(1)}}
+	bad := &relations.Set{Model: "albums", Fill: func(*relations.Set) { panic("boom") }}
+	later := &relations.Set{Model: "albums", Fill: func(s *relations.Set) { s.IDs = []relations.Key{k(3)} }}
+	sets.Record(good)
+	sets.Record(bad)
+	sets.Record(later)
+	if sets.Lookup("albums", k(1)) != good || sets.Lookup("albums", k(3)) != later {
+		t.Error("the sets recorded around a panicking Fill must be indexed")
+	}
+	if bad.Len() != 0 {
+		t.Errorf("a set whose Fill panicked has %d rows", bad.Len())
+	}
+}
