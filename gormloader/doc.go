@@ -60,8 +60,12 @@
 // Recording costs one copy of the result's structs (so that callers may go on
 // changing theirs while other goroutines read keys from the set); the keys
 // are read only when a relation of that model is first loaded in the scope.
-// A relation load's own results are recorded without a copy, and the slices
-// the loads return are the caller's own.
+// A model whose key fields a copy would share with the caller (a nullable
+// foreign key as *uint, a key in an embedded pointer, a slice, a serializer)
+// has its key values read at once instead. A relation load's own results are
+// recorded without a copy, and the slices the loads return are the caller's
+// own (copies of the structs: their pointer fields point where the cached
+// rows' do).
 //
 // # Which *gorm.DB, and transactions
 //
