@@ -13,7 +13,7 @@ import (
 // keyed is the implementation of a loader whose keys are cached under C.
 type keyed[K any, C comparable, V any] struct {
 	cfg      loaderConfig // &cfg identifies the loader in a scope
-	fetch    func(ctx context.Context, keys []K) ([]V, []error)
+	fetch    func(ctx context.Context, keys []K) ([]V, []error, error)
 	cacheKey func(K) C
 	warnOnce sync.Once // the no-scope warning
 }
@@ -305,19 +305,9 @@ func (l *keyed[K, C, V]) safeFetch(ctx context.Context, keys []K) (vals []V, err
 			vals, errs, batchErr = nil, nil, &PanicError{Loader: l.cfg.name, Value: r, Stack: debug.Stack()}
 		}
 	}()
-	vals, errs = l.fetch(ctx, keys)
-	if len(errs) == 1 {
-		// A single error is an error of the whole batch, also when the
-		// batch has one key: a batch function cannot tell the two apart,
-		// and a batch error must not be cached. The loader's own per-key
-		// errors (a key missing from a map) stay per-key.
-		var ke *KeyError
-		if errs[0] != nil && !errors.As(errs[0], &ke) {
-			return nil, nil, errs[0]
-		}
-		if errs[0] == nil && len(keys) != 1 {
-			errs = nil
-		}
+	vals, errs, batchErr = l.fetch(ctx, keys)
+	if batchErr != nil {
+		return nil, nil, batchErr
 	}
 	if len(vals) != len(keys) || (errs != nil && len(errs) != len(keys)) {
 		return nil, nil, fmt.Errorf("%w (%d keys, %d values, %d errors)", ErrWrongLength, len(keys), len(vals), len(errs))

@@ -23,9 +23,15 @@ import (
 	"github.com/ormloader/ormloader/dataloader"
 )
 
-func benchFetch(_ context.Context, keys []int) ([]int, []error) {
+func benchFetch(_ context.Context, keys []int) ([]int, []error, error) {
 	out := make([]int, len(keys))
 	copy(out, keys)
+	return out, nil, nil
+}
+
+// benchFetchDG is benchFetch in dataloadgen's form.
+func benchFetchDG(ctx context.Context, keys []int) ([]int, []error) {
+	out, _, _ := benchFetch(ctx, keys)
 	return out, nil
 }
 
@@ -68,7 +74,7 @@ func ormloaderRequest(l *dataloader.Loader[int, int], opts ...dataloader.ScopeOp
 func dataloadgenRequest(opts ...dataloadgen.Option) request {
 	return request{
 		begin: func(ctx context.Context) (context.Context, func()) {
-			l := dataloadgen.NewLoader(benchFetch, opts...)
+			l := dataloadgen.NewLoader(benchFetchDG, opts...)
 			return context.WithValue(ctx, loadersKey{}, l), func() {}
 		},
 		load: func(ctx context.Context, key int) (int, error) {

@@ -49,14 +49,14 @@ func ExampleNewMapped() {
 // resolver) are tracked: the batch goes as soon as every worker is blocked in
 // a load, with no fixed wait.
 func ExampleScope_Go() {
-	nameByID := dataloader.New(func(ctx context.Context, ids []int) ([]string, []error) {
+	nameByID := dataloader.New(func(ctx context.Context, ids []int) ([]string, []error, error) {
 		sorted := slices.Sorted(slices.Values(ids))
 		fmt.Println("batch", sorted)
 		names := make([]string, len(ids))
 		for i, id := range ids {
 			names[i] = users[id].Name
 		}
-		return names, nil
+		return names, nil, nil
 	})
 	ctx, scope := dataloader.NewScope(context.Background())
 	defer scope.Close()
@@ -83,13 +83,13 @@ func ExampleScope_Go() {
 // LoadWith loads a key together with its siblings, such as the rows of one
 // query result, so that a plain sequential loop issues one batch.
 func ExampleLoader_LoadWith() {
-	albumsByBand := dataloader.New(func(ctx context.Context, bandIDs []int) ([][]string, []error) {
+	albumsByBand := dataloader.New(func(ctx context.Context, bandIDs []int) ([][]string, []error, error) {
 		fmt.Println("one query for bands", bandIDs)
 		out := make([][]string, len(bandIDs))
 		for i, id := range bandIDs {
 			out[i] = []string{fmt.Sprintf("album of band %d", id)}
 		}
-		return out, nil
+		return out, nil, nil
 	})
 	ctx, scope := dataloader.NewScope(context.Background())
 	defer scope.Close()

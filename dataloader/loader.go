@@ -62,12 +62,17 @@ type loaderImpl[K, V any] interface {
 	clear(ctx context.Context, key K, all bool)
 }
 
-// New returns a loader whose batch function returns one value (and
-// optionally one error) per key, in the order of keys. errs may be nil
-// (no key failed), hold one error per key, or hold a single error, which
-// fails the whole batch (not cached). Any other length, or a values slice of
-// the wrong length, fails the batch with [ErrWrongLength].
-func New[K comparable, V any](fetch func(ctx context.Context, keys []K) ([]V, []error), opts ...Option) *Loader[K, V] {
+// New returns a loader whose batch function returns one value per key, in
+// the order of keys, and optionally one error per key; or an error of the
+// whole batch.
+//
+// A non-nil err fails the whole batch: every waiter gets it and nothing is
+// cached, so a later load retries (a database that is down, a cancelled
+// context). Otherwise vals has one value per key, and errs is nil (no key
+// failed) or has one entry per key, nil where that key succeeded; per-key
+// errors are cached like values, whatever the size of the batch. A vals or
+// errs of any other length fails the batch with [ErrWrongLength].
+func New[K comparable, V any](fetch func(ctx context.Context, keys []K) (vals []V, errs []error, err error), opts ...Option) *Loader[K, V] {
 	return newLoader(fetch, identity[K], opts)
 }
 
@@ -76,10 +81,10 @@ func New[K comparable, V any](fetch func(ctx context.Context, keys []K) ([]V, []
 // non-nil error fails the whole batch and is not cached.
 func NewMapped[K comparable, V any](fetch func(ctx context.Context, keys []K) (map[K]V, error), opts ...Option) *Loader[K, V] {
 	cfg := configure(fetch, opts)
-	sliced := func(ctx context.Context, keys []K) ([]V, []error) {
+	sliced := func(ctx context.Context, keys []K) ([]V, []error, error) {
 		m, err := fetch(ctx, keys)
 		if err != nil {
-			return nil, []error{err}
+			return nil, nil, err
 		}
 		vals := make([]V, len(keys))
 		var errs []error
@@ -94,7 +99,7 @@ func NewMapped[K comparable, V any](fetch func(ctx context.Context, keys []K) (m
 			}
 			vals[i] = v
 		}
-		return vals, errs
+		return vals, errs, nil
 	}
 	return &Loader[K, V]{impl: &keyed[K, K, V]{cfg: cfg, fetch: sliced, cacheKey: identity[K]}}
 }
@@ -103,11 +108,11 @@ func NewMapped[K comparable, V any](fetch func(ctx context.Context, keys []K) (m
 // whose identity is not their Go equality (composite keys held in slices,
 // case-insensitive names): cacheKey maps a key to the comparable value under
 // which it is cached and deduplicated. fetch is as for [New].
-func NewWithCacheKey[K any, C comparable, V any](fetch func(ctx context.Context, keys []K) ([]V, []error), cacheKey func(K) C, opts ...Option) *Loader[K, V] {
+func NewWithCacheKey[K any, C comparable, V any](fetch func(ctx context.Context, keys []K) (vals []V, errs []error, err error), cacheKey func(K) C, opts ...Option) *Loader[K, V] {
 	return newLoader(fetch, cacheKey, opts)
 }
 
-func newLoader[K any, C comparable, V any](fetch func(ctx context.Context, keys []K) ([]V, []error), cacheKey func(K) C, opts []Option) *Loader[K, V] {
+func newLoader[K any, C comparable, V any](fetch func(ctx context.Context, keys []K) ([]V, []error, error), cacheKey func(K) C, opts []Option) *Loader[K, V] {
 	return &Loader[K, V]{impl: &keyed[K, C, V]{cfg: configure(fetch, opts), fetch: fetch, cacheKey: cacheKey}}
 }
 

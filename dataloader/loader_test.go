@@ -27,7 +27,7 @@ type recorder struct {
 	fail    func(key int) error // per-key error, if non-nil
 }
 
-func (r *recorder) fetch(_ context.Context, keys []int) ([]string, []error) {
+func (r *recorder) fetch(_ context.Context, keys []int) ([]string, []error, error) {
 	r.mu.Lock()
 	r.batches = append(r.batches, slices.Clone(keys))
 	r.mu.Unlock()
@@ -44,7 +44,7 @@ func (r *recorder) fetch(_ context.Context, keys []int) ([]string, []error) {
 			}
 		}
 	}
-	return vals, errs
+	return vals, errs, nil
 }
 
 func (r *recorder) calls() [][]int {
@@ -258,12 +258,12 @@ func TestPerKeyErrorsAreCachedAndClearable(t *testing.T) {
 func TestBatchErrorIsNotCached(t *testing.T) {
 	dbDown := errors.New("connection refused")
 	var calls int
-	l := dataloader.New(func(_ context.Context, keys []int) ([]string, []error) {
+	l := dataloader.New(func(_ context.Context, keys []int) ([]string, []error, error) {
 		calls++
 		if calls == 1 {
-			return nil, []error{dbDown}
+			return nil, nil, dbDown
 		}
-		return []string{"ok", "ok"}, nil
+		return []string{"ok", "ok"}, nil, nil
 	})
 	ctx, _ := newScope(t)
 	_, errs := l.LoadMany(ctx, []int{1, 2})
@@ -312,17 +312,17 @@ func TestMapFetchError(t *testing.T) {
 func TestWrongLengthIsPerKeyErrorNamingLoader(t *testing.T) {
 	for _, tc := range []struct {
 		name  string
-		fetch func(context.Context, []int) ([]int, []error)
+		fetch func(context.Context, []int) ([]int, []error, error)
 	}{
-		{"short values", func(_ context.Context, keys []int) ([]int, []error) { return make([]int, len(keys)-1), nil }},
-		{"long values", func(_ context.Context, keys []int) ([]int, []error) { return make([]int, len(keys)+1), nil }},
-		{"short errors", func(_ context.Context, keys []int) ([]int, []error) {
-			return make([]int, len(keys)), make([]error, len(keys)-1)
+		{"short values", func(_ context.Context, keys []int) ([]int, []error, error) { return make([]int, len(keys)-1), nil, nil }},
+		{"long values", func(_ context.Context, keys []int) ([]int, []error, error) { return make([]int, len(keys)+1), nil, nil }},
+		{"short errors", func(_ context.Context, keys []int) ([]int, []error, error) {
+			return make([]int, len(keys)), make([]error, len(keys)-1), nil
 		}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			var calls int
-			l := dataloader.New(func(ctx context.Context, keys []int) ([]int, []error) {
+			l := dataloader.New(func(ctx context.Context, keys []int) ([]int, []error, error) {
 				calls++
 				return tc.fetch(ctx, keys)
 			}, dataloader.WithName("albums"))
@@ -361,13 +361,13 @@ func TestMaxBatch(t *testing.T) {
 func TestCustomCacheKey(t *testing.T) {
 	type name struct{ first, last string }
 	var batches [][]name
-	l := dataloader.NewWithCacheKey(func(_ context.Context, keys []name) ([]string, []error) {
+	l := dataloader.NewWithCacheKey(func(_ context.Context, keys []name) ([]string, []error, error) {
 		batches = append(batches, keys)
 		out := make([]string, len(keys))
 		for i, k := range keys {
 			out[i] = k.first + " " + k.last
 		}
-		return out, nil
+		return out, nil, nil
 	}, func(n name) string { return strings.ToLower(n.first + "\x00" + n.last) })
 	ctx, _ := newScope(t)
 	vals, _ := l.LoadMany(ctx, []name{{"Ada", "Lovelace"}, {"ADA", "LOVELACE"}, {"Alan", "Turing"}})
@@ -378,12 +378,12 @@ func TestCustomCacheKey(t *testing.T) {
 		t.Fatalf("case-insensitive key got %q", vals[1])
 	}
 	// Non-comparable keys work through a cache key.
-	sl := dataloader.NewWithCacheKey(func(_ context.Context, keys [][]int) ([]int, []error) {
+	sl := dataloader.NewWithCacheKey(func(_ context.Context, keys [][]int) ([]int, []error, error) {
 		out := make([]int, len(keys))
 		for i, k := range keys {
 			out[i] = len(k)
 		}
-		return out, nil
+		return out, nil, nil
 	}, func(k []int) string { return fmt.Sprint(k) })
 	if v := mustLoad(t, ctx, sl, []int{1, 2, 3}); v != 3 {
 		t.Fatalf("slice key: %d", v)
@@ -405,7 +405,7 @@ func TestLoadsWhileBatchResolves(t *testing.T) {
 	var l *dataloader.Loader[int, string]
 	var batches [][]int
 	var mu sync.Mutex
-	l = dataloader.New(func(ctx context.Context, keys []int) ([]string, []error) {
+	l = dataloader.New(func(ctx context.Context, keys []int) ([]string, []error, error) {
 		mu.Lock()
 		batches = append(batches, slices.Clone(keys))
 		mu.Unlock()
@@ -417,12 +417,12 @@ func TestLoadsWhileBatchResolves(t *testing.T) {
 				// context is the one it runs under).
 				v, err := l.Load(ctx, k+10)
 				if err != nil {
-					return nil, []error{err}
+					return nil, nil, err
 				}
 				out[i] += "/" + v
 			}
 		}
-		return out, nil
+		return out, nil, nil
 	})
 	ctx, _ := newScope(t)
 	vals, errs := l.LoadMany(ctx, []int{1, 3})
@@ -457,9 +457,9 @@ func TestBatchRunsUnderScopeContext(t *testing.T) {
 	type fieldKey struct{}
 	var gotViewer, gotField any
 	var gotErr error
-	l := dataloader.New(func(ctx context.Context, keys []int) ([]int, []error) {
+	l := dataloader.New(func(ctx context.Context, keys []int) ([]int, []error, error) {
 		gotViewer, gotField, gotErr = ctx.Value(viewerKey{}), ctx.Value(fieldKey{}), ctx.Err()
-		return keys, nil
+		return keys, nil, nil
 	})
 	req := context.WithValue(context.Background(), viewerKey{}, "alice")
 	ctx, s := dataloader.NewScope(req)
@@ -475,10 +475,10 @@ func TestBatchRunsUnderScopeContext(t *testing.T) {
 func TestCancelledWaiterReturnsAloneAndEarly(t *testing.T) {
 	release := make(chan struct{})
 	started := make(chan struct{})
-	l := dataloader.New(func(_ context.Context, keys []int) ([]int, []error) {
+	l := dataloader.New(func(_ context.Context, keys []int) ([]int, []error, error) {
 		close(started)
 		<-release
-		return keys, nil
+		return keys, nil, nil
 	})
 	ctx, _ := newScope(t)
 	first, cancel := context.WithCancel(ctx)
@@ -509,12 +509,12 @@ func TestCancelledWaiterReturnsAloneAndEarly(t *testing.T) {
 
 func TestPanicIsReturnedToEveryWaiterAndNotCached(t *testing.T) {
 	var calls int
-	l := dataloader.New(func(_ context.Context, keys []int) ([]int, []error) {
+	l := dataloader.New(func(_ context.Context, keys []int) ([]int, []error, error) {
 		calls++
 		if calls == 1 {
 			panic("kaboom")
 		}
-		return keys, nil
+		return keys, nil, nil
 	}, dataloader.WithName("tracks"))
 	logs := &strings.Builder{}
 	ctx, _ := newScope(t, dataloader.WithLogger(newTextLogger(logs)))
@@ -570,11 +570,11 @@ func TestCloseFailsPendingAndLaterLoads(t *testing.T) {
 func TestCloseCancelsAndWaitsForRunningBatch(t *testing.T) {
 	started := make(chan struct{})
 	var finished bool
-	l := dataloader.New(func(ctx context.Context, keys []int) ([]int, []error) {
+	l := dataloader.New(func(ctx context.Context, keys []int) ([]int, []error, error) {
 		close(started)
 		<-ctx.Done()
 		finished = true
-		return nil, []error{ctx.Err()}
+		return nil, nil, ctx.Err()
 	})
 	ctx, s := dataloader.NewScope(context.Background())
 	errc := make(chan error, 1)

@@ -11,14 +11,13 @@ import (
 	"github.com/ormloader/ormloader/dataloader"
 )
 
-// A single error is a batch error, also for a batch of one key: it must not
-// be cached.
+// A batch error is not cached, also for a batch of one key.
 func TestSingleKeyBatchErrorIsNotCached(t *testing.T) {
 	dbDown := errors.New("db down")
 	calls := 0
-	l := dataloader.New(func(_ context.Context, keys []int) ([]int, []error) {
+	l := dataloader.New(func(_ context.Context, keys []int) ([]int, []error, error) {
 		calls++
-		return make([]int, len(keys)), []error{dbDown}
+		return make([]int, len(keys)), nil, dbDown
 	})
 	ctx, _ := newScope(t)
 	for range 2 {
@@ -73,12 +72,12 @@ func TestCacheKeyPanicIsAnErrorAndScopeStaysUsable(t *testing.T) {
 
 func TestGoexitInBatchFunctionFailsTheBatch(t *testing.T) {
 	calls := 0
-	l := dataloader.New(func(_ context.Context, keys []int) ([]int, []error) {
+	l := dataloader.New(func(_ context.Context, keys []int) ([]int, []error, error) {
 		calls++
 		if calls == 1 {
 			runtime.Goexit()
 		}
-		return keys, nil
+		return keys, nil, nil
 	}, dataloader.WithName("fake"))
 	ctx, _ := newScope(t)
 	_, err := l.Load(ctx, 1)
@@ -192,4 +191,34 @@ func TestLoadWithThunkEnqueuesAtCall(t *testing.T) {
 		t.Fatalf("lone key: %v", err)
 	}
 	wantBatches(t, r.calls(), [][]int{{1, 2, 3}})
+}
+
+// A per-key error is cached whatever the size of the batch. (When the batch
+// error shared the per-key slice, a one-key batch's per-key error read as a
+// batch error and was fetched again, while the same error in a two-key batch
+// was cached: caching depended on timing.)
+func TestPerKeyErrorIsCachedInEveryBatchSize(t *testing.T) {
+	for _, n := range []int{1, 2, 5} {
+		r := &recorder{fail: func(int) error { return errOdd }}
+		l := dataloader.New(r.fetch)
+		ctx, _ := newScope(t)
+		keys := make([]int, n)
+		for i := range keys {
+			keys[i] = i + 1
+		}
+		for round := range 2 {
+			_, errs := l.LoadMany(ctx, keys)
+			for i, err := range errs {
+				if !errors.Is(err, errOdd) {
+					t.Fatalf("%d keys, round %d: errs[%d] = %v", n, round, i, err)
+				}
+			}
+			if _, err := l.Load(ctx, keys[0]); !errors.Is(err, errOdd) {
+				t.Fatalf("%d keys, round %d: Load = %v", n, round, err)
+			}
+		}
+		if got := len(r.calls()); got != 1 {
+			t.Fatalf("%d keys: %d batches, want 1 (per-key errors are cached)", n, got)
+		}
+	}
 }

@@ -86,7 +86,7 @@ func TestStrictNoScope(t *testing.T) {
 
 func TestNoScopePanicIsAnError(t *testing.T) {
 	setDefaultLogger(t)
-	l := dataloader.New(func(context.Context, []int) ([]int, []error) { panic("no scope, still no panic") })
+	l := dataloader.New(func(context.Context, []int) ([]int, []error, error) { panic("no scope, still no panic") })
 	if _, err := l.Load(context.Background(), 1); !errors.Is(err, dataloader.ErrPanic) {
 		t.Fatalf("err = %v", err)
 	}
@@ -249,12 +249,12 @@ func (r *recordingTracer) TraceBatchEnd(ctx context.Context, d dataloader.BatchE
 func TestTracer(t *testing.T) {
 	tr := &recordingTracer{}
 	var sawSpan any
-	l := dataloader.New(func(ctx context.Context, keys []int) ([]int, []error) {
+	l := dataloader.New(func(ctx context.Context, keys []int) ([]int, []error, error) {
 		sawSpan = ctx.Value(spanKey{})
 		if keys[0] == 0 {
-			return nil, []error{errors.New("fail")}
+			return nil, nil, errors.New("fail")
 		}
-		return keys, nil
+		return keys, nil, nil
 	}, dataloader.WithName("bands"))
 	ctx, _ := newScope(t, dataloader.WithTracer(tr))
 	l.LoadMany(ctx, []int{1, 2})

@@ -56,7 +56,7 @@ type Fetch[ID comparable, V any] func(ctx context.Context, p Part, ids []ID) (ma
 // primary key). name appears in errors and traces, e.g. "Band.albums".
 func NewLoader[ID comparable, V any](name string, fetch Fetch[ID, V]) *Loader[ID, V] {
 	l := &Loader[ID, V]{name: name}
-	l.dl = dataloader.New(func(ctx context.Context, keys []Key[ID]) ([]V, []error) {
+	l.dl = dataloader.New(func(ctx context.Context, keys []Key[ID]) ([]V, []error, error) {
 		type group struct {
 			part Part
 			ids  []ID
@@ -81,7 +81,7 @@ func NewLoader[ID comparable, V any](name string, fetch Fetch[ID, V]) *Loader[ID
 		for _, g := range groups {
 			m, err := fetch(ctx, g.part, g.ids)
 			if err != nil {
-				return nil, []error{fmt.Errorf("entloader: loading %s%s for %d keys: %w", name, g.part.Variant.label(), len(g.ids), err)}
+				return nil, nil, fmt.Errorf("entloader: loading %s%s for %d keys: %w", name, g.part.Variant.label(), len(g.ids), err)
 			}
 			results[g.part] = m
 		}
@@ -89,7 +89,7 @@ func NewLoader[ID comparable, V any](name string, fetch Fetch[ID, V]) *Loader[ID
 		for i, k := range keys {
 			out[i] = results[k.Part][k.ID]
 		}
-		return out, nil
+		return out, nil, nil
 	}, dataloader.WithName(name))
 	return l
 }

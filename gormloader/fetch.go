@@ -32,8 +32,8 @@ const (
 
 // fetchBatch returns the batch function of r's loader: one statement per
 // partition (transaction, variant) and chunk of the bind limit.
-func (r *relation) fetchBatch(l *Loader) func(ctx context.Context, keys []relations.BatchKey) ([]any, []error) {
-	return func(ctx context.Context, keys []relations.BatchKey) ([]any, []error) {
+func (r *relation) fetchBatch(l *Loader) func(ctx context.Context, keys []relations.BatchKey) ([]any, []error, error) {
+	return func(ctx context.Context, keys []relations.BatchKey) ([]any, []error, error) {
 		sets := relations.SetsOf(ctx) // batches run under the scope's context
 		return relations.Fetch(ctx, keys, func(ctx context.Context, p relations.Part, parents []relations.Key) (map[relations.Key]any, error) {
 			m, err := l.fetchRelation(ctx, sets, r, p, parents)
@@ -398,8 +398,8 @@ func (l *Loader) fetchCounts(ctx context.Context, r *relation, p relations.Part,
 }
 
 // fetchByID returns the batch function of m's primary-key loader.
-func (m *model) fetchByID(l *Loader) func(ctx context.Context, keys []relations.BatchKey) ([]any, []error) {
-	return func(ctx context.Context, keys []relations.BatchKey) ([]any, []error) {
+func (m *model) fetchByID(l *Loader) func(ctx context.Context, keys []relations.BatchKey) ([]any, []error, error) {
+	return func(ctx context.Context, keys []relations.BatchKey) ([]any, []error, error) {
 		sets := relations.SetsOf(ctx)
 		return relations.Fetch(ctx, keys, func(ctx context.Context, p relations.Part, ids []relations.Key) (map[relations.Key]any, error) {
 			chunks, err := relations.Chunks(ids, l.limit, len(m.pkCols), paramsMargin)

@@ -55,7 +55,7 @@ func newHarness(t *testing.T, opts ...gqlgenloader.Option) *harness {
 	t.Helper()
 	t.Cleanup(func() { goleak.VerifyNone(t) })
 	h := &harness{t: t, store: &testserver.Store{}}
-	values := dataloader.New(func(ctx context.Context, keys []int) ([]int, []error) {
+	values := dataloader.New(func(ctx context.Context, keys []int) ([]int, []error, error) {
 		h.mu.Lock()
 		h.batches = append(h.batches, batch{ctx: ctx, keys: slices.Sorted(slices.Values(keys))})
 		h.mu.Unlock()
@@ -63,7 +63,7 @@ func newHarness(t *testing.T, opts ...gqlgenloader.Option) *harness {
 		for i, k := range keys {
 			vals[i] = h.store.Value(k)
 		}
-		return vals, nil
+		return vals, nil, nil
 	}, dataloader.WithName("values"), dataloader.WithStrict())
 	h.exec = executor.New(testserver.Executable(&testserver.Resolver{Values: values, Store: h.store}))
 	opts = append([]gqlgenloader.Option{
@@ -386,11 +386,11 @@ func TestWithoutExtension(t *testing.T) {
 	defer goleak.VerifyNone(t)
 	var mu sync.Mutex
 	var calls int
-	values := dataloader.New(func(ctx context.Context, keys []int) ([]int, []error) {
+	values := dataloader.New(func(ctx context.Context, keys []int) ([]int, []error, error) {
 		mu.Lock()
 		calls++
 		mu.Unlock()
-		return make([]int, len(keys)), nil
+		return make([]int, len(keys)), nil, nil
 	}, dataloader.WithName("values"))
 	exec := executor.New(testserver.Executable(&testserver.Resolver{Values: values, Store: &testserver.Store{}}))
 	ctx := graphql.StartOperationTrace(t.Context())

@@ -127,17 +127,17 @@ func Partition(keys []BatchKey) []Group {
 // calls run once per partition with that partition's distinct parent keys
 // (never with none), and returns one value per key in the order of keys: the
 // value run returned for the parent, or the zero V (no rows) if run left it
-// out. If any run fails, the whole batch fails (errs has one error): nothing is
+// out. If any run fails, the whole batch fails with its error: nothing is
 // cached and a later load retries.
 //
 // run is responsible for chunking its keys with [Chunks]; it gets them all so
 // it can record all rows of the partition as one load set.
-func Fetch[V any](ctx context.Context, keys []BatchKey, run func(ctx context.Context, p Part, parents []Key) (map[Key]V, error)) ([]V, []error) {
+func Fetch[V any](ctx context.Context, keys []BatchKey, run func(ctx context.Context, p Part, parents []Key) (map[Key]V, error)) ([]V, []error, error) {
 	results := map[Part]map[Key]V{}
 	for _, g := range Partition(keys) {
 		m, err := run(ctx, g.Part, g.Keys)
 		if err != nil {
-			return nil, []error{err}
+			return nil, nil, err
 		}
 		results[g.Part] = m
 	}
@@ -145,5 +145,5 @@ func Fetch[V any](ctx context.Context, keys []BatchKey, run func(ctx context.Con
 	for i, k := range keys {
 		out[i] = results[k.Part][k.Parent]
 	}
-	return out, nil
+	return out, nil, nil
 }

@@ -41,7 +41,7 @@
 // # Using it from an adapter
 //
 //	// once per relation, at registration:
-//	loader := dataloader.New(func(ctx context.Context, keys []relations.BatchKey) ([]Result, []error) {
+//	loader := dataloader.New(func(ctx context.Context, keys []relations.BatchKey) ([]Result, []error, error) {
 //		return relations.Fetch(ctx, keys, func(ctx context.Context, p relations.Part, parents []relations.Key) (map[relations.Key]Result, error) {
 //			chunks, err := relations.Chunks(parents, bindLimit, rel.Width(), p.Variant.Params())
 //			// one statement per chunk on p.Conn; record all rows as one set,

@@ -39,7 +39,7 @@ func ExampleFetch() {
 		{Parent: k(1)}, {Parent: k(2)}, {Parent: k(1)},
 		{Part: relations.Part{Conn: tx}, Parent: k(1)},
 	}
-	vals, _ := relations.Fetch(context.Background(), keys, func(_ context.Context, p relations.Part, parents []relations.Key) (map[relations.Key]string, error) {
+	vals, _, _ := relations.Fetch(context.Background(), keys, func(_ context.Context, p relations.Part, parents []relations.Key) (map[relations.Key]string, error) {
 		fmt.Println("statement for", parents, "in tx:", p.Conn != nil)
 		out := map[relations.Key]string{}
 		for _, pk := range parents {

@@ -24,12 +24,12 @@ func TestSpansPerBatch(t *testing.T) {
 	defer tp.Shutdown(context.Background())
 
 	var batchSpan trace.SpanContext
-	l := dataloader.New(func(ctx context.Context, keys []int) ([]int, []error) {
+	l := dataloader.New(func(ctx context.Context, keys []int) ([]int, []error, error) {
 		batchSpan = trace.SpanContextFromContext(ctx)
 		if keys[0] < 0 {
-			return nil, []error{errors.New("db down")}
+			return nil, nil, errors.New("db down")
 		}
-		return keys, nil
+		return keys, nil, nil
 	}, dataloader.WithName("albums"))
 
 	root, rootSpan := tp.Tracer("test").Start(context.Background(), "request")
