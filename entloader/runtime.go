@@ -151,16 +151,19 @@ func (l *Loader[ID, V]) Load(ctx context.Context, p Part, id ID, slot **NodeSet,
 		return l.dl.Load(ctx, key)
 	}
 	c, won := ns.sets.Claim(&ns.set, claim{loader: l, part: p})
+	var (
+		v   V
+		err error
+	)
 	if won {
-		return l.loadSet(ctx, c, key, &ns.set, sibling)
+		v, err = l.loadSet(ctx, c, key, &ns.set, sibling)
+	} else if err = c.Wait(ctx); err == nil {
+		// Another load of this relation claimed the set and has enqueued
+		// the set's keys: ours is pending, in flight or cached.
+		v, err = l.dl.Load(ctx, key)
 	}
-	// Another load of this relation claimed the set: wait until it has
-	// enqueued the set's keys, then find ours pending or cached.
-	if err := c.Wait(ctx); err != nil {
-		var zero V
-		return zero, err
-	}
-	return l.dl.Load(ctx, key)
+	c.Fail(ctx, err) // a failed batch frees the set for the next load
+	return v, err
 }
 
 // loadSet enqueues key with the keys of every row of set, then releases the

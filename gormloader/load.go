@@ -227,7 +227,8 @@ func (r *relation) typeMismatch(want reflect.Type) error {
 
 // loadSet loads bk through row's load set, if it has one: the first load of
 // the relation over the set enqueues every row's key; the others wait until
-// it has, then load their own key. done is false if there is no set.
+// it has, then load their own key. A failed batch frees the set for the next
+// load (relations.Claim.Fail). done is false if there is no set.
 //
 //go:noinline
 func (r *relation) loadSet(ctx context.Context, l *Loader, m *model, row reflect.Value, bk *relations.BatchKey) (res any, done bool, err error) {
@@ -248,9 +249,12 @@ func (r *relation) loadSet(ctx context.Context, l *Loader, m *model, row reflect
 		if err := c.Wait(ctx); err != nil {
 			return nil, true, err
 		}
-		return nil, false, nil
+		res, err = r.loader.Load(ctx, *bk)
+		c.Fail(ctx, err)
+		return res, true, err
 	}
 	res, err = r.loadWholeSet(ctx, c, set, bk)
+	c.Fail(ctx, err)
 	return res, true, err
 }
 

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 
 	"github.com/ormloader/ormloader/dataloader"
 )
@@ -40,6 +41,7 @@ type Claim struct {
 	gen     uint64
 	release sync.Once
 	ready   chan struct{} // closed by Release
+	failed  atomic.Pointer[error]
 }
 
 // Release tells the claim's waiters that the winner has enqueued the set's
@@ -50,13 +52,35 @@ func (c *Claim) Release() { c.release.Do(func() { close(c.ready) }) }
 
 // Wait waits until the winner has released the claim or ctx is done, so that
 // a loser's own key joins the batch the winner fills rather than racing ahead
-// of it into a batch of its own.
+// of it into a batch of its own. It returns ctx's error, or the error of the
+// claim's batch if that batch has already failed ([Claim.Fail]): a load that
+// was waiting on a failed batch gets its error rather than a statement of
+// its own.
 func (c *Claim) Wait(ctx context.Context) error {
 	select {
 	case <-c.ready:
-		return nil
 	case <-ctx.Done():
 		return ctx.Err()
+	}
+	if err := c.failed.Load(); err != nil {
+		return *err
+	}
+	return nil
+}
+
+// Fail records that a load of the claim's set failed with err (a batch
+// error: the database was down, the statement failed) unless err is nil or
+// ctx, the failed load's own context, is done (then the batch may still
+// succeed for the others). Every load that calls it on a failed batch, the
+// winner's and the losers', records the same failure; the first is kept.
+//
+// A failed claim no longer holds the set: failed batches are not cached, so
+// the next [Sets.Claim] of the token wins again and enqueues the whole set
+// in one batch, instead of every row then loading on its own. Loads still
+// waiting on the failed claim get its error from [Claim.Wait].
+func (c *Claim) Fail(ctx context.Context, err error) {
+	if err != nil && ctx.Err() == nil {
+		c.failed.CompareAndSwap(nil, &err)
 	}
 }
 
@@ -169,19 +193,21 @@ func (s *Sets) Lookup(model any, pk Key) *Set {
 }
 
 // Claim claims token (e.g. a relation and a partition) on set. won is true
-// for the first claim since the last [Sets.Invalidate]: the winner computes the
-// keys of every row of the set, enqueues them all (dataloader's
-// LoadWithThunk) and calls [Claim.Release]. The others (won false) call [Claim.Wait] and then
-// load their own key only, which is by then pending, in flight or cached.
-// This keeps a loop over n rows at O(n) work instead of O(n²), and a burst
-// of concurrent loads in one batch.
+// for the first claim since the last [Sets.Invalidate] or the last failure
+// of the token's batch ([Claim.Fail]): the winner computes the keys of every
+// row of the set, enqueues them all (dataloader's LoadWithThunk), calls
+// [Claim.Release], waits for its own key and reports an error with
+// [Claim.Fail]. The others (won false) call [Claim.Wait] and then load their
+// own key only, which is by then pending, in flight or cached, and report an
+// error with Fail too. This keeps a loop over n rows at O(n) work instead of
+// O(n²), and a burst of concurrent loads in one batch.
 func (s *Sets) Claim(set *Set, token any) (c *Claim, won bool) {
 	if s == nil || set == nil {
 		return nil, false
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if c, ok := set.claims[token]; ok && c.gen == s.gen {
+	if c, ok := set.claims[token]; ok && c.gen == s.gen && c.failed.Load() == nil {
 		return c, false
 	}
 	if set.claims == nil {

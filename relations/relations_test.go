@@ -273,6 +273,26 @@ func TestSets(t *testing.T) {
 	if !won("albums") {
 		t.Error("claim after invalidate")
 	}
+	// A failed claim: its waiters get the failure, the next claim wins.
+	failing, _ := sets.Claim(list, "tracks")
+	waiter, _ := sets.Claim(list, "tracks")
+	done, cancelDone := context.WithCancel(context.Background())
+	cancelDone()
+	failing.Fail(done, errors.New("cancelled caller")) // a done caller's error is not the batch's
+	failing.Fail(context.Background(), nil)
+	if won("tracks") {
+		t.Error("a claim whose loads did not fail must hold")
+	}
+	boom := errors.New("db down")
+	failing.Fail(context.Background(), boom)
+	failing.Fail(context.Background(), errors.New("second failure"))
+	failing.Release()
+	if err := waiter.Wait(context.Background()); !errors.Is(err, boom) {
+		t.Errorf("Wait on a failed claim = %v, want the first failure", err)
+	}
+	if !won("tracks") {
+		t.Error("a failed claim must free the set for the next load")
+	}
 	// concurrent use
 	var wg sync.WaitGroup
 	for i := range 8 {

@@ -1,0 +1,74 @@
+package entloader_test
+
+import (
+	"context"
+	"errors"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/ormloader/ormloader/dataloader"
+	"github.com/ormloader/ormloader/ent"
+)
+
+// A relation batch that fails fails every load waiting for it, and frees the
+// load set: the next load of the edge fetches it for the whole set again in
+// one statement. (Before, the set stayed claimed by the failed batch, and
+// every node then loaded on its own.)
+func TestFailedBatchFreesLoadSet(t *testing.T) {
+	each(t, func(t *testing.T, e *env) {
+		seed(t, e.client)
+		boom := errors.New("albums are unavailable")
+		var (
+			fail     atomic.Bool
+			attempts atomic.Int32
+			waitFor  atomic.Int64
+		)
+		e.client.Album.Intercept(ent.InterceptFunc(func(next ent.Querier) ent.Querier {
+			return ent.QuerierFunc(func(ctx context.Context, q ent.Query) (ent.Value, error) {
+				if !fail.Load() {
+					return next.Query(ctx, q)
+				}
+				attempts.Add(1)
+				// Hold the batch until every sibling's load waits for it.
+				scope := dataloader.FromContext(ctx)
+				for deadline := time.Now().Add(5 * time.Second); scope.Stats().Loads < waitFor.Load() && time.Now().Before(deadline); {
+					time.Sleep(100 * time.Microsecond)
+				}
+				return nil, boom
+			})
+		}))
+		ctx, scope := dataloader.NewScope(context.Background())
+		defer scope.Close()
+		bands, err := e.client.Band.Query().Order(ent.Asc("id")).All(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		fail.Store(true)
+		waitFor.Store(int64(len(bands)))
+		var wg sync.WaitGroup
+		errs := make([]error, len(bands))
+		for i, b := range bands {
+			wg.Go(func() { _, errs[i] = b.Albums(ctx) })
+		}
+		wg.Wait()
+		for i, err := range errs {
+			if !errors.Is(err, boom) {
+				t.Errorf("band %d: err = %v, want the batch's error", i, err)
+			}
+		}
+		if n := attempts.Load(); n != 1 {
+			t.Errorf("%d statements for the failing batch, want 1", n)
+		}
+
+		fail.Store(false)
+		e.count.reset()
+		for i, b := range bands {
+			if _, err := b.Albums(ctx); err != nil {
+				t.Fatalf("band %d: %v", i, err)
+			}
+		}
+		e.count.expect(t, "loop after a failed batch", 1)
+	})
+}
