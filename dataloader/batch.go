@@ -66,6 +66,12 @@ type batch[K any, C comparable, V any] struct {
 	flight // its entries point here
 	keys   []K
 	slots  []slot[C, V] // per key: its cache key and entry
+	// w is the batch function as a tracked worker, if the scope was in
+	// tracked mode at dispatch (w.s != nil): it counts as running while the
+	// batch function runs, so that the batches of the loads it makes wait
+	// for the other batch functions of its tick ("a loader called from a
+	// loader"). Its context is the scope's.
+	w worker
 }
 
 type slot[C comparable, V any] struct {
@@ -162,12 +168,17 @@ func (st *state[K, C, V]) enqueueSiblingsLocked(s *Scope, ck C, siblings []K, ck
 	}
 }
 
-// dispatchLocked starts the pending batch.
+// dispatchLocked starts the pending batch. In tracked mode the batch
+// function counts as a running worker from now until its batch is resolved.
 func (st *state[K, C, V]) dispatchLocked(s *Scope) {
 	b := st.pending
 	st.pending = nil
 	for _, sl := range b.slots {
 		sl.e.state = stateInFlight
+	}
+	if s.tracked {
+		b.w = worker{Context: s.ctx, s: s}
+		s.running++
 	}
 	s.stats.Batches++
 	s.stats.Keys += int64(len(b.keys))
@@ -201,12 +212,23 @@ func (st *state[K, C, V]) run(s *Scope, b *batch[K, C, V]) {
 		}
 		s.mu.Lock()
 		st.resolveLocked(b, vals, errs, batchErr)
-		s.lastActivity = time.Now()
+		// The batch function stops counting as running only now that its
+		// waiters count again: the scope never sees nothing running
+		// between the two.
+		if b.w.s != nil {
+			b.w.endLocked()
+		} else {
+			s.lastActivity = time.Now()
+		}
 		s.mu.Unlock()
 		close(b.done)
 		s.batches.Done()
 	}()
-	vals, errs, batchErr = st.l.call(s, b.keys)
+	ctx := s.ctx
+	if b.w.s != nil {
+		ctx = &b.w
+	}
+	vals, errs, batchErr = st.l.call(s, ctx, b.keys)
 	returned = true
 }
 
@@ -248,11 +270,11 @@ func isContextErr(err error) bool {
 	return err != nil && (errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded))
 }
 
-// call runs the batch function under the scope's context with the tracer,
-// and logs a panic. batchErr is non-nil when the whole batch failed;
-// otherwise len(vals) == len(keys) and errs is nil or of the same length.
-func (l *keyed[K, C, V]) call(s *Scope, keys []K) (vals []V, errs []error, batchErr error) {
-	ctx := s.ctx
+// call runs the batch function under ctx (the scope's context, or the
+// batch's worker that carries it) with the tracer, and logs a panic.
+// batchErr is non-nil when the whole batch failed; otherwise
+// len(vals) == len(keys) and errs is nil or of the same length.
+func (l *keyed[K, C, V]) call(s *Scope, ctx context.Context, keys []K) (vals []V, errs []error, batchErr error) {
 	t := s.cfg.tracer
 	var start time.Time
 	if t != nil {

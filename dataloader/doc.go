@@ -57,7 +57,11 @@
 //     is dispatched as soon as no tracked worker is running (every one is
 //     finished or blocked in a Load) and nothing has happened for the quiet
 //     period; a watchdog ([WithMaxWait]) dispatches anyway if a worker is
-//     blocked elsewhere, so a scope never stalls.
+//     blocked elsewhere, so a scope never stalls. A running batch function
+//     counts as a worker, so loads made from batch functions of the same
+//     tick ("a loader called from a loader") share one batch; a batch
+//     function waiting on a slow query holds the scope's other batches
+//     back until it returns or the watchdog fires.
 //
 // Waits shorter than a millisecond are spent yielding the processor
 // ([runtime.Gosched]) while watching the clock, because Go timers cannot sleep

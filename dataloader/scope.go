@@ -20,7 +20,9 @@ import (
 //     with any window up to 500 µs (a goroutine delayed by the scheduler or
 //     the GC): code that knows its keys should name them (LoadMany, LoadWith).
 //   - DefaultMaxWait: the watchdog of tracked mode; it only fires when a
-//     tracked worker is blocked on something other than a loader.
+//     tracked worker is blocked on something other than a loader, such as
+//     a batch function waiting for a slow query (a batch function counts
+//     as a worker while it runs).
 const (
 	DefaultQuietPeriod = 20 * time.Microsecond
 	DefaultWindow      = 200 * time.Microsecond
@@ -66,7 +68,7 @@ func WithQuietPeriod(d time.Duration) ScopeOption {
 }
 
 // WithMaxWait bounds, in tracked mode, how long a batch waits for running
-// workers. Zero or less keeps [DefaultMaxWait].
+// workers, batch functions included. Zero or less keeps [DefaultMaxWait].
 func WithMaxWait(d time.Duration) ScopeOption {
 	return func(c *scopeConfig) {
 		if d > 0 {
@@ -147,8 +149,9 @@ func (c *carrier) Value(key any) any {
 // NewScope returns a new scope and a copy of ctx that carries it. Batch
 // functions run under a context derived from the returned one: its values
 // (a viewer, a tenant) are visible to them, it carries the scope (a load
-// inside a batch function is batched and cached in the same scope), and it
-// is cancelled by [Scope.Close] or when ctx is.
+// inside a batch function is batched and cached in the same scope; in
+// tracked mode the batch function is a worker, see [Scope.StartWorker]),
+// and it is cancelled by [Scope.Close] or when ctx is.
 func NewScope(ctx context.Context, opts ...ScopeOption) (context.Context, *Scope) {
 	cfg := scopeConfig{
 		window:  DefaultWindow,
@@ -233,7 +236,8 @@ func (s *Scope) Stats() Stats {
 	return s.stats
 }
 
-// worker is a tracked unit of work (a gqlgen resolver, a Go'd function).
+// worker is a tracked unit of work (a gqlgen resolver, a Go'd function, a
+// batch function dispatched in tracked mode).
 // It counts as running while it is not done and not blocked in a load. It is
 // also the context that identifies it to loads, which saves an allocation
 // per resolver.
@@ -260,6 +264,10 @@ func (w *worker) Value(key any) any {
 // and switches the scope to tracked mode. The returned context identifies
 // the worker to loads; call end when the work has finished (later calls do
 // nothing). Integrations call it around every resolver.
+//
+// In tracked mode a batch function is a worker too, from its dispatch until
+// its waiters are woken: two batch functions of one tick that load from the
+// same loader make one batch of it, as if they were resolvers.
 func (s *Scope) StartWorker(ctx context.Context) (_ context.Context, end func()) {
 	w := &worker{Context: ctx, s: s}
 	s.mu.Lock()
@@ -271,17 +279,22 @@ func (s *Scope) StartWorker(ctx context.Context) (_ context.Context, end func())
 }
 
 func (w *worker) end() {
-	s := w.s
-	s.mu.Lock()
-	if !w.done {
-		w.done = true
-		if w.waiting == 0 {
-			s.running--
-		}
-		s.lastActivity = time.Now()
-		s.notifyLocked()
+	w.s.mu.Lock()
+	w.endLocked()
+	w.s.mu.Unlock()
+}
+
+func (w *worker) endLocked() {
+	if w.done {
+		return
 	}
-	s.mu.Unlock()
+	s := w.s
+	w.done = true
+	if w.waiting == 0 {
+		s.running--
+	}
+	s.lastActivity = time.Now()
+	s.notifyLocked()
 }
 
 // Go runs fn(ctx) in a new goroutine as a tracked worker, so that the keys
