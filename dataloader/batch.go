@@ -378,6 +378,20 @@ func (l *keyed[K, C, V]) safeCacheKey(key K) (ck C, err error) {
 	return l.cacheKey(key), nil
 }
 
+// scopeCacheKey returns key's cache key for call (Prime, Clear), which
+// return no error: a panic in the cache key function is logged through the
+// scope's logger, and ok is false. Nothing can be cached under such a key,
+// so the call has nothing to do.
+func (l *keyed[K, C, V]) scopeCacheKey(s *Scope, key K, call string) (ck C, ok bool) {
+	ck, err := l.safeCacheKey(key)
+	if err != nil {
+		pe := err.(*PanicError)
+		s.cfg.logger.Error("dataloader: cache key function panicked", "loader", l.cfg.name, "call", call, "key", fmt.Sprint(key), "panic", fmt.Sprint(pe.Value), "stack", string(pe.Stack))
+		return ck, false
+	}
+	return ck, true
+}
+
 func (l *keyed[K, C, V]) cacheKeys(keys []K) ([]C, error) {
 	cks := make([]C, len(keys))
 	for i, k := range keys {
@@ -581,7 +595,10 @@ func (l *keyed[K, C, V]) prime(ctx context.Context, key K, v V) {
 	if s == nil || l.cfg.noCache {
 		return
 	}
-	ck := l.cacheKey(key) // before the lock: it is the caller's code
+	ck, ok := l.scopeCacheKey(s, key, "Prime")
+	if !ok {
+		return
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	st := l.stateLocked(s)
@@ -599,7 +616,10 @@ func (l *keyed[K, C, V]) clear(ctx context.Context, key K, all bool) {
 	}
 	var ck C
 	if !all {
-		ck = l.cacheKey(key) // before the lock: it is the caller's code
+		var ok bool
+		if ck, ok = l.scopeCacheKey(s, key, "Clear"); !ok {
+			return
+		}
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()

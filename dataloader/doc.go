@@ -39,7 +39,10 @@
 //     errors are never cached. Per-key errors, including not-found, are cached
 //     like values; [Loader.Clear] forgets them.
 //   - A panic in a batch function is recovered, logged once with its stack, and
-//     returned to every waiter of that batch as a [*PanicError].
+//     returned to every waiter of that batch as a [*PanicError]. A panic in a
+//     cache key function ([NewWithCacheKey]) fails only the load that called
+//     it, with a [*PanicError]; [Loader.Prime] and [Loader.Clear], which
+//     return no error, log it through the scope's logger and do nothing.
 //   - [Scope.Close] fails batches that have not started, cancels the scope's
 //     context and waits for running batch functions, so nothing that a request
 //     started outlives it.

@@ -107,7 +107,9 @@ func NewMapped[K comparable, V any](fetch func(ctx context.Context, keys []K) (m
 // NewWithCacheKey returns a loader for keys that are not comparable, or
 // whose identity is not their Go equality (composite keys held in slices,
 // case-insensitive names): cacheKey maps a key to the comparable value under
-// which it is cached and deduplicated. fetch is as for [New].
+// which it is cached and deduplicated. fetch is as for [New]. A panic in
+// cacheKey fails the load that called it with a [*PanicError]; see
+// [Loader.Prime] and [Loader.Clear] for theirs.
 func NewWithCacheKey[K any, C comparable, V any](fetch func(ctx context.Context, keys []K) (vals []V, errs []error, err error), cacheKey func(K) C, opts ...Option) *Loader[K, V] {
 	return newLoader(fetch, cacheKey, opts)
 }
@@ -198,14 +200,17 @@ func (l *Loader[K, V]) LoadWithThunk(ctx context.Context, key K, siblings []K) f
 
 // Prime caches v for key in the context's scope unless key already has an
 // entry (cached, pending or in flight); to replace one, Clear it first.
-// Without a scope it does nothing.
+// Without a scope it does nothing. If the cache key function panics, Prime
+// logs the panic through the scope's logger ([WithLogger]) and does nothing.
 func (l *Loader[K, V]) Prime(ctx context.Context, key K, v V) {
 	l.impl.prime(ctx, key, v)
 }
 
 // Clear forgets the result for key in the context's scope, so the next
 // Load calls the batch function again. A key whose batch has not been
-// dispatched yet is left in it: that batch has not read anything yet.
+// dispatched yet is left in it: that batch has not read anything yet. If
+// the cache key function panics, Clear logs the panic through the scope's
+// logger and does nothing: nothing can have been cached under that key.
 func (l *Loader[K, V]) Clear(ctx context.Context, key K) {
 	l.impl.clear(ctx, key, false)
 }

@@ -222,3 +222,59 @@ func TestPerKeyErrorIsCachedInEveryBatchSize(t *testing.T) {
 		}
 	}
 }
+
+// Prime and Clear of a key whose cache key function panics do nothing and
+// log the panic once per call; they neither panic in the caller nor leave
+// the scope unusable. (Nothing can be cached under such a key.)
+func TestPrimeAndClearWithPanickingCacheKey(t *testing.T) {
+	logs := &syncBuffer{}
+	r := &recorder{}
+	l := dataloader.NewWithCacheKey(r.fetch, func(k int) int {
+		if k < 0 {
+			panic("negative key")
+		}
+		return k
+	}, dataloader.WithName("bands"))
+	ctx, s := dataloader.NewScope(context.Background(), dataloader.WithLogger(newTextLogger(logs)))
+	noPanic := func(name string, f func()) {
+		t.Helper()
+		defer func() {
+			if r := recover(); r != nil {
+				t.Errorf("%s panicked in the caller: %v", name, r)
+			}
+		}()
+		f()
+	}
+	noPanic("Prime", func() { l.Prime(ctx, -1, "x") })
+	noPanic("Clear", func() { l.Clear(ctx, -1) })
+	for _, call := range []string{"Prime", "Clear"} {
+		if n := strings.Count(logs.String(), "call="+call); n != 1 {
+			t.Errorf("%s: panic logged %d times, want once:\n%s", call, n, logs)
+		}
+	}
+	if !strings.Contains(logs.String(), "cache key function panicked") || !strings.Contains(logs.String(), "loader=bands") ||
+		!strings.Contains(logs.String(), "negative key") || !strings.Contains(logs.String(), "robust_test.go") {
+		t.Errorf("log does not name the loader, the panic and its stack:\n%s", logs)
+	}
+	// The scope still works: loads, Prime, Clear and ClearAll.
+	l.Prime(ctx, 3, "primed")
+	if v, err := l.Load(ctx, 3); v != "primed" || err != nil {
+		t.Fatalf("Load of a primed key = %q, %v", v, err)
+	}
+	if v, err := l.Load(ctx, 2); v != "v2" || err != nil {
+		t.Fatalf("Load = %q, %v", v, err)
+	}
+	l.Clear(ctx, 2)
+	l.ClearAll(ctx)
+	if v, err := l.Load(ctx, 2); v != "v2" || err != nil {
+		t.Fatalf("Load after Clear = %q, %v", v, err)
+	}
+	wantBatches(t, r.calls(), [][]int{{2}, {2}})
+	done := make(chan struct{})
+	go func() { s.Close(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(5 * time.Second):
+		t.Fatal("Close hangs after a cache key panic in Prime or Clear")
+	}
+}

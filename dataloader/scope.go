@@ -82,8 +82,9 @@ func WithTracer(t Tracer) ScopeOption {
 	return func(c *scopeConfig) { c.tracer = t }
 }
 
-// WithLogger sets the logger for recovered panics. The default is
-// [slog.Default] at the time the scope is created.
+// WithLogger sets the logger for recovered panics (of batch functions,
+// tracers, and cache key functions called by Prime and Clear). The default
+// is [slog.Default] at the time the scope is created.
 func WithLogger(l *slog.Logger) ScopeOption {
 	return func(c *scopeConfig) {
 		if l != nil {
