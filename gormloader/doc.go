@@ -39,8 +39,16 @@
 //     batch), Where filters, and Count with GROUP BY. A variant's arguments are
 //     part of the batch key.
 //
-// Queries go through GORM, so soft delete and query clauses apply; hooks
-// (AfterFind) run. Keys are deduplicated, an empty key set issues no
+// Every statement goes through GORM's Query callbacks, as GORM's own Preload
+// and Count do, so soft delete, query clauses and the application's own
+// callbacks apply (a tenant condition added before gorm:query from the
+// statement's context, for one: put the tenant in the context before the
+// request scope opens, since batches run under the scope's context), and
+// hooks (AfterFind) run. The many-to-many and count statements carry columns
+// the model does not have, so the plugin wraps gorm:query to scan them
+// itself, in gorm:query's place; other statements are left to gorm:query. A
+// plugin that replaces gorm:query must be installed before this one
+// (ErrQueryReplaced says so otherwise). Keys are deduplicated, an empty key set issues no
 // statement, and batches larger than the dialect's bind-parameter limit
 // (SQLite: asked from the connection, 32766 on current versions; PostgreSQL
 // and MySQL: 65535 divided by the key width) are split into the fewest
@@ -92,7 +100,8 @@
 //
 // Misuse returns errors matching the sentinels of this package
 // (ErrUnknownRelation, ErrUnsupportedRelation, ErrInvalidParent, ErrNilParent,
-// ErrTypeMismatch, ErrNoDB, ErrNotInstalled, ErrInvalidOption, ErrNotFound),
+// ErrTypeMismatch, ErrNoDB, ErrNotInstalled, ErrInvalidOption, ErrNotFound,
+// ErrQueryReplaced),
 // naming the model and the field; nothing panics. Loader.Register checks
 // models at start-up.
 //

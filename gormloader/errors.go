@@ -27,6 +27,10 @@ var (
 	// ErrInvalidOption: a load option is invalid (negative limit, filter
 	// arguments that cannot be compared, Count with a limit, ...).
 	ErrInvalidOption = errors.New("gormloader: invalid load option")
+	// ErrQueryReplaced: a statement of the loader did not reach the plugin's
+	// gorm:query, because another plugin replaced gorm:query after this one
+	// was installed. Install gormloader after such plugins.
+	ErrQueryReplaced = errors.New("gormloader: GORM's gorm:query callback was replaced after the plugin was installed; install the plugin (db.Use(gormloader.New())) after the plugins that replace gorm:query")
 	// ErrNotFound is returned by ByID for a primary key with no row. It also
 	// matches gorm.ErrRecordNotFound.
 	ErrNotFound error = notFound{}

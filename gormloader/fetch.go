@@ -11,7 +11,6 @@ import (
 
 	"gorm.io/gorm"
 	"gorm.io/gorm/clause"
-	"gorm.io/gorm/schema"
 
 	"github.com/ormloader/ormloader/relations"
 )
@@ -231,7 +230,9 @@ func (l *Loader) fetchChunk(ctx context.Context, r *relation, p relations.Part, 
 
 // fetchJoined loads a many-to-many relation with one joined statement:
 // SELECT target.*, join.owner_fk AS ol_k0 FROM target JOIN join ON ... WHERE
-// join.owner_fk IN (...). GORM's Preload uses two statements.
+// join.owner_fk IN (...). GORM's Preload uses two statements. The statement
+// runs through the Query callbacks and GORM scans the target rows (hooks,
+// serializers and all); the join keys are taken aside (see keyedRows).
 func (l *Loader) fetchJoined(ctx context.Context, r *relation, p relations.Part, chunk []relations.Key) (reflect.Value, []relations.Key, error) {
 	v := p.Variant
 	t := r.target.ModelType
@@ -249,12 +250,37 @@ func (l *Loader) fetchJoined(ctx context.Context, r *relation, p relations.Part,
 	default:
 		q = q.Select(sel)
 	}
-	rows, err := q.Rows()
+	types := make([]reflect.Type, len(r.joinFields))
+	for i, f := range r.joinFields {
+		types[i] = f.FieldType
+	}
+	dest := reflect.New(reflect.SliceOf(t))
+	dest.Elem().Set(r.rowsSlice(len(chunk), v.Limit))
+	var kr *keyedRows
+	err := runOwn(q, dest.Interface(), func(db *gorm.DB, rows *sql.Rows) {
+		cols, err := rows.Columns()
+		if err != nil {
+			db.AddError(err)
+			return
+		}
+		at, err := keyColumns(cols, len(types))
+		if err != nil {
+			db.AddError(err)
+			return
+		}
+		kr = &keyedRows{Rows: rows, at: at, types: types}
+		gorm.Scan(kr, db, 0)
+		db.AddError(kr.err)
+	})
 	if err != nil {
 		return reflect.Value{}, nil, err
 	}
-	defer rows.Close()
-	return l.scanJoined(ctx, q, r, rows)
+	rows := dest.Elem()
+	if kr == nil || len(kr.keys) != rows.Len() {
+		return reflect.Value{}, nil, fmt.Errorf("gormloader: %s: scanned %d rows but their join keys do not match", r.Name, rows.Len())
+	}
+	r.observeRows(len(chunk), rows.Len())
+	return rows, kr.keys, nil
 }
 
 // joinSelect returns the select list of a joined statement and the quoted
@@ -279,80 +305,6 @@ func (l *Loader) joinSQL(r *relation) string {
 	return "JOIN " + l.db.Statement.Quote(clause.Table{Name: r.Join.Name}) + " ON " + strings.Join(conds, " AND ")
 }
 
-// scanJoined scans rows of target columns plus ol_k* key columns, the way
-// GORM's own scanner does (field value pools and setters), and calls AfterFind.
-func (l *Loader) scanJoined(ctx context.Context, q *gorm.DB, r *relation, rows *sql.Rows) (reflect.Value, []relations.Key, error) {
-	t := r.target.ModelType
-	cols, err := rows.Columns()
-	if err != nil {
-		return reflect.Value{}, nil, err
-	}
-	fields := make([]*schema.Field, len(cols))
-	keyAt := make([]int, len(cols)) // -1, or the key part this column holds
-	for i, c := range cols {
-		keyAt[i] = -1
-		var part int
-		if n, _ := fmt.Sscanf(strings.ToLower(c), aliasKey+"%d", &part); n == 1 && part < len(r.joinFields) {
-			keyAt[i] = part
-			continue
-		}
-		if f := r.target.LookUpField(c); f != nil && f.Readable {
-			fields[i] = f
-		}
-	}
-	out := reflect.MakeSlice(reflect.SliceOf(t), 0, 16)
-	var keys []relations.Key
-	vals := make([]any, len(cols))
-	var parts [relations.MaxKeyColumns]any
-	for rows.Next() {
-		elem := reflect.New(t).Elem()
-		for i := range cols {
-			switch {
-			case keyAt[i] >= 0:
-				vals[i] = reflect.New(reflect.PointerTo(r.joinFields[keyAt[i]].FieldType)).Interface()
-			case fields[i] != nil:
-				vals[i] = fields[i].NewValuePool.Get()
-			default:
-				vals[i] = new(any)
-			}
-		}
-		if err := rows.Scan(vals...); err != nil {
-			return reflect.Value{}, nil, err
-		}
-		for i, f := range fields {
-			switch {
-			case keyAt[i] >= 0:
-				parts[keyAt[i]] = vals[i]
-			case f != nil:
-				if err := f.Set(ctx, elem, vals[i]); err != nil {
-					return reflect.Value{}, nil, err
-				}
-				f.NewValuePool.Put(vals[i])
-			}
-		}
-		k, err := relations.MakeKey(parts[:len(r.joinFields)]...)
-		if err != nil && !errors.Is(err, relations.ErrNullKey) {
-			return reflect.Value{}, nil, err
-		}
-		out = reflect.Append(out, elem)
-		keys = append(keys, k)
-	}
-	if err := rows.Err(); err != nil {
-		return reflect.Value{}, nil, err
-	}
-	if r.target.AfterFind && !q.Statement.SkipHooks {
-		hookDB := q.Session(&gorm.Session{NewDB: true})
-		for i := range out.Len() {
-			if h, ok := out.Index(i).Addr().Interface().(interface{ AfterFind(*gorm.DB) error }); ok {
-				if err := h.AfterFind(hookDB); err != nil {
-					return reflect.Value{}, nil, err
-				}
-			}
-		}
-	}
-	return out, keys, nil
-}
-
 // fetchCounts counts the target rows per parent of one chunk into out.
 func (l *Loader) fetchCounts(ctx context.Context, r *relation, p relations.Part, chunk []relations.Key, out map[relations.Key]any) error {
 	t := r.target.ModelType
@@ -373,28 +325,27 @@ func (l *Loader) fetchCounts(ctx context.Context, r *relation, p relations.Part,
 		}
 	}
 	q = l.filtered(q, r, p.Variant).Select(groupCols + ", COUNT(*) AS " + aliasCount).Group(groupCols)
-	rows, err := q.Rows()
-	if err != nil {
-		return err
-	}
-	defer rows.Close()
-	vals := make([]any, len(keyTypes)+1)
-	for rows.Next() {
-		for i, kt := range keyTypes {
-			vals[i] = reflect.New(reflect.PointerTo(kt)).Interface()
+	// Through the Query callbacks, as GORM's own Count; the destination stays
+	// empty (the counts are scanned into out).
+	return runOwn(q, reflect.New(reflect.SliceOf(t)).Interface(), func(db *gorm.DB, rows *sql.Rows) {
+		vals := make([]any, len(keyTypes)+1)
+		for rows.Next() {
+			for i, kt := range keyTypes {
+				vals[i] = reflect.New(reflect.PointerTo(kt)).Interface()
+			}
+			var n int64
+			vals[len(keyTypes)] = &n
+			if err := rows.Scan(vals...); err != nil {
+				db.AddError(err)
+				return
+			}
+			db.RowsAffected++
+			if k, err := relations.MakeKey(vals[:len(keyTypes)]...); err == nil {
+				out[k] = n
+			}
 		}
-		var n int64
-		vals[len(keyTypes)] = &n
-		if err := rows.Scan(vals...); err != nil {
-			return err
-		}
-		k, err := relations.MakeKey(vals[:len(keyTypes)]...)
-		if err != nil {
-			continue
-		}
-		out[k] = n
-	}
-	return rows.Err()
+		db.AddError(rows.Err())
+	})
 }
 
 // fetchByID returns the batch function of m's primary-key loader.

@@ -88,7 +88,10 @@ func (l *Loader) Name() string { return pluginName }
 
 // Initialize implements gorm.Plugin: it registers the callbacks that record
 // load sets (after gorm:query) and clear cached results on writes (after
-// gorm:create, gorm:update, gorm:delete and raw Exec).
+// gorm:create, gorm:update, gorm:delete and raw Exec), and wraps gorm:query
+// so that the loader's many-to-many and count statements run through the
+// Query callbacks like GORM's own Preload and Count (other statements are
+// passed to gorm:query unchanged).
 func (l *Loader) Initialize(db *gorm.DB) error {
 	if l.db != nil {
 		return fmt.Errorf("gormloader: this Loader is already installed on a *gorm.DB; create one per database with gormloader.New")
@@ -99,6 +102,13 @@ func (l *Loader) Initialize(db *gorm.DB) error {
 		l.limit = bindLimit(db)
 	}
 	cb := db.Callback()
+	query := cb.Query().Get("gorm:query")
+	if query == nil {
+		return fmt.Errorf("gormloader: the *gorm.DB has no gorm:query callback to run the loader's statements through")
+	}
+	if err := cb.Query().Replace("gorm:query", wrapQuery(query)); err != nil {
+		return err
+	}
 	if err := cb.Query().After("gorm:query").Register("ormloader:record_load_set", l.afterQuery); err != nil {
 		return err
 	}

@@ -1,0 +1,129 @@
+package gormloader
+
+import (
+	"database/sql"
+	"errors"
+	"fmt"
+	"reflect"
+	"strings"
+
+	"gorm.io/gorm"
+	"gorm.io/gorm/callbacks"
+
+	"github.com/ormloader/ormloader/relations"
+)
+
+// The loader's statements whose rows carry more than the model's columns (a
+// many-to-many batch's join keys, a count's groups) cannot be scanned by
+// GORM's own gorm:query callback, but they must run through the Query
+// callbacks all the same: GORM's own Preload and Count do, and applications
+// scope every query there (a tenant condition added before gorm:query, a
+// check after it). So the plugin wraps gorm:query: a statement that carries
+// an ownScan in its settings is built and executed as gorm:query would, in
+// gorm:query's place in the chain, and handed to the ownScan; every other
+// statement goes to the wrapped callback unchanged.
+
+// ownScanKey is the statement setting that carries an *ownScan.
+const ownScanKey = "ormloader:own_scan"
+
+// ownScan scans the rows of one of the loader's statements.
+type ownScan struct {
+	scan func(db *gorm.DB, rows *sql.Rows)
+	ran  bool // the wrapped gorm:query saw the statement
+}
+
+// wrapQuery returns gorm:query wrapped as described above.
+func wrapQuery(next func(*gorm.DB)) func(*gorm.DB) {
+	return func(db *gorm.DB) {
+		v, _ := db.Get(ownScanKey)
+		own, _ := v.(*ownScan)
+		if own == nil {
+			next(db)
+			return
+		}
+		own.ran = true
+		if db.Error != nil {
+			return
+		}
+		callbacks.BuildQuerySQL(db)
+		if db.DryRun || db.Error != nil {
+			return
+		}
+		rows, err := db.Statement.ConnPool.QueryContext(db.Statement.Context, db.Statement.SQL.String(), db.Statement.Vars...)
+		if err != nil {
+			db.AddError(err)
+			return
+		}
+		defer func() { db.AddError(rows.Close()) }()
+		own.scan(db, rows)
+	}
+}
+
+// runOwn runs q's Find into dest through the Query callbacks with scan as
+// the statement's scanner.
+func runOwn(q *gorm.DB, dest any, scan func(db *gorm.DB, rows *sql.Rows)) error {
+	own := &ownScan{scan: scan}
+	if err := q.Set(ownScanKey, own).Find(dest).Error; err != nil {
+		return err
+	}
+	if !own.ran {
+		return ErrQueryReplaced
+	}
+	return nil
+}
+
+// keyColumns returns, per key part, the index of its column (ol_k0, ol_k1,
+// ...) among cols.
+func keyColumns(cols []string, parts int) ([]int, error) {
+	at := make([]int, parts)
+	for i := range at {
+		at[i] = -1
+	}
+	for i, c := range cols {
+		var part int
+		if n, _ := fmt.Sscanf(strings.ToLower(c), aliasKey+"%d", &part); n == 1 && part < parts {
+			at[part] = i
+		}
+	}
+	for part, i := range at {
+		if i < 0 {
+			return nil, fmt.Errorf("gormloader: the statement's rows have no %s%d column (columns %v)", aliasKey, part, cols)
+		}
+	}
+	return at, nil
+}
+
+// keyedRows are the rows of a many-to-many batch as GORM's scanner sees
+// them: it scans the target model's columns, and keyedRows takes the join
+// key columns (which the model does not have, so GORM would discard them)
+// into keys, one per row.
+type keyedRows struct {
+	*sql.Rows
+	at    []int          // column of each key part
+	types []reflect.Type // Go type of each key part
+	keys  []relations.Key
+	dest  []any
+	err   error // a key that is not a key; reported after the scan
+}
+
+var _ gorm.Rows = (*keyedRows)(nil)
+
+func (k *keyedRows) Scan(dest ...any) error {
+	k.dest = append(k.dest[:0], dest...)
+	for i, col := range k.at {
+		k.dest[col] = reflect.New(reflect.PointerTo(k.types[i])).Interface() // a nil pointer for NULL
+	}
+	if err := k.Rows.Scan(k.dest...); err != nil {
+		return err
+	}
+	var parts [relations.MaxKeyColumns]any
+	for i, col := range k.at {
+		parts[i] = k.dest[col]
+	}
+	key, err := relations.MakeKey(parts[:len(k.at)]...)
+	if err != nil && !errors.Is(err, relations.ErrNullKey) && k.err == nil {
+		k.err = err
+	}
+	k.keys = append(k.keys, key) // the zero Key (NULL) belongs to no parent
+	return nil
+}
