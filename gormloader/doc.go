@@ -84,10 +84,14 @@
 // LoadX methods get theirs: put the db in the context where the request scope
 // is opened.
 //
-// A load given a transaction (db.Begin(), or the tx of db.Transaction) runs
-// in that transaction, sees its uncommitted writes, and never shares a batch
-// or a cached result with loads outside it. To make generated methods load in
-// a transaction, use gormloader.WithDB(ctx, tx).
+// A load runs on the connection of the db it is given. A transaction
+// (db.Begin(), or the tx of db.Transaction) or a dedicated connection
+// (db.Connection, e.g. for PostgreSQL row-level security set up with SET on
+// that connection) is a partition of its own: its loads run on it, see what
+// it sees (a transaction's uncommitted writes), and never share a batch or a
+// cached result with loads on another connection. To make generated methods
+// load on one, use gormloader.WithDB(ctx, tx). Install the plugin right after
+// gorm.Open: sessions derived before db.Use are on a connection of their own.
 //
 // # Writes
 //
@@ -95,6 +99,19 @@
 // results of every relation whose owner, target or join table was written,
 // and of that model's primary-key loader; a raw Exec clears everything. The
 // next load reads fresh rows. Writes made outside GORM are not seen.
+//
+// A write in a transaction clears when it is made and again when the
+// transaction commits: loads outside the transaction in between read the
+// rows as they were, which are stale once it commits. For that the plugin
+// wraps the db's connection pool (db.DB() still returns the *sql.DB) and
+// sees the transactions begun on it end; a rollback needs no clearing (the
+// rows outside are as they were; a rollback to a savepoint is a raw Exec,
+// which clears). A transaction begun on a dedicated connection
+// (db.Connection) is not seen: its writes clear when they are made only.
+//
+// A write clears the entries of batches in flight too: their waiters (loads
+// made before the write) get the rows the batch read, which are not cached,
+// and every load after the write reads again.
 //
 // # Errors
 //

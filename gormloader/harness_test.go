@@ -21,7 +21,13 @@ import (
 	"github.com/ormloader/ormloader/internal/testdb"
 )
 
-func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+func TestMain(m *testing.M) {
+	goleak.VerifyTestMain(m,
+		// GORM's prepared-statement store (Session{PrepareStmt: true}) starts
+		// an expiry goroutine that never ends, by design (gorm/internal/lru).
+		goleak.IgnoreTopFunction("gorm.io/gorm/internal/lru.NewLRU[...].func1"),
+	)
+}
 
 // counter counts the statements that reach the database, through GORM
 // callbacks registered after each operation (dry runs, which only build

@@ -117,7 +117,11 @@ func resolve(ctx context.Context, db *gorm.DB) (*Loader, any, error) {
 	if err != nil {
 		return nil, nil, err
 	}
-	return l, connOf(db), nil
+	conn, err := l.connOf(db)
+	if err != nil {
+		return nil, nil, err
+	}
+	return l, conn, nil
 }
 
 // parentValue checks that parent is a non-nil pointer to a struct.

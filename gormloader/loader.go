@@ -2,13 +2,13 @@ package gormloader
 
 import (
 	"context"
-	"database/sql"
 	"fmt"
 	"reflect"
 	"sync"
 
 	"gorm.io/gorm"
 
+	"github.com/ormloader/ormloader/dataloader"
 	"github.com/ormloader/ormloader/relations"
 )
 
@@ -31,6 +31,7 @@ const skipRecordKey = "ormloader:skip_record"
 type Loader struct {
 	cfg   config
 	db    *gorm.DB // the root db, set by Initialize
+	pool  *pool    // the root db's connection pool, wrapped by Initialize
 	limit int      // bind-parameter limit of the dialect
 
 	models sync.Map // reflect.Type -> *model
@@ -97,6 +98,14 @@ func (l *Loader) Initialize(db *gorm.DB) error {
 		return fmt.Errorf("gormloader: this Loader is already installed on a *gorm.DB; create one per database with gormloader.New")
 	}
 	l.db = db
+	if db.ConnPool != nil {
+		// See pool: the plugin sees transactions begun on it commit.
+		l.pool = &pool{ConnPool: db.ConnPool, l: l}
+		if same(db.Statement.ConnPool, db.ConnPool) {
+			db.Statement.ConnPool = l.pool
+		}
+		db.ConnPool = l.pool
+	}
 	l.limit = l.cfg.bindLimit
 	if l.limit <= 0 {
 		l.limit = bindLimit(db)
@@ -206,16 +215,15 @@ func (l *Loader) afterQuery(db *gorm.DB) {
 }
 
 // afterWrite clears, in the write's scope, every cached result that the
-// written table can affect: relations whose owner, target or join table it
-// is, and the primary-key loader of its models. A raw Exec clears everything.
-// Claims on load sets are forgotten, so the next loads enqueue whole sets again.
+// written table can affect (see clear). A write in a transaction begun on
+// the plugin's pool clears again when the transaction commits (see txConn).
 func (l *Loader) afterWrite(db *gorm.DB) {
 	ctx := db.Statement.Context
 	if ctx == nil {
 		return
 	}
-	sets := relations.SetsOf(ctx)
-	if sets == nil {
+	s := dataloader.FromContext(ctx)
+	if s == nil {
 		return // no scope: nothing is cached
 	}
 	table := db.Statement.Table
@@ -223,6 +231,19 @@ func (l *Loader) afterWrite(db *gorm.DB) {
 		table = db.Statement.Schema.Table
 	}
 	all := table == "" // a raw Exec: any table may have changed
+	l.clear(ctx, table, all)
+	if t := txOf(db.Statement.ConnPool); t != nil {
+		t.wrote(ctx, s, table, all)
+	}
+}
+
+// clear clears, in ctx's scope, every cached result that a write to table
+// (any table if all) can affect: relations whose owner, target or join table
+// it is, and the primary-key loader of its models. Claims on load sets are
+// forgotten, so the next loads enqueue whole sets again. Entries of batches
+// in flight are forgotten too: their waiters get the rows the batch read,
+// and later loads fetch again.
+func (l *Loader) clear(ctx context.Context, table string, all bool) {
 	l.models.Range(func(_, v any) bool {
 		m := v.(*model)
 		if all || m.schema.Table == table {
@@ -235,25 +256,11 @@ func (l *Loader) afterWrite(db *gorm.DB) {
 		}
 		return true
 	})
-	sets.Invalidate()
-}
-
-// connOf returns the partition of a db: its transaction, or nil for the pool.
-func connOf(db *gorm.DB) any {
-	if db == nil {
-		return nil
-	}
-	if _, ok := db.Statement.ConnPool.(gorm.TxCommitter); ok {
-		return db.Statement.ConnPool
-	}
-	if _, ok := db.Statement.ConnPool.(*sql.Tx); ok {
-		return db.Statement.ConnPool
-	}
-	return nil
+	relations.SetsOf(ctx).Invalidate()
 }
 
 // session returns a fresh session on the loader's db for a partition,
-// running on its transaction if it has one, under ctx.
+// running on its connection if it has one (see connOf), under ctx.
 func (l *Loader) session(ctx context.Context, conn any) *gorm.DB {
 	tx := l.db.Session(&gorm.Session{NewDB: true, Context: ctx})
 	if pool, ok := conn.(gorm.ConnPool); ok && pool != nil {
