@@ -206,4 +206,3 @@ func TestWriteDuringBatchInFlight(t *testing.T) {
 		}
 	})
 }
-
