@@ -6,6 +6,7 @@ package server
 
 import (
 	"context"
+	"database/sql/driver"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -41,9 +42,11 @@ type Options struct {
 
 // Open opens the database named by dsn (empty: a temporary SQLite file; see
 // demo.OpenDB for the forms) and creates the schema. Statements are counted
-// per request at the driver.
-func Open(dsn string) (client *ent.Client, closeDB func() error, err error) {
-	db, dialect, closeDB, err := demo.OpenDB(dsn)
+// per request at the driver. Each wrap, if any, wraps the database driver's
+// connector below the counting (the reliability tests inject faults with
+// one).
+func Open(dsn string, wrap ...func(driver.Connector) driver.Connector) (client *ent.Client, closeDB func() error, err error) {
+	db, dialect, closeDB, err := demo.OpenDB(dsn, wrap...)
 	if err != nil {
 		return nil, nil, err
 	}

@@ -5,6 +5,7 @@ package server
 
 import (
 	"context"
+	"database/sql/driver"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -36,9 +37,11 @@ type Options struct {
 
 // Open opens the database named by dsn (empty: a temporary SQLite file; see
 // demo.OpenDB for the forms), installs gormloader on it and migrates the
-// models. Statements are counted per request at the driver.
-func Open(dsn string) (db *gorm.DB, closeDB func() error, err error) {
-	sqlDB, dialect, closeDB, err := demo.OpenDB(dsn)
+// models. Statements are counted per request at the driver. Each wrap, if
+// any, wraps the database driver's connector below the counting (the
+// reliability tests inject faults with one).
+func Open(dsn string, wrap ...func(driver.Connector) driver.Connector) (db *gorm.DB, closeDB func() error, err error) {
+	sqlDB, dialect, closeDB, err := demo.OpenDB(dsn, wrap...)
 	if err != nil {
 		return nil, nil, err
 	}

@@ -2,6 +2,7 @@ package demo
 
 import (
 	"database/sql"
+	"database/sql/driver"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -12,6 +13,7 @@ import (
 	_ "github.com/mattn/go-sqlite3"    // registers "sqlite3"
 
 	"github.com/ormloader/ormloader/internal/sqlcount"
+	"github.com/ormloader/ormloader/internal/sqlhook"
 )
 
 // Dialects returned by OpenDB, as GORM and ent name them.
@@ -33,12 +35,16 @@ const (
 // Every statement run through the returned *sql.DB with a context that
 // carries [Stats] is counted there, at the database/sql driver level:
 // whatever the ORM does, one call to the driver is one statement.
-func OpenDB(dsn string) (db *sql.DB, dialect string, closeDB func() error, err error) {
+//
+// Each wrap, if any, wraps the driver's connector, the first one innermost,
+// below the counting: a statement that a wrapper fails is still counted.
+// The reliability tests inject faults this way (internal/faultdb).
+func OpenDB(dsn string, wrap ...func(driver.Connector) driver.Connector) (db *sql.DB, dialect string, closeDB func() error, err error) {
 	driverName, dialect, dsn, cleanup, err := parseDSN(dsn)
 	if err != nil {
 		return nil, "", nil, err
 	}
-	db, err = OpenCounting(driverName, dsn)
+	db, err = openCounting(driverName, dsn, wrap)
 	if err != nil {
 		cleanup()
 		return nil, "", nil, err
@@ -80,8 +86,16 @@ func parseDSN(dsn string) (driverName, dialect, out string, cleanup func(), err 
 	return "", "", "", nil, fmt.Errorf("cannot tell the database from -dsn %q: use postgres://user@host:5432/db, user@tcp(host:3306)/db?parseTime=true, or file:music.db (SQLite)", dsn)
 }
 
-// OpenCounting is sql.Open for a registered driver, with every statement
-// counted into the [Stats] of its context (by internal/sqlcount).
-func OpenCounting(driverName, dsn string) (*sql.DB, error) {
-	return sqlcount.Open(driverName, dsn, count)
+// openCounting is sql.Open for a registered driver, with its connector
+// wrapped by wrap and every statement counted into the [Stats] of its
+// context (by internal/sqlcount).
+func openCounting(driverName, dsn string, wrap []func(driver.Connector) driver.Connector) (*sql.DB, error) {
+	c, err := sqlhook.Connector(driverName, dsn)
+	if err != nil {
+		return nil, err
+	}
+	for _, w := range wrap {
+		c = w(c)
+	}
+	return sql.OpenDB(sqlcount.Wrap(c, count)), nil
 }
