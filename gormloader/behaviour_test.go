@@ -320,7 +320,7 @@ func TestByID(t *testing.T) {
 		if _, err := gormloader.ByID[music.Band](ctx, e.db, 987654); !errors.Is(err, gormloader.ErrNotFound) {
 			t.Fatalf("missing id: %v", err)
 		}
-		if _, err := gormloader.ByID[music.Release](ctx, e.db, 1); !errors.Is(err, gormloader.ErrInvalidOption) {
+		if _, err := gormloader.ByID[music.Release](ctx, e.db, 1); !errors.Is(err, gormloader.ErrInvalidID) {
 			t.Fatalf("one value for a two-column key: %v", err)
 		}
 	})

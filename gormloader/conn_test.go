@@ -1,12 +1,16 @@
 package gormloader_test
 
 import (
+	"context"
+	"errors"
+	"fmt"
 	"sync"
 	"testing"
 	"time"
 
 	"gorm.io/gorm"
 
+	"github.com/ormloader/ormloader/dataloader"
 	"github.com/ormloader/ormloader/gormloader"
 	"github.com/ormloader/ormloader/gormloader/internal/music"
 )
@@ -203,6 +207,62 @@ func TestWriteDuringBatchInFlight(t *testing.T) {
 		must(t, err)
 		if len(albums) != before+1 {
 			t.Errorf("after the write: %d albums, want %d (the in-flight batch's rows must not be cached)", len(albums), before+1)
+		}
+	})
+}
+
+// ByID converts its values to the key's type (a GraphQL ID is a string) and
+// rejects, before any statement, one that the key cannot hold or the
+// database cannot bind; the valid loads of the same batch still load. (One
+// bad id used to fail the whole batch with a driver conversion error, and a
+// string for an integer key ran the query and reported not-found.)
+func TestByIDConvertsAndRejectsIDs(t *testing.T) {
+	forEachDB(t, func(t *testing.T, e *env) {
+		ctx := scope(t)
+		var band music.Band
+		must(t, e.db.Where("name = ?", "band 03").First(&band).Error)
+		for _, id := range []any{band.ID, int64(band.ID), fmt.Sprint(band.ID), float64(band.ID), ptr(band.ID)} {
+			b, err := gormloader.ByID[music.Band](ctx, e.db, id)
+			if err != nil || b.ID != band.ID {
+				t.Errorf("ByID(%T %v) = %+v, %v", id, id, b, err)
+			}
+		}
+		ids := []struct {
+			id   any
+			good bool
+		}{
+			{fmt.Sprint(band.ID + 1), true}, {band.ID + 2, true},
+			{-1, false}, {"-1", false}, {"abc", false}, {1.5, false}, {"", false}, {nil, false}, {[]int{1}, false},
+			{uint64(1) << 63, e.dialect == "mysql"}, // MySQL binds unsigned values above MaxInt64 (and finds no row)
+		}
+		// Concurrent good and bad ids, started as gqlgen starts resolvers
+		// (tracked workers): the good ones share one statement.
+		e.count.expect(t, 1, "good and bad ids of one tick", func() {
+			var wg sync.WaitGroup
+			s := dataloader.FromContext(ctx)
+			wctx, end := s.StartWorker(ctx)
+			for _, c := range ids {
+				wg.Add(1)
+				s.Go(wctx, func(ctx context.Context) {
+					defer wg.Done()
+					b, err := gormloader.ByID[music.Band](ctx, e.db, c.id)
+					switch {
+					case !c.good && !errors.Is(err, gormloader.ErrInvalidID):
+						t.Errorf("ByID(%#v): %v, want ErrInvalidID", c.id, err)
+					case c.good && c.id != uint64(1)<<63 && (err != nil || b == nil):
+						t.Errorf("ByID(%#v) = %v, %v", c.id, b, err)
+					}
+				})
+			}
+			end()
+			wg.Wait()
+		})
+		if _, err := gormloader.ByIDs[music.Band](ctx, e.db, band.ID, "x"); !errors.Is(err, gormloader.ErrInvalidID) {
+			t.Errorf("ByIDs with a bad id: %v, want ErrInvalidID", err)
+		}
+		bands, err := gormloader.ByIDs[music.Band](ctx, e.db, "1", 2)
+		if err != nil || len(bands) != 2 || bands[0] == nil || bands[0].ID != 1 || bands[1] == nil || bands[1].ID != 2 {
+			t.Errorf("ByIDs(\"1\", 2) = %v, %v", bands, err)
 		}
 	})
 }

@@ -117,7 +117,7 @@
 //
 // Misuse returns errors matching the sentinels of this package
 // (ErrUnknownRelation, ErrUnsupportedRelation, ErrInvalidParent, ErrNilParent,
-// ErrTypeMismatch, ErrNoDB, ErrNotInstalled, ErrInvalidOption, ErrNotFound,
+// ErrTypeMismatch, ErrNoDB, ErrNotInstalled, ErrInvalidOption, ErrInvalidID, ErrNotFound,
 // ErrQueryReplaced),
 // naming the model and the field; nothing panics. Loader.Register checks
 // models at start-up.

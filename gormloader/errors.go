@@ -31,6 +31,9 @@ var (
 	// gorm:query, because another plugin replaced gorm:query after this one
 	// was installed. Install gormloader after such plugins.
 	ErrQueryReplaced = errors.New("gormloader: GORM's gorm:query callback was replaced after the plugin was installed; install the plugin (db.Use(gormloader.New())) after the plugins that replace gorm:query")
+	// ErrInvalidID: a value given to ByID or ByIDs is not a value of the
+	// model's primary key (wrong type, out of range, wrong number of values).
+	ErrInvalidID = errors.New("gormloader: invalid primary-key value")
 	// ErrNotFound is returned by ByID for a primary key with no row. It also
 	// matches gorm.ErrRecordNotFound.
 	ErrNotFound error = notFound{}

@@ -346,6 +346,14 @@ func Count(ctx context.Context, db *gorm.DB, parent any, relation string, opts .
 // primary-key column, in the model's order), batched and cached like the
 // relation loads. A missing row gives an error matching ErrNotFound (and
 // gorm.ErrRecordNotFound).
+//
+// Each value is converted to its key field's type first: a decimal string
+// (a GraphQL ID) or any integer type for an integer key, an integer for a
+// string key, anything the field's sql.Scanner accepts. A value that does
+// not convert, or that the database cannot bind (-1 for an unsigned key, an
+// unsigned value above MaxInt64 on SQLite or PostgreSQL), gives an error
+// matching ErrInvalidID and runs no statement, so it never fails the batch
+// that other loads of the same tick share.
 func ByID[T any](ctx context.Context, db *gorm.DB, id ...any) (*T, error) {
 	l, conn, err := resolve(ctx, db)
 	if err != nil {
@@ -355,12 +363,9 @@ func ByID[T any](ctx context.Context, db *gorm.DB, id ...any) (*T, error) {
 	if err != nil {
 		return nil, err
 	}
-	if len(id) != len(m.pkCols) {
-		return nil, fmt.Errorf("%w: %v has %d primary-key columns, ByID got %d values", ErrInvalidOption, m.typ, len(m.pkCols), len(id))
-	}
-	key, err := relations.MakeKey(id...)
+	key, err := l.idKey(m, id)
 	if err != nil {
-		return nil, fmt.Errorf("gormloader: %v by id %v: %w", m.typ, id, err)
+		return nil, err
 	}
 	res, err := m.byID.Load(ctx, relations.BatchKey{Part: relations.Part{Conn: conn}, Parent: key})
 	if err != nil {
@@ -376,6 +381,8 @@ func ByID[T any](ctx context.Context, db *gorm.DB, id ...any) (*T, error) {
 
 // ByIDs loads the rows of model T with single-column primary keys ids, in one
 // batch, in the order of ids; a missing row gives a nil entry (not an error).
+// The ids are converted as for ByID; one that does not convert fails the call
+// with ErrInvalidID before any statement.
 func ByIDs[T any](ctx context.Context, db *gorm.DB, ids ...any) ([]*T, error) {
 	l, conn, err := resolve(ctx, db)
 	if err != nil {
@@ -390,9 +397,9 @@ func ByIDs[T any](ctx context.Context, db *gorm.DB, ids ...any) ([]*T, error) {
 	}
 	keys := make([]relations.BatchKey, len(ids))
 	for i, id := range ids {
-		k, err := relations.MakeKey(id)
+		k, err := l.idKey(m, []any{id})
 		if err != nil {
-			return nil, fmt.Errorf("gormloader: %v by id %v: %w", m.typ, id, err)
+			return nil, err
 		}
 		keys[i] = relations.BatchKey{Part: relations.Part{Conn: conn}, Parent: k}
 	}
