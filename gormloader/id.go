@@ -27,7 +27,7 @@ func (l *Loader) idKey(m *model, ids []any) (relations.Key, error) {
 	for i, id := range ids {
 		v, err := l.convertID(m.pk[i], id)
 		if err != nil {
-			return relations.Key{}, fmt.Errorf("%w: %v by %s %#v: %v", ErrInvalidID, m.typ, m.pk[i].Name, id, err)
+			return relations.Key{}, fmt.Errorf("%w: %v by %s %s: %v", ErrInvalidID, m.typ, m.pk[i].Name, describeID(id), err)
 		}
 		parts[i] = v
 	}
@@ -70,7 +70,7 @@ func (l *Loader) convertID(f *schema.Field, id any) (any, error) {
 	// database/sql binds unsigned integers above MaxInt64 only for drivers
 	// that accept them (MySQL's); no such key exists in a signed column.
 	if isUint(t.Kind()) && out.Uint() > math.MaxInt64 && l.db.Dialector.Name() != "mysql" {
-		return nil, fmt.Errorf("%d is out of range for the %s database", out.Uint(), l.db.Dialector.Name())
+		return nil, fmt.Errorf("out of range for the %s database", l.db.Dialector.Name())
 	}
 	return out.Interface(), nil
 }
@@ -140,3 +140,11 @@ func setInteger(out, v reflect.Value) error {
 
 func isInt(k reflect.Kind) bool  { return k >= reflect.Int && k <= reflect.Int64 }
 func isUint(k reflect.Kind) bool { return k >= reflect.Uint && k <= reflect.Uintptr }
+
+// describeID formats an id for an error: strings quoted, numbers in decimal.
+func describeID(id any) string {
+	if s, ok := id.(string); ok {
+		return strconv.Quote(s)
+	}
+	return fmt.Sprint(id)
+}
