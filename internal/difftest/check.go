@@ -1,0 +1,718 @@
+package difftest
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"hash/fnv"
+	"math/rand/v2"
+	"reflect"
+	"slices"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"gorm.io/driver/mysql"
+	"gorm.io/driver/postgres"
+	"gorm.io/driver/sqlite"
+	"gorm.io/gorm"
+	"gorm.io/gorm/logger"
+
+	"github.com/ormloader/ormloader/dataloader"
+	"github.com/ormloader/ormloader/gormloader"
+	"github.com/ormloader/ormloader/internal/sqlcount"
+	"github.com/ormloader/ormloader/internal/testdb"
+)
+
+// Config says how much to check per schema and database.
+type Config struct {
+	Data  int // data sets
+	Trees int // query trees per data set
+	// CaseVariants writes some string foreign keys in another case than the
+	// key they copy (see dataGen).
+	CaseVariants bool
+}
+
+// maxErrors bounds the mismatches reported per query tree.
+const maxErrors = 4
+
+// Run checks every relation gormloader loads for the models of s against
+// the naive per-parent GORM query, on every database testdb offers, in
+// subtests named dialect/dataN/treeN.
+func Run(t *testing.T, s *Schema, cfg Config) {
+	for _, d := range testdb.All(t) {
+		t.Run(d.Dialect, func(t *testing.T) { runOn(t, d, s, cfg) })
+	}
+}
+
+// env is one schema migrated on one database, with the plugin installed and
+// a statement-counting driver under it.
+type env struct {
+	schema  string
+	dialect string
+	db      *gorm.DB
+	loader  *gormloader.Loader
+	mt      *meta
+}
+
+// probe is a dataloader scope whose statements are counted: the counting
+// driver reports each statement with its context, which carries the probe
+// (batches run under the scope's context) and, for a batch, the loader's
+// name (from the probe's Tracer).
+type probe struct {
+	ctx   context.Context
+	scope *dataloader.Scope
+	ended atomic.Int64 // batches that have ended
+	mu    sync.Mutex
+	stmts []string
+}
+
+type (
+	probeKey  struct{}
+	loaderKey struct{}
+)
+
+// newProbe opens a scope with db in its context (gormloader.WithDB).
+func newProbe(db *gorm.DB) *probe {
+	p := &probe{}
+	ctx, sc := dataloader.NewScope(context.WithValue(context.Background(), probeKey{}, p), dataloader.WithTracer(p))
+	p.ctx, p.scope = gormloader.WithDB(ctx, db), sc
+	return p
+}
+
+func (p *probe) close() { p.scope.Close() }
+
+// TraceBatchStart implements dataloader.Tracer.
+func (p *probe) TraceBatchStart(ctx context.Context, d dataloader.BatchStartData) context.Context {
+	return context.WithValue(ctx, loaderKey{}, d.Loader)
+}
+
+// TraceBatchEnd implements dataloader.Tracer.
+func (p *probe) TraceBatchEnd(context.Context, dataloader.BatchEndData) { p.ended.Add(1) }
+
+func countStatement(ctx context.Context, query string) {
+	p, _ := ctx.Value(probeKey{}).(*probe)
+	if p == nil {
+		return
+	}
+	if l, _ := ctx.Value(loaderKey{}).(string); l != "" {
+		query = "[" + l + "] " + query
+	}
+	p.mu.Lock()
+	p.stmts = append(p.stmts, query)
+	p.mu.Unlock()
+}
+
+// take waits until every batch dispatched in the scope has ended, then
+// returns the statements since the last take. A load returns when its own
+// key is resolved, and the statement for its siblings may still be running
+// (a claim of a load set whose caller's key was already cached): waiting
+// puts every statement with the loads that caused it.
+func (p *probe) take() []string {
+	for deadline := time.Now().Add(10 * time.Second); p.ended.Load() < p.scope.Stats().Batches && time.Now().Before(deadline); {
+		time.Sleep(20 * time.Microsecond)
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	s := p.stmts
+	p.stmts = nil
+	return s
+}
+
+func open(t *testing.T, d testdb.DB, s *Schema) *env {
+	t.Helper()
+	sqlDB, err := sqlcount.Open(d.DriverName, d.DSN, countStatement)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { sqlDB.Close() })
+	var dial gorm.Dialector
+	switch d.Dialect {
+	case "sqlite":
+		dial = sqlite.New(sqlite.Config{Conn: sqlDB})
+	case "postgres":
+		dial = postgres.New(postgres.Config{Conn: sqlDB})
+	case "mysql":
+		dial = mysql.New(mysql.Config{Conn: sqlDB})
+	default:
+		t.Fatalf("unknown dialect %s", d.Dialect)
+	}
+	db, err := gorm.Open(dial, &gorm.Config{
+		Logger: logger.Discard,
+		// The data has orphans on purpose.
+		DisableForeignKeyConstraintWhenMigrating: true,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	models := make([]any, len(s.Models))
+	for i, m := range s.Models {
+		models[i] = reflect.New(m.typ).Interface()
+	}
+	if err := db.AutoMigrate(models...); err != nil {
+		t.Fatalf("migrating %s: %v", s.Name, err)
+	}
+	l := gormloader.New()
+	if err := db.Use(l); err != nil {
+		t.Fatal(err)
+	}
+	mt, err := parseMeta(db, s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &env{schema: s.Name, dialect: d.Dialect, db: db, loader: l, mt: mt}
+}
+
+// seedOf derives a seed from names and numbers.
+func seedOf(parts ...any) uint64 {
+	h := fnv.New64a()
+	for _, p := range parts {
+		fmt.Fprintf(h, "%v/", p)
+	}
+	return h.Sum64()
+}
+
+func runOn(t *testing.T, d testdb.DB, s *Schema, cfg Config) {
+	e := open(t, d, s)
+	e.checkRegister(t)
+	for i := range cfg.Data {
+		t.Run(fmt.Sprintf("data%d", i), func(t *testing.T) {
+			seed := seedOf(s.Name, "data", i)
+			ds := generate(seed, e.mt, cfg.CaseVariants)
+			if err := ds.insert(e.db, e.mt); err != nil {
+				t.Fatal(err)
+			}
+			for j := range cfg.Trees {
+				g := &treeGen{r: rand.New(rand.NewPCG(seed, uint64(j))), mt: e.mt}
+				tr := g.tree()
+				if tr == nil {
+					t.Skip("no model has a relation gormloader loads")
+				}
+				t.Run(fmt.Sprintf("tree%d", j), func(t *testing.T) { e.checkTree(t, tr) })
+			}
+			e.checkByID(t, ds, rand.New(rand.NewPCG(seed, 0xb1d)))
+		})
+	}
+}
+
+// safe calls fn, turning a panic into an error: gormloader must never panic.
+func safe(fn func() error) (err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			err = fmt.Errorf("PANIC: %v", p)
+		}
+	}()
+	return fn()
+}
+
+// checkRegister checks that Register accepts every supported relation and
+// refuses each unsupported one with an error naming the model and the
+// field, and that loading an unsupported relation fails the same way.
+func (e *env) checkRegister(t *testing.T) {
+	ctx, sc := dataloader.NewScope(context.Background())
+	defer sc.Close()
+	for _, m := range e.mt.models {
+		var keep []*relMeta
+		for _, r := range m.rels {
+			if err := safe(func() error { return e.loader.Register(m.newPtr(), r.field) }); err != nil {
+				t.Errorf("Register(&%s{}, %q) = %v; the relation is in the supported space (GORM: %s)", m.name(), r.field, err, r.rel.Type)
+				continue
+			}
+			keep = append(keep, r)
+		}
+		m.rels = keep
+		err := safe(func() error { return e.loader.Register(m.newPtr()) })
+		if len(m.bad) == 0 {
+			if err != nil {
+				t.Errorf("Register(&%s{}) = %v, want nil", m.name(), err)
+			}
+			continue
+		}
+		for _, r := range m.bad {
+			checkRefusal(t, "Register(&"+m.name()+"{})", err, r)
+			_, lerr := r.target.load(ctx, e.db, m.newPtr(), r.field, nil)
+			checkRefusal(t, "Load of "+r.full, safe(func() error { return lerr }), r)
+			cerr := safe(func() error {
+				_, err := gormloader.Count(ctx, e.db, m.newPtr(), r.field)
+				return err
+			})
+			checkRefusal(t, "Count of "+r.full, cerr, r)
+		}
+	}
+}
+
+func checkRefusal(t *testing.T, what string, err error, r *relMeta) {
+	t.Helper()
+	switch {
+	case err == nil:
+		t.Errorf("%s: no error for the unsupported relation %s (%s)", what, r.full, r.wantErr)
+	case !errors.Is(err, gormloader.ErrUnsupportedRelation):
+		t.Errorf("%s: %v, want an error matching ErrUnsupportedRelation", what, err)
+	default:
+		for _, want := range []string{r.owner.name(), r.field, r.wantErr} {
+			if !strings.Contains(err.Error(), want) {
+				t.Errorf("%s: error %q does not mention %q", what, err, want)
+			}
+		}
+	}
+}
+
+// run is the state of one query tree's check.
+type run struct {
+	e    *env
+	t    *testing.T
+	tr   *tree
+	p    *probe
+	errs int
+	// sets counts the load sets recorded in the scope per model, an upper
+	// bound: a row belongs to one of them, and a load claims its row's set.
+	sets map[*modelMeta]int
+	// nulls are parents whose key for a step is NULL, checked afterwards in
+	// a fresh scope.
+	nulls []nullParents
+}
+
+type nullParents struct {
+	step *step
+	rows []reflect.Value
+}
+
+func (x *run) errorf(format string, args ...any) {
+	x.t.Helper()
+	x.errs++
+	if x.errs > maxErrors {
+		return
+	}
+	if x.errs == 1 {
+		format = "%s (%s), query tree:\n%s\n" + format
+		args = append([]any{x.e.schema, x.e.dialect, x.tr}, args...)
+	}
+	x.t.Errorf(format, args...)
+}
+
+// db returns the *gorm.DB a load is given, as the tree's dbMode says: the
+// root db, a session of it, or nil (the one in the context).
+func (x *run) db() *gorm.DB {
+	switch x.tr.dbMode {
+	case 1:
+		return x.e.db.Session(&gorm.Session{})
+	case 2:
+		return nil
+	}
+	return x.e.db
+}
+
+func (e *env) checkTree(t *testing.T, tr *tree) {
+	p := newProbe(e.db)
+	defer p.close()
+	x := &run{e: e, t: t, tr: tr, p: p, sets: map[*modelMeta]int{}}
+	roots := reflect.New(reflect.SliceOf(tr.root.typ))
+	q := e.db.WithContext(p.ctx)
+	if tr.v.where != "" {
+		q = q.Where(tr.v.where, tr.v.args...)
+	}
+	if tr.v.order != "" {
+		q = q.Order(tr.v.order)
+	}
+	if tr.v.limit > 0 {
+		q = q.Limit(tr.v.limit)
+	}
+	if err := q.Find(roots.Interface()).Error; err != nil {
+		t.Fatalf("root query: %v\n%s", err, tr)
+	}
+	if roots.Elem().Len() > 0 {
+		x.sets[tr.root] = 1
+	}
+	p.take()
+	x.level(tr.steps, roots.Elem())
+	x.checkNulls()
+}
+
+// outcome is what one gormloader call returned.
+type outcome struct {
+	rows reflect.Value // []T (Load), or *T (LoadOne)
+	n    int64         // Count
+	err  error
+}
+
+// call runs step s for parent (a pointer to a row) in the tree's scope.
+func (x *run) call(s *step, parent any) (o outcome) {
+	o.err = safe(func() error {
+		var res any
+		var err error
+		switch s.call {
+		case callLoad:
+			res, err = s.rel.target.load(x.p.ctx, x.db(), parent, s.rel.field, s.v.options())
+		case callLoadOne:
+			res, err = s.rel.target.loadOne(x.p.ctx, x.db(), parent, s.rel.field, s.v.options())
+		case callCount:
+			o.n, err = gormloader.Count(x.p.ctx, x.db(), parent, s.rel.field, s.v.options()...)
+		}
+		if res != nil {
+			o.rows = reflect.ValueOf(res)
+		}
+		return err
+	})
+	return o
+}
+
+// parentArg returns what a load is given for row i of parents: a pointer
+// into the slice, or to a copy.
+func (x *run) parentArg(parents reflect.Value, i int) any {
+	if !x.tr.copies {
+		return parents.Index(i).Addr().Interface()
+	}
+	p := reflect.New(parents.Type().Elem())
+	p.Elem().Set(parents.Index(i))
+	return p.Interface()
+}
+
+// level runs steps for every row of parents (a []T), checks the statements
+// and the results, and goes on below each step with its results.
+func (x *run) level(steps []*step, parents reflect.Value) {
+	if len(steps) == 0 || parents.Len() == 0 {
+		return
+	}
+	n := parents.Len()
+	results := make([][]outcome, len(steps))
+	for i := range results {
+		results[i] = make([]outcome, n)
+	}
+	bounds := make([]int, len(steps))
+	owner := steps[0].rel.owner
+	recordsOwner := slices.ContainsFunc(steps, func(s *step) bool { return s.rel.target == owner && s.call != callCount })
+	strict := x.sets[owner] == 1 && !recordsOwner
+	for k, s := range steps {
+		bounds[k] = x.bound(s, parents, strict, recordsOwner)
+	}
+	if x.tr.concurrent {
+		var wg sync.WaitGroup
+		for i := range n {
+			wg.Go(func() {
+				for k, s := range steps {
+					results[k][i] = x.call(s, x.parentArg(parents, i))
+				}
+			})
+		}
+		wg.Wait()
+		stmts := x.p.take()
+		total := 0
+		for _, b := range bounds {
+			total += b
+		}
+		if len(stmts) > total {
+			x.errorf("level of %d steps over %d %s rows: %d statements, want at most %d (strict=%v, %d load sets of %s):%s",
+				len(steps), n, owner.name(), len(stmts), total, strict, x.sets[owner], owner.name(), listStatements(stmts))
+		}
+		x.countSets(steps, stmts)
+	} else {
+		for k, s := range steps {
+			for i := range n {
+				results[k][i] = x.call(s, x.parentArg(parents, i))
+			}
+			stmts := x.p.take()
+			if len(stmts) > bounds[k] {
+				x.errorf("step %s over %d %s rows: %d statements, want at most %d (strict=%v, %d load sets of %s):%s",
+					s, n, owner.name(), len(stmts), bounds[k], strict, x.sets[owner], owner.name(), listStatements(stmts))
+			}
+			x.countSets([]*step{s}, stmts)
+		}
+	}
+	for k, s := range steps {
+		next := reflect.MakeSlice(reflect.SliceOf(s.rel.target.typ), 0, n)
+		nulls := nullParents{step: s}
+		for i := range n {
+			o := results[k][i]
+			row := parents.Index(i)
+			x.compare(s, row, o)
+			if s.rel.nullKey(x.p.ctx, row) && len(nulls.rows) < 3 {
+				nulls.rows = append(nulls.rows, row)
+			}
+			switch {
+			case !o.rows.IsValid():
+			case o.rows.Kind() == reflect.Slice:
+				next = reflect.AppendSlice(next, o.rows)
+			case !o.rows.IsNil():
+				next = reflect.Append(next, o.rows.Elem())
+			}
+		}
+		if len(nulls.rows) > 0 {
+			x.nulls = append(x.nulls, nulls)
+		}
+		x.level(s.children, next)
+	}
+}
+
+// bound is the most statements step s may issue over parents. None if no
+// parent has a non-NULL key. One if every parent belongs to one load set
+// and no load of the level records another set of the parents' model
+// (strict): the promise, one statement per relation per level and variant.
+// Else a row may belong to another, larger set that holds it too (a row
+// reached twice in one scope: gormloader gives it to the largest), and each
+// set a load claims costs a statement: at most one per load set of the
+// model recorded so far unless the level records more (recordsOwner, a
+// relation of a model to itself), and never more than one per distinct key.
+func (x *run) bound(s *step, parents reflect.Value, strict, recordsOwner bool) int {
+	keys := map[string]bool{}
+	for i := range parents.Len() {
+		row := parents.Index(i)
+		if !s.rel.nullKey(x.p.ctx, row) {
+			keys[s.rel.parentKeyString(x.p.ctx, row)] = true
+		}
+	}
+	switch {
+	case len(keys) == 0:
+		return 0
+	case strict:
+		return 1
+	case !recordsOwner:
+		return max(1, min(len(keys), x.sets[s.rel.owner]))
+	}
+	return len(keys)
+}
+
+// countSets adds the load sets that statements of steps may have recorded:
+// one per statement of a relation load, on its target's model.
+func (x *run) countSets(steps []*step, stmts []string) {
+	seen := map[*modelMeta]bool{}
+	for _, s := range steps {
+		m := s.rel.target
+		if s.call == callCount || seen[m] {
+			continue
+		}
+		seen[m] = true
+		if len(steps) == 1 {
+			x.sets[m] += len(stmts)
+			continue
+		}
+		for _, q := range stmts {
+			if mentions(q, m.s.Table) {
+				x.sets[m]++
+			}
+		}
+	}
+}
+
+func mentions(q, table string) bool {
+	return strings.Contains(q, `"`+table+`"`) || strings.Contains(q, "`"+table+"`")
+}
+
+func listStatements(stmts []string) string {
+	var b strings.Builder
+	for i, s := range stmts {
+		if len(s) > 400 {
+			s = s[:400] + "..."
+		}
+		fmt.Fprintf(&b, "\n  %d: %s", i+1, s)
+	}
+	return b.String()
+}
+
+// naive runs the per-parent GORM query for s with variant v: the
+// association's Find (or Count) with v's Where, Order and Limit, outside
+// any scope.
+func (x *run) naive(s *step, row reflect.Value, v variant) (reflect.Value, int64, error) {
+	if s.rel.nullKey(x.p.ctx, row) {
+		// NULL matches nothing. (GORM's Association builds an invalid
+		// statement for a composite key whose parts are all NULL:
+		// "(a, b) IN (NULL)".)
+		return reflect.MakeSlice(reflect.SliceOf(s.rel.target.typ), 0, 0), 0, nil
+	}
+	p := reflect.New(row.Type())
+	p.Elem().Set(row)
+	tx := x.e.db.Session(&gorm.Session{NewDB: true}).Model(p.Interface())
+	if v.where != "" {
+		tx = tx.Where(v.where, v.args...)
+	}
+	if v.order != "" {
+		tx = tx.Order(v.order)
+	}
+	if v.limit > 0 {
+		tx = tx.Limit(v.limit)
+	}
+	if s.call == callCount {
+		a := tx.Association(s.rel.field)
+		n := a.Count()
+		return reflect.Value{}, n, a.Error
+	}
+	dest := reflect.New(reflect.SliceOf(s.rel.target.typ))
+	err := tx.Association(s.rel.field).Find(dest.Interface())
+	return dest.Elem(), 0, err
+}
+
+// compare checks one gormloader result against the naive query:
+//   - Count: equal counts;
+//   - a to-many Load with an Order: the same rows in the same order (the
+//     generated orders end with the primary key, so they are total);
+//     without one: the same multiset, or with a Limit, min(limit, all) rows
+//     of the naive result;
+//   - LoadOne, and Load of a to-one relation: no row iff the naive query
+//     has none; with an Order, its first row; else one of its rows. (A
+//     has-one with several matching rows keeps one of them; Preload keeps
+//     the last, and an unordered statement promises no order: an expected
+//     difference, not a bug.)
+func (x *run) compare(s *step, row reflect.Value, o outcome) {
+	where := func() string {
+		return fmt.Sprintf("step %s\nparent %s", s, jsonOf(row))
+	}
+	if o.err != nil {
+		x.errorf("%s\ngormloader error: %v", where(), o.err)
+		return
+	}
+	if s.call == callCount {
+		_, want, err := x.naive(s, row, s.v)
+		if err != nil {
+			x.t.Fatalf("naive count for %s, parent %s: %v", s, jsonOf(row), err)
+		}
+		if o.n != want {
+			x.errorf("%s\nCount = %d, naive Association Count = %d", where(), o.n, want)
+		}
+		return
+	}
+	all, _, err := x.naive(s, row, variant{where: s.v.where, args: s.v.args})
+	if err != nil {
+		x.t.Fatalf("naive query for %s, parent %s: %v", s, jsonOf(row), err)
+	}
+	var ordered reflect.Value
+	if s.v.order != "" {
+		ordered, _, err = x.naive(s, row, s.v)
+		if err != nil {
+			x.t.Fatalf("naive ordered query: %v", err)
+		}
+	}
+	got := o.rows
+	if s.call == callLoadOne {
+		got = reflect.MakeSlice(reflect.SliceOf(s.rel.target.typ), 0, 1)
+		if o.rows.IsValid() && !o.rows.IsNil() {
+			got = reflect.Append(got, o.rows.Elem())
+		}
+	} else if !got.IsValid() {
+		got = reflect.MakeSlice(reflect.SliceOf(s.rel.target.typ), 0, 0)
+	}
+	one := s.call == callLoadOne || !s.rel.many()
+	limit := s.v.limit
+	if one {
+		limit = 1
+	}
+	switch {
+	case s.v.order != "":
+		want := ordered
+		if one && want.Len() > 1 {
+			want = want.Slice(0, 1)
+		}
+		if d := diffSeq(got, want); d != "" {
+			x.errorf("%s\n%s (ordered: compared as sequences)\ngormloader: %s\nnaive:      %s", where(), d, jsonList(got), jsonList(want))
+		}
+	case limit > 0:
+		want := min(limit, all.Len())
+		if got.Len() != want || !subset(got, all) {
+			x.errorf("%s\n%d rows, want %d of the naive rows (no order: any %d of them)\ngormloader: %s\nnaive (all): %s",
+				where(), got.Len(), want, want, jsonList(got), jsonList(all))
+		}
+	default:
+		if d := diffSet(got, all); d != "" {
+			x.errorf("%s\n%s (no order: compared as multisets)\ngormloader: %s\nnaive:      %s", where(), d, jsonList(got), jsonList(all))
+		}
+	}
+}
+
+func jsonOf(v reflect.Value) string {
+	b, err := json.Marshal(v.Interface())
+	if err != nil {
+		return fmt.Sprintf("%#v", v.Interface())
+	}
+	return string(b)
+}
+
+func jsonList(rows reflect.Value) string {
+	parts := make([]string, rows.Len())
+	for i := range parts {
+		parts[i] = jsonOf(rows.Index(i))
+	}
+	return "[" + strings.Join(parts, ", ") + "]"
+}
+
+// diffSeq compares rows as sequences: by their JSON form (which follows
+// pointers), then with reflect.DeepEqual, which also sees Go-level
+// differences JSON hides (a time's location).
+func diffSeq(got, want reflect.Value) string {
+	if got.Len() != want.Len() {
+		return fmt.Sprintf("%d rows, want %d", got.Len(), want.Len())
+	}
+	for i := range got.Len() {
+		if a, b := jsonOf(got.Index(i)), jsonOf(want.Index(i)); a != b {
+			return fmt.Sprintf("row %d differs", i)
+		}
+	}
+	for i := range got.Len() {
+		if !reflect.DeepEqual(got.Index(i).Interface(), want.Index(i).Interface()) {
+			return fmt.Sprintf("row %d: same JSON, different Go values: %#v vs %#v", i, got.Index(i).Interface(), want.Index(i).Interface())
+		}
+	}
+	return ""
+}
+
+// sortedByJSON returns a copy of rows sorted by JSON form.
+func sortedByJSON(rows reflect.Value) reflect.Value {
+	out := reflect.MakeSlice(rows.Type(), rows.Len(), rows.Len())
+	reflect.Copy(out, rows)
+	keys := make([]string, out.Len())
+	idx := make([]int, out.Len())
+	for i := range keys {
+		keys[i] = jsonOf(out.Index(i))
+		idx[i] = i
+	}
+	slices.SortStableFunc(idx, func(a, b int) int { return strings.Compare(keys[a], keys[b]) })
+	sorted := reflect.MakeSlice(rows.Type(), rows.Len(), rows.Len())
+	for i, j := range idx {
+		sorted.Index(i).Set(out.Index(j))
+	}
+	return sorted
+}
+
+func diffSet(got, want reflect.Value) string {
+	return diffSeq(sortedByJSON(got), sortedByJSON(want))
+}
+
+// subset reports whether the rows of got are a sub-multiset of all's.
+func subset(got, all reflect.Value) bool {
+	have := map[string]int{}
+	for i := range all.Len() {
+		have[jsonOf(all.Index(i))]++
+	}
+	for i := range got.Len() {
+		k := jsonOf(got.Index(i))
+		if have[k] == 0 {
+			return false
+		}
+		have[k]--
+	}
+	return true
+}
+
+// checkNulls loads, in a fresh scope, each step for a few parents whose key
+// is NULL: no statement, no rows, a zero count.
+func (x *run) checkNulls() {
+	p := newProbe(x.e.db)
+	defer p.close()
+	y := *x
+	y.p = p
+	for _, n := range x.nulls {
+		s := n.step
+		for _, row := range n.rows {
+			parent := reflect.New(row.Type())
+			parent.Elem().Set(row)
+			o := y.call(s, parent.Interface())
+			if stmts := p.take(); len(stmts) > 0 {
+				x.errorf("step %s for a parent with a NULL key %s: %d statements, want none:%s", s, jsonOf(row), len(stmts), listStatements(stmts))
+			}
+			empty := o.n == 0 && (!o.rows.IsValid() || (o.rows.Kind() == reflect.Slice && o.rows.Len() == 0) || (o.rows.Kind() == reflect.Pointer && o.rows.IsNil()))
+			if o.err != nil || !empty {
+				x.errorf("step %s for a parent with a NULL key %s: got %v (count %d, error %v), want nothing", s, jsonOf(row), o.rows, o.n, o.err)
+			}
+		}
+	}
+}
