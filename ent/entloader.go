@@ -5,6 +5,7 @@ package ent
 import (
 	"context"
 	"errors"
+	"fmt"
 	"sync/atomic"
 
 	"entgo.io/ent/dialect"
@@ -41,6 +42,11 @@ type entloaderConn struct {
 type entloaderNodeSet = entloader.NodeSet
 
 var errEntloaderNoClient = errors.New("ent: the node was not loaded through a client; load it with a query before calling its edge methods")
+
+// entloaderNilNode is the error of an edge method called on a nil node.
+func entloaderNilNode(typ, method string) error {
+	return fmt.Errorf("ent: %s.%s called on a nil *%s", typ, method, typ)
+}
 
 // entloaderInit installs the interceptors that record load sets and the hooks
 // that clear the loaders a mutation affects.
@@ -197,17 +203,17 @@ var entloaderRecordAlbum = InterceptFunc(func(next Querier) Querier {
 	})
 })
 
+// entloaderBand is Band: the eager-loaded edge, or the loader's.
 func (_m *Album) entloaderBand(ctx context.Context) (*Band, error) {
-	unlock := entloader.Lock(_m)
-	if _m.Edges.loadedTypes[0] && !_m.Edges.entloaderFilled[0] {
-		v := _m.Edges.Band
-		unlock()
+	if _m == nil {
+		return nil, entloaderNilNode("Album", "Band")
+	}
+	if v, ok := _m.entloaderEagerBand(); ok {
 		if v == nil {
 			return nil, &NotFoundError{label: band.Label}
 		}
 		return v, nil
 	}
-	unlock()
 	p, err := _m.config.entloaderPart()
 	if err != nil {
 		return nil, err
@@ -217,15 +223,29 @@ func (_m *Album) entloaderBand(ctx context.Context) (*Band, error) {
 	if err != nil {
 		return nil, err
 	}
-	unlock = entloader.Lock(_m)
-	_m.Edges.Band = v
-	_m.Edges.loadedTypes[0] = true
-	_m.Edges.entloaderFilled[0] = true
-	unlock()
+	_m.entloaderFillBand(v)
 	if v == nil {
 		return nil, &NotFoundError{label: band.Label}
 	}
 	return v, nil
+}
+
+// entloaderEagerBand returns Edges.Band if the query eager-loaded it
+// (not if a loader filled it).
+func (_m *Album) entloaderEagerBand() (*Band, bool) {
+	defer entloader.Lock(_m).Unlock()
+	if !_m.Edges.loadedTypes[0] || _m.Edges.entloaderFilled[0] {
+		return nil, false
+	}
+	return _m.Edges.Band, true
+}
+
+// entloaderFillBand keeps the value a loader returned in Edges.Band.
+func (_m *Album) entloaderFillBand(v *Band) {
+	defer entloader.Lock(_m).Unlock()
+	_m.Edges.Band = v
+	_m.Edges.loadedTypes[0] = true
+	_m.Edges.entloaderFilled[0] = true
 }
 
 // entloaderAlbumTracks loads the tracks edge of Album rows: one statement per batch.
@@ -305,14 +325,14 @@ var entloaderAlbumTracksCount = entloader.NewLoader("Album.tracks count", func(c
 	return out, nil
 })
 
+// entloaderTracks is Tracks: the eager-loaded edge, or the loader's.
 func (_m *Album) entloaderTracks(ctx context.Context) ([]*Track, error) {
-	unlock := entloader.Lock(_m)
-	if _m.Edges.loadedTypes[1] && !_m.Edges.entloaderFilled[1] {
-		v := _m.Edges.Tracks
-		unlock()
+	if _m == nil {
+		return nil, entloaderNilNode("Album", "Tracks")
+	}
+	if v, ok := _m.entloaderEagerTracks(); ok {
 		return v, nil
 	}
-	unlock()
 	p, err := _m.config.entloaderPart()
 	if err != nil {
 		return nil, err
@@ -321,20 +341,39 @@ func (_m *Album) entloaderTracks(ctx context.Context) ([]*Track, error) {
 	if err != nil {
 		return nil, err
 	}
-	if v == nil {
-		v = []*Track{}
-	}
-	unlock = entloader.Lock(_m)
-	_m.Edges.Tracks = v
-	_m.Edges.loadedTypes[1] = true
-	_m.Edges.entloaderFilled[1] = true
-	unlock()
+	// The loader's slice is the scope's cache entry, shared by every
+	// caller: each call gets a copy of its own (never nil).
+	v = append([]*Track{}, v...)
+	_m.entloaderFillTracks(v)
 	return v, nil
 }
 
+// entloaderEagerTracks returns Edges.Tracks if the query eager-loaded it
+// (not if a loader filled it).
+func (_m *Album) entloaderEagerTracks() ([]*Track, bool) {
+	defer entloader.Lock(_m).Unlock()
+	if !_m.Edges.loadedTypes[1] || _m.Edges.entloaderFilled[1] {
+		return nil, false
+	}
+	return _m.Edges.Tracks, true
+}
+
+// entloaderFillTracks keeps the value a loader returned in Edges.Tracks.
+func (_m *Album) entloaderFillTracks(v []*Track) {
+	defer entloader.Lock(_m).Unlock()
+	_m.Edges.Tracks = v
+	_m.Edges.loadedTypes[1] = true
+	_m.Edges.entloaderFilled[1] = true
+}
+
 // TracksWith returns the tracks edge of the Album filtered, ordered and
-// limited per parent by v, batched like Tracks. The result is not kept in Edges.
+// limited per parent by v, batched like Tracks. The result is the caller's own
+// slice (a copy of the scope's cache entry) and is not kept in Edges. A nil
+// *Album returns an error.
 func (_m *Album) TracksWith(ctx context.Context, v TrackVariant) ([]*Track, error) {
+	if _m == nil {
+		return nil, entloaderNilNode("Album", "TracksWith")
+	}
 	if v.IsZero() {
 		return _m.entloaderTracks(ctx)
 	}
@@ -349,15 +388,17 @@ func (_m *Album) TracksWith(ctx context.Context, v TrackVariant) ([]*Track, erro
 	if err != nil {
 		return nil, err
 	}
-	if nodes == nil {
-		nodes = []*Track{}
-	}
-	return nodes, nil
+	// A copy of the scope's cache entry, as in entloaderTracks.
+	return append([]*Track{}, nodes...), nil
 }
 
 // TracksCount counts the tracks edge of the Album (with the optional
 // filters), batched: one GROUP BY statement for the rows of the same query result.
+// A nil *Album returns an error.
 func (_m *Album) TracksCount(ctx context.Context, where ...predicate.Track) (int, error) {
+	if _m == nil {
+		return 0, entloaderNilNode("Album", "TracksCount")
+	}
 	p, err := _m.config.entloaderPart()
 	if err != nil {
 		return 0, err
@@ -445,14 +486,14 @@ var entloaderAlbumReviewsCount = entloader.NewLoader("Album.reviews count", func
 	return out, nil
 })
 
+// entloaderReviews is Reviews: the eager-loaded edge, or the loader's.
 func (_m *Album) entloaderReviews(ctx context.Context) ([]*Review, error) {
-	unlock := entloader.Lock(_m)
-	if _m.Edges.loadedTypes[2] && !_m.Edges.entloaderFilled[2] {
-		v := _m.Edges.Reviews
-		unlock()
+	if _m == nil {
+		return nil, entloaderNilNode("Album", "Reviews")
+	}
+	if v, ok := _m.entloaderEagerReviews(); ok {
 		return v, nil
 	}
-	unlock()
 	p, err := _m.config.entloaderPart()
 	if err != nil {
 		return nil, err
@@ -461,20 +502,39 @@ func (_m *Album) entloaderReviews(ctx context.Context) ([]*Review, error) {
 	if err != nil {
 		return nil, err
 	}
-	if v == nil {
-		v = []*Review{}
-	}
-	unlock = entloader.Lock(_m)
-	_m.Edges.Reviews = v
-	_m.Edges.loadedTypes[2] = true
-	_m.Edges.entloaderFilled[2] = true
-	unlock()
+	// The loader's slice is the scope's cache entry, shared by every
+	// caller: each call gets a copy of its own (never nil).
+	v = append([]*Review{}, v...)
+	_m.entloaderFillReviews(v)
 	return v, nil
 }
 
+// entloaderEagerReviews returns Edges.Reviews if the query eager-loaded it
+// (not if a loader filled it).
+func (_m *Album) entloaderEagerReviews() ([]*Review, bool) {
+	defer entloader.Lock(_m).Unlock()
+	if !_m.Edges.loadedTypes[2] || _m.Edges.entloaderFilled[2] {
+		return nil, false
+	}
+	return _m.Edges.Reviews, true
+}
+
+// entloaderFillReviews keeps the value a loader returned in Edges.Reviews.
+func (_m *Album) entloaderFillReviews(v []*Review) {
+	defer entloader.Lock(_m).Unlock()
+	_m.Edges.Reviews = v
+	_m.Edges.loadedTypes[2] = true
+	_m.Edges.entloaderFilled[2] = true
+}
+
 // ReviewsWith returns the reviews edge of the Album filtered, ordered and
-// limited per parent by v, batched like Reviews. The result is not kept in Edges.
+// limited per parent by v, batched like Reviews. The result is the caller's own
+// slice (a copy of the scope's cache entry) and is not kept in Edges. A nil
+// *Album returns an error.
 func (_m *Album) ReviewsWith(ctx context.Context, v ReviewVariant) ([]*Review, error) {
+	if _m == nil {
+		return nil, entloaderNilNode("Album", "ReviewsWith")
+	}
 	if v.IsZero() {
 		return _m.entloaderReviews(ctx)
 	}
@@ -489,15 +549,17 @@ func (_m *Album) ReviewsWith(ctx context.Context, v ReviewVariant) ([]*Review, e
 	if err != nil {
 		return nil, err
 	}
-	if nodes == nil {
-		nodes = []*Review{}
-	}
-	return nodes, nil
+	// A copy of the scope's cache entry, as in entloaderReviews.
+	return append([]*Review{}, nodes...), nil
 }
 
 // ReviewsCount counts the reviews edge of the Album (with the optional
 // filters), batched: one GROUP BY statement for the rows of the same query result.
+// A nil *Album returns an error.
 func (_m *Album) ReviewsCount(ctx context.Context, where ...predicate.Review) (int, error) {
+	if _m == nil {
+		return 0, entloaderNilNode("Album", "ReviewsCount")
+	}
 	p, err := _m.config.entloaderPart()
 	if err != nil {
 		return 0, err
@@ -592,17 +654,17 @@ var entloaderRecordBand = InterceptFunc(func(next Querier) Querier {
 	})
 })
 
+// entloaderLabel is Label: the eager-loaded edge, or the loader's.
 func (_m *Band) entloaderLabel(ctx context.Context) (*Label, error) {
-	unlock := entloader.Lock(_m)
-	if _m.Edges.loadedTypes[0] && !_m.Edges.entloaderFilled[0] {
-		v := _m.Edges.Label
-		unlock()
+	if _m == nil {
+		return nil, entloaderNilNode("Band", "Label")
+	}
+	if v, ok := _m.entloaderEagerLabel(); ok {
 		if v == nil {
 			return nil, nil
 		}
 		return v, nil
 	}
-	unlock()
 	p, err := _m.config.entloaderPart()
 	if err != nil {
 		return nil, err
@@ -620,15 +682,29 @@ func (_m *Band) entloaderLabel(ctx context.Context) (*Label, error) {
 			return nil, err
 		}
 	}
-	unlock = entloader.Lock(_m)
-	_m.Edges.Label = v
-	_m.Edges.loadedTypes[0] = true
-	_m.Edges.entloaderFilled[0] = true
-	unlock()
+	_m.entloaderFillLabel(v)
 	if v == nil {
 		return nil, nil
 	}
 	return v, nil
+}
+
+// entloaderEagerLabel returns Edges.Label if the query eager-loaded it
+// (not if a loader filled it).
+func (_m *Band) entloaderEagerLabel() (*Label, bool) {
+	defer entloader.Lock(_m).Unlock()
+	if !_m.Edges.loadedTypes[0] || _m.Edges.entloaderFilled[0] {
+		return nil, false
+	}
+	return _m.Edges.Label, true
+}
+
+// entloaderFillLabel keeps the value a loader returned in Edges.Label.
+func (_m *Band) entloaderFillLabel(v *Label) {
+	defer entloader.Lock(_m).Unlock()
+	_m.Edges.Label = v
+	_m.Edges.loadedTypes[0] = true
+	_m.Edges.entloaderFilled[0] = true
 }
 
 // entloaderBandMembers loads the members edge of Band rows: one statement per batch.
@@ -707,14 +783,14 @@ var entloaderBandMembersCount = entloader.NewLoader("Band.members count", func(c
 	return out, nil
 })
 
+// entloaderMembers is Members: the eager-loaded edge, or the loader's.
 func (_m *Band) entloaderMembers(ctx context.Context) ([]*Person, error) {
-	unlock := entloader.Lock(_m)
-	if _m.Edges.loadedTypes[1] && !_m.Edges.entloaderFilled[1] {
-		v := _m.Edges.Members
-		unlock()
+	if _m == nil {
+		return nil, entloaderNilNode("Band", "Members")
+	}
+	if v, ok := _m.entloaderEagerMembers(); ok {
 		return v, nil
 	}
-	unlock()
 	p, err := _m.config.entloaderPart()
 	if err != nil {
 		return nil, err
@@ -723,20 +799,39 @@ func (_m *Band) entloaderMembers(ctx context.Context) ([]*Person, error) {
 	if err != nil {
 		return nil, err
 	}
-	if v == nil {
-		v = []*Person{}
-	}
-	unlock = entloader.Lock(_m)
-	_m.Edges.Members = v
-	_m.Edges.loadedTypes[1] = true
-	_m.Edges.entloaderFilled[1] = true
-	unlock()
+	// The loader's slice is the scope's cache entry, shared by every
+	// caller: each call gets a copy of its own (never nil).
+	v = append([]*Person{}, v...)
+	_m.entloaderFillMembers(v)
 	return v, nil
 }
 
+// entloaderEagerMembers returns Edges.Members if the query eager-loaded it
+// (not if a loader filled it).
+func (_m *Band) entloaderEagerMembers() ([]*Person, bool) {
+	defer entloader.Lock(_m).Unlock()
+	if !_m.Edges.loadedTypes[1] || _m.Edges.entloaderFilled[1] {
+		return nil, false
+	}
+	return _m.Edges.Members, true
+}
+
+// entloaderFillMembers keeps the value a loader returned in Edges.Members.
+func (_m *Band) entloaderFillMembers(v []*Person) {
+	defer entloader.Lock(_m).Unlock()
+	_m.Edges.Members = v
+	_m.Edges.loadedTypes[1] = true
+	_m.Edges.entloaderFilled[1] = true
+}
+
 // MembersWith returns the members edge of the Band filtered, ordered and
-// limited per parent by v, batched like Members. The result is not kept in Edges.
+// limited per parent by v, batched like Members. The result is the caller's own
+// slice (a copy of the scope's cache entry) and is not kept in Edges. A nil
+// *Band returns an error.
 func (_m *Band) MembersWith(ctx context.Context, v PersonVariant) ([]*Person, error) {
+	if _m == nil {
+		return nil, entloaderNilNode("Band", "MembersWith")
+	}
 	if v.IsZero() {
 		return _m.entloaderMembers(ctx)
 	}
@@ -751,15 +846,17 @@ func (_m *Band) MembersWith(ctx context.Context, v PersonVariant) ([]*Person, er
 	if err != nil {
 		return nil, err
 	}
-	if nodes == nil {
-		nodes = []*Person{}
-	}
-	return nodes, nil
+	// A copy of the scope's cache entry, as in entloaderMembers.
+	return append([]*Person{}, nodes...), nil
 }
 
 // MembersCount counts the members edge of the Band (with the optional
 // filters), batched: one GROUP BY statement for the rows of the same query result.
+// A nil *Band returns an error.
 func (_m *Band) MembersCount(ctx context.Context, where ...predicate.Person) (int, error) {
+	if _m == nil {
+		return 0, entloaderNilNode("Band", "MembersCount")
+	}
 	p, err := _m.config.entloaderPart()
 	if err != nil {
 		return 0, err
@@ -846,14 +943,14 @@ var entloaderBandAlbumsCount = entloader.NewLoader("Band.albums count", func(ctx
 	return out, nil
 })
 
+// entloaderAlbums is Albums: the eager-loaded edge, or the loader's.
 func (_m *Band) entloaderAlbums(ctx context.Context) ([]*Album, error) {
-	unlock := entloader.Lock(_m)
-	if _m.Edges.loadedTypes[2] && !_m.Edges.entloaderFilled[2] {
-		v := _m.Edges.Albums
-		unlock()
+	if _m == nil {
+		return nil, entloaderNilNode("Band", "Albums")
+	}
+	if v, ok := _m.entloaderEagerAlbums(); ok {
 		return v, nil
 	}
-	unlock()
 	p, err := _m.config.entloaderPart()
 	if err != nil {
 		return nil, err
@@ -862,20 +959,39 @@ func (_m *Band) entloaderAlbums(ctx context.Context) ([]*Album, error) {
 	if err != nil {
 		return nil, err
 	}
-	if v == nil {
-		v = []*Album{}
-	}
-	unlock = entloader.Lock(_m)
-	_m.Edges.Albums = v
-	_m.Edges.loadedTypes[2] = true
-	_m.Edges.entloaderFilled[2] = true
-	unlock()
+	// The loader's slice is the scope's cache entry, shared by every
+	// caller: each call gets a copy of its own (never nil).
+	v = append([]*Album{}, v...)
+	_m.entloaderFillAlbums(v)
 	return v, nil
 }
 
+// entloaderEagerAlbums returns Edges.Albums if the query eager-loaded it
+// (not if a loader filled it).
+func (_m *Band) entloaderEagerAlbums() ([]*Album, bool) {
+	defer entloader.Lock(_m).Unlock()
+	if !_m.Edges.loadedTypes[2] || _m.Edges.entloaderFilled[2] {
+		return nil, false
+	}
+	return _m.Edges.Albums, true
+}
+
+// entloaderFillAlbums keeps the value a loader returned in Edges.Albums.
+func (_m *Band) entloaderFillAlbums(v []*Album) {
+	defer entloader.Lock(_m).Unlock()
+	_m.Edges.Albums = v
+	_m.Edges.loadedTypes[2] = true
+	_m.Edges.entloaderFilled[2] = true
+}
+
 // AlbumsWith returns the albums edge of the Band filtered, ordered and
-// limited per parent by v, batched like Albums. The result is not kept in Edges.
+// limited per parent by v, batched like Albums. The result is the caller's own
+// slice (a copy of the scope's cache entry) and is not kept in Edges. A nil
+// *Band returns an error.
 func (_m *Band) AlbumsWith(ctx context.Context, v AlbumVariant) ([]*Album, error) {
+	if _m == nil {
+		return nil, entloaderNilNode("Band", "AlbumsWith")
+	}
 	if v.IsZero() {
 		return _m.entloaderAlbums(ctx)
 	}
@@ -890,15 +1006,17 @@ func (_m *Band) AlbumsWith(ctx context.Context, v AlbumVariant) ([]*Album, error
 	if err != nil {
 		return nil, err
 	}
-	if nodes == nil {
-		nodes = []*Album{}
-	}
-	return nodes, nil
+	// A copy of the scope's cache entry, as in entloaderAlbums.
+	return append([]*Album{}, nodes...), nil
 }
 
 // AlbumsCount counts the albums edge of the Band (with the optional
 // filters), batched: one GROUP BY statement for the rows of the same query result.
+// A nil *Band returns an error.
 func (_m *Band) AlbumsCount(ctx context.Context, where ...predicate.Album) (int, error) {
+	if _m == nil {
+		return 0, entloaderNilNode("Band", "AlbumsCount")
+	}
 	p, err := _m.config.entloaderPart()
 	if err != nil {
 		return 0, err
@@ -952,17 +1070,17 @@ var entloaderBandProfile = entloader.NewLoader("Band.profile", func(ctx context.
 	return out, nil
 })
 
+// entloaderProfile is Profile: the eager-loaded edge, or the loader's.
 func (_m *Band) entloaderProfile(ctx context.Context) (*Profile, error) {
-	unlock := entloader.Lock(_m)
-	if _m.Edges.loadedTypes[3] && !_m.Edges.entloaderFilled[3] {
-		v := _m.Edges.Profile
-		unlock()
+	if _m == nil {
+		return nil, entloaderNilNode("Band", "Profile")
+	}
+	if v, ok := _m.entloaderEagerProfile(); ok {
 		if v == nil {
 			return nil, nil
 		}
 		return v, nil
 	}
-	unlock()
 	p, err := _m.config.entloaderPart()
 	if err != nil {
 		return nil, err
@@ -971,15 +1089,29 @@ func (_m *Band) entloaderProfile(ctx context.Context) (*Profile, error) {
 	if err != nil {
 		return nil, err
 	}
-	unlock = entloader.Lock(_m)
-	_m.Edges.Profile = v
-	_m.Edges.loadedTypes[3] = true
-	_m.Edges.entloaderFilled[3] = true
-	unlock()
+	_m.entloaderFillProfile(v)
 	if v == nil {
 		return nil, nil
 	}
 	return v, nil
+}
+
+// entloaderEagerProfile returns Edges.Profile if the query eager-loaded it
+// (not if a loader filled it).
+func (_m *Band) entloaderEagerProfile() (*Profile, bool) {
+	defer entloader.Lock(_m).Unlock()
+	if !_m.Edges.loadedTypes[3] || _m.Edges.entloaderFilled[3] {
+		return nil, false
+	}
+	return _m.Edges.Profile, true
+}
+
+// entloaderFillProfile keeps the value a loader returned in Edges.Profile.
+func (_m *Band) entloaderFillProfile(v *Profile) {
+	defer entloader.Lock(_m).Unlock()
+	_m.Edges.Profile = v
+	_m.Edges.loadedTypes[3] = true
+	_m.Edges.entloaderFilled[3] = true
 }
 
 // entloaderBandInfluenced loads the influenced edge of Band rows: one statement per batch.
@@ -1058,14 +1190,14 @@ var entloaderBandInfluencedCount = entloader.NewLoader("Band.influenced count", 
 	return out, nil
 })
 
+// entloaderInfluenced is Influenced: the eager-loaded edge, or the loader's.
 func (_m *Band) entloaderInfluenced(ctx context.Context) ([]*Band, error) {
-	unlock := entloader.Lock(_m)
-	if _m.Edges.loadedTypes[4] && !_m.Edges.entloaderFilled[4] {
-		v := _m.Edges.Influenced
-		unlock()
+	if _m == nil {
+		return nil, entloaderNilNode("Band", "Influenced")
+	}
+	if v, ok := _m.entloaderEagerInfluenced(); ok {
 		return v, nil
 	}
-	unlock()
 	p, err := _m.config.entloaderPart()
 	if err != nil {
 		return nil, err
@@ -1074,20 +1206,39 @@ func (_m *Band) entloaderInfluenced(ctx context.Context) ([]*Band, error) {
 	if err != nil {
 		return nil, err
 	}
-	if v == nil {
-		v = []*Band{}
-	}
-	unlock = entloader.Lock(_m)
-	_m.Edges.Influenced = v
-	_m.Edges.loadedTypes[4] = true
-	_m.Edges.entloaderFilled[4] = true
-	unlock()
+	// The loader's slice is the scope's cache entry, shared by every
+	// caller: each call gets a copy of its own (never nil).
+	v = append([]*Band{}, v...)
+	_m.entloaderFillInfluenced(v)
 	return v, nil
 }
 
+// entloaderEagerInfluenced returns Edges.Influenced if the query eager-loaded it
+// (not if a loader filled it).
+func (_m *Band) entloaderEagerInfluenced() ([]*Band, bool) {
+	defer entloader.Lock(_m).Unlock()
+	if !_m.Edges.loadedTypes[4] || _m.Edges.entloaderFilled[4] {
+		return nil, false
+	}
+	return _m.Edges.Influenced, true
+}
+
+// entloaderFillInfluenced keeps the value a loader returned in Edges.Influenced.
+func (_m *Band) entloaderFillInfluenced(v []*Band) {
+	defer entloader.Lock(_m).Unlock()
+	_m.Edges.Influenced = v
+	_m.Edges.loadedTypes[4] = true
+	_m.Edges.entloaderFilled[4] = true
+}
+
 // InfluencedWith returns the influenced edge of the Band filtered, ordered and
-// limited per parent by v, batched like Influenced. The result is not kept in Edges.
+// limited per parent by v, batched like Influenced. The result is the caller's own
+// slice (a copy of the scope's cache entry) and is not kept in Edges. A nil
+// *Band returns an error.
 func (_m *Band) InfluencedWith(ctx context.Context, v BandVariant) ([]*Band, error) {
+	if _m == nil {
+		return nil, entloaderNilNode("Band", "InfluencedWith")
+	}
 	if v.IsZero() {
 		return _m.entloaderInfluenced(ctx)
 	}
@@ -1102,15 +1253,17 @@ func (_m *Band) InfluencedWith(ctx context.Context, v BandVariant) ([]*Band, err
 	if err != nil {
 		return nil, err
 	}
-	if nodes == nil {
-		nodes = []*Band{}
-	}
-	return nodes, nil
+	// A copy of the scope's cache entry, as in entloaderInfluenced.
+	return append([]*Band{}, nodes...), nil
 }
 
 // InfluencedCount counts the influenced edge of the Band (with the optional
 // filters), batched: one GROUP BY statement for the rows of the same query result.
+// A nil *Band returns an error.
 func (_m *Band) InfluencedCount(ctx context.Context, where ...predicate.Band) (int, error) {
+	if _m == nil {
+		return 0, entloaderNilNode("Band", "InfluencedCount")
+	}
 	p, err := _m.config.entloaderPart()
 	if err != nil {
 		return 0, err
@@ -1197,14 +1350,14 @@ var entloaderBandInfluencesCount = entloader.NewLoader("Band.influences count", 
 	return out, nil
 })
 
+// entloaderInfluences is Influences: the eager-loaded edge, or the loader's.
 func (_m *Band) entloaderInfluences(ctx context.Context) ([]*Band, error) {
-	unlock := entloader.Lock(_m)
-	if _m.Edges.loadedTypes[5] && !_m.Edges.entloaderFilled[5] {
-		v := _m.Edges.Influences
-		unlock()
+	if _m == nil {
+		return nil, entloaderNilNode("Band", "Influences")
+	}
+	if v, ok := _m.entloaderEagerInfluences(); ok {
 		return v, nil
 	}
-	unlock()
 	p, err := _m.config.entloaderPart()
 	if err != nil {
 		return nil, err
@@ -1213,20 +1366,39 @@ func (_m *Band) entloaderInfluences(ctx context.Context) ([]*Band, error) {
 	if err != nil {
 		return nil, err
 	}
-	if v == nil {
-		v = []*Band{}
-	}
-	unlock = entloader.Lock(_m)
-	_m.Edges.Influences = v
-	_m.Edges.loadedTypes[5] = true
-	_m.Edges.entloaderFilled[5] = true
-	unlock()
+	// The loader's slice is the scope's cache entry, shared by every
+	// caller: each call gets a copy of its own (never nil).
+	v = append([]*Band{}, v...)
+	_m.entloaderFillInfluences(v)
 	return v, nil
 }
 
+// entloaderEagerInfluences returns Edges.Influences if the query eager-loaded it
+// (not if a loader filled it).
+func (_m *Band) entloaderEagerInfluences() ([]*Band, bool) {
+	defer entloader.Lock(_m).Unlock()
+	if !_m.Edges.loadedTypes[5] || _m.Edges.entloaderFilled[5] {
+		return nil, false
+	}
+	return _m.Edges.Influences, true
+}
+
+// entloaderFillInfluences keeps the value a loader returned in Edges.Influences.
+func (_m *Band) entloaderFillInfluences(v []*Band) {
+	defer entloader.Lock(_m).Unlock()
+	_m.Edges.Influences = v
+	_m.Edges.loadedTypes[5] = true
+	_m.Edges.entloaderFilled[5] = true
+}
+
 // InfluencesWith returns the influences edge of the Band filtered, ordered and
-// limited per parent by v, batched like Influences. The result is not kept in Edges.
+// limited per parent by v, batched like Influences. The result is the caller's own
+// slice (a copy of the scope's cache entry) and is not kept in Edges. A nil
+// *Band returns an error.
 func (_m *Band) InfluencesWith(ctx context.Context, v BandVariant) ([]*Band, error) {
+	if _m == nil {
+		return nil, entloaderNilNode("Band", "InfluencesWith")
+	}
 	if v.IsZero() {
 		return _m.entloaderInfluences(ctx)
 	}
@@ -1241,15 +1413,17 @@ func (_m *Band) InfluencesWith(ctx context.Context, v BandVariant) ([]*Band, err
 	if err != nil {
 		return nil, err
 	}
-	if nodes == nil {
-		nodes = []*Band{}
-	}
-	return nodes, nil
+	// A copy of the scope's cache entry, as in entloaderInfluences.
+	return append([]*Band{}, nodes...), nil
 }
 
 // InfluencesCount counts the influences edge of the Band (with the optional
 // filters), batched: one GROUP BY statement for the rows of the same query result.
+// A nil *Band returns an error.
 func (_m *Band) InfluencesCount(ctx context.Context, where ...predicate.Band) (int, error) {
+	if _m == nil {
+		return 0, entloaderNilNode("Band", "InfluencesCount")
+	}
 	p, err := _m.config.entloaderPart()
 	if err != nil {
 		return 0, err
@@ -1336,14 +1510,14 @@ var entloaderBandInfluenceLinksCount = entloader.NewLoader("Band.influence_links
 	return out, nil
 })
 
+// entloaderInfluenceLinks is InfluenceLinks: the eager-loaded edge, or the loader's.
 func (_m *Band) entloaderInfluenceLinks(ctx context.Context) ([]*Influence, error) {
-	unlock := entloader.Lock(_m)
-	if _m.Edges.loadedTypes[6] && !_m.Edges.entloaderFilled[6] {
-		v := _m.Edges.InfluenceLinks
-		unlock()
+	if _m == nil {
+		return nil, entloaderNilNode("Band", "InfluenceLinks")
+	}
+	if v, ok := _m.entloaderEagerInfluenceLinks(); ok {
 		return v, nil
 	}
-	unlock()
 	p, err := _m.config.entloaderPart()
 	if err != nil {
 		return nil, err
@@ -1352,20 +1526,39 @@ func (_m *Band) entloaderInfluenceLinks(ctx context.Context) ([]*Influence, erro
 	if err != nil {
 		return nil, err
 	}
-	if v == nil {
-		v = []*Influence{}
-	}
-	unlock = entloader.Lock(_m)
-	_m.Edges.InfluenceLinks = v
-	_m.Edges.loadedTypes[6] = true
-	_m.Edges.entloaderFilled[6] = true
-	unlock()
+	// The loader's slice is the scope's cache entry, shared by every
+	// caller: each call gets a copy of its own (never nil).
+	v = append([]*Influence{}, v...)
+	_m.entloaderFillInfluenceLinks(v)
 	return v, nil
 }
 
+// entloaderEagerInfluenceLinks returns Edges.InfluenceLinks if the query eager-loaded it
+// (not if a loader filled it).
+func (_m *Band) entloaderEagerInfluenceLinks() ([]*Influence, bool) {
+	defer entloader.Lock(_m).Unlock()
+	if !_m.Edges.loadedTypes[6] || _m.Edges.entloaderFilled[6] {
+		return nil, false
+	}
+	return _m.Edges.InfluenceLinks, true
+}
+
+// entloaderFillInfluenceLinks keeps the value a loader returned in Edges.InfluenceLinks.
+func (_m *Band) entloaderFillInfluenceLinks(v []*Influence) {
+	defer entloader.Lock(_m).Unlock()
+	_m.Edges.InfluenceLinks = v
+	_m.Edges.loadedTypes[6] = true
+	_m.Edges.entloaderFilled[6] = true
+}
+
 // InfluenceLinksWith returns the influence_links edge of the Band filtered, ordered and
-// limited per parent by v, batched like InfluenceLinks. The result is not kept in Edges.
+// limited per parent by v, batched like InfluenceLinks. The result is the caller's own
+// slice (a copy of the scope's cache entry) and is not kept in Edges. A nil
+// *Band returns an error.
 func (_m *Band) InfluenceLinksWith(ctx context.Context, v InfluenceVariant) ([]*Influence, error) {
+	if _m == nil {
+		return nil, entloaderNilNode("Band", "InfluenceLinksWith")
+	}
 	if v.IsZero() {
 		return _m.entloaderInfluenceLinks(ctx)
 	}
@@ -1380,15 +1573,17 @@ func (_m *Band) InfluenceLinksWith(ctx context.Context, v InfluenceVariant) ([]*
 	if err != nil {
 		return nil, err
 	}
-	if nodes == nil {
-		nodes = []*Influence{}
-	}
-	return nodes, nil
+	// A copy of the scope's cache entry, as in entloaderInfluenceLinks.
+	return append([]*Influence{}, nodes...), nil
 }
 
 // InfluenceLinksCount counts the influence_links edge of the Band (with the optional
 // filters), batched: one GROUP BY statement for the rows of the same query result.
+// A nil *Band returns an error.
 func (_m *Band) InfluenceLinksCount(ctx context.Context, where ...predicate.Influence) (int, error) {
+	if _m == nil {
+		return 0, entloaderNilNode("Band", "InfluenceLinksCount")
+	}
 	p, err := _m.config.entloaderPart()
 	if err != nil {
 		return 0, err
@@ -1416,17 +1611,17 @@ var entloaderRecordInfluence = InterceptFunc(func(next Querier) Querier {
 	})
 })
 
+// entloaderBand is Band: the eager-loaded edge, or the loader's.
 func (_m *Influence) entloaderBand(ctx context.Context) (*Band, error) {
-	unlock := entloader.Lock(_m)
-	if _m.Edges.loadedTypes[0] && !_m.Edges.entloaderFilled[0] {
-		v := _m.Edges.Band
-		unlock()
+	if _m == nil {
+		return nil, entloaderNilNode("Influence", "Band")
+	}
+	if v, ok := _m.entloaderEagerBand(); ok {
 		if v == nil {
 			return nil, &NotFoundError{label: band.Label}
 		}
 		return v, nil
 	}
-	unlock()
 	p, err := _m.config.entloaderPart()
 	if err != nil {
 		return nil, err
@@ -1436,28 +1631,42 @@ func (_m *Influence) entloaderBand(ctx context.Context) (*Band, error) {
 	if err != nil {
 		return nil, err
 	}
-	unlock = entloader.Lock(_m)
-	_m.Edges.Band = v
-	_m.Edges.loadedTypes[0] = true
-	_m.Edges.entloaderFilled[0] = true
-	unlock()
+	_m.entloaderFillBand(v)
 	if v == nil {
 		return nil, &NotFoundError{label: band.Label}
 	}
 	return v, nil
 }
 
+// entloaderEagerBand returns Edges.Band if the query eager-loaded it
+// (not if a loader filled it).
+func (_m *Influence) entloaderEagerBand() (*Band, bool) {
+	defer entloader.Lock(_m).Unlock()
+	if !_m.Edges.loadedTypes[0] || _m.Edges.entloaderFilled[0] {
+		return nil, false
+	}
+	return _m.Edges.Band, true
+}
+
+// entloaderFillBand keeps the value a loader returned in Edges.Band.
+func (_m *Influence) entloaderFillBand(v *Band) {
+	defer entloader.Lock(_m).Unlock()
+	_m.Edges.Band = v
+	_m.Edges.loadedTypes[0] = true
+	_m.Edges.entloaderFilled[0] = true
+}
+
+// entloaderInfluenced is Influenced: the eager-loaded edge, or the loader's.
 func (_m *Influence) entloaderInfluenced(ctx context.Context) (*Band, error) {
-	unlock := entloader.Lock(_m)
-	if _m.Edges.loadedTypes[1] && !_m.Edges.entloaderFilled[1] {
-		v := _m.Edges.Influenced
-		unlock()
+	if _m == nil {
+		return nil, entloaderNilNode("Influence", "Influenced")
+	}
+	if v, ok := _m.entloaderEagerInfluenced(); ok {
 		if v == nil {
 			return nil, &NotFoundError{label: band.Label}
 		}
 		return v, nil
 	}
-	unlock()
 	p, err := _m.config.entloaderPart()
 	if err != nil {
 		return nil, err
@@ -1467,15 +1676,29 @@ func (_m *Influence) entloaderInfluenced(ctx context.Context) (*Band, error) {
 	if err != nil {
 		return nil, err
 	}
-	unlock = entloader.Lock(_m)
-	_m.Edges.Influenced = v
-	_m.Edges.loadedTypes[1] = true
-	_m.Edges.entloaderFilled[1] = true
-	unlock()
+	_m.entloaderFillInfluenced(v)
 	if v == nil {
 		return nil, &NotFoundError{label: band.Label}
 	}
 	return v, nil
+}
+
+// entloaderEagerInfluenced returns Edges.Influenced if the query eager-loaded it
+// (not if a loader filled it).
+func (_m *Influence) entloaderEagerInfluenced() (*Band, bool) {
+	defer entloader.Lock(_m).Unlock()
+	if !_m.Edges.loadedTypes[1] || _m.Edges.entloaderFilled[1] {
+		return nil, false
+	}
+	return _m.Edges.Influenced, true
+}
+
+// entloaderFillInfluenced keeps the value a loader returned in Edges.Influenced.
+func (_m *Influence) entloaderFillInfluenced(v *Band) {
+	defer entloader.Lock(_m).Unlock()
+	_m.Edges.Influenced = v
+	_m.Edges.loadedTypes[1] = true
+	_m.Edges.entloaderFilled[1] = true
 }
 
 // LabelVariant selects filters, an order and a per-parent limit for the
@@ -1638,14 +1861,14 @@ var entloaderLabelBandsCount = entloader.NewLoader("Label.bands count", func(ctx
 	return out, nil
 })
 
+// entloaderBands is Bands: the eager-loaded edge, or the loader's.
 func (_m *Label) entloaderBands(ctx context.Context) ([]*Band, error) {
-	unlock := entloader.Lock(_m)
-	if _m.Edges.loadedTypes[0] && !_m.Edges.entloaderFilled[0] {
-		v := _m.Edges.Bands
-		unlock()
+	if _m == nil {
+		return nil, entloaderNilNode("Label", "Bands")
+	}
+	if v, ok := _m.entloaderEagerBands(); ok {
 		return v, nil
 	}
-	unlock()
 	p, err := _m.config.entloaderPart()
 	if err != nil {
 		return nil, err
@@ -1654,20 +1877,39 @@ func (_m *Label) entloaderBands(ctx context.Context) ([]*Band, error) {
 	if err != nil {
 		return nil, err
 	}
-	if v == nil {
-		v = []*Band{}
-	}
-	unlock = entloader.Lock(_m)
-	_m.Edges.Bands = v
-	_m.Edges.loadedTypes[0] = true
-	_m.Edges.entloaderFilled[0] = true
-	unlock()
+	// The loader's slice is the scope's cache entry, shared by every
+	// caller: each call gets a copy of its own (never nil).
+	v = append([]*Band{}, v...)
+	_m.entloaderFillBands(v)
 	return v, nil
 }
 
+// entloaderEagerBands returns Edges.Bands if the query eager-loaded it
+// (not if a loader filled it).
+func (_m *Label) entloaderEagerBands() ([]*Band, bool) {
+	defer entloader.Lock(_m).Unlock()
+	if !_m.Edges.loadedTypes[0] || _m.Edges.entloaderFilled[0] {
+		return nil, false
+	}
+	return _m.Edges.Bands, true
+}
+
+// entloaderFillBands keeps the value a loader returned in Edges.Bands.
+func (_m *Label) entloaderFillBands(v []*Band) {
+	defer entloader.Lock(_m).Unlock()
+	_m.Edges.Bands = v
+	_m.Edges.loadedTypes[0] = true
+	_m.Edges.entloaderFilled[0] = true
+}
+
 // BandsWith returns the bands edge of the Label filtered, ordered and
-// limited per parent by v, batched like Bands. The result is not kept in Edges.
+// limited per parent by v, batched like Bands. The result is the caller's own
+// slice (a copy of the scope's cache entry) and is not kept in Edges. A nil
+// *Label returns an error.
 func (_m *Label) BandsWith(ctx context.Context, v BandVariant) ([]*Band, error) {
+	if _m == nil {
+		return nil, entloaderNilNode("Label", "BandsWith")
+	}
 	if v.IsZero() {
 		return _m.entloaderBands(ctx)
 	}
@@ -1682,15 +1924,17 @@ func (_m *Label) BandsWith(ctx context.Context, v BandVariant) ([]*Band, error) 
 	if err != nil {
 		return nil, err
 	}
-	if nodes == nil {
-		nodes = []*Band{}
-	}
-	return nodes, nil
+	// A copy of the scope's cache entry, as in entloaderBands.
+	return append([]*Band{}, nodes...), nil
 }
 
 // BandsCount counts the bands edge of the Label (with the optional
 // filters), batched: one GROUP BY statement for the rows of the same query result.
+// A nil *Label returns an error.
 func (_m *Label) BandsCount(ctx context.Context, where ...predicate.Band) (int, error) {
+	if _m == nil {
+		return 0, entloaderNilNode("Label", "BandsCount")
+	}
 	p, err := _m.config.entloaderPart()
 	if err != nil {
 		return 0, err
@@ -1853,14 +2097,14 @@ var entloaderPersonBandsCount = entloader.NewLoader("Person.bands count", func(c
 	return out, nil
 })
 
+// entloaderBands is Bands: the eager-loaded edge, or the loader's.
 func (_m *Person) entloaderBands(ctx context.Context) ([]*Band, error) {
-	unlock := entloader.Lock(_m)
-	if _m.Edges.loadedTypes[0] && !_m.Edges.entloaderFilled[0] {
-		v := _m.Edges.Bands
-		unlock()
+	if _m == nil {
+		return nil, entloaderNilNode("Person", "Bands")
+	}
+	if v, ok := _m.entloaderEagerBands(); ok {
 		return v, nil
 	}
-	unlock()
 	p, err := _m.config.entloaderPart()
 	if err != nil {
 		return nil, err
@@ -1869,20 +2113,39 @@ func (_m *Person) entloaderBands(ctx context.Context) ([]*Band, error) {
 	if err != nil {
 		return nil, err
 	}
-	if v == nil {
-		v = []*Band{}
-	}
-	unlock = entloader.Lock(_m)
-	_m.Edges.Bands = v
-	_m.Edges.loadedTypes[0] = true
-	_m.Edges.entloaderFilled[0] = true
-	unlock()
+	// The loader's slice is the scope's cache entry, shared by every
+	// caller: each call gets a copy of its own (never nil).
+	v = append([]*Band{}, v...)
+	_m.entloaderFillBands(v)
 	return v, nil
 }
 
+// entloaderEagerBands returns Edges.Bands if the query eager-loaded it
+// (not if a loader filled it).
+func (_m *Person) entloaderEagerBands() ([]*Band, bool) {
+	defer entloader.Lock(_m).Unlock()
+	if !_m.Edges.loadedTypes[0] || _m.Edges.entloaderFilled[0] {
+		return nil, false
+	}
+	return _m.Edges.Bands, true
+}
+
+// entloaderFillBands keeps the value a loader returned in Edges.Bands.
+func (_m *Person) entloaderFillBands(v []*Band) {
+	defer entloader.Lock(_m).Unlock()
+	_m.Edges.Bands = v
+	_m.Edges.loadedTypes[0] = true
+	_m.Edges.entloaderFilled[0] = true
+}
+
 // BandsWith returns the bands edge of the Person filtered, ordered and
-// limited per parent by v, batched like Bands. The result is not kept in Edges.
+// limited per parent by v, batched like Bands. The result is the caller's own
+// slice (a copy of the scope's cache entry) and is not kept in Edges. A nil
+// *Person returns an error.
 func (_m *Person) BandsWith(ctx context.Context, v BandVariant) ([]*Band, error) {
+	if _m == nil {
+		return nil, entloaderNilNode("Person", "BandsWith")
+	}
 	if v.IsZero() {
 		return _m.entloaderBands(ctx)
 	}
@@ -1897,15 +2160,17 @@ func (_m *Person) BandsWith(ctx context.Context, v BandVariant) ([]*Band, error)
 	if err != nil {
 		return nil, err
 	}
-	if nodes == nil {
-		nodes = []*Band{}
-	}
-	return nodes, nil
+	// A copy of the scope's cache entry, as in entloaderBands.
+	return append([]*Band{}, nodes...), nil
 }
 
 // BandsCount counts the bands edge of the Person (with the optional
 // filters), batched: one GROUP BY statement for the rows of the same query result.
+// A nil *Person returns an error.
 func (_m *Person) BandsCount(ctx context.Context, where ...predicate.Band) (int, error) {
+	if _m == nil {
+		return 0, entloaderNilNode("Person", "BandsCount")
+	}
 	p, err := _m.config.entloaderPart()
 	if err != nil {
 		return 0, err
@@ -2035,17 +2300,17 @@ var entloaderProfileBand = entloader.NewLoader("Profile.band", func(ctx context.
 	return out, nil
 })
 
+// entloaderBand is Band: the eager-loaded edge, or the loader's.
 func (_m *Profile) entloaderBand(ctx context.Context) (*Band, error) {
-	unlock := entloader.Lock(_m)
-	if _m.Edges.loadedTypes[0] && !_m.Edges.entloaderFilled[0] {
-		v := _m.Edges.Band
-		unlock()
+	if _m == nil {
+		return nil, entloaderNilNode("Profile", "Band")
+	}
+	if v, ok := _m.entloaderEagerBand(); ok {
 		if v == nil {
 			return nil, nil
 		}
 		return v, nil
 	}
-	unlock()
 	p, err := _m.config.entloaderPart()
 	if err != nil {
 		return nil, err
@@ -2070,15 +2335,29 @@ func (_m *Profile) entloaderBand(ctx context.Context) (*Band, error) {
 	if err != nil {
 		return nil, err
 	}
-	unlock = entloader.Lock(_m)
-	_m.Edges.Band = v
-	_m.Edges.loadedTypes[0] = true
-	_m.Edges.entloaderFilled[0] = true
-	unlock()
+	_m.entloaderFillBand(v)
 	if v == nil {
 		return nil, nil
 	}
 	return v, nil
+}
+
+// entloaderEagerBand returns Edges.Band if the query eager-loaded it
+// (not if a loader filled it).
+func (_m *Profile) entloaderEagerBand() (*Band, bool) {
+	defer entloader.Lock(_m).Unlock()
+	if !_m.Edges.loadedTypes[0] || _m.Edges.entloaderFilled[0] {
+		return nil, false
+	}
+	return _m.Edges.Band, true
+}
+
+// entloaderFillBand keeps the value a loader returned in Edges.Band.
+func (_m *Profile) entloaderFillBand(v *Band) {
+	defer entloader.Lock(_m).Unlock()
+	_m.Edges.Band = v
+	_m.Edges.loadedTypes[0] = true
+	_m.Edges.entloaderFilled[0] = true
 }
 
 // ReviewVariant selects filters, an order and a per-parent limit for the
@@ -2200,17 +2479,17 @@ var entloaderReviewAlbum = entloader.NewLoader("Review.album", func(ctx context.
 	return out, nil
 })
 
+// entloaderAlbum is Album: the eager-loaded edge, or the loader's.
 func (_m *Review) entloaderAlbum(ctx context.Context) (*Album, error) {
-	unlock := entloader.Lock(_m)
-	if _m.Edges.loadedTypes[0] && !_m.Edges.entloaderFilled[0] {
-		v := _m.Edges.Album
-		unlock()
+	if _m == nil {
+		return nil, entloaderNilNode("Review", "Album")
+	}
+	if v, ok := _m.entloaderEagerAlbum(); ok {
 		if v == nil {
 			return nil, nil
 		}
 		return v, nil
 	}
-	unlock()
 	p, err := _m.config.entloaderPart()
 	if err != nil {
 		return nil, err
@@ -2235,15 +2514,29 @@ func (_m *Review) entloaderAlbum(ctx context.Context) (*Album, error) {
 	if err != nil {
 		return nil, err
 	}
-	unlock = entloader.Lock(_m)
-	_m.Edges.Album = v
-	_m.Edges.loadedTypes[0] = true
-	_m.Edges.entloaderFilled[0] = true
-	unlock()
+	_m.entloaderFillAlbum(v)
 	if v == nil {
 		return nil, nil
 	}
 	return v, nil
+}
+
+// entloaderEagerAlbum returns Edges.Album if the query eager-loaded it
+// (not if a loader filled it).
+func (_m *Review) entloaderEagerAlbum() (*Album, bool) {
+	defer entloader.Lock(_m).Unlock()
+	if !_m.Edges.loadedTypes[0] || _m.Edges.entloaderFilled[0] {
+		return nil, false
+	}
+	return _m.Edges.Album, true
+}
+
+// entloaderFillAlbum keeps the value a loader returned in Edges.Album.
+func (_m *Review) entloaderFillAlbum(v *Album) {
+	defer entloader.Lock(_m).Unlock()
+	_m.Edges.Album = v
+	_m.Edges.loadedTypes[0] = true
+	_m.Edges.entloaderFilled[0] = true
 }
 
 // TrackVariant selects filters, an order and a per-parent limit for the
@@ -2365,17 +2658,17 @@ var entloaderTrackAlbum = entloader.NewLoader("Track.album", func(ctx context.Co
 	return out, nil
 })
 
+// entloaderAlbum is Album: the eager-loaded edge, or the loader's.
 func (_m *Track) entloaderAlbum(ctx context.Context) (*Album, error) {
-	unlock := entloader.Lock(_m)
-	if _m.Edges.loadedTypes[0] && !_m.Edges.entloaderFilled[0] {
-		v := _m.Edges.Album
-		unlock()
+	if _m == nil {
+		return nil, entloaderNilNode("Track", "Album")
+	}
+	if v, ok := _m.entloaderEagerAlbum(); ok {
 		if v == nil {
 			return nil, nil
 		}
 		return v, nil
 	}
-	unlock()
 	p, err := _m.config.entloaderPart()
 	if err != nil {
 		return nil, err
@@ -2400,15 +2693,29 @@ func (_m *Track) entloaderAlbum(ctx context.Context) (*Album, error) {
 	if err != nil {
 		return nil, err
 	}
-	unlock = entloader.Lock(_m)
-	_m.Edges.Album = v
-	_m.Edges.loadedTypes[0] = true
-	_m.Edges.entloaderFilled[0] = true
-	unlock()
+	_m.entloaderFillAlbum(v)
 	if v == nil {
 		return nil, nil
 	}
 	return v, nil
+}
+
+// entloaderEagerAlbum returns Edges.Album if the query eager-loaded it
+// (not if a loader filled it).
+func (_m *Track) entloaderEagerAlbum() (*Album, bool) {
+	defer entloader.Lock(_m).Unlock()
+	if !_m.Edges.loadedTypes[0] || _m.Edges.entloaderFilled[0] {
+		return nil, false
+	}
+	return _m.Edges.Album, true
+}
+
+// entloaderFillAlbum keeps the value a loader returned in Edges.Album.
+func (_m *Track) entloaderFillAlbum(v *Album) {
+	defer entloader.Lock(_m).Unlock()
+	_m.Edges.Album = v
+	_m.Edges.loadedTypes[0] = true
+	_m.Edges.entloaderFilled[0] = true
 }
 
 var entloaderAffectedAlbum = []entloader.Clearer{
@@ -2446,6 +2753,8 @@ var entloaderAffectedBand = []entloader.Clearer{
 var entloaderAffectedInfluence = []entloader.Clearer{
 	entloaderBandInfluenced,
 	entloaderBandInfluencedCount,
+	entloaderBandInfluences,
+	entloaderBandInfluencesCount,
 	entloaderBandInfluenceLinks,
 	entloaderBandInfluenceLinksCount,
 }

@@ -5,23 +5,41 @@ package ent
 import (
 	"context"
 	"errors"
+	"math"
 
 	"github.com/99designs/gqlgen/graphql"
 	"github.com/ormloader/ormloader/entloader"
 )
 
+// entloaderCapPage caps a first or last argument at math.MaxInt-1: pagination
+// asks for one row more than the page (paginateLimit), which would overflow
+// for math.MaxInt. No edge has that many rows, so the page is the same.
+func entloaderCapPage(n *int) *int {
+	if n == nil || *n < math.MaxInt {
+		return n
+	}
+	capped := math.MaxInt - 1
+	return &capped
+}
+
 // Band returns the band edge of the Album: the eager-loaded value
 // if the query loaded it (entgql's field collection, WithBand), otherwise
-// through the request scope's batched loader (ormloader entloader).
+// through the request scope's batched loader (ormloader entloader). A nil
+// *Album returns an error.
 func (_m *Album) Band(ctx context.Context) (*Band, error) {
 	return _m.entloaderBand(ctx)
 }
 
-// Tracks returns the tracks edge of the Album: the eager-loaded value
+// Tracks returns the tracks edge of the Album: the eager-loaded slice
 // if the query loaded it (entgql's field collection under the field's alias,
-// or WithTracks), otherwise through the request scope's batched loader
-// (ormloader entloader).
+// or WithTracks; ent's own), otherwise through the request scope's batched
+// loader (ormloader entloader): a copy of the scope's cache entry, the caller's
+// own to sort or change, also kept in Edges.Tracks. A nil *Album
+// returns an error.
 func (_m *Album) Tracks(ctx context.Context) ([]*Track, error) {
+	if _m == nil {
+		return nil, entloaderNilNode("Album", "Tracks")
+	}
 	if fc := graphql.GetFieldContext(ctx); fc != nil && fc.Field.Alias != "" {
 		if result, err := _m.NamedTracks(fc.Field.Alias); err == nil {
 			return result, nil
@@ -30,11 +48,16 @@ func (_m *Album) Tracks(ctx context.Context) ([]*Track, error) {
 	return _m.entloaderTracks(ctx)
 }
 
-// Reviews returns the reviews edge of the Album: the eager-loaded value
+// Reviews returns the reviews edge of the Album: the eager-loaded slice
 // if the query loaded it (entgql's field collection under the field's alias,
-// or WithReviews), otherwise through the request scope's batched loader
-// (ormloader entloader).
+// or WithReviews; ent's own), otherwise through the request scope's batched
+// loader (ormloader entloader): a copy of the scope's cache entry, the caller's
+// own to sort or change, also kept in Edges.Reviews. A nil *Album
+// returns an error.
 func (_m *Album) Reviews(ctx context.Context) ([]*Review, error) {
+	if _m == nil {
+		return nil, entloaderNilNode("Album", "Reviews")
+	}
 	if fc := graphql.GetFieldContext(ctx); fc != nil && fc.Field.Alias != "" {
 		if result, err := _m.NamedReviews(fc.Field.Alias); err == nil {
 			return result, nil
@@ -45,16 +68,22 @@ func (_m *Album) Reviews(ctx context.Context) ([]*Review, error) {
 
 // Label returns the label edge of the Band: the eager-loaded value
 // if the query loaded it (entgql's field collection, WithLabel), otherwise
-// through the request scope's batched loader (ormloader entloader).
+// through the request scope's batched loader (ormloader entloader). A nil
+// *Band returns an error.
 func (_m *Band) Label(ctx context.Context) (*Label, error) {
 	return _m.entloaderLabel(ctx)
 }
 
-// Members returns the members edge of the Band: the eager-loaded value
+// Members returns the members edge of the Band: the eager-loaded slice
 // if the query loaded it (entgql's field collection under the field's alias,
-// or WithMembers), otherwise through the request scope's batched loader
-// (ormloader entloader).
+// or WithMembers; ent's own), otherwise through the request scope's batched
+// loader (ormloader entloader): a copy of the scope's cache entry, the caller's
+// own to sort or change, also kept in Edges.Members. A nil *Band
+// returns an error.
 func (_m *Band) Members(ctx context.Context) ([]*Person, error) {
+	if _m == nil {
+		return nil, entloaderNilNode("Band", "Members")
+	}
 	if fc := graphql.GetFieldContext(ctx); fc != nil && fc.Field.Alias != "" {
 		if result, err := _m.NamedMembers(fc.Field.Alias); err == nil {
 			return result, nil
@@ -63,11 +92,16 @@ func (_m *Band) Members(ctx context.Context) ([]*Person, error) {
 	return _m.entloaderMembers(ctx)
 }
 
-// Albums returns the albums edge of the Band: the eager-loaded value
+// Albums returns the albums edge of the Band: the eager-loaded slice
 // if the query loaded it (entgql's field collection under the field's alias,
-// or WithAlbums), otherwise through the request scope's batched loader
-// (ormloader entloader).
+// or WithAlbums; ent's own), otherwise through the request scope's batched
+// loader (ormloader entloader): a copy of the scope's cache entry, the caller's
+// own to sort or change, also kept in Edges.Albums. A nil *Band
+// returns an error.
 func (_m *Band) Albums(ctx context.Context) ([]*Album, error) {
+	if _m == nil {
+		return nil, entloaderNilNode("Band", "Albums")
+	}
 	if fc := graphql.GetFieldContext(ctx); fc != nil && fc.Field.Alias != "" {
 		if result, err := _m.NamedAlbums(fc.Field.Alias); err == nil {
 			return result, nil
@@ -78,16 +112,22 @@ func (_m *Band) Albums(ctx context.Context) ([]*Album, error) {
 
 // Profile returns the profile edge of the Band: the eager-loaded value
 // if the query loaded it (entgql's field collection, WithProfile), otherwise
-// through the request scope's batched loader (ormloader entloader).
+// through the request scope's batched loader (ormloader entloader). A nil
+// *Band returns an error.
 func (_m *Band) Profile(ctx context.Context) (*Profile, error) {
 	return _m.entloaderProfile(ctx)
 }
 
-// Influenced returns the influenced edge of the Band: the eager-loaded value
+// Influenced returns the influenced edge of the Band: the eager-loaded slice
 // if the query loaded it (entgql's field collection under the field's alias,
-// or WithInfluenced), otherwise through the request scope's batched loader
-// (ormloader entloader).
+// or WithInfluenced; ent's own), otherwise through the request scope's batched
+// loader (ormloader entloader): a copy of the scope's cache entry, the caller's
+// own to sort or change, also kept in Edges.Influenced. A nil *Band
+// returns an error.
 func (_m *Band) Influenced(ctx context.Context) ([]*Band, error) {
+	if _m == nil {
+		return nil, entloaderNilNode("Band", "Influenced")
+	}
 	if fc := graphql.GetFieldContext(ctx); fc != nil && fc.Field.Alias != "" {
 		if result, err := _m.NamedInfluenced(fc.Field.Alias); err == nil {
 			return result, nil
@@ -96,11 +136,16 @@ func (_m *Band) Influenced(ctx context.Context) ([]*Band, error) {
 	return _m.entloaderInfluenced(ctx)
 }
 
-// Influences returns the influences edge of the Band: the eager-loaded value
+// Influences returns the influences edge of the Band: the eager-loaded slice
 // if the query loaded it (entgql's field collection under the field's alias,
-// or WithInfluences), otherwise through the request scope's batched loader
-// (ormloader entloader).
+// or WithInfluences; ent's own), otherwise through the request scope's batched
+// loader (ormloader entloader): a copy of the scope's cache entry, the caller's
+// own to sort or change, also kept in Edges.Influences. A nil *Band
+// returns an error.
 func (_m *Band) Influences(ctx context.Context) ([]*Band, error) {
+	if _m == nil {
+		return nil, entloaderNilNode("Band", "Influences")
+	}
 	if fc := graphql.GetFieldContext(ctx); fc != nil && fc.Field.Alias != "" {
 		if result, err := _m.NamedInfluences(fc.Field.Alias); err == nil {
 			return result, nil
@@ -109,11 +154,16 @@ func (_m *Band) Influences(ctx context.Context) ([]*Band, error) {
 	return _m.entloaderInfluences(ctx)
 }
 
-// InfluenceLinks returns the influence_links edge of the Band: the eager-loaded value
+// InfluenceLinks returns the influence_links edge of the Band: the eager-loaded slice
 // if the query loaded it (entgql's field collection under the field's alias,
-// or WithInfluenceLinks), otherwise through the request scope's batched loader
-// (ormloader entloader).
+// or WithInfluenceLinks; ent's own), otherwise through the request scope's batched
+// loader (ormloader entloader): a copy of the scope's cache entry, the caller's
+// own to sort or change, also kept in Edges.InfluenceLinks. A nil *Band
+// returns an error.
 func (_m *Band) InfluenceLinks(ctx context.Context) ([]*Influence, error) {
+	if _m == nil {
+		return nil, entloaderNilNode("Band", "InfluenceLinks")
+	}
 	if fc := graphql.GetFieldContext(ctx); fc != nil && fc.Field.Alias != "" {
 		if result, err := _m.NamedInfluenceLinks(fc.Field.Alias); err == nil {
 			return result, nil
@@ -124,14 +174,16 @@ func (_m *Band) InfluenceLinks(ctx context.Context) ([]*Influence, error) {
 
 // Band returns the band edge of the Influence: the eager-loaded value
 // if the query loaded it (entgql's field collection, WithBand), otherwise
-// through the request scope's batched loader (ormloader entloader).
+// through the request scope's batched loader (ormloader entloader). A nil
+// *Influence returns an error.
 func (_m *Influence) Band(ctx context.Context) (*Band, error) {
 	return _m.entloaderBand(ctx)
 }
 
 // Influenced returns the influenced edge of the Influence: the eager-loaded value
 // if the query loaded it (entgql's field collection, WithInfluenced), otherwise
-// through the request scope's batched loader (ormloader entloader).
+// through the request scope's batched loader (ormloader entloader). A nil
+// *Influence returns an error.
 func (_m *Influence) Influenced(ctx context.Context) (*Band, error) {
 	return _m.entloaderInfluenced(ctx)
 }
@@ -139,10 +191,14 @@ func (_m *Influence) Influenced(ctx context.Context) (*Band, error) {
 // Bands returns a page of the bands edge of the Label as a Relay
 // connection. Pages without cursors are loaded for every Label of the same
 // query result at once (ormloader entloader); pages after or before a cursor
-// are loaded with entgql's Paginate.
+// are loaded with entgql's Paginate. A nil *Label returns an error.
 func (_m *Label) Bands(
 	ctx context.Context, after *Cursor, first *int, before *Cursor, last *int, orderBy *BandOrder, where *BandWhereInput,
 ) (*BandConnection, error) {
+	if _m == nil {
+		return nil, entloaderNilNode("Label", "Bands")
+	}
+	first, last = entloaderCapPage(first), entloaderCapPage(last)
 	opts := []BandPaginateOption{
 		WithBandOrder(orderBy),
 		WithBandFilter(where.Filter),
@@ -212,11 +268,16 @@ func (_m *Label) entloaderBandsPage(ctx context.Context, first, last *int, opts 
 	return conn, nil
 }
 
-// Bands returns the bands edge of the Person: the eager-loaded value
+// Bands returns the bands edge of the Person: the eager-loaded slice
 // if the query loaded it (entgql's field collection under the field's alias,
-// or WithBands), otherwise through the request scope's batched loader
-// (ormloader entloader).
+// or WithBands; ent's own), otherwise through the request scope's batched
+// loader (ormloader entloader): a copy of the scope's cache entry, the caller's
+// own to sort or change, also kept in Edges.Bands. A nil *Person
+// returns an error.
 func (_m *Person) Bands(ctx context.Context) ([]*Band, error) {
+	if _m == nil {
+		return nil, entloaderNilNode("Person", "Bands")
+	}
 	if fc := graphql.GetFieldContext(ctx); fc != nil && fc.Field.Alias != "" {
 		if result, err := _m.NamedBands(fc.Field.Alias); err == nil {
 			return result, nil
@@ -227,21 +288,24 @@ func (_m *Person) Bands(ctx context.Context) ([]*Band, error) {
 
 // Band returns the band edge of the Profile: the eager-loaded value
 // if the query loaded it (entgql's field collection, WithBand), otherwise
-// through the request scope's batched loader (ormloader entloader).
+// through the request scope's batched loader (ormloader entloader). A nil
+// *Profile returns an error.
 func (_m *Profile) Band(ctx context.Context) (*Band, error) {
 	return _m.entloaderBand(ctx)
 }
 
 // Album returns the album edge of the Review: the eager-loaded value
 // if the query loaded it (entgql's field collection, WithAlbum), otherwise
-// through the request scope's batched loader (ormloader entloader).
+// through the request scope's batched loader (ormloader entloader). A nil
+// *Review returns an error.
 func (_m *Review) Album(ctx context.Context) (*Album, error) {
 	return _m.entloaderAlbum(ctx)
 }
 
 // Album returns the album edge of the Track: the eager-loaded value
 // if the query loaded it (entgql's field collection, WithAlbum), otherwise
-// through the request scope's batched loader (ormloader entloader).
+// through the request scope's batched loader (ormloader entloader). A nil
+// *Track returns an error.
 func (_m *Track) Album(ctx context.Context) (*Album, error) {
 	return _m.entloaderAlbum(ctx)
 }

@@ -43,7 +43,8 @@
 //     ROW_NUMBER statement, and a GROUP BY statement when totalCount or
 //     pageInfo is asked for), with the same result as entgql's Paginate;
 //     pages after or before a cursor, and orders by an edge count, use
-//     Paginate.
+//     Paginate. A first or last of math.MaxInt is taken as math.MaxInt-1 (a
+//     page asks for one row more than its size; no edge has that many rows).
 //   - for to-many edges, func (t *T) EWith(ctx, UVariant) filtered, ordered
 //     and limited per parent (see [Variant]), and func (t *T) ECount(ctx,
 //     where ...predicate.U) (int, error) for connection totalCount.
@@ -94,10 +95,24 @@
 //     other clients.
 //   - Mutations through the client clear, in the scope of their context, the
 //     loaders of every edge that touches the mutated type, and again when a
-//     transaction commits. Edges filled by a loader are re-read through the
-//     loader, so they see the write; eager-loaded edges are left alone.
-//   - Loaders fill Edges under a lock; read t.Edges directly only after the
-//     edge method returned in the same goroutine, or use the method.
+//     transaction commits. A write to an edge schema's rows (Through) clears
+//     the edges of both directions through it, their counts and the edge to
+//     the rows. Edges filled by a loader are re-read through the loader, so
+//     they see the write; eager-loaded edges are left alone.
+//   - A to-many result that a loader returns (E, EWith) is a new slice on
+//     every call, the caller's own to sort or change: the scope caches one
+//     slice per parent, which callers never see. t.Edges.E holds the slice
+//     of the last such call on t. An eager-loaded edge (WithE, entgql's
+//     field collection) is ent's own: E returns t.Edges.E itself, as ent
+//     does. The nodes in a result are shared: a row reached from several
+//     parents is one node.
+//   - Loaders fill Edges under process-wide striped locks, held only to read
+//     or write a few fields and released by defer; read t.Edges directly only
+//     after the edge method returned in the same goroutine, or use the
+//     method.
+//   - Every generated method called on a nil node returns an error naming
+//     the type and the method (e.g. "ent: Band.Albums called on a nil
+//     *Band"); none panics.
 //   - A Variant with a Limit cannot order by another table (an edge count or
 //     a neighbour's field): Intern returns an error matching ErrVariant.
 //   - Without a scope in the context, the methods load unbatched (and

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"math"
 	"strings"
 	"testing"
 
@@ -14,6 +15,7 @@ import (
 
 	"github.com/ormloader/ormloader/dataloader"
 	"github.com/ormloader/ormloader/ent"
+	"github.com/ormloader/ormloader/ent/label"
 )
 
 // TestEntGQLEdgeMethods: the ent package is generated with entgql, whose
@@ -125,6 +127,84 @@ func TestRelayConnection(t *testing.T) {
 				}
 			})
 		}
+	})
+}
+
+// TestRelayConnectionHugeFirst: first or last = math.MaxInt (a client asking
+// for "everything") is one page statement and one totalCount statement for
+// every label, with the result of asking for no limit. A page after a cursor
+// (entgql's Paginate) works too. (Before, the page asked for first+1 rows,
+// which overflowed: the batch fell back to Paginate per label, which
+// PostgreSQL answered with "LIMIT must not be negative".)
+func TestRelayConnectionHugeFirst(t *testing.T) {
+	each(t, func(t *testing.T, e *env) {
+		bg := context.Background()
+		for i := range 4 {
+			l := e.client.Label.Create().SetName(fmt.Sprint("label ", i)).SaveX(bg)
+			for k := range i {
+				e.client.Band.Create().SetName(fmt.Sprintf("band %c", 'e'-k)).SetLabel(l).SaveX(bg)
+			}
+		}
+		huge := math.MaxInt
+		byName := &ent.BandOrder{Direction: entgql.OrderDirectionAsc, Field: ent.BandOrderFieldName}
+		opts := []ent.BandPaginateOption{ent.WithBandOrder(byName)}
+		for _, tc := range []struct {
+			name        string
+			first, last *int
+		}{{"first", &huge, nil}, {"last", nil, &huge}} {
+			t.Run(tc.name, func(t *testing.T) {
+				ctx, scope := dataloader.NewScope(bg)
+				defer scope.Close()
+				labels, err := e.client.Label.Query().All(ctx)
+				if err != nil {
+					t.Fatal(err)
+				}
+				e.count.reset()
+				got := make([]string, len(labels))
+				for i, l := range labels {
+					conn, err := l.Bands(ctx, nil, tc.first, nil, tc.last, byName, nil)
+					if err != nil {
+						t.Fatal(err)
+					}
+					got[i] = renderConn(conn)
+				}
+				e.count.expect(t, "page and totalCount for every label", 2)
+				for i, l := range labels {
+					want, err := l.QueryBands().Paginate(bg, nil, nil, nil, nil, opts...)
+					if err != nil {
+						t.Fatal(err)
+					}
+					if w := renderConn(want); got[i] != w {
+						t.Errorf("label %d:\n got %s\nwant %s", l.ID, got[i], w)
+					}
+				}
+			})
+		}
+		t.Run("after a cursor", func(t *testing.T) {
+			ctx, scope := dataloader.NewScope(bg)
+			defer scope.Close()
+			l, err := e.client.Label.Query().Where(label.Name("label 3")).Only(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			one := 1
+			page, err := l.Bands(ctx, nil, &one, nil, nil, byName, nil)
+			if err != nil || len(page.Edges) != 1 {
+				t.Fatalf("first page: %v %v", page, err)
+			}
+			after := page.PageInfo.EndCursor
+			rest, err := l.Bands(ctx, after, &huge, nil, nil, byName, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			want, err := l.QueryBands().Paginate(bg, after, nil, nil, nil, opts...)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got, w := renderConn(rest), renderConn(want); got != w {
+				t.Errorf("after the first band:\n got %s\nwant %s", got, w)
+			}
+		})
 	})
 }
 

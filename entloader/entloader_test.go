@@ -14,6 +14,7 @@ import (
 	"github.com/ormloader/ormloader/ent"
 	"github.com/ormloader/ormloader/ent/album"
 	"github.com/ormloader/ormloader/ent/band"
+	"github.com/ormloader/ormloader/ent/influence"
 	"github.com/ormloader/ormloader/ent/predicate"
 	"github.com/ormloader/ormloader/ent/review"
 	"github.com/ormloader/ormloader/ent/track"
@@ -560,6 +561,61 @@ func TestMutationThenLoad(t *testing.T) {
 		}
 		if as, _ := b.Albums(ctx); len(as) != 0 {
 			t.Errorf("albums after delete: %d", len(as))
+		}
+	})
+}
+
+// TestEdgeSchemaWritesClearBothDirections: creating or deleting a row of an
+// edge schema (Influence, the Through of Band.influenced, whose inverse is
+// Band.influences) clears the loaders of both directions, their counts and
+// the edge-schema rows, so later loads in the scope see the write. (Before,
+// only the loaders of the edge that names Through were cleared:
+// Band.influences and its count stayed stale.)
+func TestEdgeSchemaWritesClearBothDirections(t *testing.T) {
+	each(t, func(t *testing.T, e *env) {
+		w := seed(t, e.client)
+		ctx, scope := dataloader.NewScope(context.Background())
+		defer scope.Close()
+		bands, err := e.client.Band.Query().Order(band.ByID()).All(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		from, to := bands[3], bands[1] // b3 has no influences; b1 is influenced by b0
+		type state struct{ influences, influenced, links, influencesCount, influencedCount string }
+		read := func() state {
+			t.Helper()
+			infl, err1 := from.Influences(ctx)
+			by, err2 := to.Influenced(ctx)
+			links, err3 := to.InfluenceLinks(ctx) // the rows that name to as influenced (the Through is on Band.influenced)
+			n1, err4 := from.InfluencesCount(ctx)
+			n2, err5 := to.InfluencedCount(ctx)
+			if err := errors.Join(err1, err2, err3, err4, err5); err != nil {
+				t.Fatal(err)
+			}
+			return state{fmt.Sprint(ids(infl, bandID)), fmt.Sprint(ids(by, bandID)), renderLinks(links), fmt.Sprint(n1), fmt.Sprint(n2)}
+		}
+		before := read()
+		want := state{"[]", fmt.Sprint([]int{w.bands[0].ID}), fmt.Sprintf("[%d→%d 0→1]", w.bands[0].ID, to.ID), "0", "1"}
+		if before != want {
+			t.Fatalf("before: %+v, want %+v", before, want)
+		}
+		if err := e.client.Influence.Create().SetBandID(from.ID).SetInfluencedID(to.ID).SetNote("3→1").Exec(ctx); err != nil {
+			t.Fatal(err)
+		}
+		want = state{
+			fmt.Sprint([]int{to.ID}),
+			fmt.Sprint(ids([]*ent.Band{w.bands[0], from}, bandID)),
+			fmt.Sprintf("[%d→%d 0→1 %d→%d 3→1]", w.bands[0].ID, to.ID, from.ID, to.ID),
+			"1", "2",
+		}
+		if got := read(); got != want {
+			t.Errorf("after creating an Influence: %+v, want %+v", got, want)
+		}
+		if _, err := e.client.Influence.Delete().Where(influence.BandID(from.ID), influence.InfluencedID(to.ID)).Exec(ctx); err != nil {
+			t.Fatal(err)
+		}
+		if got := read(); got != before {
+			t.Errorf("after deleting it: %+v, want %+v", got, before)
 		}
 	})
 }

@@ -227,15 +227,24 @@ func Clear(ctx context.Context, loaders []Clearer) {
 }
 
 // stripes guard the Edges of nodes that loaders fill: a node's Edges may be
-// read and filled by concurrent resolvers.
-var stripes [256]sync.Mutex
+// read and filled by concurrent resolvers. The stripes are shared by every
+// request of the process, so a stripe is only ever held for a few field
+// reads or writes and always released by defer.
+var stripes [1 << stripeBits]sync.Mutex
 
-// Lock locks the stripe of node n and returns its unlock function. The
-// generated accessors hold it while they read or fill n.Edges.
-func Lock[T any](n *T) func() {
-	mu := &stripes[(uintptr(unsafe.Pointer(n))>>4)%uintptr(len(stripes))]
+const stripeBits = 8
+
+// Lock locks the stripe of node n and returns it. The generated accessors
+// hold it while they read or fill n.Edges, and release it by defer:
+//
+//	defer entloader.Lock(n).Unlock()
+func Lock[T any](n *T) *sync.Mutex {
+	// Fibonacci hashing: nodes of one size class are allocated at a fixed
+	// stride, which the low address bits alone would map to a few stripes.
+	h := uint64(uintptr(unsafe.Pointer(n))) * 0x9E3779B97F4A7C15
+	mu := &stripes[h>>(64-stripeBits)]
 	mu.Lock()
-	return mu.Unlock
+	return mu
 }
 
 // Chunks splits ids into the fewest statements the dialect's bind-parameter

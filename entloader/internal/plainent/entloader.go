@@ -5,6 +5,7 @@ package plainent
 import (
 	"context"
 	"errors"
+	"fmt"
 	"sync/atomic"
 
 	"entgo.io/ent/dialect"
@@ -36,6 +37,11 @@ type entloaderConn struct {
 type entloaderNodeSet = entloader.NodeSet
 
 var errEntloaderNoClient = errors.New("plainent: the node was not loaded through a client; load it with a query before calling its edge methods")
+
+// entloaderNilNode is the error of an edge method called on a nil node.
+func entloaderNilNode(typ, method string) error {
+	return fmt.Errorf("plainent: %s.%s called on a nil *%s", typ, method, typ)
+}
 
 // entloaderInit installs the interceptors that record load sets and the hooks
 // that clear the loaders a mutation affects.
@@ -259,14 +265,14 @@ var entloaderAuthorPostsCount = entloader.NewLoader("Author.posts count", func(c
 	return out, nil
 })
 
+// entloaderPosts is Posts: the eager-loaded edge, or the loader's.
 func (_m *Author) entloaderPosts(ctx context.Context) ([]*Post, error) {
-	unlock := entloader.Lock(_m)
-	if _m.Edges.loadedTypes[0] && !_m.Edges.entloaderFilled[0] {
-		v := _m.Edges.Posts
-		unlock()
+	if _m == nil {
+		return nil, entloaderNilNode("Author", "Posts")
+	}
+	if v, ok := _m.entloaderEagerPosts(); ok {
 		return v, nil
 	}
-	unlock()
 	p, err := _m.config.entloaderPart()
 	if err != nil {
 		return nil, err
@@ -275,20 +281,39 @@ func (_m *Author) entloaderPosts(ctx context.Context) ([]*Post, error) {
 	if err != nil {
 		return nil, err
 	}
-	if v == nil {
-		v = []*Post{}
-	}
-	unlock = entloader.Lock(_m)
-	_m.Edges.Posts = v
-	_m.Edges.loadedTypes[0] = true
-	_m.Edges.entloaderFilled[0] = true
-	unlock()
+	// The loader's slice is the scope's cache entry, shared by every
+	// caller: each call gets a copy of its own (never nil).
+	v = append([]*Post{}, v...)
+	_m.entloaderFillPosts(v)
 	return v, nil
 }
 
+// entloaderEagerPosts returns Edges.Posts if the query eager-loaded it
+// (not if a loader filled it).
+func (_m *Author) entloaderEagerPosts() ([]*Post, bool) {
+	defer entloader.Lock(_m).Unlock()
+	if !_m.Edges.loadedTypes[0] || _m.Edges.entloaderFilled[0] {
+		return nil, false
+	}
+	return _m.Edges.Posts, true
+}
+
+// entloaderFillPosts keeps the value a loader returned in Edges.Posts.
+func (_m *Author) entloaderFillPosts(v []*Post) {
+	defer entloader.Lock(_m).Unlock()
+	_m.Edges.Posts = v
+	_m.Edges.loadedTypes[0] = true
+	_m.Edges.entloaderFilled[0] = true
+}
+
 // PostsWith returns the posts edge of the Author filtered, ordered and
-// limited per parent by v, batched like Posts. The result is not kept in Edges.
+// limited per parent by v, batched like Posts. The result is the caller's own
+// slice (a copy of the scope's cache entry) and is not kept in Edges. A nil
+// *Author returns an error.
 func (_m *Author) PostsWith(ctx context.Context, v PostVariant) ([]*Post, error) {
+	if _m == nil {
+		return nil, entloaderNilNode("Author", "PostsWith")
+	}
 	if v.IsZero() {
 		return _m.entloaderPosts(ctx)
 	}
@@ -303,15 +328,17 @@ func (_m *Author) PostsWith(ctx context.Context, v PostVariant) ([]*Post, error)
 	if err != nil {
 		return nil, err
 	}
-	if nodes == nil {
-		nodes = []*Post{}
-	}
-	return nodes, nil
+	// A copy of the scope's cache entry, as in entloaderPosts.
+	return append([]*Post{}, nodes...), nil
 }
 
 // PostsCount counts the posts edge of the Author (with the optional
 // filters), batched: one GROUP BY statement for the rows of the same query result.
+// A nil *Author returns an error.
 func (_m *Author) PostsCount(ctx context.Context, where ...predicate.Post) (int, error) {
+	if _m == nil {
+		return 0, entloaderNilNode("Author", "PostsCount")
+	}
 	p, err := _m.config.entloaderPart()
 	if err != nil {
 		return 0, err
@@ -322,10 +349,12 @@ func (_m *Author) PostsCount(ctx context.Context, where ...predicate.Post) (int,
 	return entloaderAuthorPostsCount.Load(ctx, p, _m.ID, &_m.Edges.entloaderSet, entloaderIDOfAuthor)
 }
 
-// Posts returns the posts edge of the Author: the eager-loaded value if
-// the query loaded it (WithPosts), otherwise through the request
-// scope's batched loader, which loads the edge for every row of the same query
-// result in one statement. The result is kept in Edges.Posts.
+// Posts returns the posts edge of the Author: the eager-loaded slice if
+// the query loaded it (WithPosts; ent's own, Edges.Posts itself),
+// otherwise through the request scope's batched loader, which loads the edge for
+// every row of the same query result in one statement. A loaded result is a copy
+// of the scope's cache entry, the caller's own to sort or change, and is also kept
+// in Edges.Posts. A nil *Author returns an error.
 func (_m *Author) Posts(ctx context.Context) ([]*Post, error) {
 	return _m.entloaderPosts(ctx)
 }
@@ -449,17 +478,17 @@ var entloaderPostAuthor = entloader.NewLoader("Post.author", func(ctx context.Co
 	return out, nil
 })
 
+// entloaderAuthor is Author: the eager-loaded edge, or the loader's.
 func (_m *Post) entloaderAuthor(ctx context.Context) (*Author, error) {
-	unlock := entloader.Lock(_m)
-	if _m.Edges.loadedTypes[0] && !_m.Edges.entloaderFilled[0] {
-		v := _m.Edges.Author
-		unlock()
+	if _m == nil {
+		return nil, entloaderNilNode("Post", "Author")
+	}
+	if v, ok := _m.entloaderEagerAuthor(); ok {
 		if v == nil {
 			return nil, nil
 		}
 		return v, nil
 	}
-	unlock()
 	p, err := _m.config.entloaderPart()
 	if err != nil {
 		return nil, err
@@ -484,21 +513,36 @@ func (_m *Post) entloaderAuthor(ctx context.Context) (*Author, error) {
 	if err != nil {
 		return nil, err
 	}
-	unlock = entloader.Lock(_m)
-	_m.Edges.Author = v
-	_m.Edges.loadedTypes[0] = true
-	_m.Edges.entloaderFilled[0] = true
-	unlock()
+	_m.entloaderFillAuthor(v)
 	if v == nil {
 		return nil, nil
 	}
 	return v, nil
 }
 
+// entloaderEagerAuthor returns Edges.Author if the query eager-loaded it
+// (not if a loader filled it).
+func (_m *Post) entloaderEagerAuthor() (*Author, bool) {
+	defer entloader.Lock(_m).Unlock()
+	if !_m.Edges.loadedTypes[0] || _m.Edges.entloaderFilled[0] {
+		return nil, false
+	}
+	return _m.Edges.Author, true
+}
+
+// entloaderFillAuthor keeps the value a loader returned in Edges.Author.
+func (_m *Post) entloaderFillAuthor(v *Author) {
+	defer entloader.Lock(_m).Unlock()
+	_m.Edges.Author = v
+	_m.Edges.loadedTypes[0] = true
+	_m.Edges.entloaderFilled[0] = true
+}
+
 // Author returns the author edge of the Post: the eager-loaded value if
 // the query loaded it (WithAuthor), otherwise through the request
 // scope's batched loader, which loads the edge for every row of the same query
-// result in one statement. The result is kept in Edges.Author.
+// result in one statement. The result is kept in Edges.Author. A nil
+// *Post returns an error.
 func (_m *Post) Author(ctx context.Context) (*Author, error) {
 	return _m.entloaderAuthor(ctx)
 }
@@ -579,14 +623,14 @@ var entloaderPostTagsCount = entloader.NewLoader("Post.tags count", func(ctx con
 	return out, nil
 })
 
+// entloaderTags is Tags: the eager-loaded edge, or the loader's.
 func (_m *Post) entloaderTags(ctx context.Context) ([]*Tag, error) {
-	unlock := entloader.Lock(_m)
-	if _m.Edges.loadedTypes[1] && !_m.Edges.entloaderFilled[1] {
-		v := _m.Edges.Tags
-		unlock()
+	if _m == nil {
+		return nil, entloaderNilNode("Post", "Tags")
+	}
+	if v, ok := _m.entloaderEagerTags(); ok {
 		return v, nil
 	}
-	unlock()
 	p, err := _m.config.entloaderPart()
 	if err != nil {
 		return nil, err
@@ -595,20 +639,39 @@ func (_m *Post) entloaderTags(ctx context.Context) ([]*Tag, error) {
 	if err != nil {
 		return nil, err
 	}
-	if v == nil {
-		v = []*Tag{}
-	}
-	unlock = entloader.Lock(_m)
-	_m.Edges.Tags = v
-	_m.Edges.loadedTypes[1] = true
-	_m.Edges.entloaderFilled[1] = true
-	unlock()
+	// The loader's slice is the scope's cache entry, shared by every
+	// caller: each call gets a copy of its own (never nil).
+	v = append([]*Tag{}, v...)
+	_m.entloaderFillTags(v)
 	return v, nil
 }
 
+// entloaderEagerTags returns Edges.Tags if the query eager-loaded it
+// (not if a loader filled it).
+func (_m *Post) entloaderEagerTags() ([]*Tag, bool) {
+	defer entloader.Lock(_m).Unlock()
+	if !_m.Edges.loadedTypes[1] || _m.Edges.entloaderFilled[1] {
+		return nil, false
+	}
+	return _m.Edges.Tags, true
+}
+
+// entloaderFillTags keeps the value a loader returned in Edges.Tags.
+func (_m *Post) entloaderFillTags(v []*Tag) {
+	defer entloader.Lock(_m).Unlock()
+	_m.Edges.Tags = v
+	_m.Edges.loadedTypes[1] = true
+	_m.Edges.entloaderFilled[1] = true
+}
+
 // TagsWith returns the tags edge of the Post filtered, ordered and
-// limited per parent by v, batched like Tags. The result is not kept in Edges.
+// limited per parent by v, batched like Tags. The result is the caller's own
+// slice (a copy of the scope's cache entry) and is not kept in Edges. A nil
+// *Post returns an error.
 func (_m *Post) TagsWith(ctx context.Context, v TagVariant) ([]*Tag, error) {
+	if _m == nil {
+		return nil, entloaderNilNode("Post", "TagsWith")
+	}
 	if v.IsZero() {
 		return _m.entloaderTags(ctx)
 	}
@@ -623,15 +686,17 @@ func (_m *Post) TagsWith(ctx context.Context, v TagVariant) ([]*Tag, error) {
 	if err != nil {
 		return nil, err
 	}
-	if nodes == nil {
-		nodes = []*Tag{}
-	}
-	return nodes, nil
+	// A copy of the scope's cache entry, as in entloaderTags.
+	return append([]*Tag{}, nodes...), nil
 }
 
 // TagsCount counts the tags edge of the Post (with the optional
 // filters), batched: one GROUP BY statement for the rows of the same query result.
+// A nil *Post returns an error.
 func (_m *Post) TagsCount(ctx context.Context, where ...predicate.Tag) (int, error) {
+	if _m == nil {
+		return 0, entloaderNilNode("Post", "TagsCount")
+	}
 	p, err := _m.config.entloaderPart()
 	if err != nil {
 		return 0, err
@@ -642,10 +707,12 @@ func (_m *Post) TagsCount(ctx context.Context, where ...predicate.Tag) (int, err
 	return entloaderPostTagsCount.Load(ctx, p, _m.ID, &_m.Edges.entloaderSet, entloaderIDOfPost)
 }
 
-// Tags returns the tags edge of the Post: the eager-loaded value if
-// the query loaded it (WithTags), otherwise through the request
-// scope's batched loader, which loads the edge for every row of the same query
-// result in one statement. The result is kept in Edges.Tags.
+// Tags returns the tags edge of the Post: the eager-loaded slice if
+// the query loaded it (WithTags; ent's own, Edges.Tags itself),
+// otherwise through the request scope's batched loader, which loads the edge for
+// every row of the same query result in one statement. A loaded result is a copy
+// of the scope's cache entry, the caller's own to sort or change, and is also kept
+// in Edges.Tags. A nil *Post returns an error.
 func (_m *Post) Tags(ctx context.Context) ([]*Tag, error) {
 	return _m.entloaderTags(ctx)
 }
@@ -803,14 +870,14 @@ var entloaderTagPostsCount = entloader.NewLoader("Tag.posts count", func(ctx con
 	return out, nil
 })
 
+// entloaderPosts is Posts: the eager-loaded edge, or the loader's.
 func (_m *Tag) entloaderPosts(ctx context.Context) ([]*Post, error) {
-	unlock := entloader.Lock(_m)
-	if _m.Edges.loadedTypes[0] && !_m.Edges.entloaderFilled[0] {
-		v := _m.Edges.Posts
-		unlock()
+	if _m == nil {
+		return nil, entloaderNilNode("Tag", "Posts")
+	}
+	if v, ok := _m.entloaderEagerPosts(); ok {
 		return v, nil
 	}
-	unlock()
 	p, err := _m.config.entloaderPart()
 	if err != nil {
 		return nil, err
@@ -819,20 +886,39 @@ func (_m *Tag) entloaderPosts(ctx context.Context) ([]*Post, error) {
 	if err != nil {
 		return nil, err
 	}
-	if v == nil {
-		v = []*Post{}
-	}
-	unlock = entloader.Lock(_m)
-	_m.Edges.Posts = v
-	_m.Edges.loadedTypes[0] = true
-	_m.Edges.entloaderFilled[0] = true
-	unlock()
+	// The loader's slice is the scope's cache entry, shared by every
+	// caller: each call gets a copy of its own (never nil).
+	v = append([]*Post{}, v...)
+	_m.entloaderFillPosts(v)
 	return v, nil
 }
 
+// entloaderEagerPosts returns Edges.Posts if the query eager-loaded it
+// (not if a loader filled it).
+func (_m *Tag) entloaderEagerPosts() ([]*Post, bool) {
+	defer entloader.Lock(_m).Unlock()
+	if !_m.Edges.loadedTypes[0] || _m.Edges.entloaderFilled[0] {
+		return nil, false
+	}
+	return _m.Edges.Posts, true
+}
+
+// entloaderFillPosts keeps the value a loader returned in Edges.Posts.
+func (_m *Tag) entloaderFillPosts(v []*Post) {
+	defer entloader.Lock(_m).Unlock()
+	_m.Edges.Posts = v
+	_m.Edges.loadedTypes[0] = true
+	_m.Edges.entloaderFilled[0] = true
+}
+
 // PostsWith returns the posts edge of the Tag filtered, ordered and
-// limited per parent by v, batched like Posts. The result is not kept in Edges.
+// limited per parent by v, batched like Posts. The result is the caller's own
+// slice (a copy of the scope's cache entry) and is not kept in Edges. A nil
+// *Tag returns an error.
 func (_m *Tag) PostsWith(ctx context.Context, v PostVariant) ([]*Post, error) {
+	if _m == nil {
+		return nil, entloaderNilNode("Tag", "PostsWith")
+	}
 	if v.IsZero() {
 		return _m.entloaderPosts(ctx)
 	}
@@ -847,15 +933,17 @@ func (_m *Tag) PostsWith(ctx context.Context, v PostVariant) ([]*Post, error) {
 	if err != nil {
 		return nil, err
 	}
-	if nodes == nil {
-		nodes = []*Post{}
-	}
-	return nodes, nil
+	// A copy of the scope's cache entry, as in entloaderPosts.
+	return append([]*Post{}, nodes...), nil
 }
 
 // PostsCount counts the posts edge of the Tag (with the optional
 // filters), batched: one GROUP BY statement for the rows of the same query result.
+// A nil *Tag returns an error.
 func (_m *Tag) PostsCount(ctx context.Context, where ...predicate.Post) (int, error) {
+	if _m == nil {
+		return 0, entloaderNilNode("Tag", "PostsCount")
+	}
 	p, err := _m.config.entloaderPart()
 	if err != nil {
 		return 0, err
@@ -866,10 +954,12 @@ func (_m *Tag) PostsCount(ctx context.Context, where ...predicate.Post) (int, er
 	return entloaderTagPostsCount.Load(ctx, p, _m.ID, &_m.Edges.entloaderSet, entloaderIDOfTag)
 }
 
-// Posts returns the posts edge of the Tag: the eager-loaded value if
-// the query loaded it (WithPosts), otherwise through the request
-// scope's batched loader, which loads the edge for every row of the same query
-// result in one statement. The result is kept in Edges.Posts.
+// Posts returns the posts edge of the Tag: the eager-loaded slice if
+// the query loaded it (WithPosts; ent's own, Edges.Posts itself),
+// otherwise through the request scope's batched loader, which loads the edge for
+// every row of the same query result in one statement. A loaded result is a copy
+// of the scope's cache entry, the caller's own to sort or change, and is also kept
+// in Edges.Posts. A nil *Tag returns an error.
 func (_m *Tag) Posts(ctx context.Context) ([]*Post, error) {
 	return _m.entloaderPosts(ctx)
 }
