@@ -139,7 +139,9 @@ func Record[N any](ctx context.Context, nodes []N, slot func(N) **NodeSet) {
 // relation and partition on that set enqueues the keys of every row of the
 // set (sibling returns a row's key, false for none), so a loop over the rows
 // of one query result issues one statement. Loads of the same set from other
-// goroutines wait until those keys are enqueued and then find theirs.
+// goroutines wait until those keys are enqueued and then find theirs. If
+// that batch fails, every row of the set gets its error once, and a row that
+// loads again fetches the whole set again (relations.Claim.Owed).
 func (l *Loader[ID, V]) Load(ctx context.Context, p Part, id ID, slot **NodeSet, sibling func(row any) (ID, bool)) (V, error) {
 	key := Key[ID]{Part: p, ID: id}
 	if slot == nil || sibling == nil {
@@ -150,25 +152,35 @@ func (l *Loader[ID, V]) Load(ctx context.Context, p Part, id ID, slot **NodeSet,
 		// No set, or one recorded in another scope: its claims belong there.
 		return l.dl.Load(ctx, key)
 	}
-	c, won := ns.sets.Claim(&ns.set, claim{loader: l, part: p})
-	var (
-		v   V
-		err error
-	)
-	if won {
-		v, err = l.loadSet(ctx, c, key, &ns.set, sibling)
-	} else if err = c.Wait(ctx); err == nil {
-		// Another load of this relation claimed the set and has enqueued
-		// the set's keys: ours is pending, in flight or cached.
-		v, err = l.dl.Load(ctx, key)
+	token := claim{loader: l, part: p}
+	c, won := ns.sets.Claim(&ns.set, token)
+	for !won {
+		if err := c.Wait(ctx); err != nil {
+			var zero V
+			return zero, err
+		}
+		if !c.Failed() {
+			// Another load of this relation claimed the set and has
+			// enqueued the set's keys: ours is pending, in flight or cached.
+			v, err := l.dl.Load(ctx, key)
+			if err != nil {
+				c.Fail(ctx, err, key)
+			}
+			return v, err
+		}
+		if err := c.Owed(key); err != nil {
+			var zero V
+			return zero, err // the set's batch failed: this node's share
+		}
+		c, won = ns.sets.Retry(&ns.set, token, c)
 	}
-	c.Fail(ctx, err) // a failed batch frees the set for the next load
-	return v, err
+	return l.loadSet(ctx, c, key, &ns.set, sibling)
 }
 
 // loadSet enqueues key with the keys of every row of set, then releases the
 // claim, so that the other loads of the set find their keys pending (the
 // claim is also released if computing the keys panics: waiters never hang).
+// A failure is owed to every other row of the set (relations.Claim.Owed).
 func (l *Loader[ID, V]) loadSet(ctx context.Context, c *relations.Claim, key Key[ID], set *relations.Set, sibling func(any) (ID, bool)) (V, error) {
 	defer c.Release()
 	siblings := make([]Key[ID], 0, len(set.Rows))
@@ -179,7 +191,15 @@ func (l *Loader[ID, V]) loadSet(ctx context.Context, c *relations.Claim, key Key
 	}
 	wait := l.dl.LoadWithThunk(ctx, key, siblings)
 	c.Release()
-	return wait()
+	v, err := wait()
+	if err != nil {
+		owed := make([]any, len(siblings))
+		for i, k := range siblings {
+			owed[i] = k
+		}
+		c.Fail(ctx, err, key, owed...)
+	}
+	return v, err
 }
 
 // LoadMany loads ids in one batch.

@@ -14,10 +14,11 @@ import (
 	"github.com/ormloader/ormloader/gormloader/internal/music"
 )
 
-// A relation batch that fails fails every load waiting for it, and frees the
-// load set: the next load of the relation fetches the whole set again in one
-// statement. (Before, the set stayed claimed by the failed batch, and every
-// row then loaded on its own: N statements where one does.)
+// A relation batch that fails fails every load of its load set's rows, once
+// each, also those that start after the failure; a row that loads again
+// fetches the whole set again in one statement. (Before, the set stayed
+// claimed by the failed batch, and every row then loaded on its own: N
+// statements where one does.)
 func TestFailedBatchFreesLoadSet(t *testing.T) {
 	forEachDB(t, func(t *testing.T, e *env) {
 		boom := errors.New("albums are unavailable")
@@ -59,6 +60,23 @@ func TestFailedBatchFreesLoadSet(t *testing.T) {
 		}
 		if n := attempts.Load(); n != 1 {
 			t.Errorf("%d statements for the failing batch, want 1", n)
+		}
+
+		// Late loads of the failed set's rows get its failure too, once each:
+		// a sequential loop over a failing relation costs one statement, not
+		// one per row.
+		ctx2 := scope(t)
+		var again []music.Band
+		must(t, e.db.WithContext(ctx2).Order("id").Find(&again).Error)
+		attempts.Store(0)
+		waitFor.Store(0)
+		for i := range again {
+			if _, err := gormloader.Load[music.Album](ctx2, e.db, &again[i], "Albums"); !errors.Is(err, boom) {
+				t.Errorf("loop, band %d: err = %v, want the batch's error", i, err)
+			}
+		}
+		if n := attempts.Load(); n != 1 {
+			t.Errorf("loop over a failing relation: %d statements, want 1", n)
 		}
 
 		// The database is back: the next load fetches the whole set in one

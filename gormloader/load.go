@@ -231,8 +231,9 @@ func (r *relation) typeMismatch(want reflect.Type) error {
 
 // loadSet loads bk through row's load set, if it has one: the first load of
 // the relation over the set enqueues every row's key; the others wait until
-// it has, then load their own key. A failed batch frees the set for the next
-// load (relations.Claim.Fail). done is false if there is no set.
+// it has, then load their own key. If the set's batch failed, every row gets
+// the failure once, and a row that loads again fetches the whole set again
+// (relations.Claim.Owed). done is false if there is no set.
 //
 //go:noinline
 func (r *relation) loadSet(ctx context.Context, l *Loader, m *model, row reflect.Value, bk *relations.BatchKey) (res any, done bool, err error) {
@@ -248,29 +249,52 @@ func (r *relation) loadSet(ctx context.Context, l *Loader, m *model, row reflect
 	if set == nil || set.Source != l {
 		return nil, false, nil
 	}
-	c, won := sets.Claim(set, claim{r, bk.Part})
-	if !won {
+	token := claim{r, bk.Part}
+	c, won := sets.Claim(set, token)
+	for !won {
 		if err := c.Wait(ctx); err != nil {
 			return nil, true, err
 		}
-		res, err = r.loader.Load(ctx, *bk)
-		c.Fail(ctx, err)
-		return res, true, err
+		if !c.Failed() {
+			res, err = r.loader.Load(ctx, *bk)
+			if err != nil {
+				c.Fail(ctx, err, *bk)
+			}
+			return res, true, err
+		}
+		if err := c.Owed(*bk); err != nil {
+			return nil, true, err // the set's batch failed: this row's share
+		}
+		c, won = sets.Retry(set, token, c)
 	}
 	res, err = r.loadWholeSet(ctx, c, set, bk)
-	c.Fail(ctx, err)
 	return res, true, err
 }
 
 // loadWholeSet is the first load of r over set: it enqueues the keys of every
-// row of the set with bk's, releases c, and waits for bk's result.
+// row of the set with bk's, releases c, and waits for bk's result; a failure
+// is owed to every other row of the set (relations.Claim.Owed).
 //
 //go:noinline
 func (r *relation) loadWholeSet(ctx context.Context, c *relations.Claim, set *relations.Set, bk *relations.BatchKey) (any, error) {
 	defer c.Release() // also if computing the keys panics: waiters never hang
-	wait := r.loader.LoadWithThunk(ctx, *bk, r.siblingKeys(ctx, set, bk.Part))
+	siblings := r.siblingKeys(ctx, set, bk.Part)
+	wait := r.loader.LoadWithThunk(ctx, *bk, siblings)
 	c.Release() // after the enqueue: the others find their keys pending
-	return wait()
+	res, err := wait()
+	if err != nil {
+		c.Fail(ctx, err, *bk, boxKeys(siblings)...)
+	}
+	return res, err
+}
+
+// boxKeys returns keys as the []any that relations.Claim.Fail takes.
+func boxKeys[K any](keys []K) []any {
+	out := make([]any, len(keys))
+	for i, k := range keys {
+		out[i] = k
+	}
+	return out
 }
 
 // claim is the token of a relation load over a load set.

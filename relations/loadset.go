@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"log/slog"
 	"sync"
-	"sync/atomic"
 
 	"github.com/ormloader/ormloader/dataloader"
 )
@@ -41,7 +40,11 @@ type Claim struct {
 	gen     uint64
 	release sync.Once
 	ready   chan struct{} // closed by Release
-	failed  atomic.Pointer[error]
+
+	mu     sync.Mutex       // protects the fields below
+	failed error            // the failure of the claim's batch, if any
+	owed   map[any]struct{} // keys of the failed batch
+	had    map[any]struct{} // keys whose loads have had the failure
 }
 
 // Release tells the claim's waiters that the winner has enqueued the set's
@@ -52,36 +55,77 @@ func (c *Claim) Release() { c.release.Do(func() { close(c.ready) }) }
 
 // Wait waits until the winner has released the claim or ctx is done, so that
 // a loser's own key joins the batch the winner fills rather than racing ahead
-// of it into a batch of its own. It returns ctx's error, or the error of the
-// claim's batch if that batch has already failed ([Claim.Fail]): a load that
-// was waiting on a failed batch gets its error rather than a statement of
-// its own.
+// of it into a batch of its own. It returns ctx's error or nil; then check
+// [Claim.Failed].
 func (c *Claim) Wait(ctx context.Context) error {
 	select {
 	case <-c.ready:
+		return nil
 	case <-ctx.Done():
 		return ctx.Err()
 	}
-	if err := c.failed.Load(); err != nil {
-		return *err
-	}
-	return nil
 }
 
-// Fail records that a load of the claim's set failed with err (a batch
-// error: the database was down, the statement failed) unless err is nil or
-// ctx, the failed load's own context, is done (then the batch may still
-// succeed for the others). Every load that calls it on a failed batch, the
-// winner's and the losers', records the same failure; the first is kept.
-//
-// A failed claim no longer holds the set: failed batches are not cached, so
-// the next [Sets.Claim] of the token wins again and enqueues the whole set
-// in one batch, instead of every row then loading on its own. Loads still
-// waiting on the failed claim get its error from [Claim.Wait].
-func (c *Claim) Fail(ctx context.Context, err error) {
-	if err != nil && ctx.Err() == nil {
-		c.failed.CompareAndSwap(nil, &err)
+// Fail records that the load of key failed with err, a failure of the
+// claim's batch (the database was down, the statement failed), unless ctx,
+// the load's own context, is done (then the batch may still succeed for the
+// others). The winner passes the batch's other keys as owed, as the loads of
+// the set's rows will ask for them: each of those loads gets the failure
+// once ([Claim.Owed]). The first failure recorded is kept; a loser that saw
+// the batch fail records it too, in case the winner could not (its own
+// context ended first). Call it only with a non-nil err: it boxes the keys.
+func (c *Claim) Fail(ctx context.Context, err error, key any, owed ...any) {
+	if err == nil || ctx.Err() != nil {
+		return
 	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.had == nil {
+		c.had = make(map[any]struct{})
+	}
+	c.had[key] = struct{}{}
+	if c.failed != nil {
+		return
+	}
+	c.failed = err
+	c.owed = make(map[any]struct{}, len(owed))
+	for _, k := range owed {
+		c.owed[k] = struct{}{}
+	}
+}
+
+// Failed reports whether the claim's batch failed.
+func (c *Claim) Failed() bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.failed != nil
+}
+
+// Owed returns the failure of the claim's batch if the load of key is owed
+// it: key was in the failed batch and no load of it has had the error yet.
+// It returns each key's failure once; nil means the load should retry, by
+// claiming the set again with [Sets.Retry].
+//
+// So every row of a set whose batch failed gets the batch's error, whether
+// its load started before the failure or after it (a late sibling resolver,
+// the next turn of a loop), and a relation that keeps failing costs one
+// statement per level, not one per row; a row that loads again after its
+// error (a retry) fetches the whole set again, and the rows after it join
+// that batch.
+func (c *Claim) Owed(key any) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.failed == nil {
+		return nil
+	}
+	if _, ok := c.owed[key]; !ok {
+		return nil
+	}
+	if _, ok := c.had[key]; ok {
+		return nil
+	}
+	c.had[key] = struct{}{}
+	return c.failed
 }
 
 // Len returns the number of rows.
@@ -193,29 +237,49 @@ func (s *Sets) Lookup(model any, pk Key) *Set {
 }
 
 // Claim claims token (e.g. a relation and a partition) on set. won is true
-// for the first claim since the last [Sets.Invalidate] or the last failure
-// of the token's batch ([Claim.Fail]): the winner computes the keys of every
-// row of the set, enqueues them all (dataloader's LoadWithThunk), calls
-// [Claim.Release], waits for its own key and reports an error with
-// [Claim.Fail]. The others (won false) call [Claim.Wait] and then load their
-// own key only, which is by then pending, in flight or cached, and report an
-// error with Fail too. This keeps a loop over n rows at O(n) work instead of
-// O(n²), and a burst of concurrent loads in one batch.
+// for the first claim since the last [Sets.Invalidate]: the winner computes
+// the keys of every row of the set, enqueues them all (dataloader's
+// LoadWithThunk), calls [Claim.Release], waits for its own key and reports
+// a failure with [Claim.Fail]. The others (won false) call [Claim.Wait];
+// then, unless the claim [Claim.Failed], they load their own key only,
+// which is by then pending, in flight or cached. If it failed, a load takes
+// its share of the failure with [Claim.Owed], or retries with [Sets.Retry].
+// This keeps a loop over n rows at O(n) work instead of O(n²), and a burst
+// of concurrent loads in one batch.
 func (s *Sets) Claim(set *Set, token any) (c *Claim, won bool) {
 	if s == nil || set == nil {
 		return nil, false
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if c, ok := set.claims[token]; ok && c.gen == s.gen && c.failed.Load() == nil {
+	if c, ok := set.claims[token]; ok && c.gen == s.gen {
 		return c, false
 	}
+	return s.claimLocked(set, token), true
+}
+
+// Retry replaces failed, a claim of token on set whose batch failed, with a
+// new claim, which the caller wins; if another load has replaced it already,
+// the caller gets that claim and does not win.
+func (s *Sets) Retry(set *Set, token any, failed *Claim) (c *Claim, won bool) {
+	if s == nil || set == nil {
+		return nil, false
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if c, ok := set.claims[token]; ok && c.gen == s.gen && c != failed {
+		return c, false
+	}
+	return s.claimLocked(set, token), true
+}
+
+func (s *Sets) claimLocked(set *Set, token any) *Claim {
 	if set.claims == nil {
 		set.claims = make(map[any]*Claim)
 	}
-	c = &Claim{gen: s.gen, ready: make(chan struct{})}
+	c := &Claim{gen: s.gen, ready: make(chan struct{})}
 	set.claims[token] = c
-	return c, true
+	return c
 }
 
 // Invalidate forgets every claim, so the next load of each relation enqueues

@@ -273,25 +273,36 @@ func TestSets(t *testing.T) {
 	if !won("albums") {
 		t.Error("claim after invalidate")
 	}
-	// A failed claim: its waiters get the failure, the next claim wins.
+	// A failed claim: every key of its batch is owed the failure once; a
+	// load owed nothing retries, and the loads after it join the retry.
 	failing, _ := sets.Claim(list, "tracks")
-	waiter, _ := sets.Claim(list, "tracks")
 	done, cancelDone := context.WithCancel(context.Background())
 	cancelDone()
-	failing.Fail(done, errors.New("cancelled caller")) // a done caller's error is not the batch's
-	failing.Fail(context.Background(), nil)
-	if won("tracks") {
-		t.Error("a claim whose loads did not fail must hold")
+	failing.Fail(done, errors.New("cancelled caller"), 1) // a done caller's error is not the batch's
+	if failing.Failed() {
+		t.Error("the failure of a load whose own context is done was recorded")
 	}
 	boom := errors.New("db down")
-	failing.Fail(context.Background(), boom)
-	failing.Fail(context.Background(), errors.New("second failure"))
+	failing.Fail(context.Background(), boom, 1, 2, 3)
+	failing.Fail(context.Background(), errors.New("second failure"), 2)
 	failing.Release()
-	if err := waiter.Wait(context.Background()); !errors.Is(err, boom) {
-		t.Errorf("Wait on a failed claim = %v, want the first failure", err)
+	if c, won := sets.Claim(list, "tracks"); won || c != failing || !c.Failed() {
+		t.Error("a failed claim stays until a load retries")
 	}
-	if !won("tracks") {
-		t.Error("a failed claim must free the set for the next load")
+	if err := failing.Owed(3); !errors.Is(err, boom) {
+		t.Errorf("Owed(3) = %v, want the first failure", err)
+	}
+	for _, k := range []int{1, 2, 3, 4} { // 1 and 2 have had it, 3 just did, 4 was not in the batch
+		if err := failing.Owed(k); err != nil {
+			t.Errorf("Owed(%d) = %v, want nil", k, err)
+		}
+	}
+	retry, retried := sets.Retry(list, "tracks", failing)
+	if !retried || retry == failing {
+		t.Error("Retry of the failed claim must win a new claim")
+	}
+	if c, again := sets.Retry(list, "tracks", failing); again || c != retry {
+		t.Error("a second Retry of the same failed claim must join the first retry")
 	}
 	// concurrent use
 	var wg sync.WaitGroup
