@@ -43,6 +43,13 @@
 //     cache key function ([NewWithCacheKey]) fails only the load that called
 //     it, with a [*PanicError]; [Loader.Prime] and [Loader.Clear], which
 //     return no error, log it through the scope's logger and do nothing.
+//     Recovering cannot repair what the panic broke below: a database driver
+//     that panics inside a query leaves database/sql holding that
+//     connection forever (database/sql recovers nothing, so the same happens
+//     under gqlgen's or net/http's recover without a loader), and a pool
+//     exhausted that way stalls the server. A driver that may panic must be
+//     fixed or wrapped so that it returns an error (driver.ErrBadConn
+//     discards the connection) instead.
 //   - [Scope.Close] fails batches that have not started, cancels the scope's
 //     context and waits for running batch functions, so nothing that a request
 //     started outlives it.
