@@ -415,66 +415,83 @@ func TestMisuse(t *testing.T) {
 		call     func() error
 		want     error
 		contains []string
+		absent   []string // nonsense hints the message must not give
 	}{
 		{"unknown relation", func() error {
 			_, err := gormloader.Load[music.Album](ctx, e.db, &band, "Albumz")
 			return err
-		}, gormloader.ErrUnknownRelation, []string{"Albumz", "music.Band", "Albums"}},
+		}, gormloader.ErrUnknownRelation, []string{"Albumz", "music.Band", "Albums"}, nil},
 		{"column, not a relation", func() error {
 			_, err := gormloader.Load[music.Album](ctx, e.db, &band, "Name")
 			return err
-		}, gormloader.ErrUnknownRelation, []string{"Name", "column"}},
+		}, gormloader.ErrUnknownRelation, []string{"Name", "column"}, nil},
 		{"non-pointer parent", func() error {
 			_, err := gormloader.Load[music.Album](ctx, e.db, band, "Albums")
 			return err
-		}, gormloader.ErrInvalidParent, []string{"music.Band", "&Band"}},
+		}, gormloader.ErrInvalidParent, []string{"music.Band", "&row"}, nil},
 		{"nil parent", func() error {
 			_, err := gormloader.Load[music.Album](ctx, e.db, nil, "Albums")
 			return err
-		}, gormloader.ErrNilParent, []string{"Albums"}},
+		}, gormloader.ErrNilParent, []string{"Albums"}, nil},
 		{"typed nil parent", func() error {
 			_, err := gormloader.Load[music.Album](ctx, e.db, nilBand, "Albums")
 			return err
-		}, gormloader.ErrNilParent, []string{"*music.Band"}},
+		}, gormloader.ErrNilParent, []string{"*music.Band"}, nil},
 		{"generated method on nil", func() error {
 			_, err := nilBand.LoadAlbums(gormloader.WithDB(ctx, e.db))
 			return err
-		}, gormloader.ErrNilParent, nil},
+		}, gormloader.ErrNilParent, nil, nil},
 		{"pointer to a non-struct", func() error {
 			n := 1
 			_, err := gormloader.Load[music.Album](ctx, e.db, &n, "Albums")
 			return err
-		}, gormloader.ErrInvalidParent, nil},
+		}, gormloader.ErrInvalidParent, nil, nil},
+		{"non-struct parent", func() error {
+			_, err := gormloader.Load[music.Album](ctx, e.db, 7, "Albums")
+			return err
+		}, gormloader.ErrInvalidParent, []string{"got int", "pointer to the row"}, []string{"&int"}},
+		{"LoadOne of a pointer type", func() error {
+			_, err := gormloader.LoadOne[*music.Label](ctx, e.db, &band, "Label")
+			return err
+		}, gormloader.ErrTypeMismatch, []string{"LoadOne[music.Label]"}, nil},
+		{"ByID of a pointer type", func() error {
+			_, err := gormloader.ByID[*music.Band](ctx, e.db, band.ID)
+			return err
+		}, gormloader.ErrTypeMismatch, []string{"ByID[music.Band]", "returns *music.Band"}, nil},
+		{"ByID of a non-struct type", func() error {
+			_, err := gormloader.ByID[int](ctx, e.db, 1)
+			return err
+		}, gormloader.ErrTypeMismatch, []string{"ByID[int]", "model struct type"}, []string{"parent"}},
 		{"wrong type parameter", func() error {
 			_, err := gormloader.Load[music.Track](ctx, e.db, &band, "Albums")
 			return err
-		}, gormloader.ErrTypeMismatch, []string{"Band.Albums", "music.Album", "music.Track"}},
+		}, gormloader.ErrTypeMismatch, []string{"Band.Albums", "music.Album", "music.Track"}, nil},
 		{"no db", func() error {
 			_, err := band.LoadAlbums(ctx)
 			return err
-		}, gormloader.ErrNoDB, []string{"WithDB"}},
+		}, gormloader.ErrNoDB, []string{"WithDB"}, nil},
 		{"plugin not installed", func() error {
 			_, err := gormloader.Load[music.Album](ctx, plain, &band, "Albums")
 			return err
-		}, gormloader.ErrNotInstalled, []string{"db.Use"}},
+		}, gormloader.ErrNotInstalled, []string{"db.Use"}, nil},
 		{"negative limit", func() error {
 			_, err := gormloader.Load[music.Album](ctx, e.db, &band, "Albums", gormloader.Limit(-1))
 			return err
-		}, gormloader.ErrInvalidOption, nil},
+		}, gormloader.ErrInvalidOption, nil, nil},
 		{"count with limit", func() error {
 			_, err := gormloader.Count(ctx, e.db, &band, "Albums", gormloader.Limit(2))
 			return err
-		}, gormloader.ErrInvalidOption, nil},
+		}, gormloader.ErrInvalidOption, nil, nil},
 		{"filter arguments that are not comparable", func() error {
 			_, err := gormloader.Load[music.Album](ctx, e.db, &band, "Albums", gormloader.Where("year IN ?", []int{1, 2}))
 			return err
-		}, gormloader.ErrInvalidOption, []string{"[]int"}},
+		}, gormloader.ErrInvalidOption, []string{"[]int"}, nil},
 		{"unsupported shape at registration", func() error {
 			return e.loader.Register(&unsupported{})
-		}, gormloader.ErrUnsupportedRelation, []string{"unsupported", "Wide", "5 key columns"}},
+		}, gormloader.ErrUnsupportedRelation, []string{"unsupported", "Wide", "5 key columns"}, nil},
 		{"unknown relation at registration", func() error {
 			return e.loader.Register(&music.Band{}, "Albums", "Nope")
-		}, gormloader.ErrUnknownRelation, []string{"Nope", "music.Band"}},
+		}, gormloader.ErrUnknownRelation, []string{"Nope", "music.Band"}, nil},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -493,6 +510,11 @@ func TestMisuse(t *testing.T) {
 			for _, s := range tt.contains {
 				if !strings.Contains(err.Error(), s) {
 					t.Errorf("error %q does not mention %q", err, s)
+				}
+			}
+			for _, s := range tt.absent {
+				if strings.Contains(err.Error(), s) {
+					t.Errorf("error %q mentions %q", err, s)
 				}
 			}
 		})

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"reflect"
 	"sync"
 	"testing"
 	"time"
@@ -263,6 +264,41 @@ func TestByIDConvertsAndRejectsIDs(t *testing.T) {
 		bands, err := gormloader.ByIDs[music.Band](ctx, e.db, "1", 2)
 		if err != nil || len(bands) != 2 || bands[0] == nil || bands[0].ID != 1 || bands[1] == nil || bands[1].ID != 2 {
 			t.Errorf("ByIDs(\"1\", 2) = %v, %v", bands, err)
+		}
+	})
+}
+
+// Load accepts a pointer element type, as gqlgen-bound models hold ([]*T),
+// and hands out pointers to the caller's own copies. (It compiled and failed
+// at run time with ErrTypeMismatch.)
+func TestLoadPointerElements(t *testing.T) {
+	forEachDB(t, func(t *testing.T, e *env) {
+		ctx := scope(t)
+		var bands []music.Band
+		must(t, e.db.WithContext(ctx).Order("id").Find(&bands).Error)
+		band := &bands[1]
+		rows, err := gormloader.Load[music.Album](ctx, e.db, band, "Albums", gormloader.Order("id"))
+		must(t, err)
+		ptrs, err := gormloader.Load[*music.Album](ctx, e.db, band, "Albums", gormloader.Order("id"))
+		must(t, err)
+		if len(rows) == 0 || len(ptrs) != len(rows) {
+			t.Fatalf("%d rows by value, %d by pointer", len(rows), len(ptrs))
+		}
+		for i := range rows {
+			if !reflect.DeepEqual(*ptrs[i], rows[i]) {
+				t.Errorf("row %d: %+v by pointer, %+v by value", i, *ptrs[i], rows[i])
+			}
+		}
+		ptrs[0].Title = "changed by the caller"
+		again, err := gormloader.Load[*music.Album](ctx, e.db, band, "Albums", gormloader.Order("id"))
+		must(t, err)
+		if again[0].Title == "changed by the caller" || again[0] == ptrs[0] {
+			t.Error("a caller's change reached the cache: pointers must be to copies")
+		}
+		label, err := gormloader.Load[*music.Label](ctx, e.db, &bands[0], "Label")
+		must(t, err)
+		if len(label) != 1 || label[0] == nil || label[0].ID != *bands[0].LabelID {
+			t.Errorf("to-one by pointer: %+v", label)
 		}
 	})
 }

@@ -204,7 +204,7 @@ func (l *Loader) fetchChunk(ctx context.Context, r *relation, p relations.Part, 
 	dest := reflect.New(reflect.SliceOf(t))
 	switch {
 	case v.Limit > 0:
-		window := relations.RowNumberSQL([]string{l.quoteAll(r.Target.Name, r.MatchColumns())}, v.Order)
+		window := relations.RowNumberSQL([]string{l.quoteAll(r.Target.Name, r.MatchColumns())}, l.limitOrder(r, v.Order))
 		inner := q.Select(l.db.Statement.Quote(clause.Table{Name: r.Target.Name}) + ".*, " + window + " AS " + aliasRowNum)
 		q = l.session(ctx, p.Conn).Table("(?) AS "+aliasWindow, inner).
 			Where(aliasRowNum+" <= ?", v.Limit).Order(aliasRowNum)
@@ -241,12 +241,12 @@ func (l *Loader) fetchJoined(ctx context.Context, r *relation, p relations.Part,
 	q = l.filtered(q.Joins(l.joinSQL(r)).Where(l.inExpr(r.Join.Name, r.MatchColumns(), chunk)), r, v)
 	switch {
 	case v.Limit > 0:
-		window := relations.RowNumberSQL([]string{joinCols}, v.Order)
+		window := relations.RowNumberSQL([]string{joinCols}, l.limitOrder(r, v.Order))
 		inner := q.Select(sel + ", " + window + " AS " + aliasRowNum)
 		q = l.session(ctx, p.Conn).Table("(?) AS "+aliasWindow, inner).
 			Where(aliasRowNum+" <= ?", v.Limit).Order(aliasRowNum)
 	case v.Order != "":
-		q = q.Select(sel).Order(v.Order)
+		q = q.Select(sel).Order(l.qualifyOrder(r.Target.Name, v.Order))
 	default:
 		q = q.Select(sel)
 	}
@@ -281,6 +281,43 @@ func (l *Loader) fetchJoined(ctx context.Context, r *relation, p relations.Part,
 	}
 	r.observeRows(len(chunk), rows.Len())
 	return rows, kr.keys, nil
+}
+
+// limitOrder is the order of a per-parent limit: order, or the target's
+// primary key, so that which rows a limit keeps is defined.
+func (l *Loader) limitOrder(r *relation, order string) string {
+	if order == "" {
+		return l.quoteAll(r.Target.Name, r.Target.PrimaryKey)
+	}
+	return l.qualifyOrder(r.Target.Name, order)
+}
+
+// qualifyOrder qualifies the columns of order with table, for statements
+// that join another table (where "name" could be either's): order is a list
+// of plain column names, each optionally followed by ASC or DESC. Any other
+// fragment (expressions, qualified names) is the application's SQL and is
+// left as it is.
+func (l *Loader) qualifyOrder(table, order string) string {
+	parts := strings.Split(order, ",")
+	for i, p := range parts {
+		f := strings.Fields(p)
+		if len(f) == 0 || len(f) > 2 || !isIdent(f[0]) ||
+			(len(f) == 2 && !strings.EqualFold(f[1], "ASC") && !strings.EqualFold(f[1], "DESC")) {
+			return order
+		}
+		f[0] = l.quote(table, f[0])
+		parts[i] = strings.Join(f, " ")
+	}
+	return strings.Join(parts, ", ")
+}
+
+func isIdent(s string) bool {
+	for i, c := range s {
+		if !(c == '_' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || i > 0 && c >= '0' && c <= '9') {
+			return false
+		}
+	}
+	return s != ""
 }
 
 // joinSelect returns the select list of a joined statement and the quoted

@@ -27,7 +27,8 @@ type loadConfig struct {
 
 // Limit keeps at most n target rows per parent (ROW_NUMBER() OVER (PARTITION
 // BY the foreign key ...), so the limit applies to each parent, not to the
-// whole batch as GORM's Preload with Limit does). Combine it with Order.
+// whole batch as GORM's Preload with Limit does). Combine it with Order to
+// say which rows; without Order they are ordered by the primary key.
 func Limit(n int) LoadOption {
 	return func(c *loadConfig) {
 		if n < 0 {
@@ -37,9 +38,13 @@ func Limit(n int) LoadOption {
 	}
 }
 
-// Order orders the target rows of each parent. It is an SQL fragment on the
-// target table's columns, like GORM's Order ("year DESC, id"); never build it
-// from user input.
+// Order orders the target rows of each parent: alone, it orders each
+// parent's rows; with Limit, it also chooses which rows the limit keeps. It
+// is an SQL fragment on the target table's columns, like GORM's Order ("year
+// DESC, id"); never build it from user input. In a many-to-many load, which
+// joins the join table, plain column names ("name DESC, id") are qualified
+// with the target table; other fragments are used as written. Without Order,
+// the order of the rows is whatever the database returns.
 func Order(order string) LoadOption {
 	return func(c *loadConfig) { c.order = order }
 }
@@ -142,12 +147,14 @@ func parentError(parent any, relation string) error {
 	switch {
 	case parent == nil:
 		return fmt.Errorf("%w (loading %q)", ErrNilParent, relation)
+	case pv.Kind() == reflect.Struct:
+		return fmt.Errorf("%w: got the struct %T (loading %q); pass a pointer to the row, &row", ErrInvalidParent, parent, relation)
 	case pv.Kind() != reflect.Pointer:
-		return fmt.Errorf("%w: got %T (loading %q); pass &%s", ErrInvalidParent, parent, relation, pv.Type().Name())
+		return fmt.Errorf("%w: got %T (loading %q); pass a pointer to the row whose relation to load", ErrInvalidParent, parent, relation)
 	case pv.IsNil():
 		return fmt.Errorf("%w: %T(nil) (loading %q)", ErrNilParent, parent, relation)
 	}
-	return fmt.Errorf("%w: got %T (loading %q)", ErrInvalidParent, parent, relation)
+	return fmt.Errorf("%w: got %T (loading %q); pass a pointer to the row whose relation to load", ErrInvalidParent, parent, relation)
 }
 
 // load is the common path of Load, LoadOne and Count. want is the type
@@ -305,8 +312,10 @@ type claim struct {
 
 // Load loads the named relation (the association field's name, e.g. "Albums")
 // of parent, a pointer to a model, and returns the target rows. It works for
-// every kind; a to-one relation gives at most one row. T must be the
-// relation's target model type.
+// every kind; a to-one relation gives at most one row. T is the relation's
+// target model type, or a pointer to it: Load[Album] returns []Album,
+// Load[*Album] returns []*Album (gqlgen-bound models often hold []*Album),
+// each pointing to the caller's own copy of the row.
 //
 // db is any *gorm.DB with the plugin installed (a session or a transaction);
 // only its connection is used: its conditions, Unscoped and so on are not.
@@ -318,8 +327,16 @@ type claim struct {
 // that came back in the same query as parent. The result is cached for the
 // scope (until a write through GORM to a table involved) and the slice is the
 // caller's own copy.
+//
+// Without an Order option the rows come in the order the database returns
+// them, which SQL leaves unspecified (for a many-to-many relation too); give
+// Order (alone, or with Limit) for a defined order.
 func Load[T any](ctx context.Context, db *gorm.DB, parent any, relation string, opts ...LoadOption) ([]T, error) {
-	res, r, err := load(ctx, db, parent, relation, reflect.TypeFor[T](), false, opts)
+	want := reflect.TypeFor[T]()
+	if want.Kind() == reflect.Pointer {
+		return loadPointers[T](ctx, db, parent, relation, want.Elem(), opts)
+	}
+	res, r, err := load(ctx, db, parent, relation, want, false, opts)
 	if err != nil || res == nil {
 		return nil, err
 	}
@@ -332,11 +349,35 @@ func Load[T any](ctx context.Context, db *gorm.DB, parent any, relation string, 
 	return nil, fmt.Errorf("gormloader: %s: unexpected result %T", r.Name, res)
 }
 
+// loadPointers is Load for T = *elem: a copy of every row, by pointer.
+func loadPointers[T any](ctx context.Context, db *gorm.DB, parent any, relation string, elem reflect.Type, opts []LoadOption) ([]T, error) {
+	res, _, err := load(ctx, db, parent, relation, elem, false, opts)
+	if err != nil || res == nil {
+		return nil, err
+	}
+	rows := reflect.ValueOf(res)
+	if rows.Kind() == reflect.Pointer { // a to-one result
+		row := reflect.New(elem)
+		row.Elem().Set(rows.Elem())
+		return []T{row.Interface().(T)}, nil
+	}
+	copies := reflect.MakeSlice(rows.Type(), rows.Len(), rows.Len())
+	reflect.Copy(copies, rows)
+	out := make([]T, rows.Len())
+	for i := range out {
+		out[i] = copies.Index(i).Addr().Interface().(T)
+	}
+	return out, nil
+}
+
 // LoadOne loads a to-one relation (belongs-to, has-one) of parent and returns
 // a copy of the target row, or nil if there is none (including a NULL foreign
 // key, which issues no statement). On a to-many relation it returns the first
 // row.
 func LoadOne[T any](ctx context.Context, db *gorm.DB, parent any, relation string, opts ...LoadOption) (*T, error) {
+	if err := modelParam[T]("LoadOne"); err != nil {
+		return nil, err
+	}
 	res, r, err := load(ctx, db, parent, relation, reflect.TypeFor[T](), false, opts)
 	if err != nil || res == nil {
 		return nil, err
@@ -353,6 +394,19 @@ func LoadOne[T any](ctx context.Context, db *gorm.DB, parent any, relation strin
 		return &c, nil
 	}
 	return nil, fmt.Errorf("gormloader: %s: unexpected result %T", r.Name, res)
+}
+
+// modelParam checks that the type parameter of fn is a model struct type:
+// fn returns pointers to T already.
+func modelParam[T any](fn string) error {
+	t := reflect.TypeFor[T]()
+	switch {
+	case t.Kind() == reflect.Pointer && t.Elem().Kind() == reflect.Struct:
+		return fmt.Errorf("%w: %s[%v]: the type parameter is the model, %s[%v], which returns %v", ErrTypeMismatch, fn, t, fn, t.Elem(), t)
+	case t.Kind() != reflect.Struct:
+		return fmt.Errorf("%w: %s[%v]: the type parameter must be a model struct type", ErrTypeMismatch, fn, t)
+	}
+	return nil
 }
 
 // Count returns the number of target rows of the relation for parent, with
@@ -379,6 +433,9 @@ func Count(ctx context.Context, db *gorm.DB, parent any, relation string, opts .
 // matching ErrInvalidID and runs no statement, so it never fails the batch
 // that other loads of the same tick share.
 func ByID[T any](ctx context.Context, db *gorm.DB, id ...any) (*T, error) {
+	if err := modelParam[T]("ByID"); err != nil {
+		return nil, err
+	}
 	l, conn, err := resolve(ctx, db)
 	if err != nil {
 		return nil, err
@@ -408,6 +465,9 @@ func ByID[T any](ctx context.Context, db *gorm.DB, id ...any) (*T, error) {
 // The ids are converted as for ByID; one that does not convert fails the call
 // with ErrInvalidID before any statement.
 func ByIDs[T any](ctx context.Context, db *gorm.DB, ids ...any) ([]*T, error) {
+	if err := modelParam[T]("ByIDs"); err != nil {
+		return nil, err
+	}
 	l, conn, err := resolve(ctx, db)
 	if err != nil {
 		return nil, err
@@ -441,10 +501,15 @@ func ByIDs[T any](ctx context.Context, db *gorm.DB, ids ...any) ([]*T, error) {
 	return out, nil
 }
 
-// Register parses models (pointers to model structs) now and checks the named
-// relations, or all of them if none are named, so that an unknown relation or
-// a shape the loader cannot load is reported at start-up, naming the model
-// and the field. Loads register what they use on first use anyway.
+// Register checks at start-up that model, a pointer to a model struct (e.g.
+// &Band{}), can be loaded from: it parses the model with the db's GORM
+// parser, builds its relation loaders, and checks the named relations (all of
+// the model's associations if none are named). An unknown relation name, a
+// model GORM cannot parse, or a relation shape the loader cannot load is then
+// an error at start-up, naming the model and the field, instead of on the
+// first request that loads it. Call it once per model after db.Use, for the
+// models and relations your resolvers load; without it, loads parse what
+// they use on first use, and report the same errors then.
 func (l *Loader) Register(model any, relationNames ...string) error {
 	if l.db == nil {
 		return fmt.Errorf("gormloader: Register before db.Use(loader)")
