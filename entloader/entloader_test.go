@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 
@@ -502,6 +503,12 @@ func TestVariants(t *testing.T) {
 
 		if _, err := bands[0].AlbumsWith(ctx, ent.AlbumVariant{Limit: -1}); !errors.Is(err, entloader.ErrVariant) {
 			t.Errorf("negative limit: %v", err)
+		}
+		// An order the window function cannot take: the error says what to
+		// do, in the caller's terms, without a rendered statement.
+		_, err = bands[0].AlbumsWith(ctx, ent.AlbumVariant{Limit: 1, Order: []album.OrderOption{album.ByTracksCount()}})
+		if !errors.Is(err, entloader.ErrVariant) || strings.Contains(err.Error(), "SELECT") || !strings.Contains(err.Error(), "albums") {
+			t.Errorf("order by an edge count: %v", err)
 		}
 	})
 }

@@ -115,7 +115,7 @@ func Intern[P, O ~func(*sql.Selector)](dialectName, table string, v Variant[P, O
 		if !ok {
 			// An order that joins other tables (ordering by an edge count or
 			// a neighbour's field) cannot be moved into the window function.
-			return nil, fmt.Errorf("%w: order %q on %s is not a plain column order", ErrVariant, orderSQL, table)
+			return nil, fmt.Errorf("%w: a per-parent Limit or Order on %s must order by %s's own columns; this order reads other tables (an edge count or a neighbour's field): order the rows after loading them, or load them without the variant", ErrVariant, table, table)
 		}
 		order = rest
 	}
