@@ -19,6 +19,11 @@
 // scope). If a transport stops reading responses early, the scope is closed
 // when the operation's context is done (for HTTP, when the request ends).
 //
+// Applications that set up per-request state in HTTP middleware can open the
+// scope there instead, with [Extension.Middleware]: then the whole HTTP
+// request shares one scope, and the extension uses it for the request's
+// queries and mutations.
+//
 // A subscription gets a new scope for every event, so an event never sees a
 // result cached for an earlier one. The subscription resolver itself (the one
 // returning the channel) runs without a scope: a goroutine it starts outlives
@@ -58,6 +63,7 @@ package gqlgenloader
 
 import (
 	"context"
+	"net/http"
 	"strings"
 	"sync"
 
@@ -121,13 +127,14 @@ func (*Extension) Validate(graphql.ExecutableSchema) error { return nil }
 // operation's scope (one per event for subscriptions) and closes it after the
 // last response.
 func (e *Extension) InterceptOperation(ctx context.Context, next graphql.OperationHandler) graphql.ResponseHandler {
-	for _, f := range e.contexts {
-		ctx = f(ctx)
-	}
 	if op := graphql.GetOperationContext(ctx).Operation; op != nil && op.Operation == ast.Subscription {
-		return e.perEvent(next(ctx))
+		return e.perEvent(next(e.withContexts(ctx)))
+	}
+	if scope, ok := ctx.Value(requestKey{e}).(*dataloader.Scope); ok && scope == dataloader.FromContext(ctx) {
+		return e.inRequestScope(ctx, scope, next(ctx))
 	}
 
+	ctx = e.withContexts(ctx)
 	ctx, scope := dataloader.NewScope(ctx, e.scopeOpts...)
 	// Safety net for transports that stop reading before the last response
 	// (a POST request with @defer reads only the first): the deferred
@@ -156,6 +163,61 @@ func (e *Extension) InterceptOperation(ctx context.Context, next graphql.Operati
 		last = resp == nil || resp.HasNext == nil || !*resp.HasNext
 		return resp
 	}
+}
+
+func (e *Extension) withContexts(ctx context.Context) context.Context {
+	for _, f := range e.contexts {
+		ctx = f(ctx)
+	}
+	return ctx
+}
+
+// inRequestScope runs a query or mutation in the scope that Middleware
+// opened for its HTTP request (and closes when the request ends).
+func (e *Extension) inRequestScope(ctx context.Context, scope *dataloader.Scope, responses graphql.ResponseHandler) graphql.ResponseHandler {
+	opCtx := graphql.GetOperationContext(ctx)
+	first := true
+	return func(ctx context.Context) *graphql.Response {
+		if first {
+			first = false
+			if opCtx.Operation != nil && opCtx.Operation.Operation == ast.Query {
+				var roots *pendingRoots
+				ctx, roots = startRoots(ctx, scope, opCtx)
+				defer roots.endAll()
+			}
+		}
+		return responses(ctx)
+	}
+}
+
+type requestKey struct{ e *Extension }
+
+// Middleware returns HTTP middleware that opens the scope per HTTP request
+// instead of per operation, for applications that set up per-request state
+// in HTTP middleware: code that runs in the handler chain after it (loading
+// the viewer, a REST handler, the GraphQL handler) shares the request's
+// scope, its batches and its cache. Install it after the middleware that
+// puts the viewer or tenant into the request context (batches run under the
+// scope's context, so values added to the context after the scope opened
+// are not seen by them), and keep srv.Use(e) on the gqlgen server: the
+// extension still tracks the resolvers and, for a request that the
+// middleware scoped, uses its scope instead of opening one. The functions
+// given to WithContext run in the middleware, before the scope opens.
+//
+// Subscriptions still get a scope of their own per event: a connection that
+// lasts for hours must not cache for all of it. The scope is closed when the
+// handler returns. A batched HTTP request of several operations shares one
+// scope.
+//
+//	ext := gqlgenloader.New()
+//	srv.Use(ext)
+//	http.Handle("/query", auth(ext.Middleware(srv)))
+func (e *Extension) Middleware(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		ctx, scope := dataloader.NewScope(e.withContexts(r.Context()), e.scopeOpts...)
+		defer scope.Close()
+		next.ServeHTTP(w, r.WithContext(context.WithValue(ctx, requestKey{e}, scope)))
+	})
 }
 
 // perEvent gives every response of a subscription, that is every event, a

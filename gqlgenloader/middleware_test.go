@@ -1,0 +1,102 @@
+package gqlgenloader_test
+
+import (
+	"context"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/99designs/gqlgen/graphql/handler"
+	"github.com/99designs/gqlgen/graphql/handler/transport"
+	"go.uber.org/goleak"
+
+	"github.com/ormloader/ormloader/dataloader"
+	"github.com/ormloader/ormloader/gqlgenloader"
+	"github.com/ormloader/ormloader/gqlgenloader/internal/testserver"
+)
+
+// With Middleware the scope is the HTTP request's: what the handler chain
+// loads before the GraphQL handler (here, a middleware loading key 1 for the
+// viewer) shares the batches and the cache of the resolvers, which are still
+// tracked by the extension (one batch per level), and each request gets a
+// scope of its own, closed when its handler returns.
+func TestMiddlewareScopesTheRequest(t *testing.T) {
+	defer goleak.VerifyNone(t)
+	var (
+		mu      sync.Mutex
+		batches [][]int
+		scopes  []*dataloader.Scope
+		ctxs    []context.Context
+	)
+	values := dataloader.New(func(ctx context.Context, keys []int) ([]int, []error, error) {
+		mu.Lock()
+		batches = append(batches, slices.Sorted(slices.Values(keys)))
+		if s := dataloader.FromContext(ctx); !slices.Contains(scopes, s) {
+			scopes = append(scopes, s)
+			ctxs = append(ctxs, ctx)
+		}
+		mu.Unlock()
+		vals := make([]int, len(keys))
+		for i, k := range keys {
+			vals[i] = k * 10
+		}
+		return vals, nil, nil
+	}, dataloader.WithStrict())
+	srv := handler.New(testserver.Executable(&testserver.Resolver{Values: values, Store: &testserver.Store{}}))
+	srv.AddTransport(transport.POST{})
+	ext := gqlgenloader.New(gqlgenloader.WithScopeOptions(tickOptions...))
+	srv.Use(ext)
+	viewer := func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if _, err := values.Load(r.Context(), 1); err != nil { // strict: fails without a scope
+				http.Error(w, err.Error(), http.StatusInternalServerError)
+				return
+			}
+			next.ServeHTTP(w, r)
+		})
+	}
+	ts := httptest.NewServer(ext.Middleware(viewer(srv)))
+	defer ts.Close()
+
+	for range 2 {
+		res, err := http.Post(ts.URL, "application/json", strings.NewReader(`{"query": "{ items(n: 2) { value children(n: 2) { value } } }"}`))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var body strings.Builder
+		_, _ = io.Copy(&body, res.Body)
+		res.Body.Close()
+		if want := `{"data":{"items":[{"value":10,"children":[{"value":1010},{"value":1020}]},{"value":20,"children":[{"value":2010},{"value":2020}]}]}}`; body.String() != want {
+			t.Fatalf("response %s, want %s", body.String(), want)
+		}
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if len(scopes) != 2 {
+		t.Fatalf("%d scopes for two requests, want 2", len(scopes))
+	}
+	// Per request: the middleware's key 1 first; the resolvers find it
+	// cached, so every other key is loaded once (how the levels' keys split
+	// into batches depends on which values were cached), in 3 batches.
+	for i := range 2 {
+		req := batches[i*3 : i*3+3]
+		if !slices.Equal(req[0], []int{1}) {
+			t.Errorf("request %d: first batch %v, want the middleware's [1]", i, req[0])
+		}
+		if got := slices.Sorted(slices.Values(slices.Concat(req...))); !slices.Equal(got, []int{1, 2, 101, 102, 201, 202}) {
+			t.Errorf("request %d: keys %v, want each of 1 2 101 102 201 202 once", i, got)
+		}
+	}
+	if len(batches) != 6 {
+		t.Errorf("batches %v, want 3 per request", batches)
+	}
+	for _, c := range ctxs {
+		if c.Err() == nil {
+			t.Error("a request's scope is still open after its handler returned")
+		}
+	}
+}
