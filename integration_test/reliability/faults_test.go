@@ -25,9 +25,10 @@ const lateSiblingsFail = false
 
 // lateSiblingsIssue is the bug that keeps lateSiblingsFail false.
 const lateSiblingsIssue = "known bug, fix pending in relations/gormloader/entloader: d46e1a8 fixed the sequential case " +
-	"(TestLateSiblingsOfAFailedBatch), but over GraphQL a relation failing at every statement still costs 2 or 3 " +
-	"statements per level instead of 1 on both ORMs, and after a statement failed once some of the rows it was for " +
-	"load again with a statement of their own; set lateSiblingsFail once this passes"
+	"(TestLateSiblingsOfAFailedBatch), but concurrent loads of one load set while its relation keeps failing still run " +
+	"its statement 2 or 3 times instead of once on both ORMs (TestConcurrentLoadsOfAFailedSet is the minimal case; over " +
+	"GraphQL, testPersistent), and after a statement failed once some of the rows it was for load again with a " +
+	"statement of their own; set lateSiblingsFail once these pass"
 
 // lateSiblings is what wantFailedFields expects of a statement that fails
 // once: an error at every field it serves once lateSiblingsFail.

@@ -3,6 +3,7 @@ package reliability
 import (
 	"context"
 	"errors"
+	"sync"
 	"testing"
 
 	"github.com/ormloader/ormloader/dataloader"
@@ -72,6 +73,93 @@ func TestLateSiblingsOfAFailedBatch(t *testing.T) {
 		}
 		if n := len(r.Faulted()); n != 1 {
 			t.Errorf("%d statements for the albums of %d bands, want 1", n, len(bands))
+		}
+	})
+}
+
+// TestConcurrentLoadsOfAFailedSet is the smallest case of
+// lateSiblingsIssue: the tracks of 25 albums found by one batch (one load
+// set) are loaded by 25 concurrent workers of the scope, as gqlgen's
+// resolvers would, while the tracks table fails. All of them should get
+// the failure of the set's one statement; some run it again.
+func TestConcurrentLoadsOfAFailedSet(t *testing.T) {
+	if !lateSiblingsFail {
+		t.Skip(lateSiblingsIssue)
+	}
+	tracks := faultdb.Rule{Match: faultdb.Table("tracks"), Fault: faultdb.Fail(faultdb.ErrInjected)}
+	// concurrently calls load(i) for i < n in workers of the scope of ctx.
+	concurrently := func(ctx context.Context, n int, load func(ctx context.Context, i int) error) []error {
+		errs := make([]error, n)
+		var wg sync.WaitGroup
+		for i := range n {
+			wg.Add(1)
+			dataloader.FromContext(ctx).Go(ctx, func(ctx context.Context) {
+				defer wg.Done()
+				errs[i] = load(ctx, i)
+			})
+		}
+		wg.Wait()
+		return errs
+	}
+	check := func(t *testing.T, r *faultdb.Injection, errs []error) {
+		t.Helper()
+		for i, err := range errs {
+			if !errors.Is(err, faultdb.ErrInjected) {
+				t.Fatalf("album %d: err %v, want the failure", i, err)
+			}
+		}
+		if n := len(r.Faulted()); n != 1 {
+			t.Errorf("%d statements for the tracks of %d albums, want 1", n, len(errs))
+		}
+	}
+	t.Run("gorm", func(t *testing.T) {
+		inj := faultdb.New()
+		gdb, closeDB, err := gormexample.Open(testdb.SQLite(t).DSN, inj.Wrap)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer closeDB()
+		if _, err := gormexample.Seed(context.Background(), gdb, exampleSize); err != nil {
+			t.Fatal(err)
+		}
+		for range 10 {
+			ctx, scope := dataloader.NewScope(gormloader.WithDB(context.Background(), gdb))
+			var albums []models.Album
+			if err := gdb.WithContext(ctx).Find(&albums).Error; err != nil {
+				t.Fatal(err)
+			}
+			r := inj.Inject(tracks)
+			check(t, r, concurrently(ctx, len(albums), func(ctx context.Context, i int) error {
+				_, err := albums[i].LoadTracks(ctx)
+				return err
+			}))
+			r.Remove()
+			scope.Close()
+		}
+	})
+	t.Run("ent", func(t *testing.T) {
+		inj := faultdb.New()
+		client, closeDB, err := entexample.Open(testdb.SQLite(t).DSN, inj.Wrap)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer closeDB()
+		if _, err := entexample.Seed(context.Background(), client, exampleSize); err != nil {
+			t.Fatal(err)
+		}
+		for range 10 {
+			ctx, scope := dataloader.NewScope(context.Background())
+			albums, err := client.Album.Query().All(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			r := inj.Inject(tracks)
+			check(t, r, concurrently(ctx, len(albums), func(ctx context.Context, i int) error {
+				_, err := albums[i].Tracks(ctx)
+				return err
+			}))
+			r.Remove()
+			scope.Close()
 		}
 	})
 }
