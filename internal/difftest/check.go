@@ -7,8 +7,10 @@ import (
 	"fmt"
 	"hash/fnv"
 	"math/rand/v2"
+	"os"
 	"reflect"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -34,6 +36,32 @@ type Config struct {
 	// CaseVariants writes some string foreign keys in another case than the
 	// key they copy (see dataGen).
 	CaseVariants bool
+}
+
+// Environment variables of the on-demand run (see the package doc).
+const (
+	SeedsEnv = "ORMLOADER_DIFF_SEEDS" // new schemas to generate and check
+	FirstEnv = "ORMLOADER_DIFF_FIRST" // the seed of the first one
+	DataEnv  = "ORMLOADER_DIFF_DATA"  // data sets per schema and database
+	TreesEnv = "ORMLOADER_DIFF_TREES" // query trees per data set
+)
+
+// ConfigFromEnv returns def with Data and Trees replaced by DataEnv and
+// TreesEnv where they are set.
+func ConfigFromEnv(def Config) (Config, error) {
+	for _, v := range []struct {
+		env string
+		dst *int
+	}{{DataEnv, &def.Data}, {TreesEnv, &def.Trees}} {
+		if s := os.Getenv(v.env); s != "" {
+			n, err := strconv.Atoi(s)
+			if err != nil || n < 0 {
+				return def, fmt.Errorf("%s=%q: want a number", v.env, s)
+			}
+			*v.dst = n
+		}
+	}
+	return def, nil
 }
 
 // maxErrors bounds the mismatches reported per query tree.
@@ -450,28 +478,32 @@ func (x *run) level(steps []*step, parents reflect.Value) {
 // parent has a non-NULL key. One if every parent belongs to one load set
 // and no load of the level records another set of the parents' model
 // (strict): the promise, one statement per relation per level and variant.
-// Else a row may belong to another, larger set that holds it too (a row
-// reached twice in one scope: gormloader gives it to the largest), and each
-// set a load claims costs a statement: at most one per load set of the
-// model recorded so far unless the level records more (recordsOwner, a
-// relation of a model to itself), and never more than one per distinct key.
+//
+// Else a row may belong to another set that holds it too (a row reached
+// twice in one scope: gormloader gives it to the largest set, on a tie to
+// the latest), and each load claims its row's set, which costs a statement
+// if the set has keys not loaded yet: at most one statement per load, and
+// one per load set of the model recorded so far unless the level records
+// more. A level of a relation from a model to itself does (recordsOwner):
+// its first statement records the targets as a set that may take over the
+// level's later rows, whose loads then claim it and fetch the next level's
+// keys early (see the package doc).
 func (x *run) bound(s *step, parents reflect.Value, strict, recordsOwner bool) int {
-	keys := map[string]bool{}
+	loads := 0
 	for i := range parents.Len() {
-		row := parents.Index(i)
-		if !s.rel.nullKey(x.p.ctx, row) {
-			keys[s.rel.parentKeyString(x.p.ctx, row)] = true
+		if !s.rel.nullKey(x.p.ctx, parents.Index(i)) {
+			loads++
 		}
 	}
 	switch {
-	case len(keys) == 0:
+	case loads == 0:
 		return 0
 	case strict:
 		return 1
 	case !recordsOwner:
-		return max(1, min(len(keys), x.sets[s.rel.owner]))
+		return max(1, min(loads, x.sets[s.rel.owner]))
 	}
-	return len(keys)
+	return loads
 }
 
 // countSets adds the load sets that statements of steps may have recorded:
@@ -570,12 +602,14 @@ func (x *run) compare(s *step, row reflect.Value, o outcome) {
 		if o.n != want {
 			x.errorf("%s\nCount = %d, naive Association Count = %d", where(), o.n, want)
 		}
+		cover(s, want > 0)
 		return
 	}
 	all, _, err := x.naive(s, row, variant{where: s.v.where, args: s.v.args})
 	if err != nil {
 		x.t.Fatalf("naive query for %s, parent %s: %v", s, jsonOf(row), err)
 	}
+	cover(s, all.Len() > 0)
 	var ordered reflect.Value
 	if s.v.order != "" {
 		ordered, _, err = x.naive(s, row, s.v)

@@ -129,36 +129,24 @@ func (g *dataGen) size() int {
 }
 
 // table makes m's rows: unique primary keys and unique columns, random
-// data, zero values in foreign keys (filled later).
+// data, zero values in foreign keys (filled later). Keys are unique under
+// MySQL's case-insensitive collation too.
 func (g *dataGen) table(m *modelMeta) {
 	n := g.size()
 	seen := map[string]bool{}
 	uniq := map[string]map[string]bool{}
-	for len(g.ds.rows[m]) < n {
+	for attempts := 0; len(g.ds.rows[m]) < n; attempts++ {
+		if attempts > 100*n {
+			panic(fmt.Sprintf("difftest: cannot make %d distinct keys for %s", n, m.name()))
+		}
 		row := map[string]any{}
+		var pk []string
 		for _, f := range m.s.Fields {
-			if f.DBName == "" {
-				continue
-			}
 			switch {
+			case f.DBName == "":
 			case f.PrimaryKey:
 				row[f.DBName] = g.key(f, n)
-			case isUnique(f):
-				if kindOf(f).nullable && g.chance(0.2) {
-					row[f.DBName] = nil
-					continue
-				}
-				if uniq[f.DBName] == nil {
-					uniq[f.DBName] = map[string]bool{}
-				}
-				for {
-					v := g.key(f, n)
-					if s := strings.ToLower(fmt.Sprint(v)); !uniq[f.DBName][s] {
-						uniq[f.DBName][s] = true
-						row[f.DBName] = v
-						break
-					}
-				}
+				pk = append(pk, strings.ToLower(fmt.Sprint(row[f.DBName])))
 			case f.FieldType == deletedAtType:
 				row[f.DBName] = nil
 				if g.chance(0.2) {
@@ -168,16 +156,42 @@ func (g *dataGen) table(m *modelMeta) {
 				row[f.DBName] = g.data(f)
 			}
 		}
-		// Keys must be unique under MySQL's case-insensitive collation too.
-		var pk []string
-		for _, f := range m.s.PrimaryFields {
-			pk = append(pk, strings.ToLower(fmt.Sprint(row[f.DBName])))
-		}
-		if k := strings.Join(pk, "\x00"); !seen[k] {
+		if k := strings.Join(pk, "\x00"); seen[k] {
+			continue
+		} else {
 			seen[k] = true
-			g.ds.rows[m] = append(g.ds.rows[m], row)
 		}
+		for _, f := range m.s.Fields {
+			if f.DBName == "" || f.PrimaryKey || !isUnique(f) {
+				continue
+			}
+			row[f.DBName] = nil
+			if kindOf(f).nullable && g.chance(0.2) {
+				continue
+			}
+			if uniq[f.DBName] == nil {
+				uniq[f.DBName] = map[string]bool{}
+			}
+			for {
+				v := g.uniqueValue(f)
+				if s := strings.ToLower(fmt.Sprint(v)); !uniq[f.DBName][s] {
+					uniq[f.DBName][s] = true
+					row[f.DBName] = v
+					break
+				}
+			}
+		}
+		g.ds.rows[m] = append(g.ds.rows[m], row)
 	}
+}
+
+// uniqueValue returns a value for a unique column, from a space much larger
+// than a table.
+func (g *dataGen) uniqueValue(f *schema.Field) any {
+	if kindOf(f).base == reflect.String {
+		return fmt.Sprintf("c%c%c%c", 'a'+rune(g.r.IntN(5)), 'a'+rune(g.r.IntN(5)), 'a'+rune(g.r.IntN(5)))
+	}
+	return int64(1 + g.r.IntN(1000))
 }
 
 // key returns a random key value of f's kind, from a range a few times n.

@@ -603,7 +603,7 @@ func (g *schemaGen) render(pkg string) []byte {
 	for _, s := range g.summary {
 		fmt.Fprintf(&b, "//   - %s\n", s)
 	}
-	fmt.Fprintf(&b, "func %s() *difftest.Schema {\n\treturn &difftest.Schema{\n\t\tName: %q,\n\t\tModels: []difftest.Model{\n", name, name)
+	fmt.Fprintf(&b, "func %s() *difftest.Schema {\n\treturn &difftest.Schema{\n\t\tName: %q,\n\t\tSeed: %d,\n\t\tModels: []difftest.Model{\n", name, name, g.seed)
 	for _, m := range g.models {
 		fmt.Fprintf(&b, "\t\t\tdifftest.ModelOf[%s](),\n", m.name)
 	}

@@ -7,7 +7,6 @@ import (
 	"reflect"
 	"slices"
 	"sort"
-	"strings"
 
 	"gorm.io/gorm"
 	"gorm.io/gorm/schema"
@@ -20,6 +19,7 @@ import (
 // of the types, so a Schema may list any models.
 type Schema struct {
 	Name   string
+	Seed   uint64 // the generator's seed, if generated
 	Models []Model
 	// Unsupported lists the relations ("Model.Field") gormloader is
 	// expected to refuse, with a text its error must contain.
@@ -298,32 +298,4 @@ func isNull(ctx context.Context, f *schema.Field, row reflect.Value) bool {
 // gormloader loads nothing and issues no statement).
 func (r *relMeta) nullKey(ctx context.Context, row reflect.Value) bool {
 	return slices.ContainsFunc(r.parentKey, func(f *schema.Field) bool { return isNull(ctx, f, row) })
-}
-
-// parentKeyString is r's parent key of row, for counting distinct keys.
-func (r *relMeta) parentKeyString(ctx context.Context, row reflect.Value) string {
-	parts := make([]string, len(r.parentKey))
-	for i, f := range r.parentKey {
-		v, _ := f.ValueOf(ctx, row)
-		parts[i] = fmt.Sprint(deref(v))
-	}
-	return strings.Join(parts, "\x00")
-}
-
-func deref(v any) any {
-	for range 4 {
-		rv := reflect.ValueOf(v)
-		if rv.Kind() == reflect.Pointer && !rv.IsNil() {
-			v = rv.Elem().Interface()
-			continue
-		}
-		if dv, ok := v.(driver.Valuer); ok {
-			if x, err := dv.Value(); err == nil {
-				v = x
-				continue
-			}
-		}
-		break
-	}
-	return v
 }

@@ -28,6 +28,7 @@ import (
 func s0001() *difftest.Schema {
 	return &difftest.Schema{
 		Name: "s0001",
+		Seed: 1,
 		Models: []difftest.Model{
 			difftest.ModelOf[S1Farm](),
 			difftest.ModelOf[S1Team](),

@@ -19,6 +19,7 @@ import (
 func s0002() *difftest.Schema {
 	return &difftest.Schema{
 		Name: "s0002",
+		Seed: 2,
 		Models: []difftest.Model{
 			difftest.ModelOf[S2Farm](),
 			difftest.ModelOf[S2Song](),

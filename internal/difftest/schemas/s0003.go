@@ -22,6 +22,7 @@ import (
 func s0003() *difftest.Schema {
 	return &difftest.Schema{
 		Name: "s0003",
+		Seed: 3,
 		Models: []difftest.Model{
 			difftest.ModelOf[S3Desk](),
 			difftest.ModelOf[S3Coin](),

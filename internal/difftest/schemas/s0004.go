@@ -21,6 +21,7 @@ import (
 func s0004() *difftest.Schema {
 	return &difftest.Schema{
 		Name: "s0004",
+		Seed: 4,
 		Models: []difftest.Model{
 			difftest.ModelOf[S4Song](),
 			difftest.ModelOf[S4Crew](),

@@ -16,6 +16,7 @@ import (
 func s0005() *difftest.Schema {
 	return &difftest.Schema{
 		Name: "s0005",
+		Seed: 5,
 		Models: []difftest.Model{
 			difftest.ModelOf[S5Tag](),
 			difftest.ModelOf[S5Post](),

@@ -22,6 +22,7 @@ import (
 func s0006() *difftest.Schema {
 	return &difftest.Schema{
 		Name: "s0006",
+		Seed: 6,
 		Models: []difftest.Model{
 			difftest.ModelOf[S6Card](),
 			difftest.ModelOf[S6City](),

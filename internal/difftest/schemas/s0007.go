@@ -18,6 +18,7 @@ import (
 func s0007() *difftest.Schema {
 	return &difftest.Schema{
 		Name: "s0007",
+		Seed: 7,
 		Models: []difftest.Model{
 			difftest.ModelOf[S7City](),
 			difftest.ModelOf[S7Coin](),

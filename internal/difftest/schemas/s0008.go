@@ -21,6 +21,7 @@ import (
 func s0008() *difftest.Schema {
 	return &difftest.Schema{
 		Name: "s0008",
+		Seed: 8,
 		Models: []difftest.Model{
 			difftest.ModelOf[S8City](),
 			difftest.ModelOf[S8Card](),

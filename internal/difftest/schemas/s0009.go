@@ -24,6 +24,7 @@ import (
 func s0009() *difftest.Schema {
 	return &difftest.Schema{
 		Name: "s0009",
+		Seed: 9,
 		Models: []difftest.Model{
 			difftest.ModelOf[S9Shop](),
 			difftest.ModelOf[S9Gate](),

@@ -27,6 +27,7 @@ import (
 func s0010() *difftest.Schema {
 	return &difftest.Schema{
 		Name: "s0010",
+		Seed: 10,
 		Models: []difftest.Model{
 			difftest.ModelOf[S10Bird](),
 			difftest.ModelOf[S10Page](),

@@ -24,6 +24,7 @@ import (
 func s0011() *difftest.Schema {
 	return &difftest.Schema{
 		Name: "s0011",
+		Seed: 11,
 		Models: []difftest.Model{
 			difftest.ModelOf[S11Task](),
 			difftest.ModelOf[S11Tag](),

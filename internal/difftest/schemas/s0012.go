@@ -16,6 +16,7 @@ import (
 func s0012() *difftest.Schema {
 	return &difftest.Schema{
 		Name: "s0012",
+		Seed: 12,
 		Models: []difftest.Model{
 			difftest.ModelOf[S12Item](),
 			difftest.ModelOf[S12Task](),

@@ -24,6 +24,7 @@ import (
 func s0013() *difftest.Schema {
 	return &difftest.Schema{
 		Name: "s0013",
+		Seed: 13,
 		Models: []difftest.Model{
 			difftest.ModelOf[S13Tool](),
 			difftest.ModelOf[S13Book](),

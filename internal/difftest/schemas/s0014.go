@@ -28,6 +28,7 @@ import (
 func s0014() *difftest.Schema {
 	return &difftest.Schema{
 		Name: "s0014",
+		Seed: 14,
 		Models: []difftest.Model{
 			difftest.ModelOf[S14Film](),
 			difftest.ModelOf[S14Wall](),

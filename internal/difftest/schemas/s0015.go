@@ -21,6 +21,7 @@ import (
 func s0015() *difftest.Schema {
 	return &difftest.Schema{
 		Name: "s0015",
+		Seed: 15,
 		Models: []difftest.Model{
 			difftest.ModelOf[S15User](),
 			difftest.ModelOf[S15Farm](),

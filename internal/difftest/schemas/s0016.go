@@ -23,6 +23,7 @@ import (
 func s0016() *difftest.Schema {
 	return &difftest.Schema{
 		Name: "s0016",
+		Seed: 16,
 		Models: []difftest.Model{
 			difftest.ModelOf[S16Farm](),
 			difftest.ModelOf[S16User](),

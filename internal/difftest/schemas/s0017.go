@@ -21,6 +21,7 @@ import (
 func s0017() *difftest.Schema {
 	return &difftest.Schema{
 		Name: "s0017",
+		Seed: 17,
 		Models: []difftest.Model{
 			difftest.ModelOf[S17Lake](),
 			difftest.ModelOf[S17Post](),

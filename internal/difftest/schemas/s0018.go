@@ -20,6 +20,7 @@ import (
 func s0018() *difftest.Schema {
 	return &difftest.Schema{
 		Name: "s0018",
+		Seed: 18,
 		Models: []difftest.Model{
 			difftest.ModelOf[S18User](),
 			difftest.ModelOf[S18Song](),

@@ -21,6 +21,7 @@ import (
 func s0019() *difftest.Schema {
 	return &difftest.Schema{
 		Name: "s0019",
+		Seed: 19,
 		Models: []difftest.Model{
 			difftest.ModelOf[S19Desk](),
 			difftest.ModelOf[S19Task](),

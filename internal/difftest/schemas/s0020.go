@@ -23,6 +23,7 @@ import (
 func s0020() *difftest.Schema {
 	return &difftest.Schema{
 		Name: "s0020",
+		Seed: 20,
 		Models: []difftest.Model{
 			difftest.ModelOf[S20Yard](),
 			difftest.ModelOf[S20Road](),

@@ -20,6 +20,7 @@ import (
 func s0021() *difftest.Schema {
 	return &difftest.Schema{
 		Name: "s0021",
+		Seed: 21,
 		Models: []difftest.Model{
 			difftest.ModelOf[S21Road](),
 			difftest.ModelOf[S21Port](),

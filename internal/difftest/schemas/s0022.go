@@ -20,6 +20,7 @@ import (
 func s0022() *difftest.Schema {
 	return &difftest.Schema{
 		Name: "s0022",
+		Seed: 22,
 		Models: []difftest.Model{
 			difftest.ModelOf[S22Wall](),
 			difftest.ModelOf[S22Task](),

@@ -24,6 +24,7 @@ import (
 func s0023() *difftest.Schema {
 	return &difftest.Schema{
 		Name: "s0023",
+		Seed: 23,
 		Models: []difftest.Model{
 			difftest.ModelOf[S23City](),
 			difftest.ModelOf[S23Post](),

@@ -23,6 +23,7 @@ import (
 func s0024() *difftest.Schema {
 	return &difftest.Schema{
 		Name: "s0024",
+		Seed: 24,
 		Models: []difftest.Model{
 			difftest.ModelOf[S24Book](),
 			difftest.ModelOf[S24User](),
