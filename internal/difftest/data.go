@@ -83,10 +83,9 @@ type dataGen struct {
 	r  *rand.Rand
 	mt *meta
 	ds *dataset
-	// caseVariants writes some string foreign keys in upper case: orphans
-	// where comparison is case-sensitive, matches under MySQL's default
-	// case-insensitive collation.
-	caseVariants bool
+	// collationVariants writes some string foreign keys in upper case or
+	// with a trailing space (see Config).
+	collationVariants bool
 }
 
 func (g *dataGen) chance(p float64) bool { return g.r.Float64() < p }
@@ -95,12 +94,12 @@ func (g *dataGen) chance(p float64) bool { return g.r.Float64() < p }
 // of one row, foreign keys that are NULL, orphaned or shared, rows whose
 // parents have no children, soft-deleted rows, polymorphic rows of other
 // owner types, and join rows.
-func generate(seed uint64, mt *meta, caseVariants bool) *dataset {
+func generate(seed uint64, mt *meta, collationVariants bool) *dataset {
 	g := &dataGen{
-		r:            rand.New(rand.NewPCG(seed, 0x64617461)),
-		mt:           mt,
-		ds:           &dataset{rows: map[*modelMeta][]map[string]any{}, joins: map[string][]map[string]any{}},
-		caseVariants: caseVariants,
+		r:                 rand.New(rand.NewPCG(seed, 0x64617461)),
+		mt:                mt,
+		ds:                &dataset{rows: map[*modelMeta][]map[string]any{}, joins: map[string][]map[string]any{}},
+		collationVariants: collationVariants,
 	}
 	for _, m := range mt.models {
 		g.table(m)
@@ -253,9 +252,13 @@ func (g *dataGen) refRow(rows []map[string]any) map[string]any {
 	return rows[g.r.IntN(g.r.IntN(len(rows))+1)]
 }
 
-// variant returns a string key in upper case sometimes (see caseVariants).
-func (g *dataGen) variant(v any) any {
-	if s, ok := v.(string); ok && g.caseVariants && g.chance(0.1) {
+// variant returns a string key in upper case or with a trailing space
+// sometimes (see collationVariants).
+func (g *dataGen) variant(c *schema.Field, v any) any {
+	if s, ok := v.(string); ok && g.collationVariants && g.chance(0.1) {
+		if g.chance(0.5) && len(s) < c.Size {
+			return s + " "
+		}
 		return strings.ToUpper(s)
 	}
 	return v
@@ -287,7 +290,7 @@ func (g *dataGen) foreignKeys(fk *fkGroup) {
 				if v == nil && !kindOf(c).nullable {
 					v = g.orphan(c)
 				}
-				row[c.DBName] = g.variant(v)
+				row[c.DBName] = g.variant(c, v)
 			}
 		}
 	}

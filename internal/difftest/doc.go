@@ -1,5 +1,108 @@
 // Package difftest is a differential test of gormloader on schemas nobody
-// designed for it.
+// designed for it: random GORM models, random rows and random query trees,
+// with every result gormloader loads compared with the naive per-parent
+// GORM query, and the statements it issues counted.
+//
+// # Running
+//
+//	go test ./internal/difftest
+//
+// checks the checked-in schemas (package schemas, seeds 1 to 24) with 2 data
+// sets of 4 query trees each, on SQLite and, when ORMLOADER_TEST_POSTGRES_DSN
+// and ORMLOADER_TEST_MYSQL_DSN are set, PostgreSQL and MariaDB/MySQL: this is
+// the CI budget. -data N and -trees N (or ORMLOADER_DIFF_DATA and
+// ORMLOADER_DIFF_TREES) check more of each. New schemas are checked on demand:
+//
+//	go test ./internal/difftest -run TestGenerated -seeds 500 [-first 1000] [-keep] [-gorace]
+//	ORMLOADER_DIFF_SEEDS=500 ORMLOADER_DIFF_FIRST=1000 go test ./internal/difftest -run TestGenerated
+//
+// generates the schemas of seeds first to first+N-1 into a package under
+// testdata/ (inside the module, so it imports this one) and runs its test
+// with go test; -keep leaves it there to read and rerun, -gorace builds it
+// with -race. Every check is a subtest named schema/dialect/dataN/treeN
+// (TestSchemas/s0007/postgres/data1/tree3), so one failure reruns alone with
+// -run, and a failure prints the query tree, the parent row, both results
+// and the statements.
+//
+// # Layout
+//
+//   - gen.go: the generator. A seed gives an abstract schema (3 to 6
+//     models, random keys, columns and relations), rendered as Go source
+//     (GenerateSchema, WritePackage; go run ./gen is the go:generate
+//     command). GORM models are named Go types, which reflect cannot make
+//     (StructOf makes neither names nor self-referencing types), hence
+//     source.
+//   - schemas/: the generated package of the CI seeds, checked in and
+//     rewritten by go generate; TestSchemasAreCurrent fails when it is
+//     stale.
+//   - schema.go, data.go, tree.go, check.go, byid.go: the checker. It reads
+//     everything from GORM's parse of the models (keys, relations, join
+//     tables, polymorphic columns), so Run works on any GORM models, not
+//     only generated ones.
+//
+// # What the generator covers
+//
+// Keys: single-column primary keys of int, int32, int64, uint, short
+// strings and uuid-like strings, named ID or not; composite primary keys of
+// two columns. Foreign keys of the referenced type, another integer type, a
+// pointer or a sql.Null type (so NULL), composite foreign keys (a NULL part
+// too), custom foreignKey/references tags and GORM's default names, keys
+// referencing a unique non-key column (nullable too). Relations: belongs-to,
+// has-one, has-many ([]T and []*T), many2many (self-referencing too, custom
+// join columns with joinForeignKey/joinReferences, custom foreignKey and
+// references, declared on one or both sides), polymorphic has-one and
+// has-many (polymorphic:X or polymorphicType/polymorphicId, default and
+// custom polymorphicValue, one to three owner models), self references,
+// several relations between the same two models, a belongs-to inside an
+// anonymous embedded struct. Soft delete (gorm.DeletedAt) on some models.
+// Shapes gormloader refuses: a belongs-to inside a struct tagged embedded,
+// and a has-many on five key columns; Register and the loads must return
+// ErrUnsupportedRelation naming the model and the field, and never panic.
+//
+// Data: 0, 1 or up to 14 rows per table; foreign keys that are NULL,
+// orphaned (a missing key, or 0), or shared by many rows, so that some
+// parents have many children and others none; soft-deleted rows; polymorphic
+// rows of other owner types and of no owner; join rows of missing owners;
+// columns with few values, so that filters match some rows and orders tie.
+//
+// Query trees: a root Find with random Where, Order and Limit, then paths of
+// 1 to 4 relation steps, branching now and then; each step loads a relation
+// for every row of the previous step's results with Load, LoadOne (on to-one
+// relations mostly) or Count, with random Where (arguments of several
+// types), Order (always ending with the primary key: a total order) and
+// per-parent Limit. A tree runs sequentially or with a goroutine per row,
+// passing pointers into the result slices or copies, and giving the loads
+// the root *gorm.DB, a session of it, or nil (the db in the context). ByID
+// and ByIDs run on existing, soft-deleted and missing keys.
+//
+// # What is compared
+//
+// The oracle is GORM's own association query, one parent at a time, outside
+// any scope: db.Model(&parent).Where(...).Order(...).Limit(...)
+// .Association(field).Find (or .Count). Results compare as sequences when
+// the step has an Order, as multisets when it has none, and as "min(limit,
+// all) of the naive rows" for a Limit without an Order. LoadOne, and Load of
+// a to-one relation, give no row iff the naive query finds none, else its
+// first row when ordered and one of its rows when not: a has-one with
+// several matching rows keeps one of them (Preload keeps the last; an
+// unordered statement promises no order), an expected difference. Rows
+// compare by their JSON form, then with reflect.DeepEqual. A parent whose
+// key is NULL expects nothing (GORM's Association itself builds an invalid
+// statement for a composite key that is all NULL).
+//
+// Statements are counted at the driver (internal/sqlcount), per scope, and a
+// step's count waits for every batch the scope dispatched (a Tracer counts
+// their ends: the statement for a load set's siblings may outlive the load
+// that caused it). A step whose parents all belong to one load set may issue
+// at most one statement (the promise: one per relation per level and
+// variant), and none if every parent's key is NULL, which is also checked
+// for each such parent alone in a fresh scope. When a model's rows are in
+// several load sets of the scope (a row reached twice), a step may issue
+// one statement per set its rows belong to; on a relation from a model to
+// itself, the level's own results may take rows over (a row goes to the
+// largest set, on a tie to the latest), and a later row's load then fetches
+// the next level's keys early: that is bounded only by one statement per
+// load.
 package difftest
 
 //go:generate go run ./gen -dir schemas -seeds 1-24

@@ -299,3 +299,14 @@ func isNull(ctx context.Context, f *schema.Field, row reflect.Value) bool {
 func (r *relMeta) nullKey(ctx context.Context, row reflect.Value) bool {
 	return slices.ContainsFunc(r.parentKey, func(f *schema.Field) bool { return isNull(ctx, f, row) })
 }
+
+// zeroKey reports whether every part of r's parent key of row is its type's
+// zero value.
+func (r *relMeta) zeroKey(ctx context.Context, row reflect.Value) bool {
+	for _, f := range r.parentKey {
+		if _, zero := f.ValueOf(ctx, row); !zero {
+			return false
+		}
+	}
+	return true
+}
