@@ -48,7 +48,13 @@
 // the model does not have, so the plugin wraps gorm:query to scan them
 // itself, in gorm:query's place; other statements are left to gorm:query. A
 // plugin that replaces gorm:query must be installed before this one
-// (ErrQueryReplaced says so otherwise). Keys are deduplicated, an empty key set issues no
+// (ErrQueryReplaced says so otherwise). One difference remains: a
+// many-to-many load is one JOIN, whose callbacks run for the target model,
+// where GORM's Preload runs a statement of its own on the join table first.
+// A condition that a callback adds for the join table's own model (a custom
+// join model set up with SetupJoinTable that has, say, a tenant column) does
+// not apply; conditions on the target rows, and on the parents (already
+// filtered when they were loaded), do. Keys are deduplicated, an empty key set issues no
 // statement, and batches larger than the dialect's bind-parameter limit
 // (SQLite: asked from the connection, 32766 on current versions; PostgreSQL
 // and MySQL: 65535 divided by the key width) are split into the fewest
