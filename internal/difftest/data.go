@@ -84,7 +84,7 @@ type dataGen struct {
 	mt *meta
 	ds *dataset
 	// collationVariants writes some string foreign keys in upper case or
-	// with a trailing space (see Config).
+	// with a trailing space (see Config.Known).
 	collationVariants bool
 }
 
