@@ -20,7 +20,10 @@ type keyed[K any, C comparable, V any] struct {
 
 // entry is one key's result in a scope. Its fields are guarded by the
 // scope's mutex until f.done is closed; after that val and err never change
-// and may be read without the lock by whoever received from f.done.
+// and may be read without the lock by whoever received from f.done. An
+// entry of the pending batch that Set gave a value is resolved before its
+// batch (f.done is still open): its batch leaves it alone, and Clear may
+// make it pending again until the batch is dispatched.
 type entry[V any] struct {
 	val   V
 	err   error
@@ -47,7 +50,8 @@ type flight struct {
 	wbuf    [1]*worker // waiters' first backing array
 }
 
-// resolved is the flight of entries that never had a batch (Prime).
+// resolved is the flight of entries that never had a batch (Prime,
+// PrimeError, Set).
 var resolved = func() *flight {
 	f := &flight{done: make(chan struct{})}
 	close(f.done)
@@ -174,7 +178,9 @@ func (st *state[K, C, V]) dispatchLocked(s *Scope) {
 	b := st.pending
 	st.pending = nil
 	for _, sl := range b.slots {
-		sl.e.state = stateInFlight
+		if sl.e.state == statePending { // not resolved by Set
+			sl.e.state = stateInFlight
+		}
 	}
 	if s.tracked {
 		b.w = worker{Context: s.ctx, s: s}
@@ -235,7 +241,8 @@ func (st *state[K, C, V]) run(s *Scope, b *batch[K, C, V]) {
 // resolveLocked stores the results of b in its entries and marks the
 // batch's waiting workers running. Failed entries are removed from the
 // cache (if the cache still holds them), as are all entries of a loader
-// without cache.
+// without cache. Entries that Set resolved before the batch was dispatched
+// keep their value, and stay cached.
 func (st *state[K, C, V]) resolveLocked(b *batch[K, C, V], vals []V, errs []error, batchErr error) {
 	for _, w := range b.waiters {
 		w.unblockLocked()
@@ -243,6 +250,9 @@ func (st *state[K, C, V]) resolveLocked(b *batch[K, C, V], vals []V, errs []erro
 	b.waiters = nil
 	for i, sl := range b.slots {
 		e := sl.e
+		if e.state == stateResolved {
+			continue
+		}
 		e.state = stateResolved
 		switch {
 		case errors.Is(batchErr, ErrWrongLength):
@@ -392,6 +402,25 @@ func (l *keyed[K, C, V]) scopeCacheKey(s *Scope, key K, call string) (ck C, ok b
 	return ck, true
 }
 
+// indexedKey is the cache key of keys[i].
+type indexedKey[C comparable] struct {
+	ck C
+	i  int
+}
+
+// scopeCacheKeys is scopeCacheKey for every key of keys (PrimeMany,
+// ClearMany): it returns the cache keys of those whose cache key function
+// did not panic.
+func (l *keyed[K, C, V]) scopeCacheKeys(s *Scope, keys []K, call string) []indexedKey[C] {
+	cks := make([]indexedKey[C], 0, len(keys))
+	for i, k := range keys {
+		if ck, ok := l.scopeCacheKey(s, k, call); ok {
+			cks = append(cks, indexedKey[C]{ck, i})
+		}
+	}
+	return cks
+}
+
 func (l *keyed[K, C, V]) cacheKeys(keys []K) ([]C, error) {
 	cks := make([]C, len(keys))
 	for i, k := range keys {
@@ -495,7 +524,8 @@ func await[V any](ctx context.Context, e *entry[V]) (V, error) {
 	}
 }
 
-// wait is await for an entry enqueued earlier (LoadMany, LoadThunk).
+// wait is await for an entry enqueued earlier (LoadMany, LoadThunk). The
+// entry may have been resolved since, by its batch or by Set.
 func wait[V any](ctx context.Context, s *Scope, e *entry[V]) (V, error) {
 	select {
 	case <-e.f.done:
@@ -503,6 +533,12 @@ func wait[V any](ctx context.Context, s *Scope, e *entry[V]) (V, error) {
 	default:
 	}
 	s.mu.Lock()
+	if e.state == stateResolved {
+		// Set resolved it before its batch: f.done may still be open.
+		v, err := e.val, e.err
+		s.mu.Unlock()
+		return v, err
+	}
 	s.parkLocked(ctx, e)
 	s.mu.Unlock()
 	return await(ctx, e)
@@ -590,20 +626,97 @@ func (l *keyed[K, C, V]) thunk(ctx context.Context, key K, siblings []K) func() 
 	}
 }
 
-func (l *keyed[K, C, V]) prime(ctx context.Context, key K, v V) {
+// inPendingLocked reports whether e belongs to the pending batch (it may
+// have been resolved by Set).
+func (st *state[K, C, V]) inPendingLocked(e *entry[V]) bool {
+	return st.pending != nil && e.f == &st.pending.flight
+}
+
+// primeLocked caches v and err for ck unless ck has an entry.
+func (st *state[K, C, V]) primeLocked(ck C, v V, err error, more int) {
+	if _, ok := st.cache[ck]; ok {
+		return
+	}
+	e := st.newEntry(resolved, more)
+	e.val, e.err, e.state = v, err, stateResolved
+	st.cache[ck] = e
+}
+
+// setLocked caches v for ck, whatever entry ck has. An entry of the pending
+// batch takes v itself: that batch has read nothing yet, so its waiters get
+// v too. Any other entry is replaced, not changed: the waiters of an
+// in-flight batch get what the batch read, and a resolved entry is read
+// without the lock.
+func (st *state[K, C, V]) setLocked(ck C, v V, more int) {
+	if e, ok := st.cache[ck]; ok && st.inPendingLocked(e) {
+		e.val, e.err, e.state = v, nil, stateResolved
+		return
+	}
+	e := st.newEntry(resolved, more)
+	e.val, e.state = v, stateResolved
+	st.cache[ck] = e
+}
+
+// forgetLocked removes e, the entry of ck, from the cache, unless e belongs
+// to the pending batch: that batch has read nothing yet, and a later load
+// of ck must join it rather than put ck in it twice. Such an entry forgets
+// a value that Set gave it, and waits for its batch again.
+func (st *state[K, C, V]) forgetLocked(ck C, e *entry[V]) {
+	if !st.inPendingLocked(e) {
+		delete(st.cache, ck)
+		return
+	}
+	if e.state == stateResolved {
+		var zero V
+		e.val, e.err, e.state = zero, nil, statePending
+	}
+}
+
+// prime caches v, or the per-key error err, for key in ctx's scope unless
+// key has an entry (Prime, PrimeError); with replace, it caches v whatever
+// entry key has (Set).
+func (l *keyed[K, C, V]) prime(ctx context.Context, key K, v V, err error, replace bool) {
 	s := FromContext(ctx)
 	if s == nil || l.cfg.noCache {
 		return
 	}
-	ck, ok := l.scopeCacheKey(s, key, "Prime")
+	call := "Prime"
+	switch {
+	case replace:
+		call = "Set"
+	case err != nil:
+		call = "PrimeError"
+	}
+	ck, ok := l.scopeCacheKey(s, key, call)
 	if !ok {
 		return
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	st := l.stateLocked(s)
-	if _, ok := st.cache[ck]; !ok {
-		st.cache[ck] = &entry[V]{val: v, state: stateResolved, f: resolved}
+	if replace {
+		st.setLocked(ck, v, 1)
+	} else {
+		st.primeLocked(ck, v, err, 1)
+	}
+}
+
+func (l *keyed[K, C, V]) primeMany(ctx context.Context, keys []K, vals []V) {
+	if len(keys) != len(vals) {
+		// Priming the pairs that exist would cache values under the wrong
+		// keys whenever one list is shifted: the caller's bug must show.
+		panic(fmt.Sprintf("dataloader: loader %q: PrimeMany with %d keys and %d values", l.cfg.name, len(keys), len(vals)))
+	}
+	s := FromContext(ctx)
+	if s == nil || l.cfg.noCache || len(keys) == 0 {
+		return
+	}
+	cks := l.scopeCacheKeys(s, keys, "PrimeMany")
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	st := l.stateLocked(s)
+	for i, c := range cks {
+		st.primeLocked(c.ck, vals[c.i], nil, len(cks)-i)
 	}
 }
 
@@ -625,14 +738,28 @@ func (l *keyed[K, C, V]) clear(ctx context.Context, key K, all bool) {
 	defer s.mu.Unlock()
 	st := l.stateLocked(s)
 	if !all {
-		if e, ok := st.cache[ck]; ok && e.state != statePending {
-			delete(st.cache, ck)
+		if e, ok := st.cache[ck]; ok {
+			st.forgetLocked(ck, e)
 		}
 		return
 	}
 	for ck, e := range st.cache {
-		if e.state != statePending {
-			delete(st.cache, ck)
+		st.forgetLocked(ck, e)
+	}
+}
+
+func (l *keyed[K, C, V]) clearMany(ctx context.Context, keys []K) {
+	s := FromContext(ctx)
+	if s == nil || len(keys) == 0 {
+		return
+	}
+	cks := l.scopeCacheKeys(s, keys, "ClearMany")
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	st := l.stateLocked(s)
+	for _, c := range cks {
+		if e, ok := st.cache[c.ck]; ok {
+			st.forgetLocked(c.ck, e)
 		}
 	}
 }

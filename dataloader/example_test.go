@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/ormloader/ormloader/dataloader"
 )
@@ -106,4 +107,63 @@ func ExampleLoader_LoadWith() {
 	// album of band 20
 	// album of band 30
 	// batches: 1
+}
+
+// A list query returns whole rows: prime the by-ID loader with them, and
+// later lookups of those IDs in the request need no query.
+func ExampleLoader_PrimeMany() {
+	userByID := dataloader.NewMapped(func(ctx context.Context, ids []int) (map[int]User, error) {
+		fmt.Println("query for", ids)
+		found := map[int]User{}
+		for _, id := range ids {
+			found[id] = users[id]
+		}
+		return found, nil
+	})
+	ctx, scope := dataloader.NewScope(context.Background())
+	defer scope.Close()
+
+	list := []User{users[1], users[2]} // SELECT * FROM users LIMIT 2
+	ids := make([]int, len(list))
+	for i, u := range list {
+		ids[i] = u.ID
+	}
+	userByID.PrimeMany(ctx, ids, list)
+
+	vals, _ := userByID.LoadMany(ctx, []int{2, 3})
+	fmt.Println(vals[0].Name, vals[1].Name)
+	// Output:
+	// query for [3]
+	// Grace Alan
+}
+
+// Code that has enqueued every key it wants in one batch sends it with
+// Dispatch instead of waiting for the tick.
+func ExampleScope_Dispatch() {
+	nameByID := dataloader.New(func(ctx context.Context, ids []int) ([]string, []error, error) {
+		fmt.Println("batch", ids)
+		names := make([]string, len(ids))
+		for i, id := range ids {
+			names[i] = users[id].Name
+		}
+		return names, nil, nil
+	})
+	// This scope's tick waits a second for more keys; Dispatch does not.
+	ctx, scope := dataloader.NewScope(context.Background(), dataloader.WithQuietPeriod(time.Second), dataloader.WithWindow(time.Second))
+	defer scope.Close()
+
+	thunks := make([]func() (string, error), 3)
+	for i := range thunks {
+		thunks[i] = nameByID.LoadThunk(ctx, i+1)
+	}
+	scope.Dispatch() // every key is enqueued: no need to wait for the tick
+	for _, thunk := range thunks {
+		name, _ := thunk()
+		fmt.Println(name)
+	}
+	// Output:
+	// batch [1 2 3]
+	// Ada
+	// Grace
+	// Alan
 }

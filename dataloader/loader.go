@@ -58,8 +58,11 @@ type loaderImpl[K, V any] interface {
 	load(ctx context.Context, key K, siblings []K) (V, error)
 	loadMany(ctx context.Context, keys []K) ([]V, []error)
 	thunk(ctx context.Context, key K, siblings []K) func() (V, error)
-	prime(ctx context.Context, key K, v V)
+	loadExisting(ctx context.Context, key K) (V, bool, error)
+	prime(ctx context.Context, key K, v V, err error, replace bool)
+	primeMany(ctx context.Context, keys []K, vals []V)
 	clear(ctx context.Context, key K, all bool)
+	clearMany(ctx context.Context, keys []K)
 }
 
 // New returns a loader whose batch function returns one value per key, in
@@ -146,7 +149,9 @@ func funcName(fn any) string {
 
 // Load returns the value for key. In a scope, the key joins the scope's
 // pending batch for this loader (or finds its cached, pending or in-flight
-// entry) and Load waits for that batch.
+// entry) and Load waits for that batch, which is dispatched at the tick
+// (see the package documentation), when it is full ([WithMaxBatch]), or by
+// [Scope.Dispatch].
 //
 // A caller that asks for a key another caller is already waiting for shares
 // that caller's batch and result. Load returns as soon as ctx is done, with
@@ -161,62 +166,123 @@ func (l *Loader[K, V]) Load(ctx context.Context, key K) (V, error) {
 
 // LoadWith is Load for a key that belongs to a set of siblings, such as the
 // rows of one query result: key and every sibling that is neither cached nor
-// already pending or in flight join the same batch as one unit, and LoadWith
-// waits for key only. Siblings' results are cached, so the siblings' own
-// loads find them. This makes a sequential loop over the rows issue one
-// batch.
+// already pending or in flight join the same batch as one unit (split only
+// past [WithMaxBatch]), and LoadWith waits for key only. Siblings' results
+// are cached, so the siblings' own loads find them. This makes a sequential
+// loop over the rows issue one batch.
 //
-// If the siblings name any key other than key, the batch is dispatched at
-// once instead of waiting for the tick: the caller has said who else is
-// coming. (Keys of another set enqueued later go into the next batch.) A
-// loader created with [WithoutCache] ignores siblings, whose results it
-// could not keep.
+// If the siblings name any key other than key, this loader's pending batch
+// is dispatched at once instead of waiting for the tick: the caller has
+// said who else is coming. (Keys of another set enqueued later go into the
+// next batch.) A key whose only sibling is itself waits for the tick, as
+// Load does. A loader created with [WithoutCache] ignores siblings, whose
+// results it could not keep.
 func (l *Loader[K, V]) LoadWith(ctx context.Context, key K, siblings []K) (V, error) {
 	return l.impl.load(ctx, key, siblings)
 }
 
-// LoadMany loads keys in one batch (more than one only past [WithMaxBatch])
-// and returns their values in the order of keys. errs is nil if every key
-// succeeded; otherwise it has one entry per key, nil where that key
-// succeeded.
+// LoadMany returns the values of keys, in the order of keys. errs is nil if
+// every key succeeded; otherwise it has one entry per key, nil where that
+// key succeeded.
+//
+// The keys that are neither cached nor pending or in flight join this
+// loader's pending batch together, as one unit (split only past
+// [WithMaxBatch]), so they are fetched by one call of the batch function.
+// That batch still waits for the tick, as Load's does: keys that other
+// callers load meanwhile join it too. Only [Loader.LoadWith] with siblings
+// dispatches at once; [Scope.Dispatch] sends the scope's pending batches
+// now.
 func (l *Loader[K, V]) LoadMany(ctx context.Context, keys []K) (vals []V, errs []error) {
 	return l.impl.loadMany(ctx, keys)
 }
 
 // LoadThunk enqueues key now and returns a function that waits for its
-// value. Enqueue several keys with LoadThunk, then call the thunks, to
-// batch keys from one goroutine. The thunk may be called more than once.
+// value; the thunk may be called more than once. Enqueue several keys with
+// LoadThunk, then call the thunks, to batch keys from one goroutine: the
+// batch waits for the tick, so the keys share it if they are enqueued
+// before it fires (in window mode, within the quiet period of each other;
+// in tracked mode, while the enqueuing worker runs). Call [Scope.Dispatch]
+// after the last LoadThunk to send the batch without waiting.
 func (l *Loader[K, V]) LoadThunk(ctx context.Context, key K) func() (V, error) {
 	return l.impl.thunk(ctx, key, nil)
 }
 
 // LoadWithThunk is [Loader.LoadWith] in two steps: the key and its siblings
-// are enqueued when it is called, and the returned function waits for the
-// key's value. Code that must know the keys are enqueued before it lets
-// other goroutines load (the ORM adapters' load-set claims) uses it.
+// are enqueued (and, if the siblings name another key, dispatched) when it
+// is called, and the returned function waits for the key's value. Code
+// that must know the keys are enqueued before it lets other goroutines load
+// (the ORM adapters' load-set claims) uses it.
 func (l *Loader[K, V]) LoadWithThunk(ctx context.Context, key K, siblings []K) func() (V, error) {
 	return l.impl.thunk(ctx, key, siblings)
 }
 
 // Prime caches v for key in the context's scope unless key already has an
-// entry (cached, pending or in flight); to replace one, Clear it first.
-// Without a scope it does nothing. If the cache key function panics, Prime
-// logs the panic through the scope's logger ([WithLogger]) and does nothing.
+// entry (cached, pending or in flight); to replace one, use [Loader.Set].
+// Without a scope, or for a loader created with [WithoutCache], it does
+// nothing. If the cache key function panics, Prime logs the panic through
+// the scope's logger ([WithLogger]) and does nothing.
 func (l *Loader[K, V]) Prime(ctx context.Context, key K, v V) {
-	l.impl.prime(ctx, key, v)
+	l.impl.prime(ctx, key, v, nil, false)
 }
 
-// Clear forgets the result for key in the context's scope, so the next
-// Load calls the batch function again. A key whose batch has not been
-// dispatched yet is left in it: that batch has not read anything yet. If
-// the cache key function panics, Clear logs the panic through the scope's
-// logger and does nothing: nothing can have been cached under that key.
+// PrimeMany primes each of keys with the value at the same index of vals,
+// as [Loader.Prime] does, under one lock of the scope: a key that already
+// has an entry keeps it, and a key given twice keeps its first value. A key
+// whose cache key function panics is logged and skipped. PrimeMany panics
+// if keys and vals differ in length: priming the pairs that exist would
+// cache values under the wrong keys.
+func (l *Loader[K, V]) PrimeMany(ctx context.Context, keys []K, vals []V) {
+	l.impl.primeMany(ctx, keys, vals)
+}
+
+// PrimeError caches err as the per-key error of key in the context's scope,
+// unless key already has an entry: later loads of key return err, as given,
+// without calling the batch function, as if a batch had returned it for
+// key, until [Loader.Clear] forgets it. A nil err, or one that matches
+// [context.Canceled] or [context.DeadlineExceeded], primes nothing (the
+// loader never caches a context error: it belongs to one caller, not to the
+// key), and the next load calls the batch function. Without a scope or
+// cache, and if the cache key function panics, it does what Prime does.
+func (l *Loader[K, V]) PrimeError(ctx context.Context, key K, err error) {
+	if err == nil || isContextErr(err) {
+		return
+	}
+	var zero V
+	l.impl.prime(ctx, key, zero, err, false)
+}
+
+// Set caches v for key in the context's scope, replacing whatever key has
+// (a value or per-key error, primed or loaded): loads of key that start
+// after Set returns get v without a batch, until [Loader.Clear] forgets it.
+// Loads that were already waiting for key keep waiting for the batch they
+// joined: if it has been dispatched they get what its batch function read
+// (which is not cached), otherwise they get v (the key is still passed to
+// that batch function, whose result for it is dropped). Without a scope or
+// cache, and if the cache key function panics, it does what Prime does.
+func (l *Loader[K, V]) Set(ctx context.Context, key K, v V) {
+	l.impl.prime(ctx, key, v, nil, true)
+}
+
+// Clear forgets the result for key in the context's scope (a value or a
+// per-key error, loaded, primed or Set), so the next Load calls the batch
+// function again. A key whose batch has not been dispatched yet is left in
+// it, since that batch has not read anything yet, and forgets a value Set
+// gave it: its loads get that batch's result. If the cache key function
+// panics, Clear logs the panic through the scope's logger and does
+// nothing: nothing can have been cached under that key.
 func (l *Loader[K, V]) Clear(ctx context.Context, key K) {
 	l.impl.clear(ctx, key, false)
 }
 
+// ClearMany forgets the results for keys, as [Loader.Clear] does for each
+// of them, under one lock of the scope. A key whose cache key function
+// panics is logged and skipped.
+func (l *Loader[K, V]) ClearMany(ctx context.Context, keys []K) {
+	l.impl.clearMany(ctx, keys)
+}
+
 // ClearAll forgets every result of this loader in the context's scope, as
-// Clear does for one key.
+// Clear does for each key.
 func (l *Loader[K, V]) ClearAll(ctx context.Context) {
 	var zero K
 	l.impl.clear(ctx, zero, true)

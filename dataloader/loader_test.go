@@ -397,8 +397,15 @@ func TestWithoutCache(t *testing.T) {
 	l.LoadMany(ctx, []int{1, 1, 2})
 	mustLoad(t, ctx, l, 1)
 	l.Prime(ctx, 3, "primed")
-	mustLoad(t, ctx, l, 3)
-	wantBatches(t, r.calls(), [][]int{{1, 2}, {1}, {3}})
+	l.PrimeMany(ctx, []int{4}, []string{"primed"})
+	l.PrimeError(ctx, 5, errPrimed)
+	l.Set(ctx, 6, "set")
+	for k := 3; k <= 6; k++ {
+		if v := mustLoad(t, ctx, l, k); v != fmt.Sprintf("v%d", k) {
+			t.Fatalf("Load(%d) = %q: a loader without cache primed it", k, v)
+		}
+	}
+	wantBatches(t, r.calls(), [][]int{{1, 2}, {1}, {3}, {4}, {5}, {6}})
 }
 
 func TestLoadsWhileBatchResolves(t *testing.T) {

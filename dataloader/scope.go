@@ -388,6 +388,32 @@ func (s *Scope) pendingLocked(d dispatcher, first bool, now time.Time) {
 	}
 }
 
+// Dispatch starts every pending batch of the scope now, of every loader,
+// without waiting for the tick: for code that knows it has enqueued every
+// key it wants in them (with [Loader.LoadThunk], or loads it has started in
+// other goroutines). It does not wait for the batches. Keys enqueued later
+// go into new batches, which wait for the tick as usual.
+//
+// Dispatch may be called from any goroutine, batch functions and tracers
+// included, at any time. With nothing pending it does nothing, so calling
+// it twice is calling it once; on a closed scope nothing is pending (Close
+// failed it).
+func (s *Scope) Dispatch() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.dispatchReadyLocked()
+	s.notifyLocked() // a sleeping tick has nothing left to wait for
+}
+
+// dispatchReadyLocked starts every pending batch.
+func (s *Scope) dispatchReadyLocked() {
+	for _, d := range s.ready {
+		d.dispatchLocked(s)
+	}
+	clear(s.ready)
+	s.ready = s.ready[:0]
+}
+
 // unreadyLocked removes d from the ready list (its batch was dispatched
 // because it was full).
 func (s *Scope) unreadyLocked(d dispatcher) {
@@ -419,11 +445,7 @@ func (s *Scope) tick() {
 		now := time.Now()
 		wait, sleep := s.untilDispatchLocked(now)
 		if wait <= 0 {
-			for _, d := range s.ready {
-				d.dispatchLocked(s)
-			}
-			clear(s.ready)
-			s.ready = s.ready[:0]
+			s.dispatchReadyLocked()
 			s.mu.Unlock()
 			continue
 		}

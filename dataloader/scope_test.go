@@ -67,10 +67,17 @@ func TestNoScopeLoadsDirectlyAndWarnsOnce(t *testing.T) {
 	if !strings.Contains(logs.String(), "loader=bands") {
 		t.Fatalf("warning does not name the loader:\n%s", logs)
 	}
-	// Prime and Clear without a scope do nothing and do not panic.
+	// Primes and clears without a scope do nothing and do not panic.
 	l.Prime(context.Background(), 1, "x")
+	l.PrimeMany(context.Background(), []int{1}, []string{"x"})
+	l.PrimeError(context.Background(), 1, errPrimed)
+	l.Set(context.Background(), 1, "x")
 	l.Clear(context.Background(), 1)
+	l.ClearMany(context.Background(), []int{1})
 	l.ClearAll(context.Background())
+	if v, err := l.Load(context.Background(), 1); v != "v1" || err != nil {
+		t.Fatalf("Load without scope after primes = %q, %v", v, err)
+	}
 }
 
 func TestStrictNoScope(t *testing.T) {
