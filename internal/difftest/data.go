@@ -36,11 +36,14 @@ var (
 
 // valueKind is the kind of a column's values, with nullability.
 type valueKind struct {
-	base     reflect.Kind // Int64, String, Bool, Float64, or Struct for time
+	base     reflect.Kind // Int64, String, Bool, Float64, Struct (time), Slice (a serializer)
 	nullable bool
 }
 
 func kindOf(f *schema.Field) valueKind {
+	if f.Serializer != nil {
+		return valueKind{base: reflect.Slice}
+	}
 	t := f.FieldType
 	switch t {
 	case nullInt64Type:
@@ -224,6 +227,9 @@ func (g *dataGen) data(f *schema.Field) any {
 		return g.chance(0.5)
 	case reflect.Float64:
 		return pick2(g.r, 0, 0.5, 1.25, 2)
+	case reflect.Slice:
+		// a serializer:json []string, written as its JSON
+		return pick2(g.r, `[]`, `["a"]`, `["a","b"]`, `null`)
 	default:
 		return stamps[g.r.IntN(len(stamps))]
 	}

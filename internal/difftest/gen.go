@@ -52,7 +52,7 @@ type genModel struct {
 	pk     []keyCol
 	code   *keyCol // a unique column that custom references can point at
 	fields []genField
-	types  []string // extra type declarations (embedded structs)
+	types  []string // extra declarations (embedded structs, methods)
 	self   bool     // has a self-referencing relation
 }
 
@@ -251,14 +251,50 @@ func (g *schemaGen) model(noun string) *genModel {
 	}
 	g.r.Shuffle(len(data), func(i, j int) { data[i], data[j] = data[j], data[i] })
 	for _, f := range data[:1+g.r.IntN(3)] {
+		if g.chance(0.15) {
+			f.tag = joinTag(f.tag, "column:"+strings.ToLower(f.name)+"_col")
+		}
 		m.add(f)
 		g.use(f.goType)
+	}
+	if g.chance(0.15) {
+		m.add(genField{"Tags", "[]string", "serializer:json"})
+	}
+	if g.chance(0.2) {
+		// Data columns in an embedded struct: tagged with a prefix, or
+		// anonymous (flattened).
+		meta := m.name + "Meta"
+		m.types = append(m.types, fmt.Sprintf("type %s struct {\n\tNote string `gorm:\"size:16\"`\n\tLevel int\n}", meta))
+		if g.chance(0.5) {
+			m.add(genField{"Meta", meta, "embedded;embeddedPrefix:meta_"})
+		} else {
+			m.add(genField{meta, "", ""})
+		}
 	}
 	if g.chance(0.3) {
 		m.add(genField{"DeletedAt", "gorm.DeletedAt", "index"})
 		g.imports["gorm.io/gorm"] = true
 	}
+	if g.chance(0.25) {
+		// A hook: rows must have gone through AfterFind exactly once.
+		m.add(genField{"Finds", "int", "-"})
+		m.types = append(m.types, fmt.Sprintf("// AfterFind counts the finds of a row.\nfunc (m *%s) AfterFind(*gorm.DB) error {\n\tm.Finds++\n\treturn nil\n}", m.name))
+		g.imports["gorm.io/gorm"] = true
+	}
+	if g.chance(0.2) {
+		m.types = append(m.types, fmt.Sprintf("// TableName is not GORM's name for the model.\nfunc (%s) TableName() string { return %q }", m.name, strings.ToLower(g.prefix)+"_tbl_"+strings.ToLower(noun)))
+	}
 	return m
+}
+
+func joinTag(parts ...string) string {
+	var out []string
+	for _, p := range parts {
+		if p != "" {
+			out = append(out, p)
+		}
+	}
+	return strings.Join(out, ";")
 }
 
 func keyTag(k keyCol, primary bool) string {
@@ -353,7 +389,11 @@ func (g *schemaGen) foreignKey(parent, child *genModel) {
 		g.use(typ[i])
 	}
 	for i, fk := range fks {
-		child.add(genField{fk, typ[i], sizeTag(refs[i])})
+		tag := sizeTag(refs[i])
+		if g.chance(0.1) {
+			tag = joinTag(tag, "column:"+strings.ToLower(fk)+"_fk")
+		}
+		child.add(genField{fk, typ[i], tag})
 	}
 	explicit := "foreignKey:" + strings.Join(fks, ",") + ";references:" + strings.Join(refNames, ",")
 	belongs := g.chance(0.75)

@@ -257,7 +257,7 @@ func dataColumns(s *schema.Schema) []*schema.Field {
 	}
 	var out []*schema.Field
 	for _, f := range s.Fields {
-		if f.DBName == "" || keys[f.DBName] || f.FieldType == reflect.TypeFor[gorm.DeletedAt]() {
+		if f.DBName == "" || keys[f.DBName] || f.FieldType == reflect.TypeFor[gorm.DeletedAt]() || f.Serializer != nil {
 			continue
 		}
 		out = append(out, f)

@@ -12,19 +12,18 @@ import (
 
 // Schema s0001 (seed 1): 6 models.
 //
-//   - S1Farm <-> S1Team through s1_farm_team_1: many2many S1Farm.CriticTeams and S1Team.CriticFarms
-//   - S1Tool -> S1Team on LenderID: has-many S1Team.LenderTools
-//   - S1Card -> S1Team on AuthorID: has-many S1Team.AuthorCards
-//   - S1Part -> S1Card on S1CardID: belongs-to S1Part.S1Card, has-one S1Card.Part
-//   - S1Tool <-> S1Shop through s1_tool_shop_2: many2many S1Tool.PupilShops
-//   - S1Part <-> S1Team through s1_part_team_3: many2many S1Part.ParentTeams
-//   - S1Tool <-> S1Team through s1_tool_team_4: many2many S1Tool.GuestTeams
-//   - S1Farm -> S1Shop on ReaderCode: belongs-to S1Farm.Reader, has-many S1Shop.ReaderFarms
-//   - S1Farm -> S1Team on BackerID: belongs-to S1Farm.Backer, has-many S1Team.BackerFarms
-//   - S1Team -> S1Team on BearerID: belongs-to S1Team.Bearer
-//   - S1Shop <-> S1Farm through s1_shop_farm_5: many2many S1Shop.AllyFarms
-//   - S1Team -> S1Tool on OwnerCode: belongs-to S1Team.Owner, has-many S1Tool.OwnerTeams
-//   - S1Tool polymorphic on RivalID/RivalType: S1Farm.RivalTool, S1Part.RivalTools, S1Team.RivalTools
+//   - S1Farm <-> S1Team through s1_farm_team_1: many2many S1Farm.CriticTeams
+//   - S1Tool -> S1Farm on LenderSerial: has-many S1Farm.LenderTools
+//   - S1Team <-> S1Card through s1_team_card_2: many2many S1Team.AuthorCards
+//   - S1Part -> S1Farm on LeaderSerial: belongs-to S1Part.Leader, has-many S1Farm.LeaderParts
+//   - S1Farm <-> S1Shop through s1_farm_shop_3: many2many S1Farm.PupilShops and S1Shop.PupilFarms
+//   - S1Card <-> S1Farm through s1_card_farm_4: many2many S1Card.ParentFarms
+//   - S1Part <-> S1Part through s1_part_part_5: many2many S1Part.GuestParts
+//   - S1Card -> S1Part on ReaderID: has-one S1Part.ReaderCard
+//   - S1Part -> S1Team on S1TeamID: belongs-to S1Part.S1Team, has-many S1Team.Parts
+//   - S1Card -> S1Card on BearerID: belongs-to S1Card.Bearer, has-many S1Card.BearerCards
+//   - S1Team -> S1Farm on AllySerial: belongs-to S1Team.Ally, has-many S1Farm.AllyTeams
+//   - S1Tool -> S1Shop on OwnerShard, OwnerSeq: belongs-to S1Tool.Owner, has-many S1Shop.OwnerTools
 func s0001() *difftest.Schema {
 	return &difftest.Schema{
 		Name: "s0001",
@@ -44,68 +43,76 @@ type S1Farm struct {
 	Serial      uint `gorm:"primaryKey;autoIncrement:false"`
 	Stamp       time.Time
 	Amount      *int
-	Memo        *string   `gorm:"size:32"`
-	CriticTeams []*S1Team `gorm:"many2many:s1_farm_team_1"`
-	ReaderCode  string    `gorm:"size:24"`
-	Reader      *S1Shop   `gorm:"foreignKey:ReaderCode;references:Code"`
-	BackerID    sql.NullInt64
-	Backer      *S1Team
-	RivalTool   *S1Tool `gorm:"polymorphic:Rival"`
+	Memo        *string   `gorm:"size:32;column:memo_col"`
+	CriticTeams []S1Team  `gorm:"many2many:s1_farm_team_1;joinForeignKey:CriticOwnSerial;joinReferences:CriticRefID"`
+	LenderTools []S1Tool  `gorm:"foreignKey:LenderSerial;references:Serial"`
+	LeaderParts []S1Part  `gorm:"foreignKey:LeaderSerial;references:Serial"`
+	PupilShops  []*S1Shop `gorm:"many2many:s1_farm_shop_3"`
+	AllyTeams   []S1Team  `gorm:"foreignKey:AllySerial;references:Serial"`
 }
 
 type S1Team struct {
-	ID          uint
+	ID          string `gorm:"size:36"`
+	Score       int    `gorm:"column:score_col"`
 	Stamp       time.Time
+	Memo        *string        `gorm:"size:32"`
+	Tags        []string       `gorm:"serializer:json"`
 	DeletedAt   gorm.DeletedAt `gorm:"index"`
-	CriticFarms []S1Farm       `gorm:"many2many:s1_farm_team_1"`
-	LenderTools []S1Tool       `gorm:"foreignKey:LenderID;references:ID"`
-	AuthorCards []*S1Card      `gorm:"foreignKey:AuthorID;references:ID"`
-	BackerFarms []S1Farm       `gorm:"foreignKey:BackerID;references:ID"`
-	BearerID    sql.NullInt64
-	Bearer      *S1Team        `gorm:"foreignKey:BearerID;references:ID"`
-	OwnerCode   sql.NullString `gorm:"size:24"`
-	Owner       *S1Tool        `gorm:"foreignKey:OwnerCode;references:Code"`
-	RivalTools  []S1Tool       `gorm:"polymorphic:Rival;polymorphicValue:kind2"`
+	AuthorCards []S1Card       `gorm:"many2many:s1_team_card_2;joinForeignKey:AuthorOwnID;joinReferences:AuthorRefID"`
+	Parts       []S1Part
+	AllySerial  uint    `gorm:"column:allyserial_fk"`
+	Ally        *S1Farm `gorm:"foreignKey:AllySerial;references:Serial"`
 }
 
 type S1Tool struct {
-	ID         int32
-	Code       string  `gorm:"size:24;uniqueIndex"`
-	Memo       *string `gorm:"size:32"`
-	LenderID   sql.NullInt64
-	PupilShops []S1Shop  `gorm:"many2many:s1_tool_shop_2"`
-	GuestTeams []S1Team  `gorm:"many2many:s1_tool_team_4;joinForeignKey:GuestOwnID;joinReferences:GuestRefID"`
-	OwnerTeams []*S1Team `gorm:"foreignKey:OwnerCode;references:Code"`
-	RivalID    int64
-	RivalType  string `gorm:"size:32"`
+	Year         int    `gorm:"primaryKey;autoIncrement:false"`
+	Serial       string `gorm:"primaryKey;size:24"`
+	Code         string `gorm:"size:24;uniqueIndex"`
+	Score        int
+	LenderSerial uint
+	OwnerShard   uint
+	OwnerSeq     int64
+	Owner        *S1Shop
 }
 
 type S1Card struct {
-	ID       uint
-	Code     string `gorm:"size:24;uniqueIndex"`
-	Score    int
-	Grade    sql.NullInt64
-	AuthorID sql.NullInt64
-	Part     *S1Part
+	ID    int
+	Code  string `gorm:"size:24;uniqueIndex"`
+	Score int    `gorm:"column:score_col"`
+	Grade sql.NullInt64
+	S1CardMeta
+	DeletedAt   gorm.DeletedAt `gorm:"index"`
+	ParentFarms []*S1Farm      `gorm:"many2many:s1_card_farm_4"`
+	ReaderID    string         `gorm:"size:36"`
+	BearerID    sql.NullInt64
+	Bearer      *S1Card
+	BearerCards []S1Card `gorm:"foreignKey:BearerID;references:ID"`
+}
+
+type S1CardMeta struct {
+	Note  string `gorm:"size:16"`
+	Level int
 }
 
 type S1Part struct {
-	Serial      uint    `gorm:"primaryKey;autoIncrement:false"`
-	Code        *string `gorm:"size:24;uniqueIndex"`
-	Score       int
-	Active      bool
-	Grade       sql.NullInt64
-	S1CardID    *uint
-	S1Card      *S1Card
-	ParentTeams []S1Team `gorm:"many2many:s1_part_team_3"`
-	RivalTools  []S1Tool `gorm:"polymorphic:Rival;polymorphicValue:kind1"`
+	ID           string `gorm:"size:36"`
+	Active       bool
+	Tags         []string       `gorm:"serializer:json"`
+	DeletedAt    gorm.DeletedAt `gorm:"index"`
+	LeaderSerial sql.NullInt64
+	Leader       *S1Farm
+	GuestParts   []S1Part       `gorm:"many2many:s1_part_part_5;joinForeignKey:GuestOwnID;joinReferences:GuestRefID"`
+	ReaderCard   *S1Card        `gorm:"foreignKey:ReaderID;references:ID"`
+	S1TeamID     sql.NullString `gorm:"size:36"`
+	S1Team       *S1Team
 }
 
 type S1Shop struct {
-	Shard       uint    `gorm:"primaryKey;autoIncrement:false"`
-	Serial      string  `gorm:"primaryKey;size:24"`
-	Code        *string `gorm:"size:24;uniqueIndex"`
-	Score       int
-	ReaderFarms []*S1Farm `gorm:"foreignKey:ReaderCode;references:Code"`
-	AllyFarms   []S1Farm  `gorm:"many2many:s1_shop_farm_5"`
+	Shard      uint  `gorm:"primaryKey;autoIncrement:false"`
+	Seq        int64 `gorm:"primaryKey;autoIncrement:false"`
+	Grade      sql.NullInt64
+	Memo       *string `gorm:"size:32"`
+	Amount     *int
+	PupilFarms []S1Farm  `gorm:"many2many:s1_farm_shop_3"`
+	OwnerTools []*S1Tool `gorm:"foreignKey:OwnerShard,OwnerSeq;references:Shard,Seq"`
 }

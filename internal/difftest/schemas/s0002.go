@@ -11,11 +11,17 @@ import (
 
 // Schema s0002 (seed 2): 5 models.
 //
-//   - S2Farm <-> S2Song through s2_farm_song_1: many2many S2Farm.BearerSongs
-//   - S2Book -> S2Song on AllySerial: belongs-to S2Book.Ally, has-many S2Song.AllyBooks
-//   - S2Farm <-> S2Hall through s2_farm_hall_2: many2many S2Farm.CriticHalls
-//   - S2Coin -> S2Hall on S2HallRef: has-many S2Hall.Coins
-//   - S2Book -> S2Coin on HeirID: belongs-to S2Book.Heir, has-many S2Coin.HeirBooks
+//   - S2Song -> S2Farm on BearerRef: belongs-to S2Song.Bearer
+//   - S2Book -> S2Farm on S2FarmRef: has-many S2Farm.Books
+//   - S2Hall -> S2Book on CriticShard, CriticSeq: belongs-to S2Hall.Critic, has-many S2Book.CriticHalls
+//   - S2Coin -> S2Farm on CoachRef: belongs-to S2Coin.Coach, has-many S2Farm.CoachCoins
+//   - S2Farm -> S2Farm on HeirRef: belongs-to S2Farm.Heir, has-many S2Farm.HeirFarms
+//   - S2Farm <-> S2Book through s2_farm_book_1: many2many S2Farm.HeraldBooks
+//   - S2Coin <-> S2Hall through s2_coin_hall_2: many2many S2Coin.AnchorHalls
+//   - S2Song -> S2Book on ParentShard, ParentSeq: belongs-to S2Song.Parent
+//   - S2Song -> S2Hall on S2HallRegion, S2HallSerial: belongs-to S2Song.S2Hall, has-one S2Hall.Song
+//   - S2Song <-> S2Song through s2_song_song_3: many2many S2Song.ReaderSongs
+//   - S2Farm polymorphic on BrokerID/BrokerType: S2Song.BrokerFarm, S2Coin.BrokerFarm
 func s0002() *difftest.Schema {
 	return &difftest.Schema{
 		Name: "s0002",
@@ -35,39 +41,67 @@ type S2Farm struct {
 	Stamp       time.Time
 	Amount      *int
 	Active      bool
-	BearerSongs []*S2Song `gorm:"many2many:s2_farm_song_1;joinForeignKey:BearerOwnRef;joinReferences:BearerRefSerial"`
-	CriticHalls []*S2Hall `gorm:"many2many:s2_farm_hall_2"`
+	Meta        S2FarmMeta `gorm:"embedded;embeddedPrefix:meta_"`
+	Books       []S2Book
+	CoachCoins  []S2Coin `gorm:"foreignKey:CoachRef;references:Ref"`
+	HeirRef     *string  `gorm:"size:36"`
+	Heir        *S2Farm
+	HeirFarms   []S2Farm `gorm:"foreignKey:HeirRef;references:Ref"`
+	HeraldBooks []S2Book `gorm:"many2many:s2_farm_book_1;joinForeignKey:HeraldOwnRef;joinReferences:HeraldRefShard,HeraldRefSeq"`
+	BrokerID    int64
+	BrokerType  string `gorm:"size:32"`
+}
+
+type S2FarmMeta struct {
+	Note  string `gorm:"size:16"`
+	Level int
 }
 
 type S2Song struct {
-	Serial    uint `gorm:"primaryKey;autoIncrement:false"`
-	Score     int
-	Memo      *string  `gorm:"size:32"`
-	Title     string   `gorm:"size:32"`
-	AllyBooks []S2Book `gorm:"foreignKey:AllySerial;references:Serial"`
+	ID           int64
+	Grade        sql.NullInt64
+	Title        string  `gorm:"size:32"`
+	BearerRef    *string `gorm:"size:36"`
+	Bearer       *S2Farm `gorm:"foreignKey:BearerRef;references:Ref"`
+	ParentShard  uint
+	ParentSeq    int64
+	Parent       *S2Book   `gorm:"foreignKey:ParentShard,ParentSeq;references:Shard,Seq"`
+	S2HallRegion string    `gorm:"size:24"`
+	S2HallSerial string    `gorm:"size:24"`
+	S2Hall       *S2Hall   `gorm:"foreignKey:S2HallRegion,S2HallSerial;references:Region,Serial"`
+	ReaderSongs  []*S2Song `gorm:"many2many:s2_song_song_3;joinForeignKey:ReaderOwnID;joinReferences:ReaderRefID"`
+	BrokerFarm   *S2Farm   `gorm:"polymorphic:Broker"`
 }
 
 type S2Book struct {
-	ID         string `gorm:"size:36"`
-	Weight     float64
-	Stamp      time.Time
-	Memo       *string `gorm:"size:32"`
-	AllySerial uint
-	Ally       *S2Song
-	HeirID     *int64
-	Heir       *S2Coin
+	Shard       uint  `gorm:"primaryKey;autoIncrement:false"`
+	Seq         int64 `gorm:"primaryKey;autoIncrement:false"`
+	Grade       sql.NullInt64
+	Amount      *int
+	Score       int       `gorm:"column:score_col"`
+	S2FarmRef   *string   `gorm:"size:36"`
+	CriticHalls []*S2Hall `gorm:"foreignKey:CriticShard,CriticSeq;references:Shard,Seq"`
 }
 
+// TableName is not GORM's name for the model.
+func (S2Book) TableName() string { return "s2_tbl_book" }
+
 type S2Hall struct {
-	Ref   string `gorm:"primaryKey;size:36"`
-	Code  string `gorm:"size:24;uniqueIndex"`
-	Grade sql.NullInt64
-	Coins []S2Coin
+	Region      string `gorm:"primaryKey;size:24"`
+	Serial      string `gorm:"primaryKey;size:24"`
+	Weight      float64
+	Memo        *string `gorm:"size:32"`
+	CriticShard uint
+	CriticSeq   int64
+	Critic      *S2Book `gorm:"foreignKey:CriticShard,CriticSeq;references:Shard,Seq"`
+	Song        *S2Song
 }
 
 type S2Coin struct {
-	ID        int64
-	Amount    *int
-	S2HallRef string    `gorm:"size:36"`
-	HeirBooks []*S2Book `gorm:"foreignKey:HeirID;references:ID"`
+	ID          uint
+	Active      bool
+	CoachRef    *string   `gorm:"size:36"`
+	Coach       *S2Farm   `gorm:"foreignKey:CoachRef;references:Ref"`
+	AnchorHalls []*S2Hall `gorm:"many2many:s2_coin_hall_2;joinForeignKey:AnchorOwnID;joinReferences:AnchorRefRegion,AnchorRefSerial"`
+	BrokerFarm  *S2Farm   `gorm:"polymorphic:Broker"`
 }

@@ -3,7 +3,6 @@
 package schemas
 
 import (
-	"database/sql"
 	"time"
 
 	"github.com/ormloader/ormloader/internal/difftest"
@@ -12,13 +11,17 @@ import (
 
 // Schema s0003 (seed 3): 6 models.
 //
-//   - S3Desk <-> S3Coin through s3_desk_coin_1: many2many S3Desk.AgentCoins and S3Coin.AgentDesks
-//   - S3Page -> S3Coin on KeeperYear, KeeperSerial: belongs-to S3Page.Keeper, has-one S3Coin.KeeperPage
-//   - S3Coin <-> S3Post through s3_coin_post_2: many2many S3Coin.BearerPosts and S3Post.BearerCoins
-//   - S3Post <-> S3Gate through s3_post_gate_3: many2many S3Post.BackerGates
-//   - S3Team -> S3Post on EditorID: belongs-to S3Team.Editor, has-many S3Post.EditorTeams
-//   - S3Team -> S3Gate on FixerID: belongs-to S3Team.Fixer, has-many S3Gate.FixerTeams
-//   - S3Post polymorphic on HeirID/HeirType: S3Gate.HeirPosts, S3Page.HeirPost
+//   - S3Coin -> S3Desk on AgentID: belongs-to S3Coin.Agent, has-many S3Desk.AgentCoins
+//   - S3Page -> S3Coin on KeeperUID: belongs-to S3Page.Keeper, has-many S3Coin.KeeperPages
+//   - S3Page <-> S3Post through s3_page_post_1: many2many S3Page.BearerPosts and S3Post.BearerPages
+//   - S3Post <-> S3Gate through s3_post_gate_2: many2many S3Post.BackerGates
+//   - S3Page <-> S3Team through s3_page_team_3: many2many S3Page.EditorTeams and S3Team.EditorPages
+//   - S3Post <-> S3Team through s3_post_team_4: many2many S3Post.FixerTeams
+//   - S3Desk -> S3Coin on HeirUID: has-many S3Coin.HeirDesks
+//   - S3Gate -> S3Post on AnchorUID: belongs-to S3Gate.Anchor, has-many S3Post.AnchorGates
+//   - S3Team -> S3Post on SenderUID: has-one S3Post.SenderTeam
+//   - S3Coin <-> S3Team through s3_coin_team_5: many2many S3Coin.CoachTeams
+//   - S3Post polymorphic on MentorID/MentorType: S3Desk.MentorPost
 func s0003() *difftest.Schema {
 	return &difftest.Schema{
 		Name: "s0003",
@@ -35,61 +38,82 @@ func s0003() *difftest.Schema {
 }
 
 type S3Desk struct {
-	ID         string  `gorm:"size:24"`
-	Code       string  `gorm:"size:24;uniqueIndex"`
-	Memo       *string `gorm:"size:32"`
-	Stamp      time.Time
-	AgentCoins []*S3Coin `gorm:"many2many:s3_desk_coin_1"`
+	ID         string    `gorm:"size:24"`
+	Code       string    `gorm:"size:24;uniqueIndex"`
+	Memo       *string   `gorm:"size:32"`
+	Stamp      time.Time `gorm:"column:stamp_col"`
+	Finds      int       `gorm:"-"`
+	AgentCoins []S3Coin  `gorm:"foreignKey:AgentID;references:ID"`
+	HeirUID    int64
+	MentorPost *S3Post `gorm:"polymorphic:Mentor"`
+}
+
+// AfterFind counts the finds of a row.
+func (m *S3Desk) AfterFind(*gorm.DB) error {
+	m.Finds++
+	return nil
 }
 
 type S3Coin struct {
-	Year        int    `gorm:"primaryKey;autoIncrement:false"`
-	Serial      string `gorm:"primaryKey;size:24"`
-	Grade       sql.NullInt64
-	Memo        *string        `gorm:"size:32"`
-	DeletedAt   gorm.DeletedAt `gorm:"index"`
-	AgentDesks  []S3Desk       `gorm:"many2many:s3_desk_coin_1"`
-	KeeperPage  *S3Page        `gorm:"foreignKey:KeeperYear,KeeperSerial;references:Year,Serial"`
-	BearerPosts []S3Post       `gorm:"many2many:s3_coin_post_2;joinForeignKey:BearerOwnYear,BearerOwnSerial;joinReferences:BearerRefID"`
+	UID         int64 `gorm:"primaryKey;autoIncrement:false"`
+	Stamp       time.Time
+	AgentID     *string `gorm:"size:24"`
+	Agent       *S3Desk
+	KeeperPages []S3Page  `gorm:"foreignKey:KeeperUID;references:UID"`
+	HeirDesks   []*S3Desk `gorm:"foreignKey:HeirUID;references:UID"`
+	CoachTeams  []S3Team  `gorm:"many2many:s3_coin_team_5;joinForeignKey:CoachOwnUID;joinReferences:CoachRefID"`
 }
 
 type S3Page struct {
-	ID           int32
-	Score        int
-	KeeperYear   *int
-	KeeperSerial *string `gorm:"size:24"`
-	Keeper       *S3Coin
-	HeirPost     *S3Post `gorm:"polymorphic:Heir;polymorphicValue:kind1"`
+	ID    int64
+	Title string `gorm:"size:32"`
+	S3PageMeta
+	KeeperUID   *int64
+	Keeper      *S3Coin
+	BearerPosts []*S3Post `gorm:"many2many:s3_page_post_1"`
+	EditorTeams []S3Team  `gorm:"many2many:s3_page_team_3;joinForeignKey:EditorOwnID;joinReferences:EditorRefID"`
+}
+
+type S3PageMeta struct {
+	Note  string `gorm:"size:16"`
+	Level int
 }
 
 type S3Post struct {
-	ID          int
-	Code        *string `gorm:"size:24;uniqueIndex"`
-	Grade       sql.NullInt64
-	Score       int
-	BearerCoins []S3Coin  `gorm:"many2many:s3_coin_post_2;joinForeignKey:BearerRefID;joinReferences:BearerOwnYear,BearerOwnSerial"`
-	BackerGates []*S3Gate `gorm:"many2many:s3_post_gate_3"`
-	EditorTeams []*S3Team `gorm:"foreignKey:EditorID;references:ID"`
-	HeirID      int64
-	HeirType    string `gorm:"size:32"`
+	UID         int64 `gorm:"primaryKey;autoIncrement:false"`
+	Active      bool
+	Memo        *string `gorm:"size:32"`
+	Weight      float64
+	Finds       int       `gorm:"-"`
+	BearerPages []S3Page  `gorm:"many2many:s3_page_post_1"`
+	BackerGates []*S3Gate `gorm:"many2many:s3_post_gate_2;joinForeignKey:BackerOwnUID;joinReferences:BackerRefID"`
+	FixerTeams  []*S3Team `gorm:"many2many:s3_post_team_4"`
+	AnchorGates []S3Gate  `gorm:"foreignKey:AnchorUID;references:UID"`
+	SenderTeam  *S3Team   `gorm:"foreignKey:SenderUID;references:UID"`
+	MentorID    string    `gorm:"size:36"`
+	MentorType  string    `gorm:"size:32"`
+}
+
+// AfterFind counts the finds of a row.
+func (m *S3Post) AfterFind(*gorm.DB) error {
+	m.Finds++
+	return nil
 }
 
 type S3Gate struct {
-	ID         uint
-	Memo       *string        `gorm:"size:32"`
-	DeletedAt  gorm.DeletedAt `gorm:"index"`
-	FixerTeams []*S3Team      `gorm:"foreignKey:FixerID;references:ID"`
-	HeirPosts  []S3Post       `gorm:"polymorphic:Heir;polymorphicValue:kind0"`
+	ID        int32
+	Score     int
+	Tags      []string `gorm:"serializer:json"`
+	AnchorUID *int64
+	Anchor    *S3Post
 }
 
+// TableName is not GORM's name for the model.
+func (S3Gate) TableName() string { return "s3_tbl_gate" }
+
 type S3Team struct {
-	Year     int     `gorm:"primaryKey;autoIncrement:false"`
-	Seq      int64   `gorm:"primaryKey;autoIncrement:false"`
-	Code     *string `gorm:"size:24;uniqueIndex"`
-	Memo     *string `gorm:"size:32"`
-	Active   bool
-	EditorID int
-	Editor   *S3Post `gorm:"foreignKey:EditorID;references:ID"`
-	FixerID  uint
-	Fixer    *S3Gate
+	ID          uint
+	Weight      float64  `gorm:"column:weight_col"`
+	EditorPages []S3Page `gorm:"many2many:s3_page_team_3;joinForeignKey:EditorRefID;joinReferences:EditorOwnID"`
+	SenderUID   *int64
 }

@@ -3,7 +3,6 @@
 package schemas
 
 import (
-	"database/sql"
 	"time"
 
 	"github.com/ormloader/ormloader/internal/difftest"
@@ -12,12 +11,10 @@ import (
 
 // Schema s0004 (seed 4): 3 models.
 //
-//   - S4Crew -> S4Song on EditorID: has-many S4Song.EditorCrews
-//   - S4Team -> S4Crew on SellerID: belongs-to S4Team.Seller, has-one S4Crew.SellerTeam
+//   - S4Song <-> S4Crew through s4_song_crew_1: many2many S4Song.EditorCrews
+//   - S4Team -> S4Song on SellerID: has-one S4Song.SellerTeam
 //   - S4Team -> S4Song on RivalID: belongs-to S4Team.Rival, has-many S4Song.RivalTeams
-//   - S4Team -> S4Crew on S4CrewID: belongs-to S4Team.S4Crew
-//   - S4Crew polymorphic on SourceRef/SourceKind: S4Song.SourceCrews, S4Team.SourceCrews
-//   - UNSUPPORTED has-many S4Team.AuthorSongs on five key columns
+//   - S4Song -> S4Song on GuestID: belongs-to S4Song.Guest
 func s0004() *difftest.Schema {
 	return &difftest.Schema{
 		Name: "s0004",
@@ -27,9 +24,6 @@ func s0004() *difftest.Schema {
 			difftest.ModelOf[S4Crew](),
 			difftest.ModelOf[S4Team](),
 		},
-		Unsupported: map[string]string{
-			"S4Team.AuthorSongs": "5 key columns",
-		},
 	}
 }
 
@@ -38,42 +32,33 @@ type S4Song struct {
 	Code        string `gorm:"size:24;uniqueIndex"`
 	Active      bool
 	Score       int
-	EditorCrews []S4Crew  `gorm:"foreignKey:EditorID;references:ID"`
-	RivalTeams  []*S4Team `gorm:"foreignKey:RivalID;references:ID"`
-	SourceCrews []S4Crew  `gorm:"polymorphicType:SourceKind;polymorphicId:SourceRef"`
-	AuthorFk1   int
-	AuthorFk2   int
-	AuthorFk3   int
-	AuthorFk4   int
-	AuthorFk5   int
+	Tags        []string  `gorm:"serializer:json"`
+	EditorCrews []*S4Crew `gorm:"many2many:s4_song_crew_1"`
+	SellerTeam  *S4Team   `gorm:"foreignKey:SellerID;references:ID"`
+	RivalTeams  []S4Team  `gorm:"foreignKey:RivalID;references:ID"`
+	GuestID     *uint
+	Guest       *S4Song `gorm:"foreignKey:GuestID;references:ID"`
 }
 
 type S4Crew struct {
-	ID         uint
-	Grade      sql.NullInt64
-	Score      int
-	Stamp      time.Time
-	DeletedAt  gorm.DeletedAt `gorm:"index"`
-	EditorID   int32
-	SellerTeam *S4Team `gorm:"foreignKey:SellerID;references:ID"`
-	SourceRef  int64
-	SourceKind string `gorm:"size:32"`
+	Ref    string `gorm:"primaryKey;size:36"`
+	Code   string `gorm:"size:24;uniqueIndex"`
+	Weight float64
+	Stamp  time.Time
+	Amount *int
+	Finds  int `gorm:"-"`
+}
+
+// AfterFind counts the finds of a row.
+func (m *S4Crew) AfterFind(*gorm.DB) error {
+	m.Finds++
+	return nil
 }
 
 type S4Team struct {
-	ID          uint
-	Amount      *int
-	SellerID    uint
-	Seller      *S4Crew
-	RivalID     *uint
-	Rival       *S4Song
-	S4CrewID    *uint
-	S4Crew      *S4Crew
-	SourceCrews []S4Crew `gorm:"polymorphicType:SourceKind;polymorphicId:SourceRef;polymorphicValue:kind1"`
-	AuthorK1    int
-	AuthorK2    int
-	AuthorK3    int
-	AuthorK4    int
-	AuthorK5    int
-	AuthorSongs []S4Song `gorm:"foreignKey:AuthorFk1,AuthorFk2,AuthorFk3,AuthorFk4,AuthorFk5;references:AuthorK1,AuthorK2,AuthorK3,AuthorK4,AuthorK5"`
+	UID      int64 `gorm:"primaryKey;autoIncrement:false"`
+	Amount   *int
+	SellerID *int32
+	RivalID  int32
+	Rival    *S4Song
 }

@@ -3,6 +3,9 @@
 package schemas
 
 import (
+	"database/sql"
+	"time"
+
 	"github.com/ormloader/ormloader/internal/difftest"
 	"gorm.io/gorm"
 )
@@ -10,9 +13,13 @@ import (
 // Schema s0005 (seed 5): 4 models.
 //
 //   - S5Tag <-> S5Post through s5_tag_post_1: many2many S5Tag.PatronPosts
-//   - S5Crew -> S5Post on CoachID: belongs-to S5Crew.Coach, has-many S5Post.CoachCrews
-//   - S5Crew <-> S5Hall through s5_crew_hall_2: many2many S5Crew.AnchorHalls
-//   - S5Crew -> S5Crew on FixerID: belongs-to S5Crew.Fixer
+//   - S5Crew -> S5Post on CoachID: belongs-to S5Crew.Coach
+//   - S5Tag <-> S5Hall through s5_tag_hall_2: many2many S5Tag.AnchorHalls
+//   - S5Tag -> S5Crew on FixerID: has-many S5Crew.FixerTags
+//   - S5Crew -> S5Crew on RivalID: belongs-to S5Crew.Rival, has-many S5Crew.RivalCrews
+//   - S5Tag -> S5Hall on S5HallID: belongs-to S5Tag.S5Hall, has-one S5Hall.Tag
+//   - S5Crew <-> S5Tag through s5_crew_tag_3: many2many S5Crew.CriticTags and S5Tag.CriticCrews
+//   - S5Hall -> S5Post on ReaderID: belongs-to S5Hall.Reader inside the anonymous embedded struct S5HallReaderInfo
 func s0005() *difftest.Schema {
 	return &difftest.Schema{
 		Name: "s0005",
@@ -30,33 +37,74 @@ type S5Tag struct {
 	ID          string `gorm:"size:36"`
 	Weight      float64
 	Score       int
-	PatronPosts []*S5Post `gorm:"many2many:s5_tag_post_1"`
+	DeletedAt   gorm.DeletedAt `gorm:"index"`
+	PatronPosts []*S5Post      `gorm:"many2many:s5_tag_post_1"`
+	AnchorHalls []S5Hall       `gorm:"many2many:s5_tag_hall_2;joinForeignKey:AnchorOwnID;joinReferences:AnchorRefID"`
+	FixerID     *string        `gorm:"size:24"`
+	S5HallID    uint           `gorm:"column:s5hallid_fk"`
+	S5Hall      *S5Hall
+	CriticCrews []S5Crew `gorm:"many2many:s5_crew_tag_3"`
 }
 
+// TableName is not GORM's name for the model.
+func (S5Tag) TableName() string { return "s5_tbl_tag" }
+
 type S5Post struct {
-	ID         uint
-	Active     bool
-	Memo       *string `gorm:"size:32"`
-	Weight     float64
-	CoachCrews []S5Crew `gorm:"foreignKey:CoachID;references:ID"`
+	ID    uint
+	Score int
+	Grade sql.NullInt64
+	S5PostMeta
+	Finds int `gorm:"-"`
+}
+
+type S5PostMeta struct {
+	Note  string `gorm:"size:16"`
+	Level int
+}
+
+// AfterFind counts the finds of a row.
+func (m *S5Post) AfterFind(*gorm.DB) error {
+	m.Finds++
+	return nil
 }
 
 type S5Crew struct {
-	ID          string `gorm:"size:24"`
-	Score       int
-	Amount      *int
-	Active      bool
-	DeletedAt   gorm.DeletedAt `gorm:"index"`
-	CoachID     uint
-	Coach       *S5Post   `gorm:"foreignKey:CoachID;references:ID"`
-	AnchorHalls []*S5Hall `gorm:"many2many:s5_crew_hall_2"`
-	FixerID     *string   `gorm:"size:24"`
-	Fixer       *S5Crew   `gorm:"foreignKey:FixerID;references:ID"`
+	ID         string `gorm:"size:24"`
+	Title      string `gorm:"size:32;column:title_col"`
+	Finds      int    `gorm:"-"`
+	CoachID    *uint
+	Coach      *S5Post
+	FixerTags  []S5Tag        `gorm:"foreignKey:FixerID;references:ID"`
+	RivalID    sql.NullString `gorm:"size:24"`
+	Rival      *S5Crew
+	RivalCrews []S5Crew `gorm:"foreignKey:RivalID;references:ID"`
+	CriticTags []S5Tag  `gorm:"many2many:s5_crew_tag_3"`
+}
+
+// AfterFind counts the finds of a row.
+func (m *S5Crew) AfterFind(*gorm.DB) error {
+	m.Finds++
+	return nil
 }
 
 type S5Hall struct {
-	UID       int64          `gorm:"primaryKey;autoIncrement:false"`
-	Code      string         `gorm:"size:24;uniqueIndex"`
-	Title     string         `gorm:"size:32"`
+	ID        uint
+	Weight    float64
+	Stamp     time.Time
+	Score     int
 	DeletedAt gorm.DeletedAt `gorm:"index"`
+	Finds     int            `gorm:"-"`
+	Tag       *S5Tag
+	S5HallReaderInfo
+}
+
+// AfterFind counts the finds of a row.
+func (m *S5Hall) AfterFind(*gorm.DB) error {
+	m.Finds++
+	return nil
+}
+
+type S5HallReaderInfo struct {
+	ReaderID *uint
+	Reader   *S5Post
 }

@@ -4,6 +4,7 @@ package schemas
 
 import (
 	"database/sql"
+	"time"
 
 	"github.com/ormloader/ormloader/internal/difftest"
 	"gorm.io/gorm"
@@ -11,14 +12,18 @@ import (
 
 // Schema s0006 (seed 6): 6 models.
 //
-//   - S6City -> S6Card on JudgeID: belongs-to S6City.Judge, has-many S6Card.JudgeCitys
-//   - S6Yard -> S6City on PatronCode: belongs-to S6Yard.Patron, has-many S6City.PatronYards
-//   - S6Song -> S6City on S6CityUID: belongs-to S6Song.S6City, has-many S6City.Songs
-//   - S6Tag -> S6City on CriticUID: belongs-to S6Tag.Critic, has-many S6City.CriticTags
-//   - S6Note -> S6City on TutorUID: belongs-to S6Note.Tutor, has-one S6City.TutorNote
-//   - S6Song <-> S6Card through s6_song_card_1: many2many S6Song.BrokerCards
-//   - S6Song -> S6Yard on MakerRegion, MakerSeq: belongs-to S6Song.Maker, has-one S6Yard.MakerSong
-//   - S6Tag -> S6Song on WardenYear, WardenSeq: has-many S6Song.WardenTags
+//   - S6Card <-> S6City through s6_card_city_1: many2many S6Card.JudgeCitys and S6City.JudgeCards
+//   - S6Yard -> S6Card on PatronID: has-many S6Card.PatronYards
+//   - S6Song -> S6City on PupilSerial: belongs-to S6Song.Pupil, has-many S6City.PupilSongs
+//   - S6Yard <-> S6Tag through s6_yard_tag_2: many2many S6Yard.CriticTags
+//   - S6Yard <-> S6Note through s6_yard_note_3: many2many S6Yard.TutorNotes
+//   - S6City -> S6Song on BrokerID: belongs-to S6City.Broker
+//   - S6Yard <-> S6Note through s6_yard_note_4: many2many S6Yard.MakerNotes and S6Note.MakerYards
+//   - S6Note <-> S6Tag through s6_note_tag_5: many2many S6Note.WardenTags
+//   - S6Yard -> S6Card on S6CardID: belongs-to S6Yard.S6Card
+//   - S6Song <-> S6Card through s6_song_card_6: many2many S6Song.HolderCards
+//   - S6Note <-> S6Tag through s6_note_tag_7: many2many S6Note.RivalTags
+//   - UNSUPPORTED has-many S6Note.AuthorSongs on five key columns
 func s0006() *difftest.Schema {
 	return &difftest.Schema{
 		Name: "s0006",
@@ -31,69 +36,84 @@ func s0006() *difftest.Schema {
 			difftest.ModelOf[S6Tag](),
 			difftest.ModelOf[S6Note](),
 		},
+		Unsupported: map[string]string{
+			"S6Note.AuthorSongs": "5 key columns",
+		},
 	}
 }
 
 type S6Card struct {
-	ID         uint
-	Grade      sql.NullInt64
-	Score      int
-	Weight     float64
-	DeletedAt  gorm.DeletedAt `gorm:"index"`
-	JudgeCitys []S6City       `gorm:"foreignKey:JudgeID;references:ID"`
+	ID          uint
+	Grade       sql.NullInt64 `gorm:"column:grade_col"`
+	Score       int
+	Weight      float64
+	Tags        []string  `gorm:"serializer:json"`
+	JudgeCitys  []*S6City `gorm:"many2many:s6_card_city_1"`
+	PatronYards []S6Yard  `gorm:"foreignKey:PatronID;references:ID"`
 }
+
+// TableName is not GORM's name for the model.
+func (S6Card) TableName() string { return "s6_tbl_card" }
 
 type S6City struct {
-	UID         int64  `gorm:"primaryKey;autoIncrement:false"`
-	Code        string `gorm:"size:24;uniqueIndex"`
-	Title       string `gorm:"size:32"`
-	JudgeID     *uint
-	Judge       *S6Card
-	PatronYards []S6Yard `gorm:"foreignKey:PatronCode;references:Code"`
-	Songs       []S6Song
-	CriticTags  []*S6Tag `gorm:"foreignKey:CriticUID;references:UID"`
-	TutorNote   *S6Note  `gorm:"foreignKey:TutorUID;references:UID"`
+	Serial     uint    `gorm:"primaryKey;autoIncrement:false"`
+	Code       string  `gorm:"size:24;uniqueIndex"`
+	Memo       *string `gorm:"size:32"`
+	Amount     *int
+	Title      string   `gorm:"size:32"`
+	JudgeCards []S6Card `gorm:"many2many:s6_card_city_1"`
+	PupilSongs []S6Song `gorm:"foreignKey:PupilSerial;references:Serial"`
+	BrokerID   int32
+	Broker     *S6Song
 }
 
+// TableName is not GORM's name for the model.
+func (S6City) TableName() string { return "s6_tbl_city" }
+
 type S6Yard struct {
-	Region     string  `gorm:"primaryKey;size:24"`
-	Seq        int64   `gorm:"primaryKey;autoIncrement:false"`
-	Memo       *string `gorm:"size:32"`
-	PatronCode *string `gorm:"size:24"`
-	Patron     *S6City `gorm:"foreignKey:PatronCode;references:Code"`
-	MakerSong  *S6Song `gorm:"foreignKey:MakerRegion,MakerSeq;references:Region,Seq"`
+	Serial     uint `gorm:"primaryKey;autoIncrement:false"`
+	Score      int
+	PatronID   *uint
+	CriticTags []S6Tag   `gorm:"many2many:s6_yard_tag_2;joinForeignKey:CriticOwnSerial;joinReferences:CriticRefID"`
+	TutorNotes []S6Note  `gorm:"many2many:s6_yard_note_3;joinForeignKey:TutorOwnSerial;joinReferences:TutorRefID"`
+	MakerNotes []*S6Note `gorm:"many2many:s6_yard_note_4;joinForeignKey:MakerOwnSerial;joinReferences:MakerRefID"`
+	S6CardID   uint
+	S6Card     *S6Card `gorm:"foreignKey:S6CardID;references:ID"`
 }
 
 type S6Song struct {
-	Year        int   `gorm:"primaryKey;autoIncrement:false"`
-	Seq         int64 `gorm:"primaryKey;autoIncrement:false"`
-	Score       int
-	DeletedAt   gorm.DeletedAt `gorm:"index"`
-	S6CityUID   int64
-	S6City      *S6City   `gorm:"foreignKey:S6CityUID;references:UID"`
-	BrokerCards []*S6Card `gorm:"many2many:s6_song_card_1"`
-	MakerRegion *string   `gorm:"size:24"`
-	MakerSeq    *int64
-	Maker       *S6Yard
-	WardenTags  []S6Tag `gorm:"foreignKey:WardenYear,WardenSeq;references:Year,Seq"`
+	ID          int32
+	Stamp       time.Time `gorm:"column:stamp_col"`
+	PupilSerial *uint
+	Pupil       *S6City
+	HolderCards []*S6Card `gorm:"many2many:s6_song_card_6;joinForeignKey:HolderOwnID;joinReferences:HolderRefID"`
+	AuthorFk1   int
+	AuthorFk2   int
+	AuthorFk3   int
+	AuthorFk4   int
+	AuthorFk5   int
 }
 
 type S6Tag struct {
-	Serial     uint   `gorm:"primaryKey;autoIncrement:false"`
-	Title      string `gorm:"size:32"`
-	Weight     float64
-	Active     bool
-	CriticUID  int64
-	Critic     *S6City
-	WardenYear int
-	WardenSeq  int64
+	ID        string `gorm:"size:24"`
+	Grade     sql.NullInt64
+	Weight    float64 `gorm:"column:weight_col"`
+	Active    bool
+	DeletedAt gorm.DeletedAt `gorm:"index"`
 }
 
 type S6Note struct {
-	ID       string `gorm:"size:36"`
-	Code     string `gorm:"size:24;uniqueIndex"`
-	Grade    sql.NullInt64
-	Active   bool
-	TutorUID *int64
-	Tutor    *S6City `gorm:"foreignKey:TutorUID;references:UID"`
+	ID          int
+	Code        string `gorm:"size:24;uniqueIndex"`
+	Grade       sql.NullInt64
+	Amount      *int
+	MakerYards  []S6Yard `gorm:"many2many:s6_yard_note_4;joinForeignKey:MakerRefID;joinReferences:MakerOwnSerial"`
+	WardenTags  []*S6Tag `gorm:"many2many:s6_note_tag_5"`
+	RivalTags   []*S6Tag `gorm:"many2many:s6_note_tag_7;joinForeignKey:RivalOwnID;joinReferences:RivalRefID"`
+	AuthorK1    int
+	AuthorK2    int
+	AuthorK3    int
+	AuthorK4    int
+	AuthorK5    int
+	AuthorSongs []S6Song `gorm:"foreignKey:AuthorFk1,AuthorFk2,AuthorFk3,AuthorFk4,AuthorFk5;references:AuthorK1,AuthorK2,AuthorK3,AuthorK4,AuthorK5"`
 }

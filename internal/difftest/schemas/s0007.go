@@ -4,17 +4,18 @@ package schemas
 
 import (
 	"database/sql"
-	"time"
 
 	"github.com/ormloader/ormloader/internal/difftest"
+	"gorm.io/gorm"
 )
 
 // Schema s0007 (seed 7): 3 models.
 //
-//   - S7City <-> S7Coin through s7_city_coin_1: many2many S7City.BrokerCoins and S7Coin.BrokerCitys
-//   - S7Coin <-> S7Book through s7_coin_book_2: many2many S7Coin.MakerBooks and S7Book.MakerCoins
-//   - S7Book <-> S7Book through s7_book_book_3: many2many S7Book.OriginBooks
-//   - S7Book polymorphic on EditorID/EditorType: S7Coin.EditorBook
+//   - S7Coin -> S7City on BrokerID: belongs-to S7Coin.Broker, has-many S7City.BrokerCoins
+//   - S7Book -> S7City on MakerID: has-one S7City.MakerBook
+//   - S7City -> S7Book on S7BookID: has-one S7Book.City
+//   - S7Book -> S7City on EditorID: belongs-to S7Book.Editor, has-many S7City.EditorBooks
+//   - S7Book polymorphic on AnchorID/AnchorType: S7City.AnchorBooks, S7Coin.AnchorBooks
 func s0007() *difftest.Schema {
 	return &difftest.Schema{
 		Name: "s0007",
@@ -32,26 +33,53 @@ type S7City struct {
 	Memo        *string `gorm:"size:32"`
 	Grade       sql.NullInt64
 	Active      bool
-	BrokerCoins []S7Coin `gorm:"many2many:s7_city_coin_1"`
+	Tags        []string       `gorm:"serializer:json"`
+	DeletedAt   gorm.DeletedAt `gorm:"index"`
+	BrokerCoins []S7Coin       `gorm:"foreignKey:BrokerID;references:ID"`
+	MakerBook   *S7Book        `gorm:"foreignKey:MakerID;references:ID"`
+	S7BookID    string         `gorm:"size:36"`
+	EditorBooks []S7Book       `gorm:"foreignKey:EditorID;references:ID"`
+	AnchorBooks []S7Book       `gorm:"polymorphic:Anchor;polymorphicValue:kind0"`
 }
 
 type S7Coin struct {
-	ID          int64
-	Code        string  `gorm:"size:24;uniqueIndex"`
-	Memo        *string `gorm:"size:32"`
-	Title       string  `gorm:"size:32"`
+	Ref         string `gorm:"primaryKey;size:36"`
+	Weight      float64
 	Score       int
-	BrokerCitys []S7City `gorm:"many2many:s7_city_coin_1"`
-	MakerBooks  []S7Book `gorm:"many2many:s7_coin_book_2"`
-	EditorBook  *S7Book  `gorm:"polymorphic:Editor"`
+	Tags        []string `gorm:"serializer:json"`
+	Finds       int      `gorm:"-"`
+	BrokerID    string   `gorm:"size:36"`
+	Broker      *S7City  `gorm:"foreignKey:BrokerID;references:ID"`
+	AnchorBooks []S7Book `gorm:"polymorphic:Anchor"`
+}
+
+// AfterFind counts the finds of a row.
+func (m *S7Coin) AfterFind(*gorm.DB) error {
+	m.Finds++
+	return nil
 }
 
 type S7Book struct {
-	Serial      uint `gorm:"primaryKey;autoIncrement:false"`
-	Stamp       time.Time
-	Amount      *int
-	MakerCoins  []S7Coin `gorm:"many2many:s7_coin_book_2"`
-	OriginBooks []S7Book `gorm:"many2many:s7_book_book_3;joinForeignKey:OriginOwnSerial;joinReferences:OriginRefSerial"`
-	EditorID    int64
-	EditorType  string `gorm:"size:32"`
+	ID         string         `gorm:"size:36"`
+	Memo       *string        `gorm:"size:32"`
+	Meta       S7BookMeta     `gorm:"embedded;embeddedPrefix:meta_"`
+	DeletedAt  gorm.DeletedAt `gorm:"index"`
+	Finds      int            `gorm:"-"`
+	MakerID    *string        `gorm:"size:36"`
+	City       *S7City
+	EditorID   *string `gorm:"size:36"`
+	Editor     *S7City `gorm:"foreignKey:EditorID;references:ID"`
+	AnchorID   string  `gorm:"size:36"`
+	AnchorType string  `gorm:"size:32"`
+}
+
+type S7BookMeta struct {
+	Note  string `gorm:"size:16"`
+	Level int
+}
+
+// AfterFind counts the finds of a row.
+func (m *S7Book) AfterFind(*gorm.DB) error {
+	m.Finds++
+	return nil
 }

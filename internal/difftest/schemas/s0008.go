@@ -3,7 +3,6 @@
 package schemas
 
 import (
-	"database/sql"
 	"time"
 
 	"github.com/ormloader/ormloader/internal/difftest"
@@ -12,12 +11,19 @@ import (
 
 // Schema s0008 (seed 8): 6 models.
 //
-//   - S8Card -> S8City on RivalID: has-many S8City.RivalCards
-//   - S8City <-> S8Book through s8_city_book_1: many2many S8City.BearerBooks and S8Book.BearerCitys
-//   - S8Ship -> S8City on BackerID: belongs-to S8Ship.Backer
-//   - S8Book <-> S8Farm through s8_book_farm_2: many2many S8Book.RangerFarms and S8Farm.RangerBooks
-//   - S8Yard -> S8Book on JudgeSerial: belongs-to S8Yard.Judge, has-many S8Book.JudgeYards
-//   - S8City -> S8Ship on SenderRef: has-one S8Ship.SenderCity
+//   - S8Card -> S8City on RivalID: belongs-to S8Card.Rival
+//   - S8Card <-> S8Book through s8_card_book_1: many2many S8Card.BearerBooks
+//   - S8Ship -> S8Card on BackerYear, BackerNum: belongs-to S8Ship.Backer, has-many S8Card.BackerShips
+//   - S8Card <-> S8Farm through s8_card_farm_2: many2many S8Card.RangerFarms and S8Farm.RangerCards
+//   - S8Yard -> S8City on JudgeID: has-many S8City.JudgeYards
+//   - S8Yard -> S8Book on SenderYear, SenderSerial: belongs-to S8Yard.Sender, has-many S8Book.SenderYards
+//   - S8Yard -> S8Card on S8CardYear, S8CardNum: belongs-to S8Yard.S8Card, has-many S8Card.Yards
+//   - S8Farm <-> S8Yard through s8_farm_yard_3: many2many S8Farm.ScribeYards
+//   - S8Ship <-> S8City through s8_ship_city_4: many2many S8Ship.HostCitys and S8City.HostShips
+//   - S8City <-> S8City through s8_city_city_5: many2many S8City.SellerCitys
+//   - S8Book <-> S8Book through s8_book_book_6: many2many S8Book.ScoutBooks
+//   - S8Book polymorphic on DonorID/DonorType: S8Yard.DonorBook, S8City.DonorBooks, S8Farm.DonorBooks
+//   - S8Card -> S8Farm on BrokerID: belongs-to S8Card.Broker inside the anonymous embedded struct S8CardBrokerInfo
 func s0008() *difftest.Schema {
 	return &difftest.Schema{
 		Name: "s0008",
@@ -38,56 +44,102 @@ type S8City struct {
 	Memo        *string `gorm:"size:32"`
 	Score       int
 	Amount      *int
-	DeletedAt   gorm.DeletedAt `gorm:"index"`
-	RivalCards  []S8Card       `gorm:"foreignKey:RivalID;references:ID"`
-	BearerBooks []*S8Book      `gorm:"many2many:s8_city_book_1"`
-	SenderRef   sql.NullString `gorm:"size:36"`
+	Finds       int       `gorm:"-"`
+	JudgeYards  []S8Yard  `gorm:"foreignKey:JudgeID;references:ID"`
+	HostShips   []S8Ship  `gorm:"many2many:s8_ship_city_4;joinForeignKey:HostRefID;joinReferences:HostOwnShard,HostOwnSerial"`
+	SellerCitys []*S8City `gorm:"many2many:s8_city_city_5"`
+	DonorBooks  []S8Book  `gorm:"polymorphic:Donor"`
+}
+
+// AfterFind counts the finds of a row.
+func (m *S8City) AfterFind(*gorm.DB) error {
+	m.Finds++
+	return nil
 }
 
 type S8Card struct {
-	ID      int64
-	Code    *string `gorm:"size:24;uniqueIndex"`
-	Active  bool
-	Memo    *string `gorm:"size:32"`
-	Score   int
-	RivalID *uint
+	Year        int `gorm:"primaryKey;autoIncrement:false"`
+	Num         int `gorm:"primaryKey;autoIncrement:false"`
+	Amount      *int
+	Title       string `gorm:"size:32"`
+	Finds       int    `gorm:"-"`
+	RivalID     *uint  `gorm:"column:rivalid_fk"`
+	Rival       *S8City
+	BearerBooks []S8Book  `gorm:"many2many:s8_card_book_1;joinForeignKey:BearerOwnYear,BearerOwnNum;joinReferences:BearerRefYear,BearerRefSerial"`
+	BackerShips []S8Ship  `gorm:"foreignKey:BackerYear,BackerNum;references:Year,Num"`
+	RangerFarms []*S8Farm `gorm:"many2many:s8_card_farm_2;joinForeignKey:RangerOwnYear,RangerOwnNum;joinReferences:RangerRefID"`
+	Yards       []S8Yard  `gorm:"foreignKey:S8CardYear,S8CardNum;references:Year,Num"`
+	S8CardBrokerInfo
+}
+
+// AfterFind counts the finds of a row.
+func (m *S8Card) AfterFind(*gorm.DB) error {
+	m.Finds++
+	return nil
+}
+
+type S8CardBrokerInfo struct {
+	BrokerID *uint
+	Broker   *S8Farm
 }
 
 type S8Book struct {
-	Serial      uint   `gorm:"primaryKey;autoIncrement:false"`
-	Title       string `gorm:"size:32"`
-	Grade       sql.NullInt64
-	DeletedAt   gorm.DeletedAt `gorm:"index"`
-	BearerCitys []S8City       `gorm:"many2many:s8_city_book_1"`
-	RangerFarms []S8Farm       `gorm:"many2many:s8_book_farm_2"`
-	JudgeYards  []S8Yard       `gorm:"foreignKey:JudgeSerial;references:Serial"`
+	Year        int    `gorm:"primaryKey;autoIncrement:false"`
+	Serial      string `gorm:"primaryKey;size:24"`
+	Stamp       time.Time
+	SenderYards []*S8Yard `gorm:"foreignKey:SenderYear,SenderSerial;references:Year,Serial"`
+	ScoutBooks  []*S8Book `gorm:"many2many:s8_book_book_6"`
+	DonorID     int64
+	DonorType   string `gorm:"size:32"`
 }
 
+// TableName is not GORM's name for the model.
+func (S8Book) TableName() string { return "s8_tbl_book" }
+
 type S8Ship struct {
-	Ref        string  `gorm:"primaryKey;size:36"`
-	Code       *string `gorm:"size:24;uniqueIndex"`
-	Weight     float64
-	Grade      sql.NullInt64
-	Score      int
-	BackerID   uint
-	Backer     *S8City `gorm:"foreignKey:BackerID;references:ID"`
-	SenderCity *S8City `gorm:"foreignKey:SenderRef;references:Ref"`
+	Shard  uint   `gorm:"primaryKey;autoIncrement:false"`
+	Serial string `gorm:"primaryKey;size:24"`
+	Active bool
+	Title  string `gorm:"size:32;column:title_col"`
+	Score  int    `gorm:"column:score_col"`
+	S8ShipMeta
+	BackerYear int
+	BackerNum  int
+	Backer     *S8Card
+	HostCitys  []S8City `gorm:"many2many:s8_ship_city_4;joinForeignKey:HostOwnShard,HostOwnSerial;joinReferences:HostRefID"`
+}
+
+type S8ShipMeta struct {
+	Note  string `gorm:"size:16"`
+	Level int
 }
 
 type S8Farm struct {
-	ID          string `gorm:"size:36"`
-	Grade       sql.NullInt64
-	Stamp       time.Time
-	Title       string         `gorm:"size:32"`
-	DeletedAt   gorm.DeletedAt `gorm:"index"`
-	RangerBooks []S8Book       `gorm:"many2many:s8_book_farm_2"`
+	ID          uint
+	Score       int      `gorm:"column:score_col"`
+	Memo        *string  `gorm:"size:32"`
+	Finds       int      `gorm:"-"`
+	RangerCards []S8Card `gorm:"many2many:s8_card_farm_2;joinForeignKey:RangerRefID;joinReferences:RangerOwnYear,RangerOwnNum"`
+	ScribeYards []S8Yard `gorm:"many2many:s8_farm_yard_3;joinForeignKey:ScribeOwnID;joinReferences:ScribeRefID"`
+	DonorBooks  []S8Book `gorm:"polymorphic:Donor"`
+}
+
+// AfterFind counts the finds of a row.
+func (m *S8Farm) AfterFind(*gorm.DB) error {
+	m.Finds++
+	return nil
 }
 
 type S8Yard struct {
-	ID          string `gorm:"size:24"`
-	Title       string `gorm:"size:32"`
-	Amount      *int
-	Active      bool
-	JudgeSerial sql.NullInt64
-	Judge       *S8Book
+	ID           uint
+	Code         string `gorm:"size:24;uniqueIndex"`
+	Active       bool   `gorm:"column:active_col"`
+	JudgeID      int
+	SenderYear   *int
+	SenderSerial *string `gorm:"size:24"`
+	Sender       *S8Book
+	S8CardYear   uint
+	S8CardNum    int
+	S8Card       *S8Card
+	DonorBook    *S8Book `gorm:"polymorphic:Donor;polymorphicValue:kind0"`
 }

@@ -12,15 +12,16 @@ import (
 
 // Schema s0009 (seed 9): 6 models.
 //
-//   - S9Shop <-> S9Gate through s9_shop_gate_1: many2many S9Shop.SellerGates and S9Gate.SellerShops
-//   - S9Page -> S9Shop on OriginSerial: has-many S9Shop.OriginPages
-//   - S9Shop <-> S9Team through s9_shop_team_2: many2many S9Shop.HeraldTeams and S9Team.HeraldShops
-//   - S9Coin -> S9Page on WardenID: belongs-to S9Coin.Warden, has-many S9Page.WardenCoins
-//   - S9Gate <-> S9Tool through s9_gate_tool_3: many2many S9Gate.AgentTools
-//   - S9Shop <-> S9Gate through s9_shop_gate_4: many2many S9Shop.PupilGates and S9Gate.PupilShops
-//   - S9Coin -> S9Team on AnchorRef: belongs-to S9Coin.Anchor, has-many S9Team.AnchorCoins
-//   - S9Shop -> S9Page on S9PageID: belongs-to S9Shop.S9Page
-//   - S9Page polymorphic on AuthorID/AuthorType: S9Coin.AuthorPages, S9Gate.AuthorPages, S9Shop.AuthorPages
+//   - S9Gate -> S9Shop on SellerSerial: belongs-to S9Gate.Seller, has-one S9Shop.SellerGate
+//   - S9Page -> S9Shop on OriginSerial: belongs-to S9Page.Origin, has-one S9Shop.OriginPage
+//   - S9Team -> S9Shop on HeraldSerial: belongs-to S9Team.Herald, has-many S9Shop.HeraldTeams
+//   - S9Page <-> S9Coin through s9_page_coin_1: many2many S9Page.WardenCoins
+//   - S9Tool -> S9Gate on S9GateID: belongs-to S9Tool.S9Gate, has-many S9Gate.Tools
+//   - S9Page -> S9Page on PupilID: belongs-to S9Page.Pupil
+//   - S9Shop -> S9Coin on AnchorCode: belongs-to S9Shop.Anchor, has-many S9Coin.AnchorShops
+//   - S9Gate <-> S9Gate through s9_gate_gate_2: many2many S9Gate.PatronGates
+//   - S9Shop -> S9Team on S9TeamRef: belongs-to S9Shop.S9Team, has-many S9Team.Shops
+//   - S9Coin polymorphic on KeeperID/KeeperType: S9Gate.KeeperCoin, S9Page.KeeperCoin, S9Shop.KeeperCoins
 func s0009() *difftest.Schema {
 	return &difftest.Schema{
 		Name: "s0009",
@@ -40,59 +41,102 @@ type S9Shop struct {
 	Serial      uint           `gorm:"primaryKey;autoIncrement:false"`
 	Title       string         `gorm:"size:32"`
 	Memo        *string        `gorm:"size:32"`
+	Meta        S9ShopMeta     `gorm:"embedded;embeddedPrefix:meta_"`
 	DeletedAt   gorm.DeletedAt `gorm:"index"`
-	SellerGates []S9Gate       `gorm:"many2many:s9_shop_gate_1;joinForeignKey:SellerOwnSerial;joinReferences:SellerRefID"`
-	OriginPages []S9Page       `gorm:"foreignKey:OriginSerial;references:Serial"`
-	HeraldTeams []S9Team       `gorm:"many2many:s9_shop_team_2"`
-	PupilGates  []S9Gate       `gorm:"many2many:s9_shop_gate_4"`
-	S9PageID    *int
-	S9Page      *S9Page
-	AuthorPages []S9Page `gorm:"polymorphic:Author;polymorphicValue:kind2"`
+	SellerGate  *S9Gate        `gorm:"foreignKey:SellerSerial;references:Serial"`
+	OriginPage  *S9Page        `gorm:"foreignKey:OriginSerial;references:Serial"`
+	HeraldTeams []S9Team       `gorm:"foreignKey:HeraldSerial;references:Serial"`
+	AnchorCode  string         `gorm:"size:24"`
+	Anchor      *S9Coin        `gorm:"foreignKey:AnchorCode;references:Code"`
+	S9TeamRef   string         `gorm:"size:36"`
+	S9Team      *S9Team
+	KeeperCoins []S9Coin `gorm:"polymorphic:Keeper;polymorphicValue:kind2"`
+}
+
+type S9ShopMeta struct {
+	Note  string `gorm:"size:16"`
+	Level int
 }
 
 type S9Gate struct {
-	ID          int32
-	Code        *string `gorm:"size:24;uniqueIndex"`
-	Weight      float64
-	Stamp       time.Time
-	SellerShops []S9Shop  `gorm:"many2many:s9_shop_gate_1;joinForeignKey:SellerRefID;joinReferences:SellerOwnSerial"`
-	AgentTools  []*S9Tool `gorm:"many2many:s9_gate_tool_3;joinForeignKey:AgentOwnID;joinReferences:AgentRefRegion,AgentRefNum"`
-	PupilShops  []S9Shop  `gorm:"many2many:s9_shop_gate_4"`
-	AuthorPages []S9Page  `gorm:"polymorphic:Author"`
+	ID           uint
+	Stamp        time.Time
+	Grade        sql.NullInt64
+	Amount       *int
+	Finds        int `gorm:"-"`
+	SellerSerial uint
+	Seller       *S9Shop
+	Tools        []S9Tool
+	PatronGates  []S9Gate `gorm:"many2many:s9_gate_gate_2"`
+	KeeperCoin   *S9Coin  `gorm:"polymorphic:Keeper"`
+}
+
+// AfterFind counts the finds of a row.
+func (m *S9Gate) AfterFind(*gorm.DB) error {
+	m.Finds++
+	return nil
 }
 
 type S9Page struct {
-	ID           uint
+	ID           int32
+	Code         string `gorm:"size:24;uniqueIndex"`
 	Grade        sql.NullInt64
-	Active       bool
-	Weight       float64
 	DeletedAt    gorm.DeletedAt `gorm:"index"`
+	Finds        int            `gorm:"-"`
 	OriginSerial uint
-	WardenCoins  []S9Coin `gorm:"foreignKey:WardenID;references:ID"`
-	AuthorID     int64
-	AuthorType   string `gorm:"size:32"`
+	Origin       *S9Shop
+	WardenCoins  []*S9Coin `gorm:"many2many:s9_page_coin_1"`
+	PupilID      *int32
+	Pupil        *S9Page
+	KeeperCoin   *S9Coin `gorm:"polymorphic:Keeper;polymorphicValue:kind1"`
 }
 
+// AfterFind counts the finds of a row.
+func (m *S9Page) AfterFind(*gorm.DB) error {
+	m.Finds++
+	return nil
+}
+
+// TableName is not GORM's name for the model.
+func (S9Page) TableName() string { return "s9_tbl_page" }
+
 type S9Team struct {
-	Ref         string `gorm:"primaryKey;size:36"`
-	Grade       sql.NullInt64
-	HeraldShops []S9Shop `gorm:"many2many:s9_shop_team_2"`
-	AnchorCoins []S9Coin `gorm:"foreignKey:AnchorRef;references:Ref"`
+	Ref          string    `gorm:"primaryKey;size:36"`
+	Stamp        time.Time `gorm:"column:stamp_col"`
+	Score        int
+	Finds        int `gorm:"-"`
+	HeraldSerial *uint
+	Herald       *S9Shop   `gorm:"foreignKey:HeraldSerial;references:Serial"`
+	Shops        []*S9Shop `gorm:"foreignKey:S9TeamRef;references:Ref"`
+}
+
+// AfterFind counts the finds of a row.
+func (m *S9Team) AfterFind(*gorm.DB) error {
+	m.Finds++
+	return nil
 }
 
 type S9Coin struct {
-	UID         int64          `gorm:"primaryKey;autoIncrement:false"`
-	Memo        *string        `gorm:"size:32"`
-	DeletedAt   gorm.DeletedAt `gorm:"index"`
-	WardenID    uint
-	Warden      *S9Page
-	AnchorRef   *string `gorm:"size:36"`
-	Anchor      *S9Team
-	AuthorPages []S9Page `gorm:"polymorphic:Author"`
+	Serial      uint     `gorm:"primaryKey;autoIncrement:false"`
+	Code        string   `gorm:"size:24;uniqueIndex"`
+	Memo        *string  `gorm:"size:32"`
+	Finds       int      `gorm:"-"`
+	AnchorShops []S9Shop `gorm:"foreignKey:AnchorCode;references:Code"`
+	KeeperID    int64
+	KeeperType  string `gorm:"size:32"`
+}
+
+// AfterFind counts the finds of a row.
+func (m *S9Coin) AfterFind(*gorm.DB) error {
+	m.Finds++
+	return nil
 }
 
 type S9Tool struct {
-	Region string  `gorm:"primaryKey;size:24"`
-	Num    int     `gorm:"primaryKey;autoIncrement:false"`
-	Memo   *string `gorm:"size:32"`
+	ID       int64
+	Stamp    time.Time
+	Title    string  `gorm:"size:32"`
+	Memo     *string `gorm:"size:32"`
+	S9GateID uint
+	S9Gate   *S9Gate
 }

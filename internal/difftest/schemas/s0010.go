@@ -12,18 +12,14 @@ import (
 
 // Schema s0010 (seed 10): 5 models.
 //
-//   - S10Page -> S10Bird on KeeperCode: belongs-to S10Page.Keeper
-//   - S10Lake -> S10Bird on HeirID: has-many S10Bird.HeirLakes
-//   - S10Note -> S10Page on OwnerID: has-many S10Page.OwnerNotes
-//   - S10Bird <-> S10Hall through s10_bird_hall_1: many2many S10Bird.GuestHalls
-//   - S10Page <-> S10Page through s10_page_page_2: many2many S10Page.EditorPages
-//   - S10Page -> S10Page on AuthorID: belongs-to S10Page.Author
-//   - S10Hall <-> S10Lake through s10_hall_lake_3: many2many S10Hall.AnchorLakes
-//   - S10Lake -> S10Lake on PupilID: belongs-to S10Lake.Pupil, has-many S10Lake.PupilLakes
-//   - S10Hall <-> S10Lake through s10_hall_lake_4: many2many S10Hall.PilotLakes
-//   - S10Note -> S10Lake on BackerID: belongs-to S10Note.Backer, has-one S10Lake.BackerNote
-//   - S10Page polymorphic on WardenID/WardenType: S10Lake.WardenPages, S10Bird.WardenPages
-//   - UNSUPPORTED has-many S10Note.LeaderHalls on five key columns
+//   - S10Bird <-> S10Page through s10_bird_page_1: many2many S10Bird.KeeperPages and S10Page.KeeperBirds
+//   - S10Page <-> S10Lake through s10_page_lake_2: many2many S10Page.HeirLakes
+//   - S10Page <-> S10Note through s10_page_note_3: many2many S10Page.OwnerNotes and S10Note.OwnerPages
+//   - S10Hall -> S10Note on GuestID: belongs-to S10Hall.Guest, has-many S10Note.GuestHalls
+//   - S10Page -> S10Bird on EditorID: belongs-to S10Page.Editor
+//   - S10Lake -> S10Page on S10PageYear, S10PageSerial: has-many S10Page.Lakes
+//   - S10Note -> S10Page on AnchorCode: belongs-to S10Note.Anchor, has-many S10Page.AnchorNotes
+//   - S10Page -> S10Page on PupilYear, PupilSerial: belongs-to S10Page.Pupil, has-many S10Page.PupilPages
 func s0010() *difftest.Schema {
 	return &difftest.Schema{
 		Name: "s0010",
@@ -35,9 +31,6 @@ func s0010() *difftest.Schema {
 			difftest.ModelOf[S10Note](),
 			difftest.ModelOf[S10Hall](),
 		},
-		Unsupported: map[string]string{
-			"S10Note.LeaderHalls": "5 key columns",
-		},
 	}
 }
 
@@ -46,63 +39,73 @@ type S10Bird struct {
 	Code        string `gorm:"size:24;uniqueIndex"`
 	Stamp       time.Time
 	Amount      *int
-	HeirLakes   []S10Lake  `gorm:"foreignKey:HeirID;references:ID"`
-	GuestHalls  []*S10Hall `gorm:"many2many:s10_bird_hall_1"`
-	WardenPages []S10Page  `gorm:"polymorphic:Warden"`
+	KeeperPages []*S10Page `gorm:"many2many:s10_bird_page_1"`
 }
 
+// TableName is not GORM's name for the model.
+func (S10Bird) TableName() string { return "s10_tbl_bird" }
+
 type S10Page struct {
-	ID          string `gorm:"size:24"`
-	Weight      float64
-	KeeperCode  *string        `gorm:"size:24"`
-	Keeper      *S10Bird       `gorm:"foreignKey:KeeperCode;references:Code"`
-	OwnerNotes  []S10Note      `gorm:"foreignKey:OwnerID;references:ID"`
-	EditorPages []*S10Page     `gorm:"many2many:s10_page_page_2"`
-	AuthorID    sql.NullString `gorm:"size:24"`
-	Author      *S10Page       `gorm:"foreignKey:AuthorID;references:ID"`
-	WardenID    int64
-	WardenType  string `gorm:"size:32"`
+	Year        int    `gorm:"primaryKey;autoIncrement:false"`
+	Serial      string `gorm:"primaryKey;size:24"`
+	Code        string `gorm:"size:24;uniqueIndex"`
+	Stamp       time.Time
+	DeletedAt   gorm.DeletedAt `gorm:"index"`
+	Finds       int            `gorm:"-"`
+	KeeperBirds []S10Bird      `gorm:"many2many:s10_bird_page_1"`
+	HeirLakes   []S10Lake      `gorm:"many2many:s10_page_lake_2;joinForeignKey:HeirOwnYear,HeirOwnSerial;joinReferences:HeirRefYear,HeirRefSeq"`
+	OwnerNotes  []*S10Note     `gorm:"many2many:s10_page_note_3"`
+	EditorID    int
+	Editor      *S10Bird `gorm:"foreignKey:EditorID;references:ID"`
+	Lakes       []S10Lake
+	AnchorNotes []S10Note `gorm:"foreignKey:AnchorCode;references:Code"`
+	PupilYear   sql.NullInt64
+	PupilSerial *string    `gorm:"size:24"`
+	Pupil       *S10Page   `gorm:"foreignKey:PupilYear,PupilSerial;references:Year,Serial"`
+	PupilPages  []*S10Page `gorm:"foreignKey:PupilYear,PupilSerial;references:Year,Serial"`
+}
+
+// AfterFind counts the finds of a row.
+func (m *S10Page) AfterFind(*gorm.DB) error {
+	m.Finds++
+	return nil
 }
 
 type S10Lake struct {
-	ID          int
-	Code        *string `gorm:"size:24;uniqueIndex"`
-	Active      bool
-	HeirID      *uint
-	PupilID     *int
-	Pupil       *S10Lake
-	PupilLakes  []S10Lake `gorm:"foreignKey:PupilID;references:ID"`
-	BackerNote  *S10Note  `gorm:"foreignKey:BackerID;references:ID"`
-	WardenPages []S10Page `gorm:"polymorphic:Warden"`
+	Year          int   `gorm:"primaryKey;autoIncrement:false"`
+	Seq           int64 `gorm:"primaryKey;autoIncrement:false"`
+	Stamp         time.Time
+	Amount        *int
+	Tags          []string       `gorm:"serializer:json"`
+	S10PageYear   *int           `gorm:"column:s10pageyear_fk"`
+	S10PageSerial sql.NullString `gorm:"size:24"`
 }
 
 type S10Note struct {
-	Year        int   `gorm:"primaryKey;autoIncrement:false"`
-	Seq         int64 `gorm:"primaryKey;autoIncrement:false"`
-	Stamp       time.Time
-	Amount      *int
-	DeletedAt   gorm.DeletedAt `gorm:"index"`
-	OwnerID     *string        `gorm:"size:24"`
-	BackerID    int64
-	Backer      *S10Lake `gorm:"foreignKey:BackerID;references:ID"`
-	LeaderK1    int
-	LeaderK2    int
-	LeaderK3    int
-	LeaderK4    int
-	LeaderK5    int
-	LeaderHalls []S10Hall `gorm:"foreignKey:LeaderFk1,LeaderFk2,LeaderFk3,LeaderFk4,LeaderFk5;references:LeaderK1,LeaderK2,LeaderK3,LeaderK4,LeaderK5"`
+	ID         uint
+	Amount     *int
+	Memo       *string        `gorm:"size:32"`
+	DeletedAt  gorm.DeletedAt `gorm:"index"`
+	Finds      int            `gorm:"-"`
+	OwnerPages []S10Page      `gorm:"many2many:s10_page_note_3"`
+	GuestHalls []S10Hall      `gorm:"foreignKey:GuestID;references:ID"`
+	AnchorCode string         `gorm:"size:24"`
+	Anchor     *S10Page       `gorm:"foreignKey:AnchorCode;references:Code"`
+}
+
+// AfterFind counts the finds of a row.
+func (m *S10Note) AfterFind(*gorm.DB) error {
+	m.Finds++
+	return nil
 }
 
 type S10Hall struct {
-	Ref         string `gorm:"primaryKey;size:36"`
-	Active      bool
-	Grade       sql.NullInt64
-	Title       string     `gorm:"size:32"`
-	AnchorLakes []*S10Lake `gorm:"many2many:s10_hall_lake_3"`
-	PilotLakes  []*S10Lake `gorm:"many2many:s10_hall_lake_4"`
-	LeaderFk1   int
-	LeaderFk2   int
-	LeaderFk3   int
-	LeaderFk4   int
-	LeaderFk5   int
+	ID      string `gorm:"size:24"`
+	Code    string `gorm:"size:24;uniqueIndex"`
+	Stamp   time.Time
+	Amount  *int
+	Weight  float64
+	Tags    []string `gorm:"serializer:json"`
+	GuestID uint
+	Guest   *S10Note
 }

@@ -12,15 +12,16 @@ import (
 
 // Schema s0011 (seed 11): 6 models.
 //
-//   - S11Tag -> S11Task on S11TaskYear, S11TaskNum: has-many S11Task.Tags
-//   - S11City -> S11Task on BackerYear, BackerNum: belongs-to S11City.Backer, has-many S11Task.BackerCitys
-//   - S11Lamp -> S11Task on KeeperYear, KeeperNum: belongs-to S11Lamp.Keeper, has-many S11Task.KeeperLamps
-//   - S11Lamp <-> S11Farm through s11_lamp_farm_1: many2many S11Lamp.PatronFarms
-//   - S11Lake -> S11Farm on HeraldID: belongs-to S11Lake.Herald
-//   - S11City -> S11Tag on SourceCode: belongs-to S11City.Source, has-one S11Tag.SourceCity
-//   - S11Task -> S11Lake on WardenID: belongs-to S11Task.Warden, has-many S11Lake.WardenTasks
-//   - S11Task polymorphic on LeaderRef/LeaderKind: S11Lamp.LeaderTask, S11Lake.LeaderTasks, S11Farm.LeaderTask
-//   - UNSUPPORTED belongs-to S11Farm.Donor inside the struct S11FarmDonorInfo tagged embedded
+//   - S11Tag -> S11Task on S11TaskYear, S11TaskNum: belongs-to S11Tag.S11Task
+//   - S11City -> S11Tag on S11TagShard, S11TagSerial: belongs-to S11City.S11Tag, has-many S11Tag.Citys
+//   - S11Tag <-> S11Lamp through s11_tag_lamp_1: many2many S11Tag.KeeperLamps
+//   - S11Farm -> S11City on PatronID: belongs-to S11Farm.Patron, has-many S11City.PatronFarms
+//   - S11Lake -> S11Task on HeraldYear, HeraldNum: belongs-to S11Lake.Herald, has-many S11Task.HeraldLakes
+//   - S11Lamp -> S11Tag on SourceShard, SourceSerial: has-many S11Tag.SourceLamps
+//   - S11City -> S11Task on S11TaskYear, S11TaskNum: belongs-to S11City.S11Task
+//   - S11Task <-> S11Tag through s11_task_tag_2: many2many S11Task.LeaderTags
+//   - S11Farm -> S11Farm on DonorID: belongs-to S11Farm.Donor, has-many S11Farm.DonorFarms
+//   - S11Tag -> S11Farm on S11FarmID: belongs-to S11Tag.S11Farm, has-many S11Farm.Tags
 func s0011() *difftest.Schema {
 	return &difftest.Schema{
 		Name: "s0011",
@@ -33,81 +34,103 @@ func s0011() *difftest.Schema {
 			difftest.ModelOf[S11Farm](),
 			difftest.ModelOf[S11Lake](),
 		},
-		Unsupported: map[string]string{
-			"S11Farm.Donor": "embedded",
-		},
 	}
 }
 
 type S11Task struct {
-	Year        int    `gorm:"primaryKey;autoIncrement:false"`
-	Num         int    `gorm:"primaryKey;autoIncrement:false"`
-	Title       string `gorm:"size:32"`
-	Stamp       time.Time
-	Tags        []S11Tag
-	BackerCitys []*S11City `gorm:"foreignKey:BackerYear,BackerNum;references:Year,Num"`
-	KeeperLamps []S11Lamp  `gorm:"foreignKey:KeeperYear,KeeperNum;references:Year,Num"`
-	WardenID    *uint
-	Warden      *S11Lake
-	LeaderRef   int64
-	LeaderKind  string `gorm:"size:32"`
+	Year  int    `gorm:"primaryKey;autoIncrement:false"`
+	Num   int    `gorm:"primaryKey;autoIncrement:false"`
+	Title string `gorm:"size:32"`
+	Stamp time.Time
+	S11TaskMeta
+	HeraldLakes []*S11Lake `gorm:"foreignKey:HeraldYear,HeraldNum;references:Year,Num"`
+	LeaderTags  []*S11Tag  `gorm:"many2many:s11_task_tag_2;joinForeignKey:LeaderOwnYear,LeaderOwnNum;joinReferences:LeaderRefShard,LeaderRefSerial"`
+}
+
+type S11TaskMeta struct {
+	Note  string `gorm:"size:16"`
+	Level int
 }
 
 type S11Tag struct {
-	ID          int
+	Shard       uint   `gorm:"primaryKey;autoIncrement:false"`
+	Serial      string `gorm:"primaryKey;size:24"`
 	Code        string `gorm:"size:24;uniqueIndex"`
-	Stamp       time.Time
-	Score       int
+	Active      bool
+	Tags        []string       `gorm:"serializer:json"`
 	DeletedAt   gorm.DeletedAt `gorm:"index"`
-	S11TaskYear uint
+	S11TaskYear int
 	S11TaskNum  int
-	SourceCity  *S11City `gorm:"foreignKey:SourceCode;references:Code"`
+	S11Task     *S11Task
+	Citys       []S11City
+	KeeperLamps []S11Lamp `gorm:"many2many:s11_tag_lamp_1"`
+	SourceLamps []S11Lamp `gorm:"foreignKey:SourceShard,SourceSerial;references:Shard,Serial"`
+	S11FarmID   *uint
+	S11Farm     *S11Farm `gorm:"foreignKey:S11FarmID;references:ID"`
 }
 
 type S11City struct {
-	ID         uint
-	Active     bool
-	Amount     *int
-	BackerYear *int
-	BackerNum  sql.NullInt64
-	Backer     *S11Task
-	SourceCode *string `gorm:"size:24"`
-	Source     *S11Tag `gorm:"foreignKey:SourceCode;references:Code"`
+	ID    int
+	Score int
+	S11CityMeta
+	DeletedAt    gorm.DeletedAt `gorm:"index"`
+	S11TagShard  int64
+	S11TagSerial string `gorm:"size:24"`
+	S11Tag       *S11Tag
+	PatronFarms  []S11Farm `gorm:"foreignKey:PatronID;references:ID"`
+	S11TaskYear  int
+	S11TaskNum   int
+	S11Task      *S11Task
+}
+
+type S11CityMeta struct {
+	Note  string `gorm:"size:16"`
+	Level int
 }
 
 type S11Lamp struct {
-	ID          uint
-	Stamp       time.Time
-	KeeperYear  *int64
-	KeeperNum   sql.NullInt64
-	Keeper      *S11Task   `gorm:"foreignKey:KeeperYear,KeeperNum;references:Year,Num"`
-	PatronFarms []*S11Farm `gorm:"many2many:s11_lamp_farm_1"`
-	LeaderTask  *S11Task   `gorm:"polymorphicType:LeaderKind;polymorphicId:LeaderRef"`
+	Region       string         `gorm:"primaryKey;size:24"`
+	Num          int            `gorm:"primaryKey;autoIncrement:false"`
+	Code         string         `gorm:"size:24;uniqueIndex"`
+	Weight       float64        `gorm:"column:weight_col"`
+	Meta         S11LampMeta    `gorm:"embedded;embeddedPrefix:meta_"`
+	DeletedAt    gorm.DeletedAt `gorm:"index"`
+	SourceShard  *uint
+	SourceSerial *string `gorm:"size:24"`
+}
+
+type S11LampMeta struct {
+	Note  string `gorm:"size:16"`
+	Level int
 }
 
 type S11Farm struct {
 	ID         uint
-	Code       string `gorm:"size:24;uniqueIndex"`
-	Weight     float64
-	Active     bool
-	DeletedAt  gorm.DeletedAt   `gorm:"index"`
-	LeaderTask *S11Task         `gorm:"polymorphicType:LeaderKind;polymorphicId:LeaderRef"`
-	DonorInfo  S11FarmDonorInfo `gorm:"embedded;embeddedPrefix:donor_"`
+	Code       *string `gorm:"size:24;uniqueIndex"`
+	Memo       *string `gorm:"size:32;column:memo_col"`
+	Finds      int     `gorm:"-"`
+	PatronID   int
+	Patron     *S11City `gorm:"foreignKey:PatronID;references:ID"`
+	DonorID    *uint
+	Donor      *S11Farm
+	DonorFarms []S11Farm `gorm:"foreignKey:DonorID;references:ID"`
+	Tags       []*S11Tag `gorm:"foreignKey:S11FarmID;references:ID"`
 }
 
-type S11FarmDonorInfo struct {
-	DonorID *uint
-	Donor   *S11Farm
+// AfterFind counts the finds of a row.
+func (m *S11Farm) AfterFind(*gorm.DB) error {
+	m.Finds++
+	return nil
 }
+
+// TableName is not GORM's name for the model.
+func (S11Farm) TableName() string { return "s11_tbl_farm" }
 
 type S11Lake struct {
-	ID          uint
-	Title       string `gorm:"size:32"`
-	Grade       sql.NullInt64
-	Stamp       time.Time
-	DeletedAt   gorm.DeletedAt `gorm:"index"`
-	HeraldID    uint
-	Herald      *S11Farm
-	WardenTasks []*S11Task `gorm:"foreignKey:WardenID;references:ID"`
-	LeaderTasks []S11Task  `gorm:"polymorphicType:LeaderKind;polymorphicId:LeaderRef"`
+	UID        int64          `gorm:"primaryKey;autoIncrement:false"`
+	Grade      sql.NullInt64  `gorm:"column:grade_col"`
+	DeletedAt  gorm.DeletedAt `gorm:"index"`
+	HeraldYear int64
+	HeraldNum  int
+	Herald     *S11Task `gorm:"foreignKey:HeraldYear,HeraldNum;references:Year,Num"`
 }

@@ -6,13 +6,15 @@ import (
 	"database/sql"
 
 	"github.com/ormloader/ormloader/internal/difftest"
+	"gorm.io/gorm"
 )
 
 // Schema s0012 (seed 12): 3 models.
 //
-//   - S12Item <-> S12Task through s12_item_task_1: many2many S12Item.DonorTasks
-//   - S12Wall -> S12Task on OwnerCode: belongs-to S12Wall.Owner
-//   - S12Task -> S12Task on HeraldSerial: has-many S12Task.HeraldTasks
+//   - S12Task -> S12Item on DonorID: belongs-to S12Task.Donor, has-one S12Item.DonorTask
+//   - S12Wall -> S12Task on OwnerID: belongs-to S12Wall.Owner, has-many S12Task.OwnerWalls
+//   - S12Wall <-> S12Task through s12_wall_task_1: many2many S12Wall.HeraldTasks
+//   - S12Item <-> S12Task through s12_item_task_2: many2many S12Item.PupilTasks
 func s0012() *difftest.Schema {
 	return &difftest.Schema{
 		Name: "s0012",
@@ -29,23 +31,35 @@ type S12Item struct {
 	ID         int
 	Score      int
 	Grade      sql.NullInt64
-	DonorTasks []S12Task `gorm:"many2many:s12_item_task_1;joinForeignKey:DonorOwnID;joinReferences:DonorRefSerial"`
+	DeletedAt  gorm.DeletedAt `gorm:"index"`
+	DonorTask  *S12Task       `gorm:"foreignKey:DonorID;references:ID"`
+	PupilTasks []*S12Task     `gorm:"many2many:s12_item_task_2"`
 }
 
 type S12Task struct {
-	Serial       uint    `gorm:"primaryKey;autoIncrement:false"`
-	Code         *string `gorm:"size:24;uniqueIndex"`
-	Memo         *string `gorm:"size:32"`
-	Amount       *int
-	Weight       float64
-	HeraldSerial *uint
-	HeraldTasks  []S12Task `gorm:"foreignKey:HeraldSerial;references:Serial"`
+	ID         string `gorm:"size:36"`
+	Grade      sql.NullInt64
+	Score      int
+	DeletedAt  gorm.DeletedAt `gorm:"index"`
+	DonorID    int
+	Donor      *S12Item  `gorm:"foreignKey:DonorID;references:ID"`
+	OwnerWalls []S12Wall `gorm:"foreignKey:OwnerID;references:ID"`
 }
 
 type S12Wall struct {
-	Serial    uint `gorm:"primaryKey;autoIncrement:false"`
-	Weight    float64
-	Active    bool
-	OwnerCode string   `gorm:"size:24"`
-	Owner     *S12Task `gorm:"foreignKey:OwnerCode;references:Code"`
+	ID          int32
+	Grade       sql.NullInt64 `gorm:"column:grade_col"`
+	Active      bool
+	Score       int
+	DeletedAt   gorm.DeletedAt `gorm:"index"`
+	Finds       int            `gorm:"-"`
+	OwnerID     string         `gorm:"size:36"`
+	Owner       *S12Task       `gorm:"foreignKey:OwnerID;references:ID"`
+	HeraldTasks []*S12Task     `gorm:"many2many:s12_wall_task_1;joinForeignKey:HeraldOwnID;joinReferences:HeraldRefID"`
+}
+
+// AfterFind counts the finds of a row.
+func (m *S12Wall) AfterFind(*gorm.DB) error {
+	m.Finds++
+	return nil
 }

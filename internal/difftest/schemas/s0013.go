@@ -12,15 +12,15 @@ import (
 
 // Schema s0013 (seed 13): 6 models.
 //
-//   - S13Book -> S13Tool on AuthorShard, AuthorNum: belongs-to S13Book.Author
+//   - S13Book -> S13Tool on AuthorShard, AuthorNum: belongs-to S13Book.Author, has-many S13Tool.AuthorBooks
 //   - S13Book <-> S13Port through s13_book_port_1: many2many S13Book.MentorPorts and S13Port.MentorBooks
-//   - S13City -> S13Port on S13PortRef: has-many S13Port.Citys
-//   - S13Post -> S13Port on SellerRef: belongs-to S13Post.Seller, has-one S13Port.SellerPost
-//   - S13City <-> S13Farm through s13_city_farm_2: many2many S13City.BackerFarms
-//   - S13Tool -> S13Farm on RivalSerial: belongs-to S13Tool.Rival
-//   - S13Port -> S13Port on EditorRef: belongs-to S13Port.Editor, has-many S13Port.EditorPorts
-//   - S13Farm -> S13Port on CriticRef: belongs-to S13Farm.Critic, has-many S13Port.CriticFarms
-//   - S13Post -> S13City on BrokerID: belongs-to S13Post.Broker, has-many S13City.BrokerPosts
+//   - S13City -> S13Tool on HeraldCode: belongs-to S13City.Herald, has-many S13Tool.HeraldCitys
+//   - S13Post -> S13Port on S13PortSerial: belongs-to S13Post.S13Port, has-many S13Port.Posts
+//   - S13Tool <-> S13Farm through s13_tool_farm_2: many2many S13Tool.BackerFarms and S13Farm.BackerTools
+//   - S13Book -> S13Book on RivalID: has-many S13Book.RivalBooks
+//   - S13City -> S13City on EditorID: belongs-to S13City.Editor, has-many S13City.EditorCitys
+//   - S13City <-> S13Tool through s13_city_tool_3: many2many S13City.CriticTools
+//   - S13Tool <-> S13Tool through s13_tool_tool_4: many2many S13Tool.BrokerTools
 func s0013() *difftest.Schema {
 	return &difftest.Schema{
 		Name: "s0013",
@@ -43,59 +43,81 @@ type S13Tool struct {
 	Title       string `gorm:"size:32"`
 	Amount      *int
 	Weight      float64
-	RivalSerial uint
-	Rival       *S13Farm
+	Tags        []string  `gorm:"serializer:json"`
+	AuthorBooks []S13Book `gorm:"foreignKey:AuthorShard,AuthorNum;references:Shard,Num"`
+	HeraldCitys []S13City `gorm:"foreignKey:HeraldCode;references:Code"`
+	BackerFarms []S13Farm `gorm:"many2many:s13_tool_farm_2;foreignKey:Code;references:Code;joinForeignKey:BackerOwnCode;joinReferences:BackerRefCode"`
+	BrokerTools []S13Tool `gorm:"many2many:s13_tool_tool_4"`
 }
 
 type S13Book struct {
-	ID          string  `gorm:"size:36"`
-	Code        *string `gorm:"size:24;uniqueIndex"`
-	Score       int
-	Title       string `gorm:"size:32"`
-	Active      bool
+	ID     string `gorm:"size:36"`
+	Amount *int
+	Score  int
+	S13BookMeta
 	DeletedAt   gorm.DeletedAt `gorm:"index"`
-	AuthorShard sql.NullInt64
-	AuthorNum   *int
+	AuthorShard uint           `gorm:"column:authorshard_fk"`
+	AuthorNum   int
 	Author      *S13Tool
-	MentorPorts []S13Port `gorm:"many2many:s13_book_port_1;joinForeignKey:MentorOwnID;joinReferences:MentorRefRef"`
+	MentorPorts []S13Port `gorm:"many2many:s13_book_port_1"`
+	RivalID     *string   `gorm:"size:36"`
+	RivalBooks  []S13Book `gorm:"foreignKey:RivalID;references:ID"`
+}
+
+type S13BookMeta struct {
+	Note  string `gorm:"size:16"`
+	Level int
 }
 
 type S13Port struct {
-	Ref         string `gorm:"primaryKey;size:36"`
-	Score       int
-	Title       string     `gorm:"size:32"`
-	MentorBooks []S13Book  `gorm:"many2many:s13_book_port_1;joinForeignKey:MentorRefRef;joinReferences:MentorOwnID"`
-	Citys       []S13City  `gorm:"foreignKey:S13PortRef;references:Ref"`
-	SellerPost  *S13Post   `gorm:"foreignKey:SellerRef;references:Ref"`
-	EditorRef   *string    `gorm:"size:36"`
-	Editor      *S13Port   `gorm:"foreignKey:EditorRef;references:Ref"`
-	EditorPorts []*S13Port `gorm:"foreignKey:EditorRef;references:Ref"`
-	CriticFarms []*S13Farm `gorm:"foreignKey:CriticRef;references:Ref"`
+	Serial      uint `gorm:"primaryKey;autoIncrement:false"`
+	Stamp       time.Time
+	Memo        *string   `gorm:"size:32"`
+	Title       string    `gorm:"size:32"`
+	MentorBooks []S13Book `gorm:"many2many:s13_book_port_1"`
+	Posts       []*S13Post
 }
 
 type S13City struct {
-	ID          string `gorm:"size:24"`
-	Weight      float64
-	S13PortRef  string    `gorm:"size:36"`
-	BackerFarms []S13Farm `gorm:"many2many:s13_city_farm_2"`
-	BrokerPosts []S13Post `gorm:"foreignKey:BrokerID;references:ID"`
+	ID          uint
+	Grade       sql.NullInt64
+	HeraldCode  *string  `gorm:"size:24;column:heraldcode_fk"`
+	Herald      *S13Tool `gorm:"foreignKey:HeraldCode;references:Code"`
+	EditorID    *uint
+	Editor      *S13City
+	EditorCitys []S13City  `gorm:"foreignKey:EditorID;references:ID"`
+	CriticTools []*S13Tool `gorm:"many2many:s13_city_tool_3"`
 }
 
 type S13Post struct {
-	ID        int64
-	Code      string `gorm:"size:24;uniqueIndex"`
-	Stamp     time.Time
-	Title     string `gorm:"size:32"`
-	Score     int
-	SellerRef *string  `gorm:"size:36"`
-	Seller    *S13Port `gorm:"foreignKey:SellerRef;references:Ref"`
-	BrokerID  string   `gorm:"size:24"`
-	Broker    *S13City `gorm:"foreignKey:BrokerID;references:ID"`
+	ID            int64
+	Title         string `gorm:"size:32"`
+	Grade         sql.NullInt64
+	DeletedAt     gorm.DeletedAt `gorm:"index"`
+	Finds         int            `gorm:"-"`
+	S13PortSerial *uint
+	S13Port       *S13Port
+}
+
+// AfterFind counts the finds of a row.
+func (m *S13Post) AfterFind(*gorm.DB) error {
+	m.Finds++
+	return nil
 }
 
 type S13Farm struct {
-	Serial    uint `gorm:"primaryKey;autoIncrement:false"`
-	Active    bool
-	CriticRef string `gorm:"size:36"`
-	Critic    *S13Port
+	UID         int64   `gorm:"primaryKey;autoIncrement:false"`
+	Code        *string `gorm:"size:24;uniqueIndex"`
+	Weight      float64
+	Stamp       time.Time
+	Memo        *string        `gorm:"size:32"`
+	DeletedAt   gorm.DeletedAt `gorm:"index"`
+	Finds       int            `gorm:"-"`
+	BackerTools []S13Tool      `gorm:"many2many:s13_tool_farm_2;foreignKey:Code;references:Code;joinForeignKey:BackerRefCode;joinReferences:BackerOwnCode"`
+}
+
+// AfterFind counts the finds of a row.
+func (m *S13Farm) AfterFind(*gorm.DB) error {
+	m.Finds++
+	return nil
 }

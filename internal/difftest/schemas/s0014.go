@@ -12,19 +12,17 @@ import (
 
 // Schema s0014 (seed 14): 6 models.
 //
-//   - S14Wall -> S14Film on RangerYear, RangerSeq: has-one S14Film.RangerWall
-//   - S14Bird -> S14Wall on OriginID: has-many S14Wall.OriginBirds
-//   - S14Tool -> S14Bird on S14BirdShard, S14BirdNum: has-many S14Bird.Tools
-//   - S14Crew -> S14Wall on S14WallID: has-many S14Wall.Crews
-//   - S14City -> S14Bird on ScribeShard, ScribeNum: belongs-to S14City.Scribe, has-one S14Bird.ScribeCity
-//   - S14City -> S14City on LeaderYear, LeaderSerial: belongs-to S14City.Leader, has-many S14City.LeaderCitys
-//   - S14City <-> S14City through s14_city_city_1: many2many S14City.SellerCitys
-//   - S14Crew <-> S14Tool through s14_crew_tool_2: many2many S14Crew.PilotTools and S14Tool.PilotCrews
-//   - S14Wall <-> S14Bird through s14_wall_bird_3: many2many S14Wall.DonorBirds and S14Bird.DonorWalls
-//   - S14Crew <-> S14Tool through s14_crew_tool_4: many2many S14Crew.BrokerTools and S14Tool.BrokerCrews
-//   - S14Crew -> S14Film on OwnerYear, OwnerSeq: belongs-to S14Crew.Owner, has-many S14Film.OwnerCrews
-//   - S14Wall <-> S14City through s14_wall_city_5: many2many S14Wall.HolderCitys
-//   - S14City polymorphic on MentorRef/MentorKind: S14Crew.MentorCity, S14Tool.MentorCitys, S14Wall.MentorCitys
+//   - S14Film <-> S14Wall through s14_film_wall_1: many2many S14Film.RangerWalls and S14Wall.RangerFilms
+//   - S14Wall <-> S14Bird through s14_wall_bird_2: many2many S14Wall.OriginBirds
+//   - S14Tool -> S14Wall on SourceID: belongs-to S14Tool.Source, has-many S14Wall.SourceTools
+//   - S14Film <-> S14Crew through s14_film_crew_3: many2many S14Film.HeirCrews
+//   - S14City -> S14Bird on S14BirdID: belongs-to S14City.S14Bird
+//   - S14Film <-> S14City through s14_film_city_4: many2many S14Film.LeaderCitys
+//   - S14Wall <-> S14Crew through s14_wall_crew_5: many2many S14Wall.SellerCrews
+//   - S14Tool -> S14Bird on PilotID: belongs-to S14Tool.Pilot, has-one S14Bird.PilotTool
+//   - S14Film -> S14Film on DonorYear, DonorSeq: belongs-to S14Film.Donor, has-many S14Film.DonorFilms
+//   - S14Wall <-> S14City through s14_wall_city_6: many2many S14Wall.BrokerCitys and S14City.BrokerWalls
+//   - S14Crew polymorphic on OwnerID/OwnerType: S14Bird.OwnerCrews, S14Tool.OwnerCrews
 func s0014() *difftest.Schema {
 	return &difftest.Schema{
 		Name: "s0014",
@@ -41,78 +39,93 @@ func s0014() *difftest.Schema {
 }
 
 type S14Film struct {
-	Year       int       `gorm:"primaryKey;autoIncrement:false"`
-	Seq        int64     `gorm:"primaryKey;autoIncrement:false"`
-	Title      string    `gorm:"size:32"`
-	RangerWall *S14Wall  `gorm:"foreignKey:RangerYear,RangerSeq;references:Year,Seq"`
-	OwnerCrews []S14Crew `gorm:"foreignKey:OwnerYear,OwnerSeq;references:Year,Seq"`
+	Year        int        `gorm:"primaryKey;autoIncrement:false"`
+	Seq         int64      `gorm:"primaryKey;autoIncrement:false"`
+	Title       string     `gorm:"size:32"`
+	Finds       int        `gorm:"-"`
+	RangerWalls []*S14Wall `gorm:"many2many:s14_film_wall_1;joinForeignKey:RangerOwnYear,RangerOwnSeq;joinReferences:RangerRefID"`
+	HeirCrews   []S14Crew  `gorm:"many2many:s14_film_crew_3"`
+	LeaderCitys []*S14City `gorm:"many2many:s14_film_city_4;joinForeignKey:LeaderOwnYear,LeaderOwnSeq;joinReferences:LeaderRefYear,LeaderRefSerial"`
+	DonorYear   *int       `gorm:"column:donoryear_fk"`
+	DonorSeq    sql.NullInt64
+	Donor       *S14Film
+	DonorFilms  []S14Film `gorm:"foreignKey:DonorYear,DonorSeq;references:Year,Seq"`
+}
+
+// AfterFind counts the finds of a row.
+func (m *S14Film) AfterFind(*gorm.DB) error {
+	m.Finds++
+	return nil
 }
 
 type S14Wall struct {
-	ID          int32
-	Memo        *string `gorm:"size:32"`
-	Active      bool
-	Stamp       time.Time
+	ID     int32
+	Amount *int
+	Active bool
+	S14WallMeta
 	DeletedAt   gorm.DeletedAt `gorm:"index"`
-	RangerYear  int
-	RangerSeq   int64
-	OriginBirds []*S14Bird `gorm:"foreignKey:OriginID;references:ID"`
-	Crews       []S14Crew
-	DonorBirds  []*S14Bird `gorm:"many2many:s14_wall_bird_3;joinForeignKey:DonorOwnID;joinReferences:DonorRefShard,DonorRefNum"`
-	HolderCitys []*S14City `gorm:"many2many:s14_wall_city_5;joinForeignKey:HolderOwnID;joinReferences:HolderRefYear,HolderRefSerial"`
-	MentorCitys []S14City  `gorm:"polymorphicType:MentorKind;polymorphicId:MentorRef"`
+	RangerFilms []S14Film      `gorm:"many2many:s14_film_wall_1;joinForeignKey:RangerRefID;joinReferences:RangerOwnYear,RangerOwnSeq"`
+	OriginBirds []*S14Bird     `gorm:"many2many:s14_wall_bird_2;joinForeignKey:OriginOwnID;joinReferences:OriginRefID"`
+	SourceTools []S14Tool      `gorm:"foreignKey:SourceID;references:ID"`
+	SellerCrews []*S14Crew     `gorm:"many2many:s14_wall_crew_5;joinForeignKey:SellerOwnID;joinReferences:SellerRefID"`
+	BrokerCitys []S14City      `gorm:"many2many:s14_wall_city_6;joinForeignKey:BrokerOwnID;joinReferences:BrokerRefYear,BrokerRefSerial"`
+}
+
+type S14WallMeta struct {
+	Note  string `gorm:"size:16"`
+	Level int
 }
 
 type S14Bird struct {
-	Shard      uint   `gorm:"primaryKey;autoIncrement:false"`
-	Num        int    `gorm:"primaryKey;autoIncrement:false"`
-	Code       string `gorm:"size:24;uniqueIndex"`
-	Amount     *int
-	Weight     float64
-	Title      string         `gorm:"size:32"`
-	DeletedAt  gorm.DeletedAt `gorm:"index"`
-	OriginID   int32
-	Tools      []S14Tool
-	ScribeCity *S14City  `gorm:"foreignKey:ScribeShard,ScribeNum;references:Shard,Num"`
-	DonorWalls []S14Wall `gorm:"many2many:s14_wall_bird_3;joinForeignKey:DonorRefShard,DonorRefNum;joinReferences:DonorOwnID"`
+	ID         string `gorm:"size:24"`
+	Score      int
+	PilotTool  *S14Tool  `gorm:"foreignKey:PilotID;references:ID"`
+	OwnerCrews []S14Crew `gorm:"polymorphic:Owner;polymorphicValue:kind0"`
 }
 
 type S14Tool struct {
-	ID           int
-	Weight       float64
-	S14BirdShard sql.NullInt64
-	S14BirdNum   *int
-	PilotCrews   []S14Crew `gorm:"many2many:s14_crew_tool_2;joinForeignKey:PilotRefID;joinReferences:PilotOwnID"`
-	BrokerCrews  []S14Crew `gorm:"many2many:s14_crew_tool_4;joinForeignKey:BrokerRefID;joinReferences:BrokerOwnID"`
-	MentorCitys  []S14City `gorm:"polymorphicType:MentorKind;polymorphicId:MentorRef;polymorphicValue:kind1"`
+	Ref        string `gorm:"primaryKey;size:36"`
+	Grade      sql.NullInt64
+	Amount     *int
+	Weight     float64
+	Finds      int `gorm:"-"`
+	SourceID   uint
+	Source     *S14Wall       `gorm:"foreignKey:SourceID;references:ID"`
+	PilotID    sql.NullString `gorm:"size:24"`
+	Pilot      *S14Bird
+	OwnerCrews []S14Crew `gorm:"polymorphic:Owner;polymorphicValue:kind1"`
+}
+
+// AfterFind counts the finds of a row.
+func (m *S14Tool) AfterFind(*gorm.DB) error {
+	m.Finds++
+	return nil
 }
 
 type S14Crew struct {
-	ID          int
-	Title       string `gorm:"size:32"`
-	Active      bool
-	S14WallID   int64
-	PilotTools  []S14Tool `gorm:"many2many:s14_crew_tool_2;joinForeignKey:PilotOwnID;joinReferences:PilotRefID"`
-	BrokerTools []S14Tool `gorm:"many2many:s14_crew_tool_4;joinForeignKey:BrokerOwnID;joinReferences:BrokerRefID"`
-	OwnerYear   *int
-	OwnerSeq    *int64
-	Owner       *S14Film
-	MentorCity  *S14City `gorm:"polymorphicType:MentorKind;polymorphicId:MentorRef"`
+	ID        string `gorm:"size:36"`
+	Grade     sql.NullInt64
+	Amount    *int
+	Weight    float64
+	DeletedAt gorm.DeletedAt `gorm:"index"`
+	OwnerID   string         `gorm:"size:36"`
+	OwnerType string         `gorm:"size:32"`
 }
 
 type S14City struct {
-	Year         int    `gorm:"primaryKey;autoIncrement:false"`
-	Serial       string `gorm:"primaryKey;size:24"`
-	Amount       *int
-	Score        int
-	ScribeShard  *uint
-	ScribeNum    *int
-	Scribe       *S14Bird
-	LeaderYear   sql.NullInt64
-	LeaderSerial *string   `gorm:"size:24"`
-	Leader       *S14City  `gorm:"foreignKey:LeaderYear,LeaderSerial;references:Year,Serial"`
-	LeaderCitys  []S14City `gorm:"foreignKey:LeaderYear,LeaderSerial;references:Year,Serial"`
-	SellerCitys  []S14City `gorm:"many2many:s14_city_city_1"`
-	MentorRef    int64
-	MentorKind   string `gorm:"size:32"`
+	Year   int     `gorm:"primaryKey;autoIncrement:false"`
+	Serial string  `gorm:"primaryKey;size:24"`
+	Code   *string `gorm:"size:24;uniqueIndex"`
+	Stamp  time.Time
+	Tags   []string `gorm:"serializer:json"`
+	S14CityMeta
+	DeletedAt   gorm.DeletedAt `gorm:"index"`
+	S14BirdID   string         `gorm:"size:24;column:s14birdid_fk"`
+	S14Bird     *S14Bird       `gorm:"foreignKey:S14BirdID;references:ID"`
+	BrokerWalls []S14Wall      `gorm:"many2many:s14_wall_city_6;joinForeignKey:BrokerRefYear,BrokerRefSerial;joinReferences:BrokerOwnID"`
+}
+
+type S14CityMeta struct {
+	Note  string `gorm:"size:16"`
+	Level int
 }

@@ -3,6 +3,9 @@
 package schemas
 
 import (
+	"database/sql"
+	"time"
+
 	"github.com/ormloader/ormloader/internal/difftest"
 	"gorm.io/gorm"
 )
@@ -10,14 +13,10 @@ import (
 // Schema s0015 (seed 15): 5 models.
 //
 //   - S15Farm -> S15User on TutorID: belongs-to S15Farm.Tutor, has-many S15User.TutorFarms
-//   - S15Farm <-> S15Shop through s15_farm_shop_1: many2many S15Farm.BackerShops and S15Shop.BackerFarms
-//   - S15Shop <-> S15Yard through s15_shop_yard_2: many2many S15Shop.HostYards and S15Yard.HostShops
-//   - S15Shop <-> S15Desk through s15_shop_desk_3: many2many S15Shop.MakerDesks
-//   - S15Desk -> S15User on HeraldID: belongs-to S15Desk.Herald, has-one S15User.HeraldDesk
-//   - S15User <-> S15User through s15_user_user_4: many2many S15User.RivalUsers
-//   - S15Farm -> S15Yard on AnchorYear, AnchorSeq: belongs-to S15Farm.Anchor, has-many S15Yard.AnchorFarms
-//   - S15Yard <-> S15Yard through s15_yard_yard_5: many2many S15Yard.EditorYards
-//   - S15Desk -> S15Shop on SourceID: belongs-to S15Desk.Source, has-many S15Shop.SourceDesks
+//   - S15Shop -> S15Farm on S15FarmID: belongs-to S15Shop.S15Farm
+//   - S15Yard -> S15Shop on S15ShopUID: belongs-to S15Yard.S15Shop
+//   - S15Farm <-> S15Desk through s15_farm_desk_1: many2many S15Farm.MakerDesks and S15Desk.MakerFarms
+//   - S15Farm -> S15Farm on HeraldID: belongs-to S15Farm.Herald, has-many S15Farm.HeraldFarms
 func s0015() *difftest.Schema {
 	return &difftest.Schema{
 		Name: "s0015",
@@ -34,51 +33,71 @@ func s0015() *difftest.Schema {
 
 type S15User struct {
 	ID         int64
-	Memo       *string        `gorm:"size:32"`
-	DeletedAt  gorm.DeletedAt `gorm:"index"`
-	TutorFarms []S15Farm      `gorm:"foreignKey:TutorID;references:ID"`
-	HeraldDesk *S15Desk       `gorm:"foreignKey:HeraldID;references:ID"`
-	RivalUsers []*S15User     `gorm:"many2many:s15_user_user_4;joinForeignKey:RivalOwnID;joinReferences:RivalRefID"`
+	Memo       *string    `gorm:"size:32;column:memo_col"`
+	Finds      int        `gorm:"-"`
+	TutorFarms []*S15Farm `gorm:"foreignKey:TutorID;references:ID"`
+}
+
+// AfterFind counts the finds of a row.
+func (m *S15User) AfterFind(*gorm.DB) error {
+	m.Finds++
+	return nil
 }
 
 type S15Farm struct {
-	ID          int64
-	Weight      float64
-	Active      bool
-	Score       int
-	TutorID     int64
-	Tutor       *S15User  `gorm:"foreignKey:TutorID;references:ID"`
-	BackerShops []S15Shop `gorm:"many2many:s15_farm_shop_1"`
-	AnchorYear  int
-	AnchorSeq   int64
-	Anchor      *S15Yard `gorm:"foreignKey:AnchorYear,AnchorSeq;references:Year,Seq"`
+	ID          string `gorm:"size:24"`
+	Grade       sql.NullInt64
+	DeletedAt   gorm.DeletedAt `gorm:"index"`
+	TutorID     sql.NullInt64
+	Tutor       *S15User   `gorm:"foreignKey:TutorID;references:ID"`
+	MakerDesks  []*S15Desk `gorm:"many2many:s15_farm_desk_1"`
+	HeraldID    *string    `gorm:"size:24"`
+	Herald      *S15Farm
+	HeraldFarms []S15Farm `gorm:"foreignKey:HeraldID;references:ID"`
 }
 
+// TableName is not GORM's name for the model.
+func (S15Farm) TableName() string { return "s15_tbl_farm" }
+
 type S15Shop struct {
-	ID          uint
-	Title       string    `gorm:"size:32"`
-	BackerFarms []S15Farm `gorm:"many2many:s15_farm_shop_1"`
-	HostYards   []S15Yard `gorm:"many2many:s15_shop_yard_2;joinForeignKey:HostOwnID;joinReferences:HostRefYear,HostRefSeq"`
-	MakerDesks  []S15Desk `gorm:"many2many:s15_shop_desk_3;joinForeignKey:MakerOwnID;joinReferences:MakerRefID"`
-	SourceDesks []S15Desk `gorm:"foreignKey:SourceID;references:ID"`
+	UID       int64  `gorm:"primaryKey;autoIncrement:false"`
+	Code      string `gorm:"size:24;uniqueIndex"`
+	Weight    float64
+	Stamp     time.Time
+	Finds     int    `gorm:"-"`
+	S15FarmID string `gorm:"size:24"`
+	S15Farm   *S15Farm
+}
+
+// AfterFind counts the finds of a row.
+func (m *S15Shop) AfterFind(*gorm.DB) error {
+	m.Finds++
+	return nil
 }
 
 type S15Yard struct {
-	Year        int   `gorm:"primaryKey;autoIncrement:false"`
-	Seq         int64 `gorm:"primaryKey;autoIncrement:false"`
-	Score       int
-	HostShops   []S15Shop  `gorm:"many2many:s15_shop_yard_2;joinForeignKey:HostRefYear,HostRefSeq;joinReferences:HostOwnID"`
-	AnchorFarms []S15Farm  `gorm:"foreignKey:AnchorYear,AnchorSeq;references:Year,Seq"`
-	EditorYards []*S15Yard `gorm:"many2many:s15_yard_yard_5"`
+	ID         uint
+	Code       string `gorm:"size:24;uniqueIndex"`
+	Grade      sql.NullInt64
+	Score      int `gorm:"column:score_col"`
+	Active     bool
+	DeletedAt  gorm.DeletedAt `gorm:"index"`
+	Finds      int            `gorm:"-"`
+	S15ShopUID *uint
+	S15Shop    *S15Shop
+}
+
+// AfterFind counts the finds of a row.
+func (m *S15Yard) AfterFind(*gorm.DB) error {
+	m.Finds++
+	return nil
 }
 
 type S15Desk struct {
-	ID       uint
-	Code     string `gorm:"size:24;uniqueIndex"`
-	Amount   *int
-	Memo     *string `gorm:"size:32"`
-	HeraldID int64
-	Herald   *S15User
-	SourceID *uint
-	Source   *S15Shop
+	ID         int64
+	Title      string `gorm:"size:32"`
+	Weight     float64
+	Amount     *int
+	DeletedAt  gorm.DeletedAt `gorm:"index"`
+	MakerFarms []S15Farm      `gorm:"many2many:s15_farm_desk_1"`
 }

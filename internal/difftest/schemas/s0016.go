@@ -12,14 +12,17 @@ import (
 
 // Schema s0016 (seed 16): 6 models.
 //
-//   - S16Farm <-> S16User through s16_farm_user_1: many2many S16Farm.HolderUsers and S16User.HolderFarms
-//   - S16User <-> S16Wall through s16_user_wall_2: many2many S16User.BuyerWalls
-//   - S16Farm <-> S16Yard through s16_farm_yard_3: many2many S16Farm.LenderYards
-//   - S16Yard <-> S16Card through s16_yard_card_4: many2many S16Yard.TutorCards
-//   - S16Wall <-> S16Task through s16_wall_task_5: many2many S16Wall.AgentTasks and S16Task.AgentWalls
-//   - S16Card -> S16Wall on S16WallSerial: belongs-to S16Card.S16Wall, has-many S16Wall.Cards
-//   - S16Task polymorphic on RangerRef/RangerKind: S16Wall.RangerTask, S16Card.RangerTasks, S16Yard.RangerTasks
-//   - UNSUPPORTED belongs-to S16Task.Warden inside the struct S16TaskWardenInfo tagged embedded
+//   - S16User -> S16Farm on HolderCode: belongs-to S16User.Holder, has-many S16Farm.HolderUsers
+//   - S16Wall -> S16Farm on S16FarmID: belongs-to S16Wall.S16Farm, has-many S16Farm.Walls
+//   - S16Yard -> S16Farm on LenderID: belongs-to S16Yard.Lender
+//   - S16Wall <-> S16Card through s16_wall_card_1: many2many S16Wall.TutorCards and S16Card.TutorWalls
+//   - S16Wall <-> S16Task through s16_wall_task_2: many2many S16Wall.AgentTasks
+//   - S16Farm -> S16Task on SourceSerial: belongs-to S16Farm.Source
+//   - S16User -> S16Card on RangerUID: belongs-to S16User.Ranger, has-one S16Card.RangerUser
+//   - S16Card -> S16Card on WardenCode: belongs-to S16Card.Warden
+//   - S16Task -> S16User on BearerUID: belongs-to S16Task.Bearer, has-many S16User.BearerTasks
+//   - S16Farm polymorphic on SellerID/SellerType: S16Wall.SellerFarms, S16Card.SellerFarm, S16Task.SellerFarms
+//   - UNSUPPORTED belongs-to S16Card.Herald inside the struct S16CardHeraldInfo tagged embedded
 func s0016() *difftest.Schema {
 	return &difftest.Schema{
 		Name: "s0016",
@@ -33,68 +36,92 @@ func s0016() *difftest.Schema {
 			difftest.ModelOf[S16Task](),
 		},
 		Unsupported: map[string]string{
-			"S16Task.Warden": "embedded",
+			"S16Card.Herald": "embedded",
 		},
 	}
 }
 
 type S16Farm struct {
-	ID          int
-	Code        string `gorm:"size:24;uniqueIndex"`
-	Stamp       time.Time
-	HolderUsers []*S16User `gorm:"many2many:s16_farm_user_1"`
-	LenderYards []*S16Yard `gorm:"many2many:s16_farm_yard_3;joinForeignKey:LenderOwnID;joinReferences:LenderRefID"`
+	ID           int
+	Code         string `gorm:"size:24;uniqueIndex"`
+	Stamp        time.Time
+	DeletedAt    gorm.DeletedAt `gorm:"index"`
+	HolderUsers  []S16User      `gorm:"foreignKey:HolderCode;references:Code"`
+	Walls        []S16Wall      `gorm:"foreignKey:S16FarmID;references:ID"`
+	SourceSerial uint
+	Source       *S16Task
+	SellerID     int64
+	SellerType   string `gorm:"size:32"`
 }
 
 type S16User struct {
-	ID          string `gorm:"size:24"`
+	UID         int64  `gorm:"primaryKey;autoIncrement:false"`
 	Code        string `gorm:"size:24;uniqueIndex"`
 	Active      bool
-	Amount      *int
-	Stamp       time.Time
-	DeletedAt   gorm.DeletedAt `gorm:"index"`
-	HolderFarms []S16Farm      `gorm:"many2many:s16_farm_user_1"`
-	BuyerWalls  []*S16Wall     `gorm:"many2many:s16_user_wall_2"`
+	Grade       sql.NullInt64
+	HolderCode  string   `gorm:"size:24"`
+	Holder      *S16Farm `gorm:"foreignKey:HolderCode;references:Code"`
+	RangerUID   sql.NullInt64
+	Ranger      *S16Card
+	BearerTasks []S16Task `gorm:"foreignKey:BearerUID;references:UID"`
 }
 
 type S16Wall struct {
-	Serial     uint `gorm:"primaryKey;autoIncrement:false"`
-	Weight     float64
-	Grade      sql.NullInt64
-	AgentTasks []*S16Task `gorm:"many2many:s16_wall_task_5"`
-	Cards      []S16Card
-	RangerTask *S16Task `gorm:"polymorphicType:RangerKind;polymorphicId:RangerRef;polymorphicValue:kind0"`
+	ID          int32
+	Stamp       time.Time      `gorm:"column:stamp_col"`
+	Title       string         `gorm:"size:32"`
+	DeletedAt   gorm.DeletedAt `gorm:"index"`
+	S16FarmID   *int           `gorm:"column:s16farmid_fk"`
+	S16Farm     *S16Farm
+	TutorCards  []S16Card `gorm:"many2many:s16_wall_card_1"`
+	AgentTasks  []S16Task `gorm:"many2many:s16_wall_task_2"`
+	SellerFarms []S16Farm `gorm:"polymorphic:Seller;polymorphicValue:kind0"`
 }
 
 type S16Yard struct {
-	ID          uint
-	Amount      *int
-	Active      bool
-	TutorCards  []*S16Card `gorm:"many2many:s16_yard_card_4;joinForeignKey:TutorOwnID;joinReferences:TutorRefUID"`
-	RangerTasks []S16Task  `gorm:"polymorphicType:RangerKind;polymorphicId:RangerRef;polymorphicValue:kind2"`
+	ID       string  `gorm:"size:36"`
+	Code     *string `gorm:"size:24;uniqueIndex"`
+	Title    string  `gorm:"size:32;column:title_col"`
+	Score    int     `gorm:"column:score_col"`
+	LenderID int64
+	Lender   *S16Farm
 }
 
 type S16Card struct {
-	UID           int64  `gorm:"primaryKey;autoIncrement:false"`
-	Code          string `gorm:"size:24;uniqueIndex"`
-	Score         int
-	Title         string `gorm:"size:32"`
-	Active        bool
-	S16WallSerial sql.NullInt64
-	S16Wall       *S16Wall
-	RangerTasks   []S16Task `gorm:"polymorphicType:RangerKind;polymorphicId:RangerRef"`
+	UID        int64  `gorm:"primaryKey;autoIncrement:false"`
+	Code       string `gorm:"size:24;uniqueIndex"`
+	Amount     *int
+	Stamp      time.Time
+	Weight     float64           `gorm:"column:weight_col"`
+	DeletedAt  gorm.DeletedAt    `gorm:"index"`
+	TutorWalls []S16Wall         `gorm:"many2many:s16_wall_card_1"`
+	RangerUser *S16User          `gorm:"foreignKey:RangerUID;references:UID"`
+	WardenCode *string           `gorm:"size:24"`
+	Warden     *S16Card          `gorm:"foreignKey:WardenCode;references:Code"`
+	SellerFarm *S16Farm          `gorm:"polymorphic:Seller;polymorphicValue:kind1"`
+	HeraldInfo S16CardHeraldInfo `gorm:"embedded;embeddedPrefix:herald_"`
+}
+
+type S16CardHeraldInfo struct {
+	HeraldID *int32
+	Herald   *S16Wall
 }
 
 type S16Task struct {
-	Serial     uint `gorm:"primaryKey;autoIncrement:false"`
-	Grade      sql.NullInt64
-	AgentWalls []S16Wall `gorm:"many2many:s16_wall_task_5"`
-	RangerRef  int64
-	RangerKind string            `gorm:"size:32"`
-	WardenInfo S16TaskWardenInfo `gorm:"embedded;embeddedPrefix:warden_"`
+	Serial      uint `gorm:"primaryKey;autoIncrement:false"`
+	Amount      *int
+	Tags        []string       `gorm:"serializer:json"`
+	Meta        S16TaskMeta    `gorm:"embedded;embeddedPrefix:meta_"`
+	DeletedAt   gorm.DeletedAt `gorm:"index"`
+	BearerUID   int64
+	Bearer      *S16User
+	SellerFarms []S16Farm `gorm:"polymorphic:Seller"`
 }
 
-type S16TaskWardenInfo struct {
-	WardenID *uint
-	Warden   *S16Yard
+type S16TaskMeta struct {
+	Note  string `gorm:"size:16"`
+	Level int
 }
+
+// TableName is not GORM's name for the model.
+func (S16Task) TableName() string { return "s16_tbl_task" }

@@ -4,6 +4,7 @@ package schemas
 
 import (
 	"database/sql"
+	"time"
 
 	"github.com/ormloader/ormloader/internal/difftest"
 	"gorm.io/gorm"
@@ -11,13 +12,9 @@ import (
 
 // Schema s0017 (seed 17): 3 models.
 //
-//   - S17Lake <-> S17Post through s17_lake_post_1: many2many S17Lake.KeeperPosts
-//   - S17Post <-> S17Bird through s17_post_bird_2: many2many S17Post.WardenBirds and S17Bird.WardenPosts
-//   - S17Bird -> S17Bird on AnchorID: belongs-to S17Bird.Anchor, has-many S17Bird.AnchorBirds
-//   - S17Lake <-> S17Bird through s17_lake_bird_3: many2many S17Lake.EditorBirds
-//   - S17Bird <-> S17Bird through s17_bird_bird_4: many2many S17Bird.HeraldBirds
-//   - S17Bird polymorphic on RangerRef/RangerKind: S17Post.RangerBirds
-//   - UNSUPPORTED belongs-to S17Lake.Maker inside the struct S17LakeMakerInfo tagged embedded
+//   - S17Post -> S17Lake on S17LakeShard, S17LakeSerial: belongs-to S17Post.S17Lake, has-one S17Lake.Post
+//   - S17Post <-> S17Bird through s17_post_bird_1: many2many S17Post.WardenBirds
+//   - S17Lake -> S17Post on AnchorCode: has-many S17Post.AnchorLakes
 func s0017() *difftest.Schema {
 	return &difftest.Schema{
 		Name: "s0017",
@@ -27,44 +24,47 @@ func s0017() *difftest.Schema {
 			difftest.ModelOf[S17Post](),
 			difftest.ModelOf[S17Bird](),
 		},
-		Unsupported: map[string]string{
-			"S17Lake.Maker": "embedded",
-		},
 	}
 }
 
 type S17Lake struct {
-	Shard       uint   `gorm:"primaryKey;autoIncrement:false"`
-	Serial      string `gorm:"primaryKey;size:24"`
-	Grade       sql.NullInt64
-	DeletedAt   gorm.DeletedAt   `gorm:"index"`
-	KeeperPosts []S17Post        `gorm:"many2many:s17_lake_post_1;joinForeignKey:KeeperOwnShard,KeeperOwnSerial;joinReferences:KeeperRefID"`
-	EditorBirds []S17Bird        `gorm:"many2many:s17_lake_bird_3"`
-	MakerInfo   S17LakeMakerInfo `gorm:"embedded;embeddedPrefix:maker_"`
+	Shard      uint          `gorm:"primaryKey;autoIncrement:false"`
+	Serial     string        `gorm:"primaryKey;size:24"`
+	Grade      sql.NullInt64 `gorm:"column:grade_col"`
+	Finds      int           `gorm:"-"`
+	Post       *S17Post
+	AnchorCode string `gorm:"size:24"`
 }
 
-type S17LakeMakerInfo struct {
-	MakerID *string `gorm:"size:36"`
-	Maker   *S17Post
+// AfterFind counts the finds of a row.
+func (m *S17Lake) AfterFind(*gorm.DB) error {
+	m.Finds++
+	return nil
 }
+
+// TableName is not GORM's name for the model.
+func (S17Lake) TableName() string { return "s17_tbl_lake" }
 
 type S17Post struct {
-	ID          string `gorm:"size:36"`
-	Grade       sql.NullInt64
-	Active      bool
-	WardenBirds []*S17Bird `gorm:"many2many:s17_post_bird_2;joinForeignKey:WardenOwnID;joinReferences:WardenRefID"`
-	RangerBirds []S17Bird  `gorm:"polymorphicType:RangerKind;polymorphicId:RangerRef"`
+	ID            uint
+	Code          string `gorm:"size:24;uniqueIndex"`
+	Stamp         time.Time
+	Tags          []string `gorm:"serializer:json"`
+	S17LakeShard  uint
+	S17LakeSerial string `gorm:"size:24"`
+	S17Lake       *S17Lake
+	WardenBirds   []*S17Bird `gorm:"many2many:s17_post_bird_1"`
+	AnchorLakes   []S17Lake  `gorm:"foreignKey:AnchorCode;references:Code"`
 }
 
 type S17Bird struct {
-	ID          int64
-	Weight      float64
-	Active      bool
-	WardenPosts []S17Post `gorm:"many2many:s17_post_bird_2;joinForeignKey:WardenRefID;joinReferences:WardenOwnID"`
-	AnchorID    sql.NullInt64
-	Anchor      *S17Bird   `gorm:"foreignKey:AnchorID;references:ID"`
-	AnchorBirds []*S17Bird `gorm:"foreignKey:AnchorID;references:ID"`
-	HeraldBirds []S17Bird  `gorm:"many2many:s17_bird_bird_4"`
-	RangerRef   string     `gorm:"size:36"`
-	RangerKind  string     `gorm:"size:32"`
+	ID        int
+	Code      *string `gorm:"size:24;uniqueIndex"`
+	Score     int
+	Amount    *int
+	Tags      []string       `gorm:"serializer:json"`
+	DeletedAt gorm.DeletedAt `gorm:"index"`
 }
+
+// TableName is not GORM's name for the model.
+func (S17Bird) TableName() string { return "s17_tbl_bird" }

@@ -12,11 +12,13 @@ import (
 
 // Schema s0018 (seed 18): 4 models.
 //
-//   - S18Song -> S18User on S18UserRef: belongs-to S18Song.S18User, has-many S18User.Songs
-//   - S18Team -> S18Song on S18SongID: belongs-to S18Team.S18Song, has-many S18Song.Teams
-//   - S18Song <-> S18Post through s18_song_post_1: many2many S18Song.JudgePosts and S18Post.JudgeSongs
-//   - S18Team -> S18Team on SellerCode: belongs-to S18Team.Seller, has-many S18Team.SellerTeams
-//   - S18Song -> S18Post on WardenID: belongs-to S18Song.Warden inside the anonymous embedded struct S18SongWardenInfo
+//   - S18Song -> S18User on HostRef: belongs-to S18Song.Host, has-many S18User.HostSongs
+//   - S18Team -> S18User on S18UserRef: belongs-to S18Team.S18User, has-many S18User.Teams
+//   - S18Song <-> S18Post through s18_song_post_1: many2many S18Song.JudgePosts
+//   - S18Song -> S18User on SellerRef: belongs-to S18Song.Seller, has-many S18User.SellerSongs
+//   - S18Song <-> S18Song through s18_song_song_2: many2many S18Song.WardenSongs
+//   - S18User -> S18User on ReaderRef: belongs-to S18User.Reader, has-many S18User.ReaderUsers
+//   - S18Song -> S18Post on LenderSerial: has-many S18Post.LenderSongs
 func s0018() *difftest.Schema {
 	return &difftest.Schema{
 		Name: "s0018",
@@ -31,44 +33,57 @@ func s0018() *difftest.Schema {
 }
 
 type S18User struct {
-	Ref    string `gorm:"primaryKey;size:36"`
-	Weight float64
-	Stamp  time.Time
-	Songs  []S18Song `gorm:"foreignKey:S18UserRef;references:Ref"`
+	Ref         string `gorm:"primaryKey;size:36"`
+	Weight      float64
+	Stamp       time.Time
+	Tags        []string  `gorm:"serializer:json"`
+	HostSongs   []S18Song `gorm:"foreignKey:HostRef;references:Ref"`
+	Teams       []S18Team `gorm:"foreignKey:S18UserRef;references:Ref"`
+	SellerSongs []S18Song `gorm:"foreignKey:SellerRef;references:Ref"`
+	ReaderRef   *string   `gorm:"size:36"`
+	Reader      *S18User
+	ReaderUsers []S18User `gorm:"foreignKey:ReaderRef;references:Ref"`
 }
+
+// TableName is not GORM's name for the model.
+func (S18User) TableName() string { return "s18_tbl_user" }
 
 type S18Song struct {
-	ID         int64
-	Score      int
-	Weight     float64
-	Amount     *int
-	S18UserRef sql.NullString `gorm:"size:36"`
-	S18User    *S18User
-	Teams      []S18Team `gorm:"foreignKey:S18SongID;references:ID"`
-	JudgePosts []S18Post `gorm:"many2many:s18_song_post_1"`
-	S18SongWardenInfo
+	ID           int
+	Code         string `gorm:"size:24;uniqueIndex"`
+	Score        int
+	HostRef      sql.NullString `gorm:"size:36"`
+	Host         *S18User       `gorm:"foreignKey:HostRef;references:Ref"`
+	JudgePosts   []*S18Post     `gorm:"many2many:s18_song_post_1;foreignKey:Code;references:Code;joinForeignKey:JudgeOwnCode;joinReferences:JudgeRefCode"`
+	SellerRef    *string        `gorm:"size:36;column:sellerref_fk"`
+	Seller       *S18User
+	WardenSongs  []*S18Song `gorm:"many2many:s18_song_song_2"`
+	LenderSerial sql.NullInt64
 }
 
-type S18SongWardenInfo struct {
-	WardenID *uint
-	Warden   *S18Post
-}
+// TableName is not GORM's name for the model.
+func (S18Song) TableName() string { return "s18_tbl_song" }
 
 type S18Team struct {
-	ID          int
-	Code        *string `gorm:"size:24;uniqueIndex"`
-	Stamp       time.Time
-	S18SongID   *int64
-	S18Song     *S18Song       `gorm:"foreignKey:S18SongID;references:ID"`
-	SellerCode  sql.NullString `gorm:"size:24"`
-	Seller      *S18Team       `gorm:"foreignKey:SellerCode;references:Code"`
-	SellerTeams []S18Team      `gorm:"foreignKey:SellerCode;references:Code"`
+	UID        int64 `gorm:"primaryKey;autoIncrement:false"`
+	Weight     float64
+	Stamp      time.Time
+	Score      int
+	Meta       S18TeamMeta    `gorm:"embedded;embeddedPrefix:meta_"`
+	DeletedAt  gorm.DeletedAt `gorm:"index"`
+	S18UserRef string         `gorm:"size:36"`
+	S18User    *S18User       `gorm:"foreignKey:S18UserRef;references:Ref"`
+}
+
+type S18TeamMeta struct {
+	Note  string `gorm:"size:16"`
+	Level int
 }
 
 type S18Post struct {
-	ID         uint
-	Active     bool
-	Memo       *string        `gorm:"size:32"`
-	DeletedAt  gorm.DeletedAt `gorm:"index"`
-	JudgeSongs []S18Song      `gorm:"many2many:s18_song_post_1"`
+	Serial      uint      `gorm:"primaryKey;autoIncrement:false"`
+	Code        string    `gorm:"size:24;uniqueIndex"`
+	Memo        *string   `gorm:"size:32"`
+	Tags        []string  `gorm:"serializer:json"`
+	LenderSongs []S18Song `gorm:"foreignKey:LenderSerial;references:Serial"`
 }

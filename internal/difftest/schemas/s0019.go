@@ -12,12 +12,14 @@ import (
 
 // Schema s0019 (seed 19): 5 models.
 //
-//   - S19Desk <-> S19Task through s19_desk_task_1: many2many S19Desk.TutorTasks
-//   - S19Task <-> S19Farm through s19_task_farm_2: many2many S19Task.SellerFarms
-//   - S19Wall -> S19Farm on BrokerID: belongs-to S19Wall.Broker, has-many S19Farm.BrokerWalls
-//   - S19Yard -> S19Wall on LeaderShard, LeaderNum: belongs-to S19Yard.Leader, has-many S19Wall.LeaderYards
-//   - S19Farm -> S19Wall on S19WallShard, S19WallNum: belongs-to S19Farm.S19Wall, has-one S19Wall.Farm
-//   - S19Desk polymorphic on BearerID/BearerType: S19Farm.BearerDesk, S19Task.BearerDesks
+//   - S19Task -> S19Desk on TutorID: belongs-to S19Task.Tutor, has-many S19Desk.TutorTasks
+//   - S19Farm -> S19Desk on SellerID: belongs-to S19Farm.Seller, has-many S19Desk.SellerFarms
+//   - S19Desk <-> S19Wall through s19_desk_wall_1: many2many S19Desk.BrokerWalls and S19Wall.BrokerDesks
+//   - S19Yard -> S19Farm on LeaderID: belongs-to S19Yard.Leader, has-one S19Farm.LeaderYard
+//   - S19Wall -> S19Desk on GuestID: belongs-to S19Wall.Guest, has-many S19Desk.GuestWalls
+//   - S19Task <-> S19Farm through s19_task_farm_2: many2many S19Task.BearerFarms
+//   - S19Desk -> S19Task on SourceRef: belongs-to S19Desk.Source
+//   - S19Desk polymorphic on AuthorID/AuthorType: S19Task.AuthorDesks, S19Wall.AuthorDesks, S19Yard.AuthorDesks
 func s0019() *difftest.Schema {
 	return &difftest.Schema{
 		Name: "s0019",
@@ -33,50 +35,82 @@ func s0019() *difftest.Schema {
 }
 
 type S19Desk struct {
-	ID         string `gorm:"size:24"`
-	Grade      sql.NullInt64
-	Stamp      time.Time
-	Weight     float64
-	TutorTasks []*S19Task `gorm:"many2many:s19_desk_task_1;joinForeignKey:TutorOwnID;joinReferences:TutorRefRef"`
-	BearerID   string     `gorm:"size:36"`
-	BearerType string     `gorm:"size:32"`
+	ID          string `gorm:"size:24"`
+	Grade       sql.NullInt64
+	Stamp       time.Time
+	Weight      float64
+	DeletedAt   gorm.DeletedAt `gorm:"index"`
+	TutorTasks  []S19Task      `gorm:"foreignKey:TutorID;references:ID"`
+	SellerFarms []S19Farm      `gorm:"foreignKey:SellerID;references:ID"`
+	BrokerWalls []*S19Wall     `gorm:"many2many:s19_desk_wall_1;joinForeignKey:BrokerOwnID;joinReferences:BrokerRefRef"`
+	GuestWalls  []*S19Wall     `gorm:"foreignKey:GuestID;references:ID"`
+	SourceRef   sql.NullString `gorm:"size:36"`
+	Source      *S19Task
+	AuthorID    string `gorm:"size:36"`
+	AuthorType  string `gorm:"size:32"`
 }
 
+// TableName is not GORM's name for the model.
+func (S19Desk) TableName() string { return "s19_tbl_desk" }
+
 type S19Task struct {
-	Ref         string `gorm:"primaryKey;size:36"`
-	Code        string `gorm:"size:24;uniqueIndex"`
-	Weight      float64
-	SellerFarms []*S19Farm `gorm:"many2many:s19_task_farm_2"`
-	BearerDesks []S19Desk  `gorm:"polymorphic:Bearer"`
+	Ref    string `gorm:"primaryKey;size:36"`
+	Grade  sql.NullInt64
+	Memo   *string `gorm:"size:32"`
+	Amount *int
+	S19TaskMeta
+	DeletedAt   gorm.DeletedAt `gorm:"index"`
+	Finds       int            `gorm:"-"`
+	TutorID     string         `gorm:"size:24"`
+	Tutor       *S19Desk
+	BearerFarms []*S19Farm `gorm:"many2many:s19_task_farm_2"`
+	AuthorDesks []S19Desk  `gorm:"polymorphic:Author;polymorphicValue:kind0"`
+}
+
+type S19TaskMeta struct {
+	Note  string `gorm:"size:16"`
+	Level int
+}
+
+// AfterFind counts the finds of a row.
+func (m *S19Task) AfterFind(*gorm.DB) error {
+	m.Finds++
+	return nil
 }
 
 type S19Farm struct {
-	ID           string `gorm:"size:24"`
-	Weight       float64
-	DeletedAt    gorm.DeletedAt `gorm:"index"`
-	BrokerWalls  []S19Wall      `gorm:"foreignKey:BrokerID;references:ID"`
-	S19WallShard uint
-	S19WallNum   int
-	S19Wall      *S19Wall
-	BearerDesk   *S19Desk `gorm:"polymorphic:Bearer"`
+	ID         int32
+	Weight     float64
+	SellerID   *string  `gorm:"size:24"`
+	Seller     *S19Desk `gorm:"foreignKey:SellerID;references:ID"`
+	LeaderYard *S19Yard `gorm:"foreignKey:LeaderID;references:ID"`
 }
 
 type S19Wall struct {
-	Shard       uint `gorm:"primaryKey;autoIncrement:false"`
-	Num         int  `gorm:"primaryKey;autoIncrement:false"`
-	Weight      float64
-	DeletedAt   gorm.DeletedAt `gorm:"index"`
-	BrokerID    *string        `gorm:"size:24"`
-	Broker      *S19Farm       `gorm:"foreignKey:BrokerID;references:ID"`
-	LeaderYards []S19Yard      `gorm:"foreignKey:LeaderShard,LeaderNum;references:Shard,Num"`
-	Farm        *S19Farm       `gorm:"foreignKey:S19WallShard,S19WallNum;references:Shard,Num"`
+	Ref         string `gorm:"primaryKey;size:36"`
+	Stamp       time.Time
+	Title       string         `gorm:"size:32;column:title_col"`
+	Memo        *string        `gorm:"size:32"`
+	Finds       int            `gorm:"-"`
+	BrokerDesks []S19Desk      `gorm:"many2many:s19_desk_wall_1;joinForeignKey:BrokerRefRef;joinReferences:BrokerOwnID"`
+	GuestID     sql.NullString `gorm:"size:24"`
+	Guest       *S19Desk
+	AuthorDesks []S19Desk `gorm:"polymorphic:Author;polymorphicValue:kind1"`
+}
+
+// AfterFind counts the finds of a row.
+func (m *S19Wall) AfterFind(*gorm.DB) error {
+	m.Finds++
+	return nil
 }
 
 type S19Yard struct {
-	ID          int64
-	Score       int
-	Memo        *string `gorm:"size:32"`
-	LeaderShard sql.NullInt64
-	LeaderNum   *int
-	Leader      *S19Wall
+	Ref         string   `gorm:"primaryKey;size:36"`
+	Code        string   `gorm:"size:24;uniqueIndex"`
+	Title       string   `gorm:"size:32"`
+	Memo        *string  `gorm:"size:32;column:memo_col"`
+	Tags        []string `gorm:"serializer:json"`
+	LeaderID    sql.NullInt64
+	Leader      *S19Farm
+	AuthorDesks []S19Desk `gorm:"polymorphic:Author;polymorphicValue:kind2"`
 }

@@ -12,14 +12,17 @@ import (
 
 // Schema s0020 (seed 20): 5 models.
 //
-//   - S20Road -> S20Yard on JudgeShard, JudgeSerial: belongs-to S20Road.Judge, has-many S20Yard.JudgeRoads
-//   - S20Tool -> S20Road on PupilID: belongs-to S20Tool.Pupil
-//   - S20Book -> S20Road on BackerID: belongs-to S20Book.Backer, has-many S20Road.BackerBooks
-//   - S20Road <-> S20Ship through s20_road_ship_1: many2many S20Road.LeaderShips and S20Ship.LeaderRoads
-//   - S20Book -> S20Ship on S20ShipID: belongs-to S20Book.S20Ship, has-one S20Ship.Book
-//   - S20Tool -> S20Tool on OwnerCode: belongs-to S20Tool.Owner, has-many S20Tool.OwnerTools
-//   - S20Tool polymorphic on MakerID/MakerType: S20Road.MakerTools, S20Ship.MakerTools, S20Book.MakerTools
-//   - UNSUPPORTED belongs-to S20Ship.Critic inside the struct S20ShipCriticInfo tagged embedded
+//   - S20Yard <-> S20Road through s20_yard_road_1: many2many S20Yard.JudgeRoads and S20Road.JudgeYards
+//   - S20Yard <-> S20Tool through s20_yard_tool_2: many2many S20Yard.PupilTools
+//   - S20Book -> S20Road on BackerID: has-one S20Road.BackerBook
+//   - S20Ship -> S20Road on S20RoadID: has-many S20Road.Ships
+//   - S20Road <-> S20Book through s20_road_book_3: many2many S20Road.WardenBooks
+//   - S20Ship <-> S20Ship through s20_ship_ship_4: many2many S20Ship.OwnerShips
+//   - S20Ship <-> S20Road through s20_ship_road_5: many2many S20Ship.MakerRoads
+//   - S20Ship <-> S20Yard through s20_ship_yard_6: many2many S20Ship.CriticYards and S20Yard.CriticShips
+//   - S20Road <-> S20Yard through s20_road_yard_7: many2many S20Road.TutorYards and S20Yard.TutorRoads
+//   - S20Tool -> S20Book on AnchorID: belongs-to S20Tool.Anchor, has-many S20Book.AnchorTools
+//   - S20Book polymorphic on DonorID/DonorType: S20Ship.DonorBook
 func s0020() *difftest.Schema {
 	return &difftest.Schema{
 		Name: "s0020",
@@ -31,74 +34,80 @@ func s0020() *difftest.Schema {
 			difftest.ModelOf[S20Book](),
 			difftest.ModelOf[S20Ship](),
 		},
-		Unsupported: map[string]string{
-			"S20Ship.Critic": "embedded",
-		},
 	}
 }
 
 type S20Yard struct {
-	Shard      uint   `gorm:"primaryKey;autoIncrement:false"`
-	Serial     string `gorm:"primaryKey;size:24"`
-	Code       string `gorm:"size:24;uniqueIndex"`
-	Active     bool
-	Grade      sql.NullInt64
-	Stamp      time.Time
-	JudgeRoads []S20Road `gorm:"foreignKey:JudgeShard,JudgeSerial;references:Shard,Serial"`
+	Shard       uint   `gorm:"primaryKey;autoIncrement:false"`
+	Serial      string `gorm:"primaryKey;size:24"`
+	Code        string `gorm:"size:24;uniqueIndex"`
+	Active      bool
+	Grade       sql.NullInt64
+	Stamp       time.Time
+	JudgeRoads  []*S20Road `gorm:"many2many:s20_yard_road_1"`
+	PupilTools  []S20Tool  `gorm:"many2many:s20_yard_tool_2;joinForeignKey:PupilOwnShard,PupilOwnSerial;joinReferences:PupilRefID"`
+	CriticShips []S20Ship  `gorm:"many2many:s20_ship_yard_6;joinForeignKey:CriticRefShard,CriticRefSerial;joinReferences:CriticOwnID"`
+	TutorRoads  []S20Road  `gorm:"many2many:s20_road_yard_7;joinForeignKey:TutorRefShard,TutorRefSerial;joinReferences:TutorOwnID"`
 }
 
 type S20Road struct {
-	ID          uint
-	Stamp       time.Time
-	Amount      *int
+	ID          int32
 	Grade       sql.NullInt64
-	DeletedAt   gorm.DeletedAt `gorm:"index"`
-	JudgeShard  *uint
-	JudgeSerial *string `gorm:"size:24"`
-	Judge       *S20Yard
-	BackerBooks []S20Book  `gorm:"foreignKey:BackerID;references:ID"`
-	LeaderShips []*S20Ship `gorm:"many2many:s20_road_ship_1"`
-	MakerTools  []S20Tool  `gorm:"polymorphic:Maker"`
+	Memo        *string   `gorm:"size:32"`
+	Finds       int       `gorm:"-"`
+	JudgeYards  []S20Yard `gorm:"many2many:s20_yard_road_1"`
+	BackerBook  *S20Book  `gorm:"foreignKey:BackerID;references:ID"`
+	Ships       []S20Ship
+	WardenBooks []S20Book  `gorm:"many2many:s20_road_book_3"`
+	TutorYards  []*S20Yard `gorm:"many2many:s20_road_yard_7;joinForeignKey:TutorOwnID;joinReferences:TutorRefShard,TutorRefSerial"`
+}
+
+// AfterFind counts the finds of a row.
+func (m *S20Road) AfterFind(*gorm.DB) error {
+	m.Finds++
+	return nil
 }
 
 type S20Tool struct {
-	UID        int64  `gorm:"primaryKey;autoIncrement:false"`
-	Code       string `gorm:"size:24;uniqueIndex"`
-	Weight     float64
-	Stamp      time.Time
-	Grade      sql.NullInt64
-	PupilID    *uint
-	Pupil      *S20Road  `gorm:"foreignKey:PupilID;references:ID"`
-	OwnerCode  *string   `gorm:"size:24"`
-	Owner      *S20Tool  `gorm:"foreignKey:OwnerCode;references:Code"`
-	OwnerTools []S20Tool `gorm:"foreignKey:OwnerCode;references:Code"`
-	MakerID    int64
-	MakerType  string `gorm:"size:32"`
+	ID       int32
+	Amount   *int
+	Score    int
+	Stamp    time.Time
+	Finds    int `gorm:"-"`
+	AnchorID int64
+	Anchor   *S20Book `gorm:"foreignKey:AnchorID;references:ID"`
+}
+
+// AfterFind counts the finds of a row.
+func (m *S20Tool) AfterFind(*gorm.DB) error {
+	m.Finds++
+	return nil
 }
 
 type S20Book struct {
-	ID         int32
-	Amount     *int
-	Score      int
-	Stamp      time.Time
-	DeletedAt  gorm.DeletedAt `gorm:"index"`
-	BackerID   uint
-	Backer     *S20Road
-	S20ShipID  uint
-	S20Ship    *S20Ship
-	MakerTools []S20Tool `gorm:"polymorphic:Maker;polymorphicValue:kind2"`
+	ID          int64
+	Stamp       time.Time
+	Score       int
+	Title       string `gorm:"size:32"`
+	Finds       int    `gorm:"-"`
+	BackerID    int32
+	AnchorTools []S20Tool `gorm:"foreignKey:AnchorID;references:ID"`
+	DonorID     string    `gorm:"size:36"`
+	DonorType   string    `gorm:"size:32"`
+}
+
+// AfterFind counts the finds of a row.
+func (m *S20Book) AfterFind(*gorm.DB) error {
+	m.Finds++
+	return nil
 }
 
 type S20Ship struct {
-	ID          uint
-	Weight      float64
-	LeaderRoads []S20Road         `gorm:"many2many:s20_road_ship_1"`
-	Book        *S20Book          `gorm:"foreignKey:S20ShipID;references:ID"`
-	MakerTools  []S20Tool         `gorm:"polymorphic:Maker;polymorphicValue:kind1"`
-	CriticInfo  S20ShipCriticInfo `gorm:"embedded;embeddedPrefix:critic_"`
-}
-
-type S20ShipCriticInfo struct {
-	CriticID *uint
-	Critic   *S20Ship
+	ID          string `gorm:"size:24"`
+	Score       int
+	S20RoadID   *int32
+	OwnerShips  []*S20Ship `gorm:"many2many:s20_ship_ship_4"`
+	MakerRoads  []*S20Road `gorm:"many2many:s20_ship_road_5"`
+	CriticYards []*S20Yard `gorm:"many2many:s20_ship_yard_6;joinForeignKey:CriticOwnID;joinReferences:CriticRefShard,CriticRefSerial"`
+	DonorBook   *S20Book   `gorm:"polymorphic:Donor;polymorphicValue:kind0"`
 }

@@ -3,20 +3,16 @@
 package schemas
 
 import (
-	"database/sql"
-	"time"
-
 	"github.com/ormloader/ormloader/internal/difftest"
+	"gorm.io/gorm"
 )
 
 // Schema s0021 (seed 21): 3 models.
 //
-//   - S21Road <-> S21Port through s21_road_port_1: many2many S21Road.HeraldPorts
-//   - S21Crew -> S21Port on SellerID: belongs-to S21Crew.Seller, has-one S21Port.SellerCrew
-//   - S21Port -> S21Port on HostID: belongs-to S21Port.Host, has-many S21Port.HostPorts
-//   - S21Crew <-> S21Crew through s21_crew_crew_2: many2many S21Crew.MakerCrews
-//   - S21Crew -> S21Crew on AnchorID: belongs-to S21Crew.Anchor, has-many S21Crew.AnchorCrews
-//   - S21Road polymorphic on OriginID/OriginType: S21Port.OriginRoads, S21Crew.OriginRoads
+//   - S21Port -> S21Road on S21RoadID: belongs-to S21Port.S21Road
+//   - S21Port <-> S21Crew through s21_port_crew_1: many2many S21Port.SellerCrews
+//   - S21Crew <-> S21Crew through s21_crew_crew_2: many2many S21Crew.HostCrews
+//   - S21Road polymorphic on MakerID/MakerType: S21Port.MakerRoads
 func s0021() *difftest.Schema {
 	return &difftest.Schema{
 		Name: "s0021",
@@ -30,32 +26,29 @@ func s0021() *difftest.Schema {
 }
 
 type S21Road struct {
-	ID          uint
-	Title       string     `gorm:"size:32"`
-	HeraldPorts []*S21Port `gorm:"many2many:s21_road_port_1;joinForeignKey:HeraldOwnID;joinReferences:HeraldRefID"`
-	OriginID    int64
-	OriginType  string `gorm:"size:32"`
+	ID        uint
+	Title     string `gorm:"size:32"`
+	MakerID   uint
+	MakerType string `gorm:"size:32"`
 }
 
 type S21Port struct {
-	ID          int64
+	Serial      uint   `gorm:"primaryKey;autoIncrement:false"`
+	Title       string `gorm:"size:32"`
 	Amount      *int
-	SellerCrew  *S21Crew `gorm:"foreignKey:SellerID;references:ID"`
-	HostID      *int64
-	Host        *S21Port   `gorm:"foreignKey:HostID;references:ID"`
-	HostPorts   []*S21Port `gorm:"foreignKey:HostID;references:ID"`
-	OriginRoads []S21Road  `gorm:"polymorphic:Origin;polymorphicValue:kind0"`
+	S21RoadID   uint
+	S21Road     *S21Road
+	SellerCrews []*S21Crew `gorm:"many2many:s21_port_crew_1"`
+	MakerRoads  []S21Road  `gorm:"polymorphic:Maker"`
 }
 
 type S21Crew struct {
-	ID          uint
-	Code        *string `gorm:"size:24;uniqueIndex"`
-	Stamp       time.Time
-	SellerID    sql.NullInt64
-	Seller      *S21Port
-	MakerCrews  []*S21Crew `gorm:"many2many:s21_crew_crew_2;joinForeignKey:MakerOwnID;joinReferences:MakerRefID"`
-	AnchorID    sql.NullInt64
-	Anchor      *S21Crew
-	AnchorCrews []S21Crew `gorm:"foreignKey:AnchorID;references:ID"`
-	OriginRoads []S21Road `gorm:"polymorphic:Origin"`
+	Region    string         `gorm:"primaryKey;size:24"`
+	Seq       int64          `gorm:"primaryKey;autoIncrement:false"`
+	Code      string         `gorm:"size:24;uniqueIndex"`
+	Active    bool           `gorm:"column:active_col"`
+	Memo      *string        `gorm:"size:32"`
+	Amount    *int           `gorm:"column:amount_col"`
+	DeletedAt gorm.DeletedAt `gorm:"index"`
+	HostCrews []S21Crew      `gorm:"many2many:s21_crew_crew_2;joinForeignKey:HostOwnRegion,HostOwnSeq;joinReferences:HostRefRegion,HostRefSeq"`
 }

@@ -4,7 +4,6 @@ package schemas
 
 import (
 	"database/sql"
-	"time"
 
 	"github.com/ormloader/ormloader/internal/difftest"
 	"gorm.io/gorm"
@@ -12,11 +11,10 @@ import (
 
 // Schema s0022 (seed 22): 3 models.
 //
-//   - S22Task -> S22Wall on ReaderRef: belongs-to S22Task.Reader, has-many S22Wall.ReaderTasks
-//   - S22Card -> S22Wall on PatronRef: belongs-to S22Card.Patron
-//   - S22Task <-> S22Card through s22_task_card_1: many2many S22Task.HostCards
-//   - S22Card -> S22Card on AllyID: belongs-to S22Card.Ally, has-many S22Card.AllyCards
-//   - S22Card polymorphic on AgentID/AgentType: S22Wall.AgentCards
+//   - S22Wall <-> S22Task through s22_wall_task_1: many2many S22Wall.ReaderTasks
+//   - S22Card -> S22Wall on PatronRef: has-one S22Wall.PatronCard
+//   - S22Task <-> S22Task through s22_task_task_2: many2many S22Task.HostTasks
+//   - S22Wall polymorphic on AllyRef/AllyKind: S22Card.AllyWall, S22Task.AllyWalls
 func s0022() *difftest.Schema {
 	return &difftest.Schema{
 		Name: "s0022",
@@ -30,34 +28,31 @@ func s0022() *difftest.Schema {
 }
 
 type S22Wall struct {
-	Ref         string `gorm:"primaryKey;size:36"`
-	Code        string `gorm:"size:24;uniqueIndex"`
-	Amount      *int
-	Grade       sql.NullInt64
-	DeletedAt   gorm.DeletedAt `gorm:"index"`
-	ReaderTasks []*S22Task     `gorm:"foreignKey:ReaderRef;references:Ref"`
-	AgentCards  []S22Card      `gorm:"polymorphic:Agent"`
+	Ref         string        `gorm:"primaryKey;size:36"`
+	Code        string        `gorm:"size:24;uniqueIndex"`
+	Amount      *int          `gorm:"column:amount_col"`
+	Grade       sql.NullInt64 `gorm:"column:grade_col"`
+	ReaderTasks []S22Task     `gorm:"many2many:s22_wall_task_1;joinForeignKey:ReaderOwnRef;joinReferences:ReaderRefID"`
+	PatronCard  *S22Card      `gorm:"foreignKey:PatronRef;references:Ref"`
+	AllyRef     int64
+	AllyKind    string `gorm:"size:32"`
 }
 
 type S22Task struct {
-	Shard     uint `gorm:"primaryKey;autoIncrement:false"`
-	Num       int  `gorm:"primaryKey;autoIncrement:false"`
-	Stamp     time.Time
-	Grade     sql.NullInt64
-	ReaderRef string    `gorm:"size:36"`
-	Reader    *S22Wall  `gorm:"foreignKey:ReaderRef;references:Ref"`
-	HostCards []S22Card `gorm:"many2many:s22_task_card_1;joinForeignKey:HostOwnShard,HostOwnNum;joinReferences:HostRefID"`
+	ID        int
+	Code      string `gorm:"size:24;uniqueIndex"`
+	Title     string `gorm:"size:32"`
+	Amount    *int
+	Score     int
+	HostTasks []*S22Task `gorm:"many2many:s22_task_task_2"`
+	AllyWalls []S22Wall  `gorm:"polymorphicType:AllyKind;polymorphicId:AllyRef"`
 }
 
 type S22Card struct {
-	ID        uint
-	Code      string `gorm:"size:24;uniqueIndex"`
-	Stamp     time.Time
-	PatronRef *string `gorm:"size:36"`
-	Patron    *S22Wall
-	AllyID    sql.NullInt64
-	Ally      *S22Card
-	AllyCards []S22Card `gorm:"foreignKey:AllyID;references:ID"`
-	AgentID   string    `gorm:"size:36"`
-	AgentType string    `gorm:"size:32"`
+	ID        int32
+	Memo      *string `gorm:"size:32"`
+	Active    bool
+	DeletedAt gorm.DeletedAt `gorm:"index"`
+	PatronRef *string        `gorm:"size:36"`
+	AllyWall  *S22Wall       `gorm:"polymorphicType:AllyKind;polymorphicId:AllyRef"`
 }

@@ -12,15 +12,16 @@ import (
 
 // Schema s0023 (seed 23): 5 models.
 //
-//   - S23City <-> S23Post through s23_city_post_1: many2many S23City.GuestPosts
-//   - S23Tag -> S23City on S23CityYear, S23CityNum: belongs-to S23Tag.S23City, has-many S23City.Tags
-//   - S23Tag <-> S23Road through s23_tag_road_2: many2many S23Tag.BuyerRoads
-//   - S23Tag <-> S23Lamp through s23_tag_lamp_3: many2many S23Tag.DonorLamps
-//   - S23Post -> S23Post on LenderUID: belongs-to S23Post.Lender
-//   - S23City -> S23Post on CriticUID: belongs-to S23City.Critic, has-many S23Post.CriticCitys
-//   - S23Post -> S23Lamp on S23LampID: belongs-to S23Post.S23Lamp, has-many S23Lamp.Posts
-//   - S23Post -> S23Road on FixerID: belongs-to S23Post.Fixer
-//   - S23Tag polymorphic on AgentID/AgentType: S23Post.AgentTag, S23Road.AgentTag
+//   - S23Post -> S23City on GuestYear, GuestNum: has-many S23City.GuestPosts
+//   - S23Tag -> S23Post on HolderID: belongs-to S23Tag.Holder, has-one S23Post.HolderTag
+//   - S23Road -> S23Tag on S23TagID: belongs-to S23Road.S23Tag
+//   - S23Lamp -> S23City on DonorYear, DonorNum: belongs-to S23Lamp.Donor, has-many S23City.DonorLamps
+//   - S23Lamp -> S23City on S23CityYear, S23CityNum: belongs-to S23Lamp.S23City
+//   - S23Road -> S23Road on CriticID: belongs-to S23Road.Critic
+//   - S23City <-> S23City through s23_city_city_1: many2many S23City.AllyCitys
+//   - S23Road -> S23Lamp on FixerID: belongs-to S23Road.Fixer, has-many S23Lamp.FixerRoads
+//   - S23Tag -> S23Tag on AgentID: belongs-to S23Tag.Agent
+//   - S23Lamp polymorphic on BrokerID/BrokerType: S23Post.BrokerLamps, S23Road.BrokerLamp
 func s0023() *difftest.Schema {
 	return &difftest.Schema{
 		Name: "s0023",
@@ -40,51 +41,72 @@ type S23City struct {
 	Num        int `gorm:"primaryKey;autoIncrement:false"`
 	Active     bool
 	Stamp      time.Time
-	GuestPosts []*S23Post `gorm:"many2many:s23_city_post_1"`
-	Tags       []*S23Tag
-	CriticUID  *int64
-	Critic     *S23Post
+	DeletedAt  gorm.DeletedAt `gorm:"index"`
+	GuestPosts []S23Post      `gorm:"foreignKey:GuestYear,GuestNum;references:Year,Num"`
+	DonorLamps []S23Lamp      `gorm:"foreignKey:DonorYear,DonorNum;references:Year,Num"`
+	AllyCitys  []S23City      `gorm:"many2many:s23_city_city_1;joinForeignKey:AllyOwnYear,AllyOwnNum;joinReferences:AllyRefYear,AllyRefNum"`
 }
 
 type S23Post struct {
-	UID         int64 `gorm:"primaryKey;autoIncrement:false"`
-	Weight      float64
-	Title       string         `gorm:"size:32"`
-	DeletedAt   gorm.DeletedAt `gorm:"index"`
-	LenderUID   sql.NullInt64
-	Lender      *S23Post
-	CriticCitys []S23City `gorm:"foreignKey:CriticUID;references:UID"`
-	S23LampID   *string   `gorm:"size:24"`
-	S23Lamp     *S23Lamp
-	FixerID     int
-	Fixer       *S23Road `gorm:"foreignKey:FixerID;references:ID"`
-	AgentTag    *S23Tag  `gorm:"polymorphic:Agent;polymorphicValue:kind0"`
+	ID    int32
+	Score int
+	Grade sql.NullInt64
+	S23PostMeta
+	Finds       int `gorm:"-"`
+	GuestYear   int
+	GuestNum    int
+	HolderTag   *S23Tag   `gorm:"foreignKey:HolderID;references:ID"`
+	BrokerLamps []S23Lamp `gorm:"polymorphic:Broker;polymorphicValue:kind0"`
 }
 
+type S23PostMeta struct {
+	Note  string `gorm:"size:16"`
+	Level int
+}
+
+// AfterFind counts the finds of a row.
+func (m *S23Post) AfterFind(*gorm.DB) error {
+	m.Finds++
+	return nil
+}
+
+// TableName is not GORM's name for the model.
+func (S23Post) TableName() string { return "s23_tbl_post" }
+
 type S23Tag struct {
-	Shard       uint   `gorm:"primaryKey;autoIncrement:false"`
-	Serial      string `gorm:"primaryKey;size:24"`
-	Code        string `gorm:"size:24;uniqueIndex"`
-	Title       string `gorm:"size:32"`
-	Weight      float64
-	Grade       sql.NullInt64
-	S23CityYear int
-	S23CityNum  int
-	S23City     *S23City
-	BuyerRoads  []*S23Road `gorm:"many2many:s23_tag_road_2"`
-	DonorLamps  []S23Lamp  `gorm:"many2many:s23_tag_lamp_3;joinForeignKey:DonorOwnShard,DonorOwnSerial;joinReferences:DonorRefID"`
-	AgentID     int64
-	AgentType   string `gorm:"size:32"`
+	ID       string `gorm:"size:24"`
+	Active   bool
+	HolderID sql.NullInt64
+	Holder   *S23Post
+	AgentID  sql.NullString `gorm:"size:24"`
+	Agent    *S23Tag        `gorm:"foreignKey:AgentID;references:ID"`
 }
 
 type S23Road struct {
-	ID       int
-	Weight   float64
-	AgentTag *S23Tag `gorm:"polymorphic:Agent"`
+	ID         int
+	Active     bool
+	Score      int
+	Memo       *string `gorm:"size:32"`
+	S23TagID   *string `gorm:"size:24"`
+	S23Tag     *S23Tag `gorm:"foreignKey:S23TagID;references:ID"`
+	CriticID   *int64
+	Critic     *S23Road
+	FixerID    int32
+	Fixer      *S23Lamp `gorm:"foreignKey:FixerID;references:ID"`
+	BrokerLamp *S23Lamp `gorm:"polymorphic:Broker"`
 }
 
 type S23Lamp struct {
-	ID    string    `gorm:"size:24"`
-	Memo  *string   `gorm:"size:32"`
-	Posts []S23Post `gorm:"foreignKey:S23LampID;references:ID"`
+	ID          int32
+	Score       int
+	Tags        []string `gorm:"serializer:json"`
+	DonorYear   *int
+	DonorNum    sql.NullInt64
+	Donor       *S23City `gorm:"foreignKey:DonorYear,DonorNum;references:Year,Num"`
+	S23CityYear int
+	S23CityNum  int
+	S23City     *S23City
+	FixerRoads  []S23Road `gorm:"foreignKey:FixerID;references:ID"`
+	BrokerID    int64
+	BrokerType  string `gorm:"size:32"`
 }

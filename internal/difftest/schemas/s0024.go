@@ -12,14 +12,15 @@ import (
 
 // Schema s0024 (seed 24): 5 models.
 //
-//   - S24User -> S24Book on DonorShard, DonorSerial: belongs-to S24User.Donor
-//   - S24Team -> S24User on SourceCode: belongs-to S24Team.Source, has-many S24User.SourceTeams
-//   - S24Book <-> S24Farm through s24_book_farm_1: many2many S24Book.HolderFarms
-//   - S24Book <-> S24Lamp through s24_book_lamp_2: many2many S24Book.HeraldLamps and S24Lamp.HeraldBooks
-//   - S24Book -> S24Team on S24TeamID: belongs-to S24Book.S24Team, has-many S24Team.Books
-//   - S24Team <-> S24Farm through s24_team_farm_3: many2many S24Team.GuestFarms
-//   - S24Book <-> S24Farm through s24_book_farm_4: many2many S24Book.RivalFarms and S24Farm.RivalBooks
-//   - S24User -> S24User on TutorID: has-many S24User.TutorUsers
+//   - S24User -> S24Book on DonorShard, DonorSerial: belongs-to S24User.Donor, has-many S24Book.DonorUsers
+//   - S24User <-> S24Team through s24_user_team_1: many2many S24User.SourceTeams
+//   - S24Book <-> S24Farm through s24_book_farm_2: many2many S24Book.HolderFarms
+//   - S24Lamp -> S24Farm on HeraldID: belongs-to S24Lamp.Herald
+//   - S24Farm -> S24Farm on MakerID: belongs-to S24Farm.Maker, has-many S24Farm.MakerFarms
+//   - S24User <-> S24User through s24_user_user_3: many2many S24User.GuestUsers
+//   - S24Team polymorphic on RivalRef/RivalKind: S24Farm.RivalTeams
+//   - UNSUPPORTED belongs-to S24Farm.Tutor inside the struct S24FarmTutorInfo tagged embedded
+//   - UNSUPPORTED has-many S24Lamp.EditorFarms on five key columns
 func s0024() *difftest.Schema {
 	return &difftest.Schema{
 		Name: "s0024",
@@ -31,6 +32,10 @@ func s0024() *difftest.Schema {
 			difftest.ModelOf[S24Farm](),
 			difftest.ModelOf[S24Lamp](),
 		},
+		Unsupported: map[string]string{
+			"S24Farm.Tutor":       "embedded",
+			"S24Lamp.EditorFarms": "5 key columns",
+		},
 	}
 }
 
@@ -40,47 +45,76 @@ type S24Book struct {
 	Code        *string `gorm:"size:24;uniqueIndex"`
 	Stamp       time.Time
 	Score       int
-	HolderFarms []*S24Farm `gorm:"many2many:s24_book_farm_1"`
-	HeraldLamps []S24Lamp  `gorm:"many2many:s24_book_lamp_2"`
-	S24TeamID   int32
-	S24Team     *S24Team
-	RivalFarms  []*S24Farm `gorm:"many2many:s24_book_farm_4"`
+	DonorUsers  []*S24User `gorm:"foreignKey:DonorShard,DonorSerial;references:Shard,Serial"`
+	HolderFarms []*S24Farm `gorm:"many2many:s24_book_farm_2;joinForeignKey:HolderOwnShard,HolderOwnSerial;joinReferences:HolderRefID"`
 }
 
 type S24User struct {
-	ID          int32
-	Code        string         `gorm:"size:24;uniqueIndex"`
-	Title       string         `gorm:"size:32"`
-	DeletedAt   gorm.DeletedAt `gorm:"index"`
-	DonorShard  uint
-	DonorSerial string    `gorm:"size:24"`
-	Donor       *S24Book  `gorm:"foreignKey:DonorShard,DonorSerial;references:Shard,Serial"`
-	SourceTeams []S24Team `gorm:"foreignKey:SourceCode;references:Code"`
-	TutorID     *int32
-	TutorUsers  []S24User `gorm:"foreignKey:TutorID;references:ID"`
+	Year        int    `gorm:"primaryKey;autoIncrement:false"`
+	Serial      string `gorm:"primaryKey;size:24"`
+	Code        string `gorm:"size:24;uniqueIndex"`
+	Grade       sql.NullInt64
+	Memo        *string `gorm:"size:32"`
+	Stamp       time.Time
+	DonorShard  *uint
+	DonorSerial *string `gorm:"size:24"`
+	Donor       *S24Book
+	SourceTeams []S24Team `gorm:"many2many:s24_user_team_1"`
+	GuestUsers  []S24User `gorm:"many2many:s24_user_user_3;foreignKey:Code;references:Code;joinForeignKey:GuestOwnCode;joinReferences:GuestRefCode"`
 }
 
 type S24Team struct {
-	ID         int32
-	Grade      sql.NullInt64
-	Active     bool
-	Title      string   `gorm:"size:32"`
-	SourceCode string   `gorm:"size:24"`
-	Source     *S24User `gorm:"foreignKey:SourceCode;references:Code"`
-	Books      []S24Book
-	GuestFarms []S24Farm `gorm:"many2many:s24_team_farm_3"`
+	ID        int32
+	Memo      *string        `gorm:"size:32;column:memo_col"`
+	DeletedAt gorm.DeletedAt `gorm:"index"`
+	Finds     int            `gorm:"-"`
+	RivalRef  string         `gorm:"size:36"`
+	RivalKind string         `gorm:"size:32"`
+}
+
+// AfterFind counts the finds of a row.
+func (m *S24Team) AfterFind(*gorm.DB) error {
+	m.Finds++
+	return nil
 }
 
 type S24Farm struct {
-	ID         int32
-	Stamp      time.Time
-	Amount     *int
-	RivalBooks []S24Book `gorm:"many2many:s24_book_farm_4"`
+	ID         string  `gorm:"size:24"`
+	Memo       *string `gorm:"size:32"`
+	Finds      int     `gorm:"-"`
+	MakerID    *string `gorm:"size:24"`
+	Maker      *S24Farm
+	MakerFarms []*S24Farm       `gorm:"foreignKey:MakerID;references:ID"`
+	RivalTeams []S24Team        `gorm:"polymorphicType:RivalKind;polymorphicId:RivalRef"`
+	TutorInfo  S24FarmTutorInfo `gorm:"embedded;embeddedPrefix:tutor_"`
+	EditorFk1  int
+	EditorFk2  int
+	EditorFk3  int
+	EditorFk4  int
+	EditorFk5  int
+}
+
+// AfterFind counts the finds of a row.
+func (m *S24Farm) AfterFind(*gorm.DB) error {
+	m.Finds++
+	return nil
+}
+
+type S24FarmTutorInfo struct {
+	TutorID *string `gorm:"size:24"`
+	Tutor   *S24Farm
 }
 
 type S24Lamp struct {
-	Year        int    `gorm:"primaryKey;autoIncrement:false"`
-	Serial      string `gorm:"primaryKey;size:24"`
-	Amount      *int
-	HeraldBooks []S24Book `gorm:"many2many:s24_book_lamp_2"`
+	Year        int   `gorm:"primaryKey;autoIncrement:false"`
+	Seq         int64 `gorm:"primaryKey;autoIncrement:false"`
+	Active      bool
+	HeraldID    *string `gorm:"size:24;column:heraldid_fk"`
+	Herald      *S24Farm
+	EditorK1    int
+	EditorK2    int
+	EditorK3    int
+	EditorK4    int
+	EditorK5    int
+	EditorFarms []S24Farm `gorm:"foreignKey:EditorFk1,EditorFk2,EditorFk3,EditorFk4,EditorFk5;references:EditorK1,EditorK2,EditorK3,EditorK4,EditorK5"`
 }
