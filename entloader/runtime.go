@@ -159,14 +159,19 @@ func (l *Loader[ID, V]) Load(ctx context.Context, p Part, id ID, slot **NodeSet,
 			var zero V
 			return zero, err
 		}
-		if !c.Failed() {
-			// Another load of this relation claimed the set and has
-			// enqueued the set's keys: ours is pending, in flight or cached.
-			v, err := l.dl.Load(ctx, key)
+		// Another load of this relation claimed the set and has enqueued
+		// the set's keys: ours is pending, in flight or cached, unless the
+		// batch is over and did not keep it (it failed, or a write cleared
+		// it).
+		if v, ok, err := l.dl.LoadExisting(ctx, key); ok {
 			if err != nil {
 				c.Fail(ctx, err, key)
 			}
 			return v, err
+		}
+		if err := c.WaitFinished(ctx); err != nil {
+			var zero V
+			return zero, err
 		}
 		if err := c.Owed(key); err != nil {
 			var zero V
@@ -182,6 +187,7 @@ func (l *Loader[ID, V]) Load(ctx context.Context, p Part, id ID, slot **NodeSet,
 // claim is also released if computing the keys panics: waiters never hang).
 // A failure is owed to every other row of the set (relations.Claim.Owed).
 func (l *Loader[ID, V]) loadSet(ctx context.Context, c *relations.Claim, key Key[ID], set *relations.Set, sibling func(any) (ID, bool)) (V, error) {
+	defer c.Finish() // after Fail: losers that missed the batch check it
 	defer c.Release()
 	siblings := make([]Key[ID], 0, len(set.Rows))
 	for _, r := range set.Rows {

@@ -262,12 +262,16 @@ func (r *relation) loadSet(ctx context.Context, l *Loader, m *model, row reflect
 		if err := c.Wait(ctx); err != nil {
 			return nil, true, err
 		}
-		if !c.Failed() {
-			res, err = r.loader.Load(ctx, *bk)
+		if res, ok, err := r.loader.LoadExisting(ctx, *bk); ok {
 			if err != nil {
 				c.Fail(ctx, err, *bk)
 			}
 			return res, true, err
+		}
+		// The set's batch is over and did not keep this row's result: it
+		// failed, or a write cleared it.
+		if err := c.WaitFinished(ctx); err != nil {
+			return nil, true, err
 		}
 		if err := c.Owed(*bk); err != nil {
 			return nil, true, err // the set's batch failed: this row's share
@@ -284,6 +288,7 @@ func (r *relation) loadSet(ctx context.Context, l *Loader, m *model, row reflect
 //
 //go:noinline
 func (r *relation) loadWholeSet(ctx context.Context, c *relations.Claim, set *relations.Set, bk *relations.BatchKey) (any, error) {
+	defer c.Finish()  // after Fail: losers that missed the batch check it
 	defer c.Release() // also if computing the keys panics: waiters never hang
 	siblings := r.siblingKeys(ctx, set, bk.Part)
 	wait := r.loader.LoadWithThunk(ctx, *bk, siblings)

@@ -40,6 +40,8 @@ type Claim struct {
 	gen     uint64
 	release sync.Once
 	ready   chan struct{} // closed by Release
+	finish  sync.Once
+	done    chan struct{} // closed by Finish
 
 	mu     sync.Mutex       // protects the fields below
 	failed error            // the failure of the claim's batch, if any
@@ -52,6 +54,23 @@ type Claim struct {
 // Release is idempotent; defer it too, so that waiters never hang if
 // computing the keys fails.
 func (c *Claim) Release() { c.release.Do(func() { close(c.ready) }) }
+
+// Finish tells the claim's waiters that the winner's load is over and its
+// failure, if any, recorded: the winner calls it (deferred) after Fail.
+func (c *Claim) Finish() { c.finish.Do(func() { close(c.done) }) }
+
+// WaitFinished waits until the winner has called Finish or ctx is done. A
+// loser whose key was not cached when the set's batch was over (it failed,
+// or a write cleared it) waits for it before asking [Claim.Owed], so that it
+// never mistakes a failure the winner is about to record for a success.
+func (c *Claim) WaitFinished(ctx context.Context) error {
+	select {
+	case <-c.done:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
 
 // Wait waits until the winner has released the claim or ctx is done, so that
 // a loser's own key joins the batch the winner fills rather than racing ahead
@@ -71,9 +90,10 @@ func (c *Claim) Wait(ctx context.Context) error {
 // the load's own context, is done (then the batch may still succeed for the
 // others). The winner passes the batch's other keys as owed, as the loads of
 // the set's rows will ask for them: each of those loads gets the failure
-// once ([Claim.Owed]). The first failure recorded is kept; a loser that saw
-// the batch fail records it too, in case the winner could not (its own
-// context ended first). Call it only with a non-nil err: it boxes the keys.
+// once ([Claim.Owed]). The first failure recorded is kept, and the owed keys
+// are added whenever they come; a loser that saw the batch fail records it
+// too, in case the winner could not (its own context ended first). Call it
+// only with a non-nil err: it boxes the keys.
 func (c *Claim) Fail(ctx context.Context, err error, key any, owed ...any) {
 	if err == nil || ctx.Err() != nil {
 		return
@@ -84,11 +104,14 @@ func (c *Claim) Fail(ctx context.Context, err error, key any, owed ...any) {
 		c.had = make(map[any]struct{})
 	}
 	c.had[key] = struct{}{}
-	if c.failed != nil {
-		return
+	if c.failed == nil {
+		c.failed = err
 	}
-	c.failed = err
-	c.owed = make(map[any]struct{}, len(owed))
+	// The winner's keys, also if a loser that woke first recorded the
+	// failure before it.
+	if c.owed == nil {
+		c.owed = make(map[any]struct{}, len(owed))
+	}
 	for _, k := range owed {
 		c.owed[k] = struct{}{}
 	}
@@ -239,13 +262,16 @@ func (s *Sets) Lookup(model any, pk Key) *Set {
 // Claim claims token (e.g. a relation and a partition) on set. won is true
 // for the first claim since the last [Sets.Invalidate]: the winner computes
 // the keys of every row of the set, enqueues them all (dataloader's
-// LoadWithThunk), calls [Claim.Release], waits for its own key and reports
-// a failure with [Claim.Fail]. The others (won false) call [Claim.Wait];
-// then, unless the claim [Claim.Failed], they load their own key only,
-// which is by then pending, in flight or cached. If it failed, a load takes
-// its share of the failure with [Claim.Owed], or retries with [Sets.Retry].
-// This keeps a loop over n rows at O(n) work instead of O(n²), and a burst
-// of concurrent loads in one batch.
+// LoadWithThunk), calls [Claim.Release], waits for its own key, reports a
+// failure with [Claim.Fail] and calls [Claim.Finish]. The others (won false)
+// call [Claim.Wait] and then join the winner's batch for their own key
+// (dataloader's LoadExisting), which is by then pending, in flight or cached,
+// and report an error with Fail too. A loser whose key is no longer there
+// (the batch failed, or a write cleared it) calls [Claim.WaitFinished], then
+// takes its share of the failure with [Claim.Owed] or retries with
+// [Sets.Retry]. This keeps a loop over n rows at O(n) work instead of O(n²),
+// a burst of concurrent loads in one batch, and a failing batch at one
+// statement however the loads interleave.
 func (s *Sets) Claim(set *Set, token any) (c *Claim, won bool) {
 	if s == nil || set == nil {
 		return nil, false
@@ -277,7 +303,7 @@ func (s *Sets) claimLocked(set *Set, token any) *Claim {
 	if set.claims == nil {
 		set.claims = make(map[any]*Claim)
 	}
-	c := &Claim{gen: s.gen, ready: make(chan struct{})}
+	c := &Claim{gen: s.gen, ready: make(chan struct{}), done: make(chan struct{})}
 	set.claims[token] = c
 	return c
 }

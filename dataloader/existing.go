@@ -1,0 +1,51 @@
+package dataloader
+
+import "context"
+
+// LoadExisting is Load for a key that should already have an entry in the
+// context's scope: if key is pending, in flight or cached, it waits for it as
+// Load does and returns ok true; otherwise it enqueues nothing and returns ok
+// false at once. Code that enqueued a key on someone else's behalf (the ORM
+// adapters' load sets, with LoadWith) uses it to join that batch without
+// starting a batch of its own if the first one is already over and was not
+// cached (it failed, or a Clear forgot it). Without a scope it returns ok
+// false.
+func (l *Loader[K, V]) LoadExisting(ctx context.Context, key K) (v V, ok bool, err error) {
+	return l.impl.loadExisting(ctx, key)
+}
+
+func (l *keyed[K, C, V]) loadExisting(ctx context.Context, key K) (V, bool, error) {
+	var zero V
+	s := FromContext(ctx)
+	if s == nil {
+		return zero, false, nil
+	}
+	if err := ctx.Err(); err != nil {
+		return zero, true, err
+	}
+	ck, err := l.safeCacheKey(key)
+	if err != nil {
+		return zero, true, err
+	}
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		return zero, true, ErrScopeClosed
+	}
+	e, ok := l.stateLocked(s).cache[ck]
+	if !ok {
+		s.mu.Unlock()
+		return zero, false, nil
+	}
+	s.stats.Loads++
+	s.stats.CacheHits++
+	if e.state == stateResolved {
+		v, err := e.val, e.err
+		s.mu.Unlock()
+		return v, true, err
+	}
+	s.parkLocked(ctx, e)
+	s.mu.Unlock()
+	v, err := await(ctx, e)
+	return v, true, err
+}
