@@ -39,16 +39,19 @@ func shape(s *step) string {
 	if s.v.limit > 0 {
 		opts = append(opts, "Limit")
 	}
-	return fmt.Sprintf("%-34s %-7s %s", kind, s.call, strings.Join(opts, "+"))
+	return kind + "|" + s.call.String() + "|" + strings.Join(opts, "+")
 }
 
-func cover(s *step, nonEmpty bool) {
+func cover(s *step, nonEmpty bool) { coverKey(shape(s), nonEmpty) }
+
+// coverKey counts one check of k: "kind|call|options", or a name.
+
+func coverKey(k string, nonEmpty bool) {
 	coverage.mu.Lock()
 	defer coverage.mu.Unlock()
 	if coverage.counts == nil {
 		coverage.counts = map[string]*[2]int{}
 	}
-	k := shape(s)
 	c := coverage.counts[k]
 	if c == nil {
 		c = new([2]int)
@@ -75,7 +78,8 @@ func Coverage() string {
 	fmt.Fprintf(&b, "%-34s %-7s %-18s %8s %8s\n", "relation", "call", "options", "parents", "nonempty")
 	for _, k := range keys {
 		c := coverage.counts[k]
-		fmt.Fprintf(&b, "%-53s %8d %8d\n", k, c[0], c[1])
+		f := strings.SplitN(k+"||", "|", 3)
+		fmt.Fprintf(&b, "%-34s %-7s %-18s %8d %8d\n", f[0], f[1], strings.TrimSuffix(f[2], "||"), c[0], c[1])
 	}
 	return b.String()
 }

@@ -47,6 +47,7 @@ func config(t *testing.T) difftest.Config {
 // TestSchemas checks the checked-in schemas (package schemas).
 func TestSchemas(t *testing.T) {
 	cfg := config(t)
+	t.Cleanup(func() { t.Log("steps checked (go test -v shows this):\n" + difftest.Coverage()) })
 	for _, s := range schemas.All() {
 		t.Run(s.Name, func(t *testing.T) {
 			t.Parallel()
@@ -145,6 +146,7 @@ func TestGenerated(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	t.Cleanup(func() { t.Log("steps checked:\n" + difftest.Coverage()) })
 	for _, s := range All() {
 		t.Run(s.Name, func(t *testing.T) {
 			t.Parallel()

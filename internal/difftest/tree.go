@@ -97,6 +97,9 @@ type tree struct {
 	concurrent bool
 	copies     bool
 	dbMode     int
+	// write, if not 0, seeds a write after which the tree runs again in
+	// the same scope (see run.write).
+	write uint64
 }
 
 func (t *tree) String() string {
@@ -148,6 +151,9 @@ func (g *treeGen) tree() *tree {
 	}
 	if t.dbMode == 3 && !g.concurrentTx {
 		t.concurrent = false
+	}
+	if g.chance(0.4) {
+		t.write = g.r.Uint64() | 1
 	}
 	t.v = g.variant(t.root, false)
 	if g.chance(0.3) {
