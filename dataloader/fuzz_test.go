@@ -18,21 +18,23 @@ import (
 )
 
 // FuzzSchedule runs schedules of operations on two loaders of one scope —
-// Load, LoadMany, LoadWith, LoadThunk, LoadWithThunk, Prime, Clear,
-// ClearAll, cancelling a caller's context, batch errors, per-key errors,
-// panics and wrong-length results of the batch function, slow batches and
-// Close — from one to three goroutines, and checks every result against
-// the contracts:
+// Load, LoadMany, LoadWith, LoadThunk, LoadWithThunk, Prime, PrimeMany,
+// PrimeError, Set, Clear, ClearMany, ClearAll, Dispatch, cancelling a
+// caller's context, batch errors, per-key errors, panics and wrong-length
+// results of the batch function, slow batches and Close — from one to three
+// goroutines, and checks every result against the contracts:
 //
 //   - a load returns its own key's value from a batch that fetched that key
-//     (or a value primed for that key), that key's per-key error, the batch
-//     error, panic or wrong-length error of a batch that fetched that key,
-//     its own context's error, or ErrScopeClosed once Close has started;
-//     never another key's value;
+//     (or a value primed or Set for that key), that key's per-key error (or
+//     one primed for it), the batch error, panic or wrong-length error of a
+//     batch that fetched that key, its own context's error, or
+//     ErrScopeClosed once Close has started; never another key's value,
+//     never a primed context error, never the second value that one
+//     PrimeMany gave a key;
 //   - once a value or a per-key error has been returned, a load that starts
-//     later returns the same result unless a Clear of that key or a ClearAll
-//     may have run in between, and never that result once one has
-//     (WithoutCache: a new result every time);
+//     later returns the same result unless a Clear, ClearMany or Set of that
+//     key or a ClearAll may have run in between, and never that result once
+//     one has (WithoutCache: a new result every time, nothing primed);
 //   - a failed batch is never cached: a load that starts after another one
 //     returned its failure does not get it again;
 //   - loads that start after Close returned fail with ErrScopeClosed;
@@ -106,11 +108,22 @@ const (
 	opSlow        // ... takes slowBatch (or until the scope's context is done)
 	opClose       // closes the scope
 	opYield       // key bit 0: sleep 100 µs; otherwise runtime.Gosched
+	// The calls added after the seed corpus was first written come last, so
+	// that the op bytes of old inputs (below 17) keep their meaning.
+	opPrimeMany  // keys k, k^1, k: the second value of k is never cached
+	opPrimeError // key primeCtxErrKey primes a context error, which is never cached
+	opSet
+	opClearMany // keys k, k^1
+	opDispatch
 	numOpCodes
 )
 
+// primeCtxErrKey is the key for which opPrimeError primes a context error.
+const primeCtxErrKey = 5
+
 var opNames = [...]string{"Load", "LoadMany", "LoadWith", "LoadThunk", "LoadWithThunk", "CallThunks", "Prime", "Clear",
-	"ClearAll", "Cancel", "FailBatch", "FailKey", "Panic", "WrongLength", "Slow", "Close", "Yield"}
+	"ClearAll", "Cancel", "FailBatch", "FailKey", "Panic", "WrongLength", "Slow", "Close", "Yield",
+	"PrimeMany", "PrimeError", "Set", "ClearMany", "Dispatch"}
 
 func (c opCode) String() string { return opNames[c] }
 
@@ -210,6 +223,23 @@ func (e *fuzzKeyError) Error() string {
 	return fmt.Sprintf("loader %d key %d fetch %d failed", e.loader, e.key, e.gen)
 }
 
+// fuzzPrimedError is the error primed for key by the PrimeError at
+// sequence number seq.
+type fuzzPrimedError struct {
+	loader, key int
+	seq         int64
+}
+
+func (e *fuzzPrimedError) Error() string {
+	return fmt.Sprintf("loader %d key %d primed error %d", e.loader, e.key, e.seq)
+}
+
+// fuzzPrimedCtxError is a context error that PrimeError was asked to prime.
+type fuzzPrimedCtxError struct{}
+
+func (fuzzPrimedCtxError) Error() string { return "primed context error" }
+func (fuzzPrimedCtxError) Unwrap() error { return context.DeadlineExceeded }
+
 // observation is one result returned by a load. Times are values of the
 // run's sequence counter: a load whose enqStart is greater than another's
 // end started after that one had returned.
@@ -231,9 +261,12 @@ func (o *observation) String() string {
 	return fmt.Sprintf("g%d %v(L%d,%d) [%d..%d..%d] = %q, %v", o.g, o.op, o.loader, o.key, o.enqStart, o.enqEnd, o.end, o.val, o.err)
 }
 
+// clearRecord is a call that may change a key's cached result: Clear,
+// ClearMany, ClearAll or Set.
 type clearRecord struct {
 	loader, key int
 	all         bool
+	set         bool // Set: it replaces the result, it never lets the key be fetched again
 	start, end  int64
 }
 
@@ -252,7 +285,7 @@ type fuzzRun struct {
 	fetches    []fetchRecord
 	gens       [2][fuzzKeys]int
 	flags      [2][fuzzKeys]int
-	primes     map[string]bool
+	primes     map[string]bool // values and errors primed or Set; false: never to be returned
 	clears     []clearRecord
 	obs        []*observation
 	ctxs       []context.Context // each goroutine's current context
@@ -521,17 +554,55 @@ func (r *fuzzRun) goroutine(g int, base context.Context, ops []fuzzOp) {
 			r.primes[v] = true
 			r.mu.Unlock()
 			loader.Prime(ctx, k, v)
-		case opClear, opClearAll:
+		case opPrimeMany:
+			keys := []int{k, k ^ 1, k}
+			vals := make([]string, len(keys))
+			r.mu.Lock()
+			for i, pk := range keys {
+				vals[i] = fmt.Sprintf("P%d:k%d:%d", l, pk, r.seq.Add(1))
+				r.primes[vals[i]] = i < 2
+			}
+			r.mu.Unlock()
+			loader.PrimeMany(ctx, keys, vals)
+		case opPrimeError:
+			var err error = &fuzzPrimedError{l, k, r.seq.Add(1)}
+			if k == primeCtxErrKey {
+				err = fuzzPrimedCtxError{}
+			}
+			r.mu.Lock()
+			r.primes[err.Error()] = k != primeCtxErrKey
+			r.mu.Unlock()
+			loader.PrimeError(ctx, k, err)
+		case opSet:
 			start := r.seq.Add(1)
-			if op.code == opClear {
+			v := fmt.Sprintf("P%d:k%d:%d", l, k, start)
+			r.mu.Lock()
+			r.primes[v] = true
+			r.mu.Unlock()
+			loader.Set(ctx, k, v)
+			end := r.seq.Add(1)
+			r.mu.Lock()
+			r.clears = append(r.clears, clearRecord{loader: l, key: k, set: true, start: start, end: end})
+			r.mu.Unlock()
+		case opClear, opClearAll, opClearMany:
+			start := r.seq.Add(1)
+			switch op.code {
+			case opClear:
 				loader.Clear(ctx, k)
-			} else {
+			case opClearMany:
+				loader.ClearMany(ctx, []int{k, k ^ 1})
+			default:
 				loader.ClearAll(ctx)
 			}
 			end := r.seq.Add(1)
 			r.mu.Lock()
 			r.clears = append(r.clears, clearRecord{loader: l, key: k, all: op.code == opClearAll, start: start, end: end})
+			if op.code == opClearMany {
+				r.clears = append(r.clears, clearRecord{loader: l, key: k ^ 1, start: start, end: end})
+			}
 			r.mu.Unlock()
+		case opDispatch:
+			r.s.Dispatch()
 		case opCancel:
 			r.mu.Lock()
 			cancel := r.cancels[k%r.sc.goroutines]
@@ -596,6 +667,7 @@ func (r *fuzzRun) classify(o *observation) (outcome, string, error) {
 		pe  *dataloader.PanicError
 		ke  *dataloader.KeyError
 		fke *fuzzKeyError
+		fpe *fuzzPrimedError
 	)
 	switch err := o.err; {
 	case err == nil:
@@ -614,8 +686,11 @@ func (r *fuzzRun) classify(o *observation) (outcome, string, error) {
 			return outAnswer, "value " + o.val, nil
 		}
 		if _, perr := fmt.Sscanf(o.val, "P%d:k%d:%d", &vl, &vk, &seq); perr == nil {
-			if vl != l || vk != k || !r.primes[o.val] {
+			if vl != l || vk != k {
 				return 0, "", errors.New("a value primed for another key")
+			}
+			if !r.primes[o.val] {
+				return 0, "", errors.New("the second value that PrimeMany gave a key (the first one wins)")
 			}
 			if !r.cached(l) {
 				return 0, "", errors.New("a primed value from a loader without cache")
@@ -672,6 +747,16 @@ func (r *fuzzRun) classify(o *observation) (outcome, string, error) {
 			return 0, "", errors.New("a per-key error that the batch did not return")
 		}
 		return outAnswer, "key error " + err.Error(), nil
+	case errors.As(err, &fpe):
+		if fpe.loader != l || fpe.key != k || !r.primes[err.Error()] {
+			return 0, "", errors.New("an error primed for another key")
+		}
+		if !r.cached(l) {
+			return 0, "", errors.New("a primed error from a loader without cache")
+		}
+		return outAnswer, "primed error " + err.Error(), nil
+	case errors.As(err, new(fuzzPrimedCtxError)):
+		return 0, "", errors.New("a primed context error: PrimeError must not cache it")
 	case errors.Is(err, dataloader.ErrScopeClosed):
 		if r.closeStart == 0 || r.closeStart > o.end {
 			return 0, "", errors.New("ErrScopeClosed before Close")
@@ -713,7 +798,7 @@ func (r *fuzzRun) check(t *testing.T) {
 	}
 	clearsOf := func(l, k int) (n int) {
 		for _, c := range r.clears {
-			if c.touches(l, k) {
+			if c.touches(l, k) && !c.set {
 				n++
 			}
 		}
@@ -785,10 +870,10 @@ func (r *fuzzRun) check(t *testing.T) {
 						return c.touches(l, k) && c.end > a.o.enqStart && c.start < b.o.enqEnd
 					})
 					if !mayClear && a.desc != b.desc {
-						fail("a cached result changed without a Clear:\n%v\nthen %v", a.o, b.o)
+						fail("a cached result changed without a Clear or Set:\n%v\nthen %v", a.o, b.o)
 					}
-					// A result returned before a Clear started was resolved,
-					// so the Clear forgot it.
+					// A result returned before a Clear (or Set) started was
+					// resolved, so the Clear forgot it (the Set replaced it).
 					cleared := slices.ContainsFunc(r.clears, func(c clearRecord) bool {
 						return c.touches(l, k) && c.start > a.o.end && c.end < b.o.enqStart
 					})
