@@ -36,13 +36,19 @@
 //   - A failed batch (the batch function returned a batch error or panicked)
 //     fails the waiters of that batch and is not cached: a later Load of the
 //     same key in the same scope calls the batch function again. Context
-//     errors are never cached. Per-key errors, including not-found, are cached
-//     like values; [Loader.Clear] forgets them.
+//     errors are never cached, nor primed. Per-key errors, including
+//     not-found and those primed with [Loader.PrimeError], are cached like
+//     values; [Loader.Clear] forgets them.
+//   - [Loader.Prime], [Loader.PrimeMany] and [Loader.PrimeError] cache a
+//     result only for a key that has no entry. [Loader.Set] replaces a key's
+//     entry; it does not change what a batch already dispatched returns to
+//     its waiters.
 //   - A panic in a batch function is recovered, logged once with its stack, and
 //     returned to every waiter of that batch as a [*PanicError]. A panic in a
 //     cache key function ([NewWithCacheKey]) fails only the load that called
-//     it, with a [*PanicError]; [Loader.Prime] and [Loader.Clear], which
-//     return no error, log it through the scope's logger and do nothing.
+//     it, with a [*PanicError]; the calls that return no error (the primes,
+//     Set and the clears) log it through the scope's logger and skip that
+//     key.
 //     Recovering cannot repair what the panic broke below: a database driver
 //     that panics inside a query leaves database/sql holding that
 //     connection forever (database/sql recovers nothing, so the same happens
@@ -79,9 +85,13 @@
 // them are in BENCHMARKS.md at the root of the repository.
 //
 // A full batch ([WithMaxBatch]) is dispatched at once. [Loader.LoadWith]
-// enqueues a key together with sibling keys as one unit: the ORM adapters use
-// it to load a relation for every row that came back in the same result set
-// with a single statement, whatever the timing.
+// enqueues a key together with sibling keys as one unit and dispatches at
+// once: the ORM adapters use it to load a relation for every row that came
+// back in the same result set with a single statement, whatever the timing.
+// [Scope.Dispatch] sends every pending batch of a scope now, for code that
+// knows it has enqueued every key it wants in them. Everything else waits for
+// the tick: [Loader.LoadMany] puts its keys in one batch, but that batch waits
+// like Load's, and other keys may join it.
 //
 // # Observability
 //
