@@ -104,6 +104,7 @@ func (l *Loader[ID, V]) Name() string { return l.name }
 type NodeSet struct {
 	sets *relations.Sets // the registry of the scope that recorded the set
 	set  relations.Set
+	slot func(row any) **NodeSet // a row's slot: the row's identity in claims
 }
 
 // LoadSet returns the load set in slot (nil if none), safe for concurrent use
@@ -125,7 +126,8 @@ func Record[N any](ctx context.Context, nodes []N, slot func(N) **NodeSet) {
 	if sets == nil {
 		return
 	}
-	ns := &NodeSet{sets: sets, set: relations.Set{Rows: make([]any, len(nodes))}}
+	ns := &NodeSet{sets: sets, set: relations.Set{Rows: make([]any, len(nodes))},
+		slot: func(row any) **NodeSet { return slot(row.(N)) }}
 	for i, n := range nodes {
 		ns.set.Rows[i] = n
 	}
@@ -165,7 +167,7 @@ func (l *Loader[ID, V]) Load(ctx context.Context, p Part, id ID, slot **NodeSet,
 		// it).
 		if v, ok, err := l.dl.LoadExisting(ctx, key); ok {
 			if err != nil {
-				c.Fail(ctx, err, key)
+				c.Fail(ctx, err, slot)
 			}
 			return v, err
 		}
@@ -173,24 +175,26 @@ func (l *Loader[ID, V]) Load(ctx context.Context, p Part, id ID, slot **NodeSet,
 			var zero V
 			return zero, err
 		}
-		if err := c.Owed(key); err != nil {
+		if err := c.Owed(slot); err != nil {
 			var zero V
 			return zero, err // the set's batch failed: this node's share
 		}
 		c, won = ns.sets.Retry(&ns.set, token, c)
 	}
-	return l.loadSet(ctx, c, key, &ns.set, sibling)
+	return l.loadSet(ctx, c, key, slot, ns, sibling)
 }
 
-// loadSet enqueues key with the keys of every row of set, then releases the
+// loadSet enqueues key with the keys of every row of ns, then releases the
 // claim, so that the other loads of the set find their keys pending (the
 // claim is also released if computing the keys panics: waiters never hang).
-// A failure is owed to every other row of the set (relations.Claim.Owed).
-func (l *Loader[ID, V]) loadSet(ctx context.Context, c *relations.Claim, key Key[ID], set *relations.Set, sibling func(any) (ID, bool)) (V, error) {
+// A failure is owed to every other row of the set (relations.Claim.Owed),
+// which is identified by its slot: rows may share a key (a many-to-one
+// edge's target).
+func (l *Loader[ID, V]) loadSet(ctx context.Context, c *relations.Claim, key Key[ID], slot **NodeSet, ns *NodeSet, sibling func(any) (ID, bool)) (V, error) {
 	defer c.Finish() // after Fail: losers that missed the batch check it
 	defer c.Release()
-	siblings := make([]Key[ID], 0, len(set.Rows))
-	for _, r := range set.Rows {
+	siblings := make([]Key[ID], 0, len(ns.set.Rows))
+	for _, r := range ns.set.Rows {
 		if sid, ok := sibling(r); ok {
 			siblings = append(siblings, Key[ID]{Part: key.Part, ID: sid})
 		}
@@ -199,11 +203,11 @@ func (l *Loader[ID, V]) loadSet(ctx context.Context, c *relations.Claim, key Key
 	c.Release()
 	v, err := wait()
 	if err != nil {
-		owed := make([]any, len(siblings))
-		for i, k := range siblings {
-			owed[i] = k
+		owed := make([]any, len(ns.set.Rows))
+		for i, r := range ns.set.Rows {
+			owed[i] = ns.slot(r)
 		}
-		c.Fail(ctx, err, key, owed...)
+		c.Fail(ctx, err, slot, owed...)
 	}
 	return v, err
 }

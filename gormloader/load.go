@@ -264,7 +264,7 @@ func (r *relation) loadSet(ctx context.Context, l *Loader, m *model, row reflect
 		}
 		if res, ok, err := r.loader.LoadExisting(ctx, *bk); ok {
 			if err != nil {
-				c.Fail(ctx, err, *bk)
+				c.Fail(ctx, err, pk)
 			}
 			return res, true, err
 		}
@@ -273,21 +273,23 @@ func (r *relation) loadSet(ctx context.Context, l *Loader, m *model, row reflect
 		if err := c.WaitFinished(ctx); err != nil {
 			return nil, true, err
 		}
-		if err := c.Owed(*bk); err != nil {
+		if err := c.Owed(pk); err != nil {
 			return nil, true, err // the set's batch failed: this row's share
 		}
 		c, won = sets.Retry(set, token, c)
 	}
-	res, err = r.loadWholeSet(ctx, c, set, bk)
+	res, err = r.loadWholeSet(ctx, c, set, pk, bk)
 	return res, true, err
 }
 
 // loadWholeSet is the first load of r over set: it enqueues the keys of every
 // row of the set with bk's, releases c, and waits for bk's result; a failure
-// is owed to every other row of the set (relations.Claim.Owed).
+// is owed to every other row of the set (relations.Claim.Owed), identified by
+// primary key, as pk is this row: rows may share a parent key (a belongs-to
+// target).
 //
 //go:noinline
-func (r *relation) loadWholeSet(ctx context.Context, c *relations.Claim, set *relations.Set, bk *relations.BatchKey) (any, error) {
+func (r *relation) loadWholeSet(ctx context.Context, c *relations.Claim, set *relations.Set, pk relations.Key, bk *relations.BatchKey) (any, error) {
 	defer c.Finish()  // after Fail: losers that missed the batch check it
 	defer c.Release() // also if computing the keys panics: waiters never hang
 	siblings := r.siblingKeys(ctx, set, bk.Part)
@@ -295,18 +297,13 @@ func (r *relation) loadWholeSet(ctx context.Context, c *relations.Claim, set *re
 	c.Release() // after the enqueue: the others find their keys pending
 	res, err := wait()
 	if err != nil {
-		c.Fail(ctx, err, *bk, boxKeys(siblings)...)
+		owed := make([]any, len(set.IDs))
+		for i, id := range set.IDs {
+			owed[i] = id
+		}
+		c.Fail(ctx, err, pk, owed...)
 	}
 	return res, err
-}
-
-// boxKeys returns keys as the []any that relations.Claim.Fail takes.
-func boxKeys[K any](keys []K) []any {
-	out := make([]any, len(keys))
-	for i, k := range keys {
-		out[i] = k
-	}
-	return out
 }
 
 // claim is the token of a relation load over a load set.

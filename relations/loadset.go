@@ -85,16 +85,18 @@ func (c *Claim) Wait(ctx context.Context) error {
 	}
 }
 
-// Fail records that the load of key failed with err, a failure of the
-// claim's batch (the database was down, the statement failed), unless ctx,
-// the load's own context, is done (then the batch may still succeed for the
-// others). The winner passes the batch's other keys as owed, as the loads of
-// the set's rows will ask for them: each of those loads gets the failure
-// once ([Claim.Owed]). The first failure recorded is kept, and the owed keys
-// are added whenever they come; a loser that saw the batch fail records it
-// too, in case the winner could not (its own context ended first). Call it
-// only with a non-nil err: it boxes the keys.
-func (c *Claim) Fail(ctx context.Context, err error, key any, owed ...any) {
+// Fail records that the load of row (the row's identity in the set, as the
+// adapter chooses it: its primary key, its node) failed with err, a failure
+// of the claim's batch (the database was down, the statement failed),
+// unless ctx, the load's own context, is done (then the batch may still
+// succeed for the others). The winner passes every row of the set as owed:
+// each of their loads gets the failure once ([Claim.Owed]). Rows, not batch
+// keys, since several rows may share one key (a belongs-to target). The
+// first failure recorded is kept, and the owed rows are added whenever they
+// come; a loser that saw the batch fail records it too, in case the winner
+// could not (its own context ended first). Call it only with a non-nil err:
+// it boxes the rows.
+func (c *Claim) Fail(ctx context.Context, err error, row any, owed ...any) {
 	if err == nil || ctx.Err() != nil {
 		return
 	}
@@ -103,7 +105,7 @@ func (c *Claim) Fail(ctx context.Context, err error, key any, owed ...any) {
 	if c.had == nil {
 		c.had = make(map[any]struct{})
 	}
-	c.had[key] = struct{}{}
+	c.had[row] = struct{}{}
 	if c.failed == nil {
 		c.failed = err
 	}
@@ -124,9 +126,9 @@ func (c *Claim) Failed() bool {
 	return c.failed != nil
 }
 
-// Owed returns the failure of the claim's batch if the load of key is owed
-// it: key was in the failed batch and no load of it has had the error yet.
-// It returns each key's failure once; nil means the load should retry, by
+// Owed returns the failure of the claim's batch if the load of row is owed
+// it: row was in the failed set and no load of it has had the error yet. It
+// returns each row's failure once; nil means the load should retry, by
 // claiming the set again with [Sets.Retry].
 //
 // So every row of a set whose batch failed gets the batch's error, whether
@@ -135,19 +137,19 @@ func (c *Claim) Failed() bool {
 // statement per level, not one per row; a row that loads again after its
 // error (a retry) fetches the whole set again, and the rows after it join
 // that batch.
-func (c *Claim) Owed(key any) error {
+func (c *Claim) Owed(row any) error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.failed == nil {
 		return nil
 	}
-	if _, ok := c.owed[key]; !ok {
+	if _, ok := c.owed[row]; !ok {
 		return nil
 	}
-	if _, ok := c.had[key]; ok {
+	if _, ok := c.had[row]; ok {
 		return nil
 	}
-	c.had[key] = struct{}{}
+	c.had[row] = struct{}{}
 	return c.failed
 }
 
