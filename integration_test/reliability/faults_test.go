@@ -15,30 +15,6 @@ import (
 	"github.com/ormloader/ormloader/internal/testdb"
 )
 
-// lateSiblingsFail tells whether the fix of lateSiblingsIssue has landed:
-// then every load of a failed batch's load set fails with it, including
-// the loads that start after it failed, and a relation that keeps failing
-// costs one statement per level. Until then, testPersistent is skipped,
-// and the fields of a statement failed once may instead have been loaded
-// again by a statement of their own (their data must then be right).
-const lateSiblingsFail = true
-
-// lateSiblingsIssue is the bug that keeps lateSiblingsFail false.
-const lateSiblingsIssue = "known bug, fix pending in relations/gormloader/entloader: d46e1a8 fixed the sequential case " +
-	"(TestLateSiblingsOfAFailedBatch), but concurrent loads of one load set while its relation keeps failing still run " +
-	"its statement 2 or 3 times instead of once on both ORMs (TestConcurrentLoadsOfAFailedSet is the minimal case; over " +
-	"GraphQL, testPersistent), and after a statement failed once some of the rows it was for load again with a " +
-	"statement of their own; set lateSiblingsFail once these pass"
-
-// lateSiblings is what wantFailedFields expects of a statement that fails
-// once: an error at every field it serves once lateSiblingsFail.
-func lateSiblings() failMode {
-	if lateSiblingsFail {
-		return allFailed
-	}
-	return someFailed
-}
-
 // faultCase is what the fault tests send one example server.
 type faultCase struct {
 	app exampleApp
@@ -258,7 +234,7 @@ func testFailEach(t *testing.T, e *faultEnv) {
 			t.Fatalf("statement %d: %d statements failed, want 1", k, len(faulted))
 		}
 		t.Run(fmt.Sprintf("statement %d", k), func(t *testing.T) {
-			wantFailedFields(t, got, want, e.c.servedBy(t, faulted[0]), faultdb.ErrInjected.Error(), lateSiblings())
+			wantFailedFields(t, got, want, e.c.servedBy(t, faulted[0]), faultdb.ErrInjected.Error(), allFailed)
 			if t.Failed() {
 				t.Logf("failed statement: %s", faulted[0])
 			}
@@ -304,7 +280,7 @@ func testRetry(t *testing.T, e *faultEnv) {
 			retried++
 		}
 	}
-	if retried < 2 || (lateSiblingsFail && retried != 2) {
+	if retried != 2 {
 		t.Errorf("%d statements of the relation, want 2 (the failed one and the retry):\n  %s", retried, strings.Join(got.Extensions.Stats.SQL, "\n  "))
 	}
 }
@@ -313,9 +289,6 @@ func testRetry(t *testing.T, e *faultEnv) {
 // still costs one statement per relation per level: the failed batch fails
 // every parent of the level, none of them loads on its own.
 func testPersistent(t *testing.T, e *faultEnv) {
-	if !lateSiblingsFail {
-		t.Skip(lateSiblingsIssue)
-	}
 	clean := e.orm.post(t, request{query: e.c.level})
 	wantClean(t, clean, e.want[e.c.level])
 	floor := e.c.levelRoot + len(e.c.levelRels)
@@ -493,7 +466,7 @@ func testPanic(t *testing.T, e *faultEnv) {
 			if p.match == nil {
 				cause = "internal system error" // gqlgen recovers a resolver's panic
 			}
-			wantFailedFields(t, got, want, p.serves, cause, lateSiblings())
+			wantFailedFields(t, got, want, p.serves, cause, allFailed)
 			hammer(t, e, 50, request{query: p.query}, request{query: e.c.deep}, markedRequest(p.query, "panic"))
 		})
 	}

@@ -180,9 +180,8 @@ func fieldPaths(v any, prefix string, out []string) []string {
 // matches one of failed, each naming cause; and its data is the naive
 // data except where GraphQL nulls a failed field and its non-null
 // ancestors: a null where the naive data has a value must lie on the path
-// of an error. With someFailed, only some of the failed fields need an
-// error (the others were loaded again: their data must be the naive data);
-// with moreFailed, other fields may have errors too, naming cause.
+// of an error. With moreFailed, other fields may have errors too, naming
+// cause.
 func wantFailedFields(t testing.TB, got, naive response, failed []*regexp.Regexp, cause string, m failMode) {
 	t.Helper()
 	var want []string
@@ -205,8 +204,6 @@ func wantFailedFields(t testing.TB, got, naive response, failed []*regexp.Regexp
 	switch {
 	case m == allFailed && (missing || extra):
 		t.Errorf("errors at\n  %s\nwant one at each failed field:\n  %s", strings.Join(paths, "\n  "), strings.Join(want, "\n  "))
-	case m == someFailed && (len(paths) == 0 || extra):
-		t.Errorf("errors at\n  %s\nwant one at some of the failed fields, and none elsewhere:\n  %s", strings.Join(paths, "\n  "), strings.Join(want, "\n  "))
 	case m == moreFailed && missing:
 		t.Errorf("errors at\n  %s\nwant one at each failed field at least:\n  %s", strings.Join(paths, "\n  "), strings.Join(want, "\n  "))
 	}
@@ -225,7 +222,6 @@ type failMode int
 
 const (
 	allFailed  failMode = iota // every failed field, and no other
-	someFailed                 // some of the failed fields, and no other
 	moreFailed                 // every failed field, and maybe others
 )
 

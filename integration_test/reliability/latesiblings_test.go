@@ -77,15 +77,12 @@ func TestLateSiblingsOfAFailedBatch(t *testing.T) {
 	})
 }
 
-// TestConcurrentLoadsOfAFailedSet is the smallest case of
-// lateSiblingsIssue: the tracks of 25 albums found by one batch (one load
+// TestConcurrentLoadsOfAFailedSet is the smallest case of the late
+// siblings of a failed batch running concurrently: the tracks of 25 albums found by one batch (one load
 // set) are loaded by 25 concurrent workers of the scope, as gqlgen's
 // resolvers would, while the tracks table fails. All of them should get
 // the failure of the set's one statement; some run it again.
 func TestConcurrentLoadsOfAFailedSet(t *testing.T) {
-	if !lateSiblingsFail {
-		t.Skip(lateSiblingsIssue)
-	}
 	tracks := faultdb.Rule{Match: faultdb.Table("tracks"), Fault: faultdb.Fail(faultdb.ErrInjected)}
 	// concurrently calls load(i) for i < n in workers of the scope of ctx.
 	concurrently := func(ctx context.Context, n int, load func(ctx context.Context, i int) error) []error {
