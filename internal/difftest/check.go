@@ -82,10 +82,15 @@ const maxErrors = 4
 // Run checks every relation gormloader loads for the models of s against
 // the naive per-parent GORM query, on every database testdb offers, in
 // subtests named dialect/dataN/treeN.
+//
+// The databases run at the same time (most of a check is waiting for a
+// server), whatever go test's -parallel.
 func Run(t *testing.T, s *Schema, cfg Config) {
+	var wg sync.WaitGroup
 	for _, d := range testdb.All(t) {
-		t.Run(d.Dialect, func(t *testing.T) { runOn(t, d, s, cfg) })
+		wg.Go(func() { t.Run(d.Dialect, func(t *testing.T) { runOn(t, d, s, cfg) }) })
 	}
+	wg.Wait()
 }
 
 // env is one schema migrated on one database, with the plugin installed and
