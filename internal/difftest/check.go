@@ -38,7 +38,8 @@ type Config struct {
 	// package doc), which CI leaves out: string foreign keys in upper case
 	// or with a trailing space (other keys where strings compare exactly,
 	// the same key under MySQL's default collations, and gormloader misses
-	// those rows), and concurrent loads in a transaction.
+	// those rows), and loads in a transaction that can run two statements
+	// at once on its connection.
 	Known bool
 }
 
@@ -291,7 +292,7 @@ func runOn(t *testing.T, d testdb.DB, s *Schema, cfg Config) {
 				t.Fatal(err)
 			}
 			for j := range cfg.Trees {
-				g := &treeGen{r: rand.New(rand.NewPCG(seed, uint64(j))), mt: e.mt, concurrentTx: cfg.Known}
+				g := &treeGen{r: rand.New(rand.NewPCG(seed, uint64(j))), mt: e.mt, txOverlap: cfg.Known}
 				tr := g.tree()
 				if tr == nil {
 					t.Skip("no model has a relation gormloader loads")

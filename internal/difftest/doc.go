@@ -19,7 +19,8 @@
 // generates the schemas of seeds first to first+N-1 into a package under
 // testdata/ (inside the module, so it imports this one) and runs its test
 // with go test; -keep leaves it there to read and rerun, -gorace builds it
-// with -race. Every check is a subtest named schema/dialect/dataN/treeN
+// with -race, and -known (ORMLOADER_DIFF_KNOWN=1) also generates the cases
+// of the known failures below, which CI leaves out. Every check is a subtest named schema/dialect/dataN/treeN
 // (TestSchemas/s0007/postgres/data1/tree3), so one failure reruns alone with
 // -run, and a failure prints the query tree, the parent row, both results
 // and the statements.
@@ -103,6 +104,23 @@
 // largest set, on a tie to the latest), and a later row's load then fetches
 // the next level's keys early: that is bounded only by one statement per
 // load.
+//
+// # Known failures
+//
+// Left out of CI (Config.Known adds them), with minimal reproductions in
+// testdata/repro (go test ./internal/difftest/testdata/repro):
+//
+//   - On MySQL and MariaDB, string keys that the column's collation finds
+//     equal but Go does not ("AB" or "ab " for "ab": case-insensitive, PAD
+//     SPACE): the statement returns the rows, GORM's association finds
+//     them, gormloader drops them when it groups rows by key.
+//   - In a transaction, two statements at once on its one connection fail
+//     on PostgreSQL ("conn busy", and pgx can panic inside Rows.Next,
+//     recovered by the dataloader) and MySQL ("invalid connection"): loads
+//     from concurrent goroutines, and even a plain loop when rows are in
+//     two load sets (a relation of a model to itself: the second claim
+//     fetches in the background while the loop's next statement runs).
+//     Trees in a transaction are sequential and load each model once.
 package difftest
 
 //go:generate go run ./gen -dir schemas -seeds 1-24
