@@ -53,7 +53,6 @@ type genModel struct {
 	code   *keyCol // a unique column that custom references can point at
 	fields []genField
 	types  []string // extra declarations (embedded structs, methods)
-	self   bool     // has a self-referencing relation
 }
 
 func (m *genModel) has(field string) bool {
@@ -436,9 +435,6 @@ func (g *schemaGen) foreignKey(parent, child *genModel) {
 		parent.add(genField{name, typ, tag})
 		what = append(what, fmt.Sprintf("has-%s %s.%s", hasKind, parent.name, name))
 	}
-	if self {
-		parent.self = true
-	}
 	g.summary = append(g.summary, fmt.Sprintf("%s -> %s on %s: %s", child.name, parent.name,
 		strings.Join(fks, ", "), strings.Join(what, ", ")))
 }
@@ -491,9 +487,6 @@ func (g *schemaGen) many2many(a, b *genModel) {
 			b.add(genField{inverse, "[]" + a.name, tag(refCols, ownCols, keyTags)})
 			what += fmt.Sprintf(" and %s.%s", b.name, inverse)
 		}
-	}
-	if a == b {
-		a.self = true
 	}
 	g.summary = append(g.summary, fmt.Sprintf("%s <-> %s through %s: %s", a.name, b.name, table, what))
 }
