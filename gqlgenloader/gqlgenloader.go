@@ -131,7 +131,8 @@ func (e *Extension) InterceptOperation(ctx context.Context, next graphql.Operati
 		return e.perEvent(next(e.withContexts(ctx)))
 	}
 	if scope, ok := ctx.Value(requestKey{e}).(*dataloader.Scope); ok && scope == dataloader.FromContext(ctx) {
-		return e.inRequestScope(ctx, scope, next(ctx))
+		// The scope of Middleware: it is closed when the HTTP request ends.
+		return holdRoots(scope, graphql.GetOperationContext(ctx), next(ctx))
 	}
 
 	ctx = e.withContexts(ctx)
@@ -140,9 +141,7 @@ func (e *Extension) InterceptOperation(ctx context.Context, next graphql.Operati
 	// (a POST request with @defer reads only the first): the deferred
 	// resolvers still run in this scope until the request is over.
 	stop := context.AfterFunc(ctx, scope.Close)
-	opCtx := graphql.GetOperationContext(ctx)
-	responses := next(ctx)
-	first := true
+	responses := holdRoots(scope, graphql.GetOperationContext(ctx), next(ctx))
 	return func(ctx context.Context) (resp *graphql.Response) {
 		last := true // also when responses panics
 		defer func() {
@@ -151,14 +150,6 @@ func (e *Extension) InterceptOperation(ctx context.Context, next graphql.Operati
 				scope.Close()
 			}
 		}()
-		if first {
-			first = false
-			if opCtx.Operation != nil && opCtx.Operation.Operation == ast.Query {
-				var roots *pendingRoots
-				ctx, roots = startRoots(ctx, scope, opCtx)
-				defer roots.endAll()
-			}
-		}
 		resp = responses(ctx)
 		last = resp == nil || resp.HasNext == nil || !*resp.HasNext
 		return resp
@@ -172,19 +163,19 @@ func (e *Extension) withContexts(ctx context.Context) context.Context {
 	return ctx
 }
 
-// inRequestScope runs a query or mutation in the scope that Middleware
-// opened for its HTTP request (and closes when the request ends).
-func (e *Extension) inRequestScope(ctx context.Context, scope *dataloader.Scope, responses graphql.ResponseHandler) graphql.ResponseHandler {
-	opCtx := graphql.GetOperationContext(ctx)
+// holdRoots returns responses with the root fields of a query held
+// together (see startRoots) while its first response is produced.
+func holdRoots(scope *dataloader.Scope, opCtx *graphql.OperationContext, responses graphql.ResponseHandler) graphql.ResponseHandler {
+	if opCtx.Operation == nil || opCtx.Operation.Operation != ast.Query {
+		return responses
+	}
 	first := true
 	return func(ctx context.Context) *graphql.Response {
 		if first {
 			first = false
-			if opCtx.Operation != nil && opCtx.Operation.Operation == ast.Query {
-				var roots *pendingRoots
-				ctx, roots = startRoots(ctx, scope, opCtx)
-				defer roots.endAll()
-			}
+			var roots *pendingRoots
+			ctx, roots = startRoots(ctx, scope, opCtx)
+			defer roots.endAll()
 		}
 		return responses(ctx)
 	}
