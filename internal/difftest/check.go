@@ -445,6 +445,9 @@ func (e *env) checkTree(t *testing.T, tr *tree) {
 		p.ctx = gormloader.WithDB(p.ctx, x.tx)
 		q = x.tx
 	}
+	if tr.twice {
+		q = q.Joins(crossJoinTwice)
+	}
 	if tr.v.where != "" {
 		q = q.Where(tr.v.where, tr.v.args...)
 	}

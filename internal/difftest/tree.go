@@ -69,6 +69,9 @@ func formatArgs(args []any) string {
 	return strings.Join(parts, ", ")
 }
 
+// crossJoinTwice makes a query return each of its rows twice.
+const crossJoinTwice = "CROSS JOIN (SELECT 1 AS dt_n UNION ALL SELECT 2) AS dt_twice"
+
 // step loads one relation for every row of the previous level.
 type step struct {
 	rel      *relMeta
@@ -100,6 +103,9 @@ type tree struct {
 	// write, if not 0, seeds a write after which the tree runs again in
 	// the same scope (see run.write).
 	write uint64
+	// twice makes the root query return every row twice (a cross join
+	// with two rows), so that load sets hold duplicates.
+	twice bool
 }
 
 func (t *tree) String() string {
@@ -108,7 +114,11 @@ func (t *tree) String() string {
 	if t.concurrent {
 		mode = "concurrent"
 	}
-	fmt.Fprintf(&b, "root: Find(&[]%s{}) %s (%s, copies=%v, db mode %d)", t.root.name(), t.v, mode, t.copies, t.dbMode)
+	twice := ""
+	if t.twice {
+		twice = fmt.Sprintf(" Joins(%q)", crossJoinTwice)
+	}
+	fmt.Fprintf(&b, "root: Find(&[]%s{})%s %s (%s, copies=%v, db mode %d)", t.root.name(), twice, t.v, mode, t.copies, t.dbMode)
 	var walk func(steps []*step, depth int)
 	walk = func(steps []*step, depth int) {
 		for _, s := range steps {
@@ -154,6 +164,7 @@ func (g *treeGen) tree() *tree {
 	if g.chance(0.3) {
 		t.v.limit = 1 + g.r.IntN(8)
 	}
+	t.twice = g.chance(0.15)
 	t.steps = g.level(t.root, 1+g.r.IntN(4))
 	if t.dbMode == 3 && !g.txOverlap && (t.concurrent || t.revisits()) {
 		// Two statements at once on the transaction's connection fail
