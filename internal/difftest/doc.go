@@ -55,10 +55,20 @@
 // has-many (polymorphic:X or polymorphicType/polymorphicId, default and
 // custom polymorphicValue, one to three owner models), self references,
 // several relations between the same two models, a belongs-to inside an
-// anonymous embedded struct. Soft delete (gorm.DeletedAt) on some models.
-// Shapes gormloader refuses: a belongs-to inside a struct tagged embedded,
-// and a has-many on five key columns; Register and the loads must return
-// ErrUnsupportedRelation naming the model and the field, and never panic.
+// anonymous embedded struct. Columns: int, string, bool, float64,
+// time.Time, *int, *string, sql.NullInt64 data; column: tags on data and
+// foreign-key columns; a serializer:json field; data columns in an
+// embedded struct (tagged with a prefix, or anonymous); soft delete
+// (gorm.DeletedAt); AfterFind hooks (a row must have gone through one
+// exactly once); TableName methods. Shapes gormloader refuses: a
+// belongs-to inside a struct tagged embedded, and a has-many on five key
+// columns; Register and the loads must return ErrUnsupportedRelation naming
+// the model and the field, and never panic.
+//
+// Each schema and database also gets random options: a bind limit small
+// enough to split batches into several statements (WithBindLimit),
+// WithoutLoadSets or WithoutLoadSetsFor one relation, GORM naming
+// strategies (singular tables, a table prefix).
 //
 // Data: 0, 1 or up to 14 rows per table; foreign keys that are NULL,
 // orphaned (a missing key, or 0), or shared by many rows, so that some
@@ -66,15 +76,21 @@
 // rows of other owner types and of no owner; join rows of missing owners;
 // columns with few values, so that filters match some rows and orders tie.
 //
-// Query trees: a root Find with random Where, Order and Limit, then paths of
-// 1 to 4 relation steps, branching now and then; each step loads a relation
-// for every row of the previous step's results with Load, LoadOne (on to-one
+// Query trees: a root Find with random Where, Order and Limit (and now and
+// then every row twice, for duplicates in a load set), then paths of 1 to 4
+// relation steps, branching now and then; each step loads a relation for
+// every row of the previous step's results with Load, LoadOne (on to-one
 // relations mostly) or Count, with random Where (arguments of several
 // types), Order (always ending with the primary key: a total order) and
 // per-parent Limit. A tree runs sequentially or with a goroutine per row,
 // passing pointers into the result slices or copies, and giving the loads
-// the root *gorm.DB, a session of it, or nil (the db in the context). ByID
-// and ByIDs run on existing, soft-deleted and missing keys.
+// the root *gorm.DB, a session of it, nil (the db in the context) or a
+// transaction. Some trees then write through GORM in their scope (a data
+// column updated, a foreign key moved or set to NULL, a row deleted, a join
+// row added) and run again in the same scope: gormloader must have cleared
+// what the write changed. ByID and ByIDs run on existing, soft-deleted and
+// missing keys, given as the key's type, int64 or int, in one call, in a
+// loop and from goroutines.
 //
 // # What is compared
 //
