@@ -466,7 +466,11 @@ func (l *keyed[K, C, V]) load(ctx context.Context, key K, siblings []K) (V, erro
 	}
 	st := l.stateLocked(s)
 	e, hit := st.enqueueLocked(s, key, ck, len(sibCks)+1, &c)
-	st.enqueueSiblingsLocked(s, ck, siblings, sibCks, &c)
+	if !hit {
+		// A load whose own key is cached, pending or in flight does not
+		// start a batch for others (see LoadWith).
+		st.enqueueSiblingsLocked(s, ck, siblings, sibCks, &c)
+	}
 	s.stats.Loads++
 	if hit {
 		s.stats.CacheHits++
@@ -591,14 +595,16 @@ func (l *keyed[K, C, V]) enqueueAll(ctx context.Context, s *Scope, keys, sibling
 		return nil, ErrScopeClosed
 	}
 	st := l.stateLocked(s)
+	hits := 0
 	for i, k := range keys {
 		var hit bool
 		entries[i], hit = st.enqueueLocked(s, k, cks[i], len(cks)-i, &c)
 		if hit {
-			s.stats.CacheHits++
+			hits++
 		}
 	}
-	if len(siblings) > 0 {
+	s.stats.CacheHits += int64(hits)
+	if len(siblings) > 0 && hits < len(keys) { // as in load: not for a cached key
 		st.enqueueSiblingsLocked(s, cks[0], siblings, cks[len(keys):], &c)
 	}
 	s.stats.Loads += int64(len(keys))

@@ -42,3 +42,30 @@ func TestLoadExisting(t *testing.T) {
 		t.Fatal("without a scope nothing exists")
 	}
 }
+
+// A LoadWith (or LoadWithThunk) whose own key is already cached does not
+// enqueue its siblings: nothing runs in the background for rows nobody
+// asked for yet.
+func TestLoadWithCachedKeyEnqueuesNoSiblings(t *testing.T) {
+	r := &recorder{}
+	l := dataloader.New(r.fetch)
+	ctx, _ := newScope(t)
+	if _, err := l.Load(ctx, 1); err != nil {
+		t.Fatal(err)
+	}
+	if v, err := l.LoadWith(ctx, 1, []int{1, 2, 3}); err != nil || v != "v1" {
+		t.Fatalf("LoadWith = %q, %v", v, err)
+	}
+	if v, err := l.LoadWithThunk(ctx, 1, []int{1, 4})(); err != nil || v != "v1" {
+		t.Fatalf("LoadWithThunk = %q, %v", v, err)
+	}
+	scope := dataloader.FromContext(ctx)
+	scope.Close() // waits for any batch in the background
+	wantBatches(t, r.calls(), [][]int{{1}})
+	// An uncached key still brings its siblings.
+	ctx2, _ := newScope(t)
+	if _, err := l.LoadWith(ctx2, 5, []int{5, 6}); err != nil {
+		t.Fatal(err)
+	}
+	wantBatches(t, r.sorted(), [][]int{{1}, {5, 6}})
+}

@@ -177,6 +177,12 @@ func (l *Loader[K, V]) Load(ctx context.Context, key K) (V, error) {
 // next batch.) A key whose only sibling is itself waits for the tick, as
 // Load does. A loader created with [WithoutCache] ignores siblings, whose
 // results it could not keep.
+//
+// If key itself is already cached, pending or in flight, the siblings are
+// not enqueued: a load whose own result is there does not start a batch for
+// others (it would run in the background, for rows nobody asked for yet,
+// and on a transaction's connection while the caller goes on using it).
+// Their own loads enqueue them when they come.
 func (l *Loader[K, V]) LoadWith(ctx context.Context, key K, siblings []K) (V, error) {
 	return l.impl.load(ctx, key, siblings)
 }

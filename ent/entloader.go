@@ -87,8 +87,13 @@ func (k entloaderConn) config() config {
 	return cfg
 }
 
-func entloaderConfig(p entloader.Part) config {
-	return p.Conn.(entloaderConn).config()
+// entloaderConfig returns the configuration a batch of partition p runs
+// with: on a transaction, its statements run one at a time (see
+// entloader.Serialized).
+func entloaderConfig(ctx context.Context, p entloader.Part) config {
+	cfg := p.Conn.(entloaderConn).config()
+	cfg.driver = entloader.Serialized(ctx, p.Conn, cfg.driver)
+	return cfg
 }
 
 // entloaderClearHook clears loaders after a successful mutation.
@@ -124,7 +129,7 @@ func entloaderClearHook(loaders []entloader.Clearer) Hook {
 type AlbumVariant = entloader.Variant[predicate.Album, album.OrderOption]
 
 var entloaderAlbumByID = entloader.NewLoader("Album", func(ctx context.Context, p entloader.Part, ids []int) (map[int]*Album, error) {
-	cfg := entloaderConfig(p)
+	cfg := entloaderConfig(ctx, p)
 	chunks, err := entloader.Chunks(cfg.driver.Dialect(), ids, 0)
 	if err != nil {
 		return nil, err
@@ -250,7 +255,7 @@ func (_m *Album) entloaderFillBand(v *Band) {
 
 // entloaderAlbumTracks loads the tracks edge of Album rows: one statement per batch.
 var entloaderAlbumTracks = entloader.NewLoader("Album.tracks", func(ctx context.Context, p entloader.Part, ids []int) (map[int][]*Track, error) {
-	cfg := entloaderConfig(p)
+	cfg := entloaderConfig(ctx, p)
 	chunks, err := entloader.Chunks(cfg.driver.Dialect(), ids, p.Variant.Params())
 	if err != nil {
 		return nil, err
@@ -293,7 +298,7 @@ var entloaderAlbumTracks = entloader.NewLoader("Album.tracks", func(ctx context.
 
 // entloaderAlbumTracksCount counts the tracks edge of Album rows: one statement per batch.
 var entloaderAlbumTracksCount = entloader.NewLoader("Album.tracks count", func(ctx context.Context, p entloader.Part, ids []int) (map[int]int, error) {
-	cfg := entloaderConfig(p)
+	cfg := entloaderConfig(ctx, p)
 	chunks, err := entloader.Chunks(cfg.driver.Dialect(), ids, p.Variant.Params())
 	if err != nil {
 		return nil, err
@@ -411,7 +416,7 @@ func (_m *Album) TracksCount(ctx context.Context, where ...predicate.Track) (int
 
 // entloaderAlbumReviews loads the reviews edge of Album rows: one statement per batch.
 var entloaderAlbumReviews = entloader.NewLoader("Album.reviews", func(ctx context.Context, p entloader.Part, ids []int) (map[int][]*Review, error) {
-	cfg := entloaderConfig(p)
+	cfg := entloaderConfig(ctx, p)
 	chunks, err := entloader.Chunks(cfg.driver.Dialect(), ids, p.Variant.Params())
 	if err != nil {
 		return nil, err
@@ -454,7 +459,7 @@ var entloaderAlbumReviews = entloader.NewLoader("Album.reviews", func(ctx contex
 
 // entloaderAlbumReviewsCount counts the reviews edge of Album rows: one statement per batch.
 var entloaderAlbumReviewsCount = entloader.NewLoader("Album.reviews count", func(ctx context.Context, p entloader.Part, ids []int) (map[int]int, error) {
-	cfg := entloaderConfig(p)
+	cfg := entloaderConfig(ctx, p)
 	chunks, err := entloader.Chunks(cfg.driver.Dialect(), ids, p.Variant.Params())
 	if err != nil {
 		return nil, err
@@ -575,7 +580,7 @@ func (_m *Album) ReviewsCount(ctx context.Context, where ...predicate.Review) (i
 type BandVariant = entloader.Variant[predicate.Band, band.OrderOption]
 
 var entloaderBandByID = entloader.NewLoader("Band", func(ctx context.Context, p entloader.Part, ids []int) (map[int]*Band, error) {
-	cfg := entloaderConfig(p)
+	cfg := entloaderConfig(ctx, p)
 	chunks, err := entloader.Chunks(cfg.driver.Dialect(), ids, 0)
 	if err != nil {
 		return nil, err
@@ -709,7 +714,7 @@ func (_m *Band) entloaderFillLabel(v *Label) {
 
 // entloaderBandMembers loads the members edge of Band rows: one statement per batch.
 var entloaderBandMembers = entloader.NewLoader("Band.members", func(ctx context.Context, p entloader.Part, ids []int) (map[int][]*Person, error) {
-	cfg := entloaderConfig(p)
+	cfg := entloaderConfig(ctx, p)
 	chunks, err := entloader.Chunks(cfg.driver.Dialect(), ids, p.Variant.Params())
 	if err != nil {
 		return nil, err
@@ -751,7 +756,7 @@ var entloaderBandMembers = entloader.NewLoader("Band.members", func(ctx context.
 
 // entloaderBandMembersCount counts the members edge of Band rows: one statement per batch.
 var entloaderBandMembersCount = entloader.NewLoader("Band.members count", func(ctx context.Context, p entloader.Part, ids []int) (map[int]int, error) {
-	cfg := entloaderConfig(p)
+	cfg := entloaderConfig(ctx, p)
 	chunks, err := entloader.Chunks(cfg.driver.Dialect(), ids, p.Variant.Params())
 	if err != nil {
 		return nil, err
@@ -869,7 +874,7 @@ func (_m *Band) MembersCount(ctx context.Context, where ...predicate.Person) (in
 
 // entloaderBandAlbums loads the albums edge of Band rows: one statement per batch.
 var entloaderBandAlbums = entloader.NewLoader("Band.albums", func(ctx context.Context, p entloader.Part, ids []int) (map[int][]*Album, error) {
-	cfg := entloaderConfig(p)
+	cfg := entloaderConfig(ctx, p)
 	chunks, err := entloader.Chunks(cfg.driver.Dialect(), ids, p.Variant.Params())
 	if err != nil {
 		return nil, err
@@ -911,7 +916,7 @@ var entloaderBandAlbums = entloader.NewLoader("Band.albums", func(ctx context.Co
 
 // entloaderBandAlbumsCount counts the albums edge of Band rows: one statement per batch.
 var entloaderBandAlbumsCount = entloader.NewLoader("Band.albums count", func(ctx context.Context, p entloader.Part, ids []int) (map[int]int, error) {
-	cfg := entloaderConfig(p)
+	cfg := entloaderConfig(ctx, p)
 	chunks, err := entloader.Chunks(cfg.driver.Dialect(), ids, p.Variant.Params())
 	if err != nil {
 		return nil, err
@@ -1029,7 +1034,7 @@ func (_m *Band) AlbumsCount(ctx context.Context, where ...predicate.Album) (int,
 
 // entloaderBandProfile loads the profile edge of Band rows: one statement per batch.
 var entloaderBandProfile = entloader.NewLoader("Band.profile", func(ctx context.Context, p entloader.Part, ids []int) (map[int]*Profile, error) {
-	cfg := entloaderConfig(p)
+	cfg := entloaderConfig(ctx, p)
 	chunks, err := entloader.Chunks(cfg.driver.Dialect(), ids, p.Variant.Params())
 	if err != nil {
 		return nil, err
@@ -1116,7 +1121,7 @@ func (_m *Band) entloaderFillProfile(v *Profile) {
 
 // entloaderBandInfluenced loads the influenced edge of Band rows: one statement per batch.
 var entloaderBandInfluenced = entloader.NewLoader("Band.influenced", func(ctx context.Context, p entloader.Part, ids []int) (map[int][]*Band, error) {
-	cfg := entloaderConfig(p)
+	cfg := entloaderConfig(ctx, p)
 	chunks, err := entloader.Chunks(cfg.driver.Dialect(), ids, p.Variant.Params())
 	if err != nil {
 		return nil, err
@@ -1158,7 +1163,7 @@ var entloaderBandInfluenced = entloader.NewLoader("Band.influenced", func(ctx co
 
 // entloaderBandInfluencedCount counts the influenced edge of Band rows: one statement per batch.
 var entloaderBandInfluencedCount = entloader.NewLoader("Band.influenced count", func(ctx context.Context, p entloader.Part, ids []int) (map[int]int, error) {
-	cfg := entloaderConfig(p)
+	cfg := entloaderConfig(ctx, p)
 	chunks, err := entloader.Chunks(cfg.driver.Dialect(), ids, p.Variant.Params())
 	if err != nil {
 		return nil, err
@@ -1276,7 +1281,7 @@ func (_m *Band) InfluencedCount(ctx context.Context, where ...predicate.Band) (i
 
 // entloaderBandInfluences loads the influences edge of Band rows: one statement per batch.
 var entloaderBandInfluences = entloader.NewLoader("Band.influences", func(ctx context.Context, p entloader.Part, ids []int) (map[int][]*Band, error) {
-	cfg := entloaderConfig(p)
+	cfg := entloaderConfig(ctx, p)
 	chunks, err := entloader.Chunks(cfg.driver.Dialect(), ids, p.Variant.Params())
 	if err != nil {
 		return nil, err
@@ -1318,7 +1323,7 @@ var entloaderBandInfluences = entloader.NewLoader("Band.influences", func(ctx co
 
 // entloaderBandInfluencesCount counts the influences edge of Band rows: one statement per batch.
 var entloaderBandInfluencesCount = entloader.NewLoader("Band.influences count", func(ctx context.Context, p entloader.Part, ids []int) (map[int]int, error) {
-	cfg := entloaderConfig(p)
+	cfg := entloaderConfig(ctx, p)
 	chunks, err := entloader.Chunks(cfg.driver.Dialect(), ids, p.Variant.Params())
 	if err != nil {
 		return nil, err
@@ -1436,7 +1441,7 @@ func (_m *Band) InfluencesCount(ctx context.Context, where ...predicate.Band) (i
 
 // entloaderBandInfluenceLinks loads the influence_links edge of Band rows: one statement per batch.
 var entloaderBandInfluenceLinks = entloader.NewLoader("Band.influence_links", func(ctx context.Context, p entloader.Part, ids []int) (map[int][]*Influence, error) {
-	cfg := entloaderConfig(p)
+	cfg := entloaderConfig(ctx, p)
 	chunks, err := entloader.Chunks(cfg.driver.Dialect(), ids, p.Variant.Params())
 	if err != nil {
 		return nil, err
@@ -1478,7 +1483,7 @@ var entloaderBandInfluenceLinks = entloader.NewLoader("Band.influence_links", fu
 
 // entloaderBandInfluenceLinksCount counts the influence_links edge of Band rows: one statement per batch.
 var entloaderBandInfluenceLinksCount = entloader.NewLoader("Band.influence_links count", func(ctx context.Context, p entloader.Part, ids []int) (map[int]int, error) {
-	cfg := entloaderConfig(p)
+	cfg := entloaderConfig(ctx, p)
 	chunks, err := entloader.Chunks(cfg.driver.Dialect(), ids, p.Variant.Params())
 	if err != nil {
 		return nil, err
@@ -1706,7 +1711,7 @@ func (_m *Influence) entloaderFillInfluenced(v *Band) {
 type LabelVariant = entloader.Variant[predicate.Label, label.OrderOption]
 
 var entloaderLabelByID = entloader.NewLoader("Label", func(ctx context.Context, p entloader.Part, ids []int) (map[int]*Label, error) {
-	cfg := entloaderConfig(p)
+	cfg := entloaderConfig(ctx, p)
 	chunks, err := entloader.Chunks(cfg.driver.Dialect(), ids, 0)
 	if err != nil {
 		return nil, err
@@ -1787,7 +1792,7 @@ var entloaderRecordLabel = InterceptFunc(func(next Querier) Querier {
 
 // entloaderLabelBands loads the bands edge of Label rows: one statement per batch.
 var entloaderLabelBands = entloader.NewLoader("Label.bands", func(ctx context.Context, p entloader.Part, ids []int) (map[int][]*Band, error) {
-	cfg := entloaderConfig(p)
+	cfg := entloaderConfig(ctx, p)
 	chunks, err := entloader.Chunks(cfg.driver.Dialect(), ids, p.Variant.Params())
 	if err != nil {
 		return nil, err
@@ -1829,7 +1834,7 @@ var entloaderLabelBands = entloader.NewLoader("Label.bands", func(ctx context.Co
 
 // entloaderLabelBandsCount counts the bands edge of Label rows: one statement per batch.
 var entloaderLabelBandsCount = entloader.NewLoader("Label.bands count", func(ctx context.Context, p entloader.Part, ids []int) (map[int]int, error) {
-	cfg := entloaderConfig(p)
+	cfg := entloaderConfig(ctx, p)
 	chunks, err := entloader.Chunks(cfg.driver.Dialect(), ids, p.Variant.Params())
 	if err != nil {
 		return nil, err
@@ -1950,7 +1955,7 @@ func (_m *Label) BandsCount(ctx context.Context, where ...predicate.Band) (int, 
 type PersonVariant = entloader.Variant[predicate.Person, person.OrderOption]
 
 var entloaderPersonByID = entloader.NewLoader("Person", func(ctx context.Context, p entloader.Part, ids []int) (map[int]*Person, error) {
-	cfg := entloaderConfig(p)
+	cfg := entloaderConfig(ctx, p)
 	chunks, err := entloader.Chunks(cfg.driver.Dialect(), ids, 0)
 	if err != nil {
 		return nil, err
@@ -2023,7 +2028,7 @@ var entloaderRecordPerson = InterceptFunc(func(next Querier) Querier {
 
 // entloaderPersonBands loads the bands edge of Person rows: one statement per batch.
 var entloaderPersonBands = entloader.NewLoader("Person.bands", func(ctx context.Context, p entloader.Part, ids []int) (map[int][]*Band, error) {
-	cfg := entloaderConfig(p)
+	cfg := entloaderConfig(ctx, p)
 	chunks, err := entloader.Chunks(cfg.driver.Dialect(), ids, p.Variant.Params())
 	if err != nil {
 		return nil, err
@@ -2065,7 +2070,7 @@ var entloaderPersonBands = entloader.NewLoader("Person.bands", func(ctx context.
 
 // entloaderPersonBandsCount counts the bands edge of Person rows: one statement per batch.
 var entloaderPersonBandsCount = entloader.NewLoader("Person.bands count", func(ctx context.Context, p entloader.Part, ids []int) (map[int]int, error) {
-	cfg := entloaderConfig(p)
+	cfg := entloaderConfig(ctx, p)
 	chunks, err := entloader.Chunks(cfg.driver.Dialect(), ids, p.Variant.Params())
 	if err != nil {
 		return nil, err
@@ -2186,7 +2191,7 @@ func (_m *Person) BandsCount(ctx context.Context, where ...predicate.Band) (int,
 type ProfileVariant = entloader.Variant[predicate.Profile, profile.OrderOption]
 
 var entloaderProfileByID = entloader.NewLoader("Profile", func(ctx context.Context, p entloader.Part, ids []int) (map[int]*Profile, error) {
-	cfg := entloaderConfig(p)
+	cfg := entloaderConfig(ctx, p)
 	chunks, err := entloader.Chunks(cfg.driver.Dialect(), ids, 0)
 	if err != nil {
 		return nil, err
@@ -2260,7 +2265,7 @@ var entloaderRecordProfile = InterceptFunc(func(next Querier) Querier {
 
 // entloaderProfileBand loads the band edge of Profile rows: one statement per batch.
 var entloaderProfileBand = entloader.NewLoader("Profile.band", func(ctx context.Context, p entloader.Part, ids []int) (map[int]*Band, error) {
-	cfg := entloaderConfig(p)
+	cfg := entloaderConfig(ctx, p)
 	chunks, err := entloader.Chunks(cfg.driver.Dialect(), ids, p.Variant.Params())
 	if err != nil {
 		return nil, err
@@ -2365,7 +2370,7 @@ func (_m *Profile) entloaderFillBand(v *Band) {
 type ReviewVariant = entloader.Variant[predicate.Review, review.OrderOption]
 
 var entloaderReviewByID = entloader.NewLoader("Review", func(ctx context.Context, p entloader.Part, ids []int) (map[int]*Review, error) {
-	cfg := entloaderConfig(p)
+	cfg := entloaderConfig(ctx, p)
 	chunks, err := entloader.Chunks(cfg.driver.Dialect(), ids, 0)
 	if err != nil {
 		return nil, err
@@ -2439,7 +2444,7 @@ var entloaderRecordReview = InterceptFunc(func(next Querier) Querier {
 
 // entloaderReviewAlbum loads the album edge of Review rows: one statement per batch.
 var entloaderReviewAlbum = entloader.NewLoader("Review.album", func(ctx context.Context, p entloader.Part, ids []int) (map[int]*Album, error) {
-	cfg := entloaderConfig(p)
+	cfg := entloaderConfig(ctx, p)
 	chunks, err := entloader.Chunks(cfg.driver.Dialect(), ids, p.Variant.Params())
 	if err != nil {
 		return nil, err
@@ -2544,7 +2549,7 @@ func (_m *Review) entloaderFillAlbum(v *Album) {
 type TrackVariant = entloader.Variant[predicate.Track, track.OrderOption]
 
 var entloaderTrackByID = entloader.NewLoader("Track", func(ctx context.Context, p entloader.Part, ids []int) (map[int]*Track, error) {
-	cfg := entloaderConfig(p)
+	cfg := entloaderConfig(ctx, p)
 	chunks, err := entloader.Chunks(cfg.driver.Dialect(), ids, 0)
 	if err != nil {
 		return nil, err
@@ -2618,7 +2623,7 @@ var entloaderRecordTrack = InterceptFunc(func(next Querier) Querier {
 
 // entloaderTrackAlbum loads the album edge of Track rows: one statement per batch.
 var entloaderTrackAlbum = entloader.NewLoader("Track.album", func(ctx context.Context, p entloader.Part, ids []int) (map[int]*Album, error) {
-	cfg := entloaderConfig(p)
+	cfg := entloaderConfig(ctx, p)
 	chunks, err := entloader.Chunks(cfg.driver.Dialect(), ids, p.Variant.Params())
 	if err != nil {
 		return nil, err

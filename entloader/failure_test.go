@@ -72,3 +72,43 @@ func TestFailedBatchFreesLoadSet(t *testing.T) {
 		e.count.expect(t, "loop after a failed batch", 1)
 	})
 }
+
+// Edges of the rows of a transaction, loaded from concurrent goroutines
+// (sibling GraphQL fields): their batches run on the transaction's one
+// connection one at a time. (They ran at the same time: "conn busy" on
+// PostgreSQL, "bad connection" on MariaDB; ent's txDriver is not safe for
+// concurrent use either.)
+func TestTransactionConcurrentEdges(t *testing.T) {
+	each(t, func(t *testing.T, e *env) {
+		seed(t, e.client)
+		for range 10 {
+			func() {
+				ctx, scope := dataloader.NewScope(context.Background())
+				defer scope.Close()
+				tx, err := e.client.Tx(ctx)
+				if err != nil {
+					t.Fatal(err)
+				}
+				defer tx.Rollback()
+				bands, err := tx.Band.Query().All(ctx)
+				if err != nil {
+					t.Fatal(err)
+				}
+				var wg sync.WaitGroup
+				errs := make(chan error, 3*len(bands))
+				for _, b := range bands {
+					wg.Go(func() { _, err := b.Albums(ctx); errs <- err })
+					wg.Go(func() { _, err := b.Members(ctx); errs <- err })
+					wg.Go(func() { _, err := b.AlbumsCount(ctx); errs <- err })
+				}
+				wg.Wait()
+				close(errs)
+				for err := range errs {
+					if err != nil {
+						t.Fatal(err)
+					}
+				}
+			}()
+		}
+	})
+}

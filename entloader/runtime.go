@@ -558,3 +558,61 @@ func (b *Batch[ID, N]) Count(ctx context.Context, drv dialect.Driver, sel *sql.S
 	}
 	return out, rows.Err()
 }
+
+// Serialized returns the driver the batches of partition conn run on: drv
+// itself, unless drv is a transaction's (it implements dialect.Tx, as the
+// generated txDriver does). A transaction is one database connection, the
+// batches of one tick run at the same time, and neither ent's txDriver nor
+// the database drivers let two statements use one connection at once (pgx:
+// "conn busy"): so the statements of the scope's batches on it run one at a
+// time, each holding the connection's lock (relations.ConnLock) from its
+// execution to the close of its rows, not while interceptors or privacy
+// rules run (they may load through the same transaction).
+func Serialized(ctx context.Context, conn any, drv dialect.Driver) dialect.Driver {
+	if _, ok := drv.(dialect.Tx); !ok {
+		return drv
+	}
+	mu := relations.ConnLock(ctx, conn)
+	if mu == nil {
+		return drv
+	}
+	return serialDriver{Driver: drv, mu: mu}
+}
+
+type serialDriver struct {
+	dialect.Driver
+	mu *sync.Mutex
+}
+
+func (d serialDriver) Exec(ctx context.Context, query string, args, v any) error {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.Driver.Exec(ctx, query, args, v)
+}
+
+// Query runs the query holding the lock, and keeps holding it until the rows
+// are closed.
+func (d serialDriver) Query(ctx context.Context, query string, args, v any) error {
+	d.mu.Lock()
+	err := d.Driver.Query(ctx, query, args, v)
+	rows, ok := v.(*sql.Rows)
+	if err != nil || !ok || rows.ColumnScanner == nil {
+		d.mu.Unlock()
+		return err
+	}
+	rows.ColumnScanner = &unlockOnClose{ColumnScanner: rows.ColumnScanner, unlock: d.mu.Unlock}
+	return nil
+}
+
+// unlockOnClose releases a serialDriver's lock when its rows are closed.
+type unlockOnClose struct {
+	sql.ColumnScanner
+	once   sync.Once
+	unlock func()
+}
+
+func (r *unlockOnClose) Close() error {
+	err := r.ColumnScanner.Close()
+	r.once.Do(r.unlock)
+	return err
+}

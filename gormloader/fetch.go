@@ -101,6 +101,7 @@ func (l *Loader) fetchRelation(ctx context.Context, sets *relations.Sets, r *rel
 				return nil, err
 			}
 		}
+		l.collate(out, parents, addCounts)
 		return out, nil
 	}
 	all := reflect.MakeSlice(reflect.SliceOf(r.target.ModelType), 0, 0)
@@ -120,7 +121,13 @@ func (l *Loader) fetchRelation(ctx context.Context, sets *relations.Sets, r *rel
 	if tm, err := l.model(r.target.ModelType); err == nil {
 		l.recordRows(ctx, sets, tm, all, true)
 	}
-	return groupRows(all, keys, r.Kind.Many(), len(parents)), nil
+	out := groupRows(all, keys, r.Kind.Many(), len(parents))
+	if r.Kind.Many() {
+		l.collate(out, parents, appendRows)
+	} else {
+		l.collate(out, parents, firstRow)
+	}
+	return out, nil
 }
 
 // groupRows returns the rows (a []T) of each parent key (keys[i] is row i's;
@@ -418,6 +425,7 @@ func (m *model) fetchByID(l *Loader) func(ctx context.Context, keys []relations.
 				}
 				out[k] = all.Index(i).Addr().Interface()
 			}
+			l.collate(out, ids, firstRow)
 			return out, nil
 		})
 	}

@@ -265,6 +265,9 @@ func (l *Loader) session(ctx context.Context, conn any) *gorm.DB {
 	tx := l.db.Session(&gorm.Session{NewDB: true, Context: ctx})
 	if pool, ok := conn.(gorm.ConnPool); ok && pool != nil {
 		tx.Statement.ConnPool = pool
+		if mu := relations.ConnLock(ctx, conn); mu != nil {
+			tx = tx.Set(connLockKey, mu)
+		}
 	}
 	return tx.Set(skipRecordKey, true)
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"reflect"
 	"strings"
+	"sync"
 
 	"gorm.io/gorm"
 	"gorm.io/gorm/callbacks"
@@ -32,9 +33,24 @@ type ownScan struct {
 	ran  bool // the wrapped gorm:query saw the statement
 }
 
-// wrapQuery returns gorm:query wrapped as described above.
+// connLockKey is the statement setting that carries the lock of the
+// connection a statement of the loader runs on, if it is one connection (see
+// relations.ConnLock).
+const connLockKey = "ormloader:conn_lock"
+
+// wrapQuery returns gorm:query wrapped as described above. A statement of
+// the loader's on one connection (a transaction, db.Connection) runs with
+// that connection's lock held, from its execution to the end of its rows: no
+// other batch of the scope uses the connection meanwhile. Dry runs (the
+// subqueries GORM builds inside a statement) execute nothing and lock
+// nothing.
 func wrapQuery(next func(*gorm.DB)) func(*gorm.DB) {
 	return func(db *gorm.DB) {
+		if v, ok := db.Get(connLockKey); ok && !db.DryRun {
+			mu := v.(*sync.Mutex)
+			mu.Lock()
+			defer mu.Unlock()
+		}
 		v, _ := db.Get(ownScanKey)
 		own, _ := v.(*ownScan)
 		if own == nil {

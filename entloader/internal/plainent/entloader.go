@@ -72,8 +72,13 @@ func (k entloaderConn) config() config {
 	return cfg
 }
 
-func entloaderConfig(p entloader.Part) config {
-	return p.Conn.(entloaderConn).config()
+// entloaderConfig returns the configuration a batch of partition p runs
+// with: on a transaction, its statements run one at a time (see
+// entloader.Serialized).
+func entloaderConfig(ctx context.Context, p entloader.Part) config {
+	cfg := p.Conn.(entloaderConn).config()
+	cfg.driver = entloader.Serialized(ctx, p.Conn, cfg.driver)
+	return cfg
 }
 
 // entloaderClearHook clears loaders after a successful mutation.
@@ -109,7 +114,7 @@ func entloaderClearHook(loaders []entloader.Clearer) Hook {
 type AuthorVariant = entloader.Variant[predicate.Author, author.OrderOption]
 
 var entloaderAuthorByID = entloader.NewLoader("Author", func(ctx context.Context, p entloader.Part, ids []int) (map[int]*Author, error) {
-	cfg := entloaderConfig(p)
+	cfg := entloaderConfig(ctx, p)
 	chunks, err := entloader.Chunks(cfg.driver.Dialect(), ids, 0)
 	if err != nil {
 		return nil, err
@@ -190,7 +195,7 @@ var entloaderRecordAuthor = InterceptFunc(func(next Querier) Querier {
 
 // entloaderAuthorPosts loads the posts edge of Author rows: one statement per batch.
 var entloaderAuthorPosts = entloader.NewLoader("Author.posts", func(ctx context.Context, p entloader.Part, ids []int) (map[int][]*Post, error) {
-	cfg := entloaderConfig(p)
+	cfg := entloaderConfig(ctx, p)
 	chunks, err := entloader.Chunks(cfg.driver.Dialect(), ids, p.Variant.Params())
 	if err != nil {
 		return nil, err
@@ -233,7 +238,7 @@ var entloaderAuthorPosts = entloader.NewLoader("Author.posts", func(ctx context.
 
 // entloaderAuthorPostsCount counts the posts edge of Author rows: one statement per batch.
 var entloaderAuthorPostsCount = entloader.NewLoader("Author.posts count", func(ctx context.Context, p entloader.Part, ids []int) (map[int]int, error) {
-	cfg := entloaderConfig(p)
+	cfg := entloaderConfig(ctx, p)
 	chunks, err := entloader.Chunks(cfg.driver.Dialect(), ids, p.Variant.Params())
 	if err != nil {
 		return nil, err
@@ -364,7 +369,7 @@ func (_m *Author) Posts(ctx context.Context) ([]*Post, error) {
 type PostVariant = entloader.Variant[predicate.Post, post.OrderOption]
 
 var entloaderPostByID = entloader.NewLoader("Post", func(ctx context.Context, p entloader.Part, ids []int) (map[int]*Post, error) {
-	cfg := entloaderConfig(p)
+	cfg := entloaderConfig(ctx, p)
 	chunks, err := entloader.Chunks(cfg.driver.Dialect(), ids, 0)
 	if err != nil {
 		return nil, err
@@ -438,7 +443,7 @@ var entloaderRecordPost = InterceptFunc(func(next Querier) Querier {
 
 // entloaderPostAuthor loads the author edge of Post rows: one statement per batch.
 var entloaderPostAuthor = entloader.NewLoader("Post.author", func(ctx context.Context, p entloader.Part, ids []int) (map[int]*Author, error) {
-	cfg := entloaderConfig(p)
+	cfg := entloaderConfig(ctx, p)
 	chunks, err := entloader.Chunks(cfg.driver.Dialect(), ids, p.Variant.Params())
 	if err != nil {
 		return nil, err
@@ -549,7 +554,7 @@ func (_m *Post) Author(ctx context.Context) (*Author, error) {
 
 // entloaderPostTags loads the tags edge of Post rows: one statement per batch.
 var entloaderPostTags = entloader.NewLoader("Post.tags", func(ctx context.Context, p entloader.Part, ids []int) (map[int][]*Tag, error) {
-	cfg := entloaderConfig(p)
+	cfg := entloaderConfig(ctx, p)
 	chunks, err := entloader.Chunks(cfg.driver.Dialect(), ids, p.Variant.Params())
 	if err != nil {
 		return nil, err
@@ -591,7 +596,7 @@ var entloaderPostTags = entloader.NewLoader("Post.tags", func(ctx context.Contex
 
 // entloaderPostTagsCount counts the tags edge of Post rows: one statement per batch.
 var entloaderPostTagsCount = entloader.NewLoader("Post.tags count", func(ctx context.Context, p entloader.Part, ids []int) (map[int]int, error) {
-	cfg := entloaderConfig(p)
+	cfg := entloaderConfig(ctx, p)
 	chunks, err := entloader.Chunks(cfg.driver.Dialect(), ids, p.Variant.Params())
 	if err != nil {
 		return nil, err
@@ -722,7 +727,7 @@ func (_m *Post) Tags(ctx context.Context) ([]*Tag, error) {
 type TagVariant = entloader.Variant[predicate.Tag, tag.OrderOption]
 
 var entloaderTagByID = entloader.NewLoader("Tag", func(ctx context.Context, p entloader.Part, ids []int) (map[int]*Tag, error) {
-	cfg := entloaderConfig(p)
+	cfg := entloaderConfig(ctx, p)
 	chunks, err := entloader.Chunks(cfg.driver.Dialect(), ids, 0)
 	if err != nil {
 		return nil, err
@@ -795,7 +800,7 @@ var entloaderRecordTag = InterceptFunc(func(next Querier) Querier {
 
 // entloaderTagPosts loads the posts edge of Tag rows: one statement per batch.
 var entloaderTagPosts = entloader.NewLoader("Tag.posts", func(ctx context.Context, p entloader.Part, ids []int) (map[int][]*Post, error) {
-	cfg := entloaderConfig(p)
+	cfg := entloaderConfig(ctx, p)
 	chunks, err := entloader.Chunks(cfg.driver.Dialect(), ids, p.Variant.Params())
 	if err != nil {
 		return nil, err
@@ -838,7 +843,7 @@ var entloaderTagPosts = entloader.NewLoader("Tag.posts", func(ctx context.Contex
 
 // entloaderTagPostsCount counts the posts edge of Tag rows: one statement per batch.
 var entloaderTagPostsCount = entloader.NewLoader("Tag.posts count", func(ctx context.Context, p entloader.Part, ids []int) (map[int]int, error) {
-	cfg := entloaderConfig(p)
+	cfg := entloaderConfig(ctx, p)
 	chunks, err := entloader.Chunks(cfg.driver.Dialect(), ids, p.Variant.Params())
 	if err != nil {
 		return nil, err

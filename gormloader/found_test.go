@@ -1,0 +1,218 @@
+package gormloader_test
+
+// Found by the differential test on generated schemas (internal/difftest),
+// which keeps their minimal form in internal/difftest/testdata/repro.
+
+import (
+	"context"
+	"sync"
+	"testing"
+
+	"gorm.io/driver/mysql"
+	"gorm.io/driver/postgres"
+	"gorm.io/gorm"
+	"gorm.io/gorm/logger"
+
+	"github.com/ormloader/ormloader/dataloader"
+	"github.com/ormloader/ormloader/gormloader"
+	"github.com/ormloader/ormloader/internal/testdb"
+)
+
+// openModels returns a fresh database of dialect ("postgres" or "mysql") with
+// models migrated, or skips.
+func openModels(t *testing.T, dialect string, models ...any) *gorm.DB {
+	t.Helper()
+	var dial gorm.Dialector
+	switch dialect {
+	case "postgres":
+		d, ok := testdb.Postgres(t)
+		if !ok {
+			t.Skip()
+		}
+		dial = postgres.Open(d.DSN)
+	case "mysql":
+		d, ok := testdb.MySQL(t)
+		if !ok {
+			t.Skip()
+		}
+		dial = mysql.Open(d.DSN)
+	}
+	db, err := gorm.Open(dial, &gorm.Config{Logger: logger.Discard})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sqlDB, _ := db.DB()
+	t.Cleanup(func() { sqlDB.Close() })
+	if err := db.AutoMigrate(models...); err != nil {
+		t.Fatal(err)
+	}
+	return db
+}
+
+type Owner struct {
+	Code string `gorm:"primaryKey;size:8"`
+	Pets []Pet  `gorm:"foreignKey:OwnerCode"`
+}
+
+type Pet struct {
+	ID        uint
+	OwnerCode string `gorm:"size:8"`
+	Owner     *Owner `gorm:"foreignKey:OwnerCode"`
+}
+
+// TestCollationEqualKeys: under MySQL's and MariaDB's default collations
+// (case-insensitive, PAD SPACE), "AB" and "ab " equal the key "ab": the
+// statement returns the rows and GORM's association finds them; gormloader
+// dropped them when it grouped the rows by their Go key values (fixed by
+// collate).
+func TestCollationEqualKeys(t *testing.T) {
+	db := openModels(t, "mysql", &Owner{}, &Pet{})
+	must(t, db.Create(&Owner{Code: "ab"}).Error)
+	must(t, db.Create(&[]Pet{{ID: 1, OwnerCode: "AB"}, {ID: 2, OwnerCode: "ab "}}).Error)
+	must(t, db.Use(gormloader.New()))
+	ctx, sc := dataloader.NewScope(context.Background())
+	defer sc.Close()
+
+	var pets []Pet
+	must(t, db.WithContext(ctx).Order("id").Find(&pets).Error)
+	for i := range pets {
+		got, err := gormloader.LoadOne[Owner](ctx, db, &pets[i], "Owner")
+		must(t, err)
+		var want []Owner
+		must(t, db.Model(&pets[i]).Association("Owner").Find(&want))
+		if len(want) != 1 || got == nil {
+			t.Errorf("pet %d (owner %q): LoadOne gives %v, the association %v", pets[i].ID, pets[i].OwnerCode, got, want)
+		}
+	}
+	var owners []Owner
+	must(t, db.WithContext(ctx).Find(&owners).Error)
+	got, err := gormloader.Load[Pet](ctx, db, &owners[0], "Pets")
+	must(t, err)
+	var want []Pet
+	must(t, db.Model(&owners[0]).Association("Pets").Find(&want))
+	if len(got) != len(want) {
+		t.Errorf("owner %q: Load gives %d pets, the association %d", owners[0].Code, len(got), len(want))
+	}
+}
+
+type Author struct {
+	ID    uint
+	Books []Book
+	Posts []Post
+}
+
+type Book struct {
+	ID       uint
+	AuthorID uint
+}
+
+type Post struct {
+	ID       uint
+	AuthorID uint
+}
+
+// TestTransactionConcurrentRelations: two relations of the same rows loaded
+// from concurrent goroutines (sibling GraphQL fields) in a transaction run
+// their batches at the same time on the transaction's one connection, which
+// failed with (fixed by relations.ConnLock):
+// "conn busy" (pgx), "invalid connection" or "bad connection" (MySQL).
+func TestTransactionConcurrentRelations(t *testing.T) {
+	for _, dialect := range []string{"postgres", "mysql"} {
+		t.Run(dialect, func(t *testing.T) {
+			db := openModels(t, dialect, &Author{}, &Book{}, &Post{})
+			for i := uint(1); i <= 20; i++ {
+				must(t, db.Create(&Author{ID: i, Books: []Book{{ID: i}}, Posts: []Post{{ID: i}}}).Error)
+			}
+			must(t, db.Use(gormloader.New()))
+			failed := 0
+			for range 20 {
+				func() {
+					ctx, sc := dataloader.NewScope(context.Background())
+					defer sc.Close()
+					tx := db.WithContext(ctx).Begin()
+					defer tx.Rollback()
+					var authors []Author
+					must(t, tx.Find(&authors).Error)
+					var mu sync.Mutex
+					var wg sync.WaitGroup
+					for i := range authors {
+						for _, rel := range []string{"Books", "Posts"} {
+							wg.Go(func() {
+								var err error
+								if rel == "Books" {
+									_, err = gormloader.Load[Book](ctx, tx, &authors[i], rel)
+								} else {
+									_, err = gormloader.Load[Post](ctx, tx, &authors[i], rel)
+								}
+								if err != nil {
+									mu.Lock()
+									failed++
+									mu.Unlock()
+								}
+							})
+						}
+					}
+					wg.Wait()
+				}()
+			}
+			if failed > 0 {
+				t.Errorf("%d of %d loads failed in 20 transactions", failed, 20*2*20)
+			}
+		})
+	}
+}
+
+type Item struct {
+	ID       uint
+	ParentID *uint
+	Parent   *Item
+	Children []Item `gorm:"foreignKey:ParentID"`
+}
+
+// TestTransactionSequentialSelfRelation: a plain loop, no goroutines, in a
+// transaction. On a relation of a model to itself the first load's results
+// are recorded as a load set that takes over the next rows of the loop (a
+// tie goes to the latest set); the next row's load claims it and dispatches
+// a batch for its new keys in the background, since its own key is cached,
+// and returns. That batch then ran on the transaction's connection while
+// the loop's next statement did: "conn busy" or "invalid connection" (fixed:
+// a load whose own key is cached enqueues no siblings, see
+// dataloader.Loader.LoadWith).
+func TestTransactionSequentialSelfRelation(t *testing.T) {
+	for _, dialect := range []string{"postgres", "mysql"} {
+		t.Run(dialect, func(t *testing.T) {
+			db := openModels(t, dialect, &Item{})
+			for i := uint(1); i <= 11; i++ { // a chain 1 <- 2 <- ... <- 11
+				it := Item{ID: i}
+				if i > 1 {
+					p := i - 1
+					it.ParentID = &p
+				}
+				must(t, db.Create(&it).Error)
+			}
+			must(t, db.Use(gormloader.New()))
+			failed := 0
+			for range 20 {
+				func() {
+					ctx, sc := dataloader.NewScope(context.Background())
+					defer sc.Close()
+					tx := db.WithContext(ctx).Begin()
+					defer tx.Rollback()
+					var items []Item
+					must(t, tx.Where("id <= ?", 10).Order("id").Find(&items).Error)
+					for i := range items {
+						if _, err := gormloader.Load[Item](ctx, tx, &items[i], "Children"); err != nil {
+							failed++
+						}
+						if _, err := gormloader.LoadOne[Item](ctx, tx, &items[i], "Parent"); err != nil {
+							failed++
+						}
+					}
+				}()
+			}
+			if failed > 0 {
+				t.Errorf("%d of %d loads failed in 20 transactions of sequential loads", failed, 20*2*10)
+			}
+		})
+	}
+}
