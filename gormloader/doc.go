@@ -39,6 +39,12 @@
 //     batch), Where filters, and Count with GROUP BY. A variant's arguments are
 //     part of the batch key.
 //
+// Rows are matched to their parents by the key values in Go; on MySQL and
+// MariaDB, whose default collations compare strings without case and
+// trailing spaces, a row whose string key equals no parent's exactly goes to
+// the parents equal to it that way (accent-insensitive matches are not
+// recognised).
+//
 // Every statement goes through GORM's Query callbacks, as GORM's own Preload
 // and Count do, so soft delete, query clauses and the application's own
 // callbacks apply (a tenant condition added before gorm:query from the
@@ -96,7 +102,10 @@
 // that connection) is a partition of its own: its loads run on it, see what
 // it sees (a transaction's uncommitted writes), and never share a batch or a
 // cached result with loads on another connection. To make generated methods
-// load on one, use gormloader.WithDB(ctx, tx). Install the plugin right after
+// load on one, use gormloader.WithDB(ctx, tx). Such a connection runs one
+// statement at a time: the scope's batches on it take turns, from a
+// statement's execution to the end of its rows (hooks run outside the turn,
+// so an AfterFind may load through the same transaction). Install the plugin right after
 // gorm.Open: sessions derived before db.Use are on a connection of their own.
 //
 // # Writes
