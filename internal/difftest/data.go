@@ -86,23 +86,24 @@ type dataGen struct {
 	r  *rand.Rand
 	mt *meta
 	ds *dataset
-	// collationVariants writes some string foreign keys in upper case or
-	// with a trailing space (see Config.Known).
-	collationVariants bool
+	// collation writes string foreign keys that only some collations
+	// match (see Config.Collation and variant).
+	collation bool
 }
 
 func (g *dataGen) chance(p float64) bool { return g.r.Float64() < p }
 
 // generate returns random rows for every table of mt: some tables empty or
-// of one row, foreign keys that are NULL, orphaned or shared, rows whose
-// parents have no children, soft-deleted rows, polymorphic rows of other
-// owner types, and join rows.
-func generate(seed uint64, mt *meta, collationVariants bool) *dataset {
+// of one row, foreign keys that are NULL, orphaned or shared (and with
+// collation string keys that only some collations match), rows whose
+// parents have no children,
+// soft-deleted rows, polymorphic rows of other owner types, and join rows.
+func generate(seed uint64, mt *meta, collation bool) *dataset {
 	g := &dataGen{
-		r:                 rand.New(rand.NewPCG(seed, 0x64617461)),
-		mt:                mt,
-		ds:                &dataset{rows: map[*modelMeta][]map[string]any{}, joins: map[string][]map[string]any{}},
-		collationVariants: collationVariants,
+		r:         rand.New(rand.NewPCG(seed, 0x64617461)),
+		mt:        mt,
+		ds:        &dataset{rows: map[*modelMeta][]map[string]any{}, joins: map[string][]map[string]any{}},
+		collation: collation,
 	}
 	for _, m := range mt.models {
 		g.table(m)
@@ -259,9 +260,11 @@ func (g *dataGen) refRow(rows []map[string]any) map[string]any {
 }
 
 // variant returns a string key in upper case or with a trailing space
-// sometimes (see collationVariants).
+// sometimes if g.collation: another key where strings compare exactly, the
+// same key under MySQL's and MariaDB's default collations
+// (case-insensitive, PAD SPACE).
 func (g *dataGen) variant(c *schema.Field, v any) any {
-	if s, ok := v.(string); ok && g.collationVariants && g.chance(0.1) {
+	if s, ok := v.(string); ok && g.collation && g.chance(0.1) {
 		if g.chance(0.5) && len(s) < c.Size {
 			return s + " "
 		}

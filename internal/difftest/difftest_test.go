@@ -21,7 +21,7 @@ var (
 	trees = flag.Int("trees", 0, "query trees per data set (default 4; also "+difftest.TreesEnv+")")
 	keep  = flag.Bool("keep", false, "keep the generated package of -seeds (under testdata/) to rerun or read it")
 	race  = flag.Bool("gorace", false, "build the generated package of -seeds with -race")
-	known = flag.Bool("known", false, "also generate the cases of the known failures (also "+difftest.KnownEnv+"=1)")
+	coll  = flag.Bool("collation", false, "write string keys that only MySQL's collations match (also "+difftest.CollationEnv+"=1; known failures)")
 )
 
 // ciConfig is the budget of the checked-in schemas in CI.
@@ -38,8 +38,8 @@ func config(t *testing.T) difftest.Config {
 	if *trees > 0 {
 		cfg.Trees = *trees
 	}
-	if *known {
-		cfg.Known = true
+	if *coll {
+		cfg.Collation = true
 	}
 	return cfg
 }
@@ -125,7 +125,7 @@ func TestGenerated(t *testing.T) {
 	}
 	cmd := exec.Command("go", append(args, "./"+dir)...)
 	cmd.Env = append(os.Environ(), fmt.Sprintf("%s=%d", difftest.DataEnv, cfg.Data), fmt.Sprintf("%s=%d", difftest.TreesEnv, cfg.Trees),
-		fmt.Sprintf("%s=%v", difftest.KnownEnv, cfg.Known))
+		fmt.Sprintf("%s=%v", difftest.CollationEnv, cfg.Collation))
 	out, err := cmd.CombinedOutput()
 	t.Logf("seeds %d to %d, %d data sets x %d trees per schema and database:\n%s", from, from+uint64(n)-1, cfg.Data, cfg.Trees, out)
 	if err != nil {

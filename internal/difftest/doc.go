@@ -19,8 +19,8 @@
 // generates the schemas of seeds first to first+N-1 into a package under
 // testdata/ (inside the module, so it imports this one) and runs its test
 // with go test; -keep leaves it there to read and rerun, -gorace builds it
-// with -race, and -known (ORMLOADER_DIFF_KNOWN=1) also generates the cases
-// of the known failures below, which CI leaves out. Every check is a subtest named schema/dialect/dataN/treeN
+// with -race, and -collation (ORMLOADER_DIFF_COLLATION=1) also writes the
+// string keys of the known failures below, which CI leaves out. Every check is a subtest named schema/dialect/dataN/treeN
 // (TestSchemas/s0007/postgres/data1/tree3), so one failure reruns alone with
 // -run, and a failure prints the query tree, the parent row, both results
 // and the statements.
@@ -109,34 +109,43 @@
 //
 // Statements are counted at the driver (internal/sqlcount), per scope, and a
 // step's count waits for every batch the scope dispatched (a Tracer counts
-// their ends: the statement for a load set's siblings may outlive the load
-// that caused it). A step whose parents all belong to one load set may issue
-// at most one statement (the promise: one per relation per level and
-// variant), and none if every parent's key is NULL, which is also checked
-// for each such parent alone in a fresh scope. When a model's rows are in
-// several load sets of the scope (a row reached twice), a step may issue
-// one statement per set its rows belong to; on a relation from a model to
-// itself, the level's own results may take rows over (a row goes to the
-// largest set, on a tie to the latest), and a later row's load then fetches
-// the next level's keys early: that is bounded only by one statement per
-// load.
+// their ends), so that a statement is counted with the loads that caused
+// it. A step whose parents all belong to the one load set of their model
+// in the scope may issue at most one statement (the promise: one per
+// relation per level and variant), and none if every parent's key is
+// NULL, which is also checked for each such parent alone in a fresh scope.
+// When a model's rows are in several load sets of the scope (a row reached
+// twice), a step may issue one statement per set its rows belong to (one
+// per load if the level records sets of that model itself). With a bind
+// limit that splits batches, and after a write, statements are not
+// counted.
+//
+// # What it found
+//
+// Fixed since (commit 093f343, with regression tests in gormloader's
+// found_test.go): on MySQL and MariaDB, rows whose string key equals the
+// parent's only under the column's collation ("AB" or "ab " for "ab") were
+// dropped; in a transaction, two batches at once on its one connection
+// failed ("conn busy", "invalid connection"; pgx even panicked inside
+// Rows.Next, recovered by the dataloader), from concurrent loads and even
+// from a plain loop over a relation of a model to itself, whose second
+// load-set claim fetched in the background.
 //
 // # Known failures
 //
-// Left out of CI (Config.Known adds them), with minimal reproductions in
-// testdata/repro (go test ./internal/difftest/testdata/repro):
+// Left out of CI, with minimal reproductions in testdata/repro (go test
+// ./internal/difftest/testdata/repro):
 //
-//   - On MySQL and MariaDB, string keys that the column's collation finds
-//     equal but Go does not ("AB" or "ab " for "ab": case-insensitive, PAD
-//     SPACE): the statement returns the rows, GORM's association finds
-//     them, gormloader drops them when it groups rows by key.
-//   - In a transaction, two statements at once on its one connection fail
-//     on PostgreSQL ("conn busy", and pgx can panic inside Rows.Next,
-//     recovered by the dataloader) and MySQL ("invalid connection"): loads
-//     from concurrent goroutines, and even a plain loop when rows are in
-//     two load sets (a relation of a model to itself: the second claim
-//     fetches in the background while the loop's next statement runs).
-//     Trees in a transaction are sequential and load each model once.
+//   - MySQL and MariaDB, with -collation: a to-many result with an Order
+//     puts the rows that match the parent only under the collation after
+//     the others, whatever the order (so LoadOne and Limit pick the wrong
+//     rows); and when one batch holds both "ab" and "AB" as parent keys (a
+//     belongs-to), the parent whose key is "AB" gets nothing.
+//   - Statements: a level that loads a relation of a model to itself and
+//     another relation or variant over the same rows issues two statements
+//     for the other one: the self relation's results take rows over
+//     (largest set, on a tie the latest), and the other load then claims
+//     both sets. The checker allows one statement per load set there.
 package difftest
 
 //go:generate go run ./gen -dir schemas -seeds 1-24

@@ -134,10 +134,6 @@ func (t *tree) String() string {
 type treeGen struct {
 	r  *rand.Rand
 	mt *meta
-	// txOverlap lets a tree in a transaction load concurrently or load a
-	// model twice, which can run two statements at once on its connection
-	// and fails on PostgreSQL and MySQL (see the package doc).
-	txOverlap bool
 }
 
 func (g *treeGen) chance(p float64) bool { return g.r.Float64() < p }
@@ -166,39 +162,10 @@ func (g *treeGen) tree() *tree {
 	}
 	t.twice = g.chance(0.15)
 	t.steps = g.level(t.root, 1+g.r.IntN(4))
-	if t.dbMode == 3 && !g.txOverlap && (t.concurrent || t.revisits()) {
-		// Two statements at once on the transaction's connection fail
-		// (see the package doc): concurrent loads, or a row in two load
-		// sets, whose second claim fetches in the background.
-		t.dbMode = 0
-	}
 	if g.chance(0.4) {
 		t.write = g.r.Uint64() | 1
 	}
 	return t
-}
-
-// revisits reports whether the tree loads rows of a model it has loaded
-// already (the root's included): rows that can be in two load sets.
-func (t *tree) revisits() bool {
-	seen := map[*modelMeta]bool{t.root: true}
-	var walk func([]*step) bool
-	walk = func(steps []*step) bool {
-		for _, s := range steps {
-			if s.call == callCount {
-				continue
-			}
-			if seen[s.rel.target] {
-				return true
-			}
-			seen[s.rel.target] = true
-			if walk(s.children) {
-				return true
-			}
-		}
-		return false
-	}
-	return walk(t.steps)
 }
 
 // level returns the steps below rows of m, depth levels deep at most.
