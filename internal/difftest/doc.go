@@ -140,7 +140,8 @@
 //     puts the rows that match the parent only under the collation after
 //     the others, whatever the order (so LoadOne and Limit pick the wrong
 //     rows); and when one batch holds both "ab" and "AB" as parent keys (a
-//     belongs-to), the parent whose key is "AB" gets nothing.
+//     belongs-to), the parent whose key is "AB" gets nothing (no row, a
+//     zero Count).
 //   - Statements: a level that loads a relation of a model to itself and
 //     another relation or variant over the same rows issues two statements
 //     for the other one: the self relation's results take rows over

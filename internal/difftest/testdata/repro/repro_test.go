@@ -86,7 +86,8 @@ func TestCollationKeepsOrder(t *testing.T) {
 }
 
 // TestCollationBothKeysInOneBatch: pets 1 and 2 belong to owner "ab" under
-// the collation; in one batch, the exact key wins and "AB" gets nothing.
+// the collation; in one batch, the exact key wins and "AB" gets nothing
+// (LoadOne nil, Count 0).
 func TestCollationBothKeysInOneBatch(t *testing.T) {
 	db := openMySQL(t)
 	must(t, db.Create(&Owner{Code: "ab"}).Error)
@@ -102,6 +103,11 @@ func TestCollationBothKeysInOneBatch(t *testing.T) {
 		must(t, db.Model(&pets[i]).Association("Owner").Find(&want))
 		if got == nil || len(want) != 1 {
 			t.Errorf("pet %d (owner %q): LoadOne = %v, the association %v", pets[i].ID, pets[i].OwnerCode, got, want)
+		}
+		n, err := gormloader.Count(ctx, db, &pets[i], "Owner")
+		must(t, err)
+		if n != 1 {
+			t.Errorf("pet %d (owner %q): Count = %d, want 1", pets[i].ID, pets[i].OwnerCode, n)
 		}
 	}
 }
