@@ -265,7 +265,11 @@ func (st *state[K, C, V]) resolveLocked(b *batch[K, C, V], vals []V, errs []erro
 				e.err = errs[i]
 			}
 		}
-		if st.l.cfg.noCache || batchErr != nil || isContextErr(e.err) {
+		failed := false
+		if nc, ok := e.err.(notCached); ok {
+			e.err, failed = nc.err, true
+		}
+		if st.l.cfg.noCache || batchErr != nil || failed || isContextErr(e.err) {
 			if ck := sl.ck; st.cache[ck] == e {
 				delete(st.cache, ck)
 			}
@@ -366,6 +370,11 @@ func (l *keyed[K, C, V]) direct(ctx context.Context, keys []K) ([]V, []error) {
 		}
 		return make([]V, len(keys)), errs
 	}
+	for i, err := range errs {
+		if nc, ok := err.(notCached); ok {
+			errs[i] = nc.err
+		}
+	}
 	return vals, errs
 }
 
@@ -385,8 +394,16 @@ func (l *keyed[K, C, V]) safeCacheKey(key K) (ck C, err error) {
 			err = &PanicError{Loader: l.cfg.name, Value: r, Stack: debug.Stack()}
 		}
 	}()
-	return l.cacheKey(key), nil
+	ck = l.cacheKey(key)
+	hashable(ck) // a key holding a slice in an interface panics here, not in the cache map under the lock
+	return ck, nil
 }
+
+// hashable compares ck with itself, which panics if ck holds a value that is
+// not comparable (in an interface), as a map operation on it would.
+//
+//go:noinline
+func hashable[C comparable](ck C) bool { return ck == ck }
 
 // scopeCacheKey returns key's cache key for call (Prime, Clear), which
 // return no error: a panic in the cache key function is logged through the

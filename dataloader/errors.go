@@ -73,3 +73,21 @@ func trimPrefix(err error) string {
 	}
 	return s
 }
+
+// NotCached marks err, a per-key error returned by a batch function, as a
+// failure rather than an answer: the key's waiters get err (unwrapped), and
+// nothing is cached, so the next load of the key calls the batch function
+// again, as after a batch error. Use it when a batch fails for some of its
+// keys only (the ORM adapters: one partition's statement failed, the others'
+// did not). A nil err stays nil.
+func NotCached(err error) error {
+	if err == nil {
+		return nil
+	}
+	return notCached{err}
+}
+
+type notCached struct{ err error }
+
+func (e notCached) Error() string { return e.err.Error() }
+func (e notCached) Unwrap() error { return e.err }

@@ -77,19 +77,34 @@ func NewLoader[ID comparable, V any](name string, fetch Fetch[ID, V]) *Loader[ID
 			}
 			groups[i].ids = append(groups[i].ids, k.ID)
 		}
+		// A partition whose statement fails fails its own keys only (not
+		// cached): a transaction's error never fails loads outside it.
 		results := make(map[Part]map[ID]V, len(groups))
+		var failed map[Part]error
 		for _, g := range groups {
 			m, err := fetch(ctx, g.part, g.ids)
 			if err != nil {
-				return nil, nil, fmt.Errorf("entloader: loading %s%s for %d keys: %w", name, g.part.Variant.label(), len(g.ids), err)
+				if failed == nil {
+					failed = make(map[Part]error)
+				}
+				failed[g.part] = dataloader.NotCached(fmt.Errorf("entloader: loading %s%s for %d keys: %w", name, g.part.Variant.label(), len(g.ids), err))
+				continue
 			}
 			results[g.part] = m
 		}
 		out := make([]V, len(keys))
+		var errs []error
 		for i, k := range keys {
+			if err, ok := failed[k.Part]; ok {
+				if errs == nil {
+					errs = make([]error, len(keys))
+				}
+				errs[i] = err
+				continue
+			}
 			out[i] = results[k.Part][k.ID]
 		}
-		return out, nil, nil
+		return out, errs, nil
 	}, dataloader.WithName(name))
 	return l
 }

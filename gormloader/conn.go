@@ -150,8 +150,12 @@ func (t *txConn) GetDBConn() (*sql.DB, error) { return t.l.db.DB() }
 // txOf returns the txConn a connection is, or wraps (a prepared-statement
 // session's transaction), or nil.
 func txOf(c gorm.ConnPool) *txConn {
-	if p, ok := c.(*gorm.PreparedStmtTX); ok {
-		c = p.Tx
+	for {
+		p, ok := c.(*gorm.PreparedStmtTX)
+		if !ok {
+			break
+		}
+		c = p.Tx // prepared-statement sessions can be nested
 	}
 	t, _ := c.(*txConn)
 	return t
@@ -165,8 +169,8 @@ func (l *Loader) connOf(db *gorm.DB) (any, error) {
 	if c == nil || l.isPool(c) {
 		return nil, nil
 	}
-	if !reflect.TypeOf(c).Comparable() {
-		return nil, fmt.Errorf("gormloader: the *gorm.DB's connection (%T) cannot be told apart from others (its type is not comparable); pass a session of the db the plugin is installed on, a transaction or a db.Connection", c)
+	if !reflect.ValueOf(c).Comparable() { // the value: an interface field may hold a slice
+		return nil, fmt.Errorf("gormloader: the *gorm.DB's connection (%T) cannot be told apart from others (its value is not comparable); pass a session of the db the plugin is installed on, a transaction or a db.Connection", c)
 	}
 	return c, nil
 }
@@ -188,5 +192,5 @@ func (l *Loader) isPool(c gorm.ConnPool) bool {
 // on types that are not comparable.
 func same(a, b gorm.ConnPool) bool {
 	ta := reflect.TypeOf(a)
-	return ta != nil && ta == reflect.TypeOf(b) && ta.Comparable() && a == b
+	return ta != nil && ta == reflect.TypeOf(b) && reflect.ValueOf(a).Comparable() && reflect.ValueOf(b).Comparable() && a == b
 }

@@ -54,7 +54,8 @@
 // the model does not have, so the plugin wraps gorm:query to scan them
 // itself, in gorm:query's place; other statements are left to gorm:query. A
 // plugin that replaces gorm:query must be installed before this one
-// (ErrQueryReplaced says so otherwise). One difference remains: a
+// (ErrQueryReplaced says so otherwise), and its replacement does not run for
+// those two kinds of statement (the callbacks before and after it do). One difference remains: a
 // many-to-many load is one JOIN, whose callbacks run for the target model,
 // where GORM's Preload runs a statement of its own on the join table first.
 // A condition that a callback adds for the join table's own model (a custom

@@ -263,8 +263,12 @@ func (l *Loader) fetchJoined(ctx context.Context, r *relation, p relations.Part,
 	}
 	dest := reflect.New(reflect.SliceOf(t))
 	dest.Elem().Set(r.rowsSlice(len(chunk), v.Limit))
+	tm, err := l.model(t)
+	if err != nil {
+		return reflect.Value{}, nil, err
+	}
 	var kr *keyedRows
-	err := runOwn(q, dest.Interface(), func(db *gorm.DB, rows *sql.Rows) {
+	err = runOwn(q, dest.Interface(), func(db *gorm.DB, rows *sql.Rows) {
 		cols, err := rows.Columns()
 		if err != nil {
 			db.AddError(err)
@@ -275,19 +279,41 @@ func (l *Loader) fetchJoined(ctx context.Context, r *relation, p relations.Part,
 			db.AddError(err)
 			return
 		}
-		kr = &keyedRows{Rows: rows, at: at, types: types}
+		pkAt, err := pkColumns(cols, tm.pkCols)
+		if err != nil {
+			db.AddError(err)
+			return
+		}
+		kr = &keyedRows{Rows: rows, at: at, types: types, pkAt: pkAt}
 		gorm.Scan(kr, db, 0)
 		db.AddError(kr.err)
 	})
 	if err != nil {
 		return reflect.Value{}, nil, err
 	}
+	if kr == nil {
+		return reflect.Value{}, nil, ErrQueryReplaced
+	}
 	rows := dest.Elem()
-	if kr == nil || len(kr.keys) != rows.Len() {
-		return reflect.Value{}, nil, fmt.Errorf("gormloader: %s: scanned %d rows but their join keys do not match", r.Name, rows.Len())
+	keys, err := kr.keysOf(ctx, tm, rows)
+	if err != nil {
+		return reflect.Value{}, nil, fmt.Errorf("gormloader: %s: %w", r.Name, err)
 	}
 	r.observeRows(len(chunk), rows.Len())
-	return rows, kr.keys, nil
+	return rows, keys, nil
+}
+
+// pkColumns returns the columns of pk among cols (the first of each name:
+// the target's own, which the select list puts first); none if pk is empty.
+func pkColumns(cols, pk []string) ([]int, error) {
+	at := make([]int, len(pk))
+	for i, name := range pk {
+		at[i] = slices.IndexFunc(cols, func(c string) bool { return strings.EqualFold(c, name) })
+		if at[i] < 0 {
+			return nil, fmt.Errorf("gormloader: the statement's rows have no %s column", name)
+		}
+	}
+	return at, nil
 }
 
 // limitOrder is the order of a per-parent limit: order, or the target's

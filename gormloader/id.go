@@ -6,6 +6,8 @@ import (
 	"math"
 	"reflect"
 	"strconv"
+	"strings"
+	"unicode/utf8"
 
 	"gorm.io/gorm/schema"
 
@@ -43,6 +45,9 @@ func (l *Loader) convertID(f *schema.Field, id any) (any, error) {
 	for t.Kind() == reflect.Pointer {
 		t = t.Elem()
 	}
+	if reflect.TypeOf(id) == t { // the common case: nothing to convert
+		return id, l.bindable(t, id)
+	}
 	v := reflect.ValueOf(id)
 	for v.Kind() == reflect.Pointer && !v.IsNil() {
 		v = v.Elem()
@@ -67,12 +72,26 @@ func (l *Loader) convertID(f *schema.Field, id any) (any, error) {
 	default:
 		return nil, fmt.Errorf("a %T cannot be a %v", id, t)
 	}
+	id = out.Interface()
+	return id, l.bindable(t, id)
+}
+
+// bindable reports an error for a key value of type t that the database
+// cannot take as a parameter: it would fail the statement, and with it every
+// other key of the batch.
+func (l *Loader) bindable(t reflect.Type, id any) error {
+	dialect := l.db.Dialector.Name()
+	v := reflect.ValueOf(id)
+	switch {
 	// database/sql binds unsigned integers above MaxInt64 only for drivers
 	// that accept them (MySQL's); no such key exists in a signed column.
-	if isUint(t.Kind()) && out.Uint() > math.MaxInt64 && l.db.Dialector.Name() != "mysql" {
-		return nil, fmt.Errorf("out of range for the %s database", l.db.Dialector.Name())
+	case isUint(t.Kind()) && v.Uint() > math.MaxInt64 && dialect != "mysql":
+		return fmt.Errorf("out of range for the %s database", dialect)
+	// PostgreSQL rejects text that is not UTF-8 or holds a NUL byte.
+	case t.Kind() == reflect.String && dialect == "postgres" && (!utf8.ValidString(v.String()) || strings.IndexByte(v.String(), 0) >= 0):
+		return fmt.Errorf("not valid UTF-8 text without NUL bytes, which the postgres database requires")
 	}
-	return out.Interface(), nil
+	return nil
 }
 
 // setInteger sets the integer out from v, an integer, a float or a decimal

@@ -1,6 +1,7 @@
 package gormloader
 
 import (
+	"context"
 	"database/sql"
 	"errors"
 	"fmt"
@@ -112,12 +113,16 @@ func keyColumns(cols []string, parts int) ([]int, error) {
 // keyedRows are the rows of a many-to-many batch as GORM's scanner sees
 // them: it scans the target model's columns, and keyedRows takes the join
 // key columns (which the model does not have, so GORM would discard them)
-// into keys, one per row.
+// aside, with the target's primary key of the row: the Query callbacks that
+// run after gorm:query may drop or reorder rows, so keys are matched to the
+// rows they end up with by primary key, not by position (see keysOf).
 type keyedRows struct {
 	*sql.Rows
 	at    []int          // column of each key part
 	types []reflect.Type // Go type of each key part
+	pkAt  []int          // columns of the target's primary key; none if it has none
 	keys  []relations.Key
+	byPK  map[relations.Key][]relations.Key // target primary key -> the keys of its rows, in order
 	dest  []any
 	err   error // a key that is not a key; reported after the scan
 }
@@ -132,14 +137,58 @@ func (k *keyedRows) Scan(dest ...any) error {
 	if err := k.Rows.Scan(k.dest...); err != nil {
 		return err
 	}
-	var parts [relations.MaxKeyColumns]any
-	for i, col := range k.at {
-		parts[i] = k.dest[col]
-	}
-	key, err := relations.MakeKey(parts[:len(k.at)]...)
+	key, err := partsKey(k.dest, k.at)
 	if err != nil && !errors.Is(err, relations.ErrNullKey) && k.err == nil {
 		k.err = err
 	}
-	k.keys = append(k.keys, key) // the zero Key (NULL) belongs to no parent
+	// The zero Key (NULL) belongs to no parent.
+	if len(k.pkAt) == 0 {
+		k.keys = append(k.keys, key)
+		return nil
+	}
+	pk, err := partsKey(dest, k.pkAt) // GORM's own destinations, filled by the scan
+	if err != nil {
+		if k.err == nil {
+			k.err = fmt.Errorf("gormloader: a joined row without a primary key: %w", err)
+		}
+		return nil
+	}
+	if k.byPK == nil {
+		k.byPK = make(map[relations.Key][]relations.Key)
+	}
+	k.byPK[pk] = append(k.byPK[pk], key)
 	return nil
+}
+
+// partsKey makes a key of the scanned values at the columns at.
+func partsKey(vals []any, at []int) (relations.Key, error) {
+	var parts [relations.MaxKeyColumns]any
+	for i, col := range at {
+		parts[i] = vals[col]
+	}
+	return relations.MakeKey(parts[:len(at)]...)
+}
+
+// keysOf returns the join key of each of rows (a []T of the target), as the
+// callbacks left them.
+func (k *keyedRows) keysOf(ctx context.Context, target *model, rows reflect.Value) ([]relations.Key, error) {
+	if len(k.pkAt) == 0 {
+		if len(k.keys) != rows.Len() {
+			return nil, fmt.Errorf("gormloader: %v has no primary key, and the Query callbacks changed the rows: their join keys cannot be matched", target.typ)
+		}
+		return k.keys, nil
+	}
+	keys := make([]relations.Key, rows.Len())
+	for i := range keys {
+		pk, err := target.pkKey(ctx, rows.Index(i))
+		if err != nil {
+			return nil, err
+		}
+		queue := k.byPK[pk]
+		if len(queue) == 0 {
+			return nil, fmt.Errorf("gormloader: a Query callback added a %v row (primary key %v) that the statement did not return", target.typ, pk)
+		}
+		keys[i], k.byPK[pk] = queue[0], queue[1:]
+	}
+	return keys, nil
 }

@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+
+	"github.com/ormloader/ormloader/dataloader"
 )
 
 // Variant selects a variant of a relation load. Its fields are part of the
@@ -127,23 +129,38 @@ func Partition(keys []BatchKey) []Group {
 // calls run once per partition with that partition's distinct parent keys
 // (never with none), and returns one value per key in the order of keys: the
 // value run returned for the parent, or the zero V (no rows) if run left it
-// out. If any run fails, the whole batch fails with its error: nothing is
-// cached and a later load retries.
+// out. If run fails for a partition, the keys of that partition get its error
+// (dataloader.NotCached: not cached, a later load retries) and the other
+// partitions' keys their values: a failure on one connection (an aborted
+// transaction) or of one variant never fails the loads of another.
 //
 // run is responsible for chunking its keys with [Chunks]; it gets them all so
 // it can record all rows of the partition as one load set.
 func Fetch[V any](ctx context.Context, keys []BatchKey, run func(ctx context.Context, p Part, parents []Key) (map[Key]V, error)) ([]V, []error, error) {
 	results := map[Part]map[Key]V{}
+	var failed map[Part]error
 	for _, g := range Partition(keys) {
 		m, err := run(ctx, g.Part, g.Keys)
 		if err != nil {
-			return nil, nil, err
+			if failed == nil {
+				failed = map[Part]error{}
+			}
+			failed[g.Part] = dataloader.NotCached(err)
+			continue
 		}
 		results[g.Part] = m
 	}
 	out := make([]V, len(keys))
+	var errs []error
 	for i, k := range keys {
+		if err, ok := failed[k.Part]; ok {
+			if errs == nil {
+				errs = make([]error, len(keys))
+			}
+			errs[i] = err
+			continue
+		}
 		out[i] = results[k.Part][k.Parent]
 	}
-	return out, nil, nil
+	return out, errs, nil
 }

@@ -158,11 +158,24 @@ func TestPartitionAndFetch(t *testing.T) {
 	if fmt.Sprint(vals) != fmt.Sprint(want) {
 		t.Fatalf("vals %v, want %v", vals, want)
 	}
+	// A failing partition fails its own keys only.
 	boom := errors.New("boom")
-	if _, _, err := relations.Fetch(context.Background(), keys, func(context.Context, relations.Part, []relations.Key) (map[relations.Key]string, error) {
-		return nil, boom
-	}); !errors.Is(err, boom) {
-		t.Fatalf("a failing partition must fail the batch: %v", err)
+	vals, errs, err = relations.Fetch(context.Background(), keys, func(_ context.Context, p relations.Part, parents []relations.Key) (map[relations.Key]string, error) {
+		if p.Conn != nil {
+			return nil, boom
+		}
+		return map[relations.Key]string{parents[0]: "ok"}, nil
+	})
+	if err != nil || len(errs) != len(keys) {
+		t.Fatalf("err %v, errs %v", err, errs)
+	}
+	for i, k := range keys {
+		if failed := errors.Is(errs[i], boom); failed != (k.Conn != nil) {
+			t.Errorf("key %d (%+v): err %v", i, k, errs[i])
+		}
+	}
+	if vals[0] != "ok" {
+		t.Errorf("the other partitions load: %v", vals)
 	}
 }
 
