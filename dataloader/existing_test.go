@@ -69,3 +69,36 @@ func TestLoadWithCachedKeyEnqueuesNoSiblings(t *testing.T) {
 	}
 	wantBatches(t, r.sorted(), [][]int{{1}, {5, 6}})
 }
+
+// A per-key error marked NotCached reaches its key's waiters unwrapped and
+// is not cached; the batch's other keys are.
+func TestNotCachedPerKeyError(t *testing.T) {
+	boom := errors.New("partition down")
+	calls := 0
+	l := dataloader.New(func(_ context.Context, keys []int) ([]int, []error, error) {
+		calls++
+		errs := make([]error, len(keys))
+		for i, k := range keys {
+			if k < 0 {
+				errs[i] = dataloader.NotCached(boom)
+			}
+		}
+		return keys, errs, nil
+	})
+	ctx, _ := newScope(t)
+	for range 2 {
+		vals, errs := l.LoadMany(ctx, []int{1, -1})
+		if vals[0] != 1 || errs[0] != nil || errs[1] != boom {
+			t.Fatalf("LoadMany = %v, %v (want the error itself, unwrapped)", vals, errs)
+		}
+	}
+	if calls != 2 {
+		t.Fatalf("%d batches, want 2: key -1 is loaded again, key 1 is cached", calls)
+	}
+	if v, err := l.Load(context.Background(), -1); err != boom || v != -1 {
+		t.Fatalf("without a scope: %v, %v", v, err)
+	}
+	if dataloader.NotCached(nil) != nil {
+		t.Fatal("NotCached(nil) must be nil")
+	}
+}
