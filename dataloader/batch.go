@@ -42,6 +42,7 @@ const (
 // flight is what the waiters of one batch wait on.
 type flight struct {
 	done chan struct{} // closed after every entry of the batch is resolved
+	id   uint64        // the batch's number in its scope (0: resolved); never changes
 	// waiters are the tracked workers blocked on the batch; guarded by the
 	// scope's mutex. The batch marks them running again when it resolves,
 	// before they are scheduled, so that the scope does not see "no worker
@@ -131,8 +132,9 @@ func (st *state[K, C, V]) enqueueLocked(s *Scope, key K, ck C, more int, c *cloc
 		if m := st.l.cfg.maxBatch; m > 0 {
 			n = min(n, m)
 		}
+		s.lastBatch++
 		st.pending = &batch[K, C, V]{
-			flight: flight{done: make(chan struct{})},
+			flight: flight{done: make(chan struct{}), id: s.lastBatch},
 			keys:   make([]K, 0, n),
 			slots:  make([]slot[C, V], 0, n),
 		}
@@ -234,7 +236,7 @@ func (st *state[K, C, V]) run(s *Scope, b *batch[K, C, V]) {
 	if b.w.s != nil {
 		ctx = &b.w
 	}
-	vals, errs, batchErr = st.l.call(s, ctx, b.keys)
+	vals, errs, batchErr = st.l.call(s, ctx, b.keys, b.id)
 	returned = true
 }
 
@@ -288,19 +290,19 @@ func isContextErr(err error) bool {
 // batch's worker that carries it) with the tracer, and logs a panic.
 // batchErr is non-nil when the whole batch failed; otherwise
 // len(vals) == len(keys) and errs is nil or of the same length.
-func (l *keyed[K, C, V]) call(s *Scope, ctx context.Context, keys []K) (vals []V, errs []error, batchErr error) {
+func (l *keyed[K, C, V]) call(s *Scope, ctx context.Context, keys []K, batch uint64) (vals []V, errs []error, batchErr error) {
 	t := s.cfg.tracer
 	var start time.Time
 	if t != nil {
 		start = time.Now()
-		ctx = l.traceStart(s, t, ctx, len(keys))
+		ctx = l.traceStart(s, t, ctx, len(keys), batch)
 	}
 	vals, errs, batchErr = l.safeFetch(ctx, keys)
 	if pe, ok := batchErr.(*PanicError); ok {
 		l.logPanic(s, pe, len(keys))
 	}
 	if t != nil {
-		l.traceEnd(s, t, ctx, BatchEndData{Loader: l.cfg.name, Keys: len(keys), Err: batchErr, Duration: time.Since(start)})
+		l.traceEnd(s, t, ctx, BatchEndData{Loader: l.cfg.name, Keys: len(keys), Batch: batch, Err: batchErr, Duration: time.Since(start)})
 	}
 	return vals, errs, batchErr
 }
@@ -311,14 +313,14 @@ func (l *keyed[K, C, V]) logPanic(s *Scope, pe *PanicError, keys int) {
 
 // traceStart and traceEnd call the tracer; a panic in it is logged, not
 // propagated: a tracer bug must not fail or crash the batch.
-func (l *keyed[K, C, V]) traceStart(s *Scope, t Tracer, ctx context.Context, keys int) (out context.Context) {
+func (l *keyed[K, C, V]) traceStart(s *Scope, t Tracer, ctx context.Context, keys int, batch uint64) (out context.Context) {
 	defer func() {
 		if r := recover(); r != nil {
 			out = ctx
 			l.logPanic(s, &PanicError{Loader: l.cfg.name, Value: r, Stack: debug.Stack()}, keys)
 		}
 	}()
-	return t.TraceBatchStart(ctx, BatchStartData{Loader: l.cfg.name, Keys: keys})
+	return t.TraceBatchStart(ctx, BatchStartData{Loader: l.cfg.name, Keys: keys, Batch: batch})
 }
 
 func (l *keyed[K, C, V]) traceEnd(s *Scope, t Tracer, ctx context.Context, d BatchEndData) {
@@ -494,11 +496,17 @@ func (l *keyed[K, C, V]) load(ctx context.Context, key K, siblings []K) (V, erro
 		if e.state == stateResolved {
 			v, err := e.val, e.err
 			s.mu.Unlock()
+			if s.cfg.loadTracer != nil {
+				s.traceLoad(ctx, l.cfg.name, e.f.id)
+			}
 			return v, err
 		}
 	}
 	s.parkLocked(ctx, e)
 	s.mu.Unlock()
+	if s.cfg.loadTracer != nil {
+		s.traceLoad(ctx, l.cfg.name, e.f.id)
+	}
 	return await(ctx, e)
 }
 
@@ -574,6 +582,9 @@ func (l *keyed[K, C, V]) loadMany(ctx context.Context, keys []K) ([]V, []error) 
 	if err != nil {
 		return make([]V, len(keys)), repeat(len(keys), err)
 	}
+	if s.cfg.loadTracer != nil {
+		traceLoads(ctx, s, l.cfg.name, entries)
+	}
 	vals := make([]V, len(keys))
 	var errs []error
 	for i, e := range entries {
@@ -640,6 +651,9 @@ func (l *keyed[K, C, V]) thunk(ctx context.Context, key K, siblings []K) func() 
 		}
 	}
 	entries, err := l.enqueueAll(ctx, s, []K{key}, siblings)
+	if err == nil && s.cfg.loadTracer != nil {
+		traceLoads(ctx, s, l.cfg.name, entries)
+	}
 	return func() (V, error) {
 		if err != nil {
 			var zero V

@@ -42,10 +42,16 @@ func (l *keyed[K, C, V]) loadExisting(ctx context.Context, key K) (V, bool, erro
 	if e.state == stateResolved {
 		v, err := e.val, e.err
 		s.mu.Unlock()
+		if s.cfg.loadTracer != nil {
+			s.traceLoad(ctx, l.cfg.name, e.f.id)
+		}
 		return v, true, err
 	}
 	s.parkLocked(ctx, e)
 	s.mu.Unlock()
+	if s.cfg.loadTracer != nil {
+		s.traceLoad(ctx, l.cfg.name, e.f.id)
+	}
 	v, err := await(ctx, e)
 	return v, true, err
 }

@@ -37,11 +37,12 @@ const spinLimit = time.Millisecond
 type ScopeOption func(*scopeConfig)
 
 type scopeConfig struct {
-	window  time.Duration
-	quiet   time.Duration
-	maxWait time.Duration
-	tracer  Tracer
-	logger  *slog.Logger
+	window     time.Duration
+	quiet      time.Duration
+	maxWait    time.Duration
+	tracer     Tracer
+	loadTracer loadTracer // what of tracer traces loads; nil: nothing, and loads pay nothing
+	logger     *slog.Logger
 }
 
 // WithWindow sets how long, in window mode, a batch may wait after its first
@@ -77,7 +78,9 @@ func WithMaxWait(d time.Duration) ScopeOption {
 	}
 }
 
-// WithTracer reports every batch of the scope to t.
+// WithTracer reports every batch of the scope to t, and every load if t is
+// a [LoadTracer]. A tracer from [TraceScopes] on the scope's context is
+// called too, after t.
 func WithTracer(t Tracer) ScopeOption {
 	return func(c *scopeConfig) { c.tracer = t }
 }
@@ -121,6 +124,7 @@ type Scope struct {
 	running      int           // tracked workers that are neither done nor blocked in a load
 	closed       bool
 	stats        Stats
+	lastBatch    uint64      // the number of the last batch created
 	locals       map[any]any // Local values
 
 	batches sync.WaitGroup // tick and batch goroutines
@@ -163,6 +167,10 @@ func NewScope(ctx context.Context, opts ...ScopeOption) (context.Context, *Scope
 	for _, o := range opts {
 		o(&cfg)
 	}
+	if t, ok := ctx.Value(scopeTracerKey{}).(Tracer); ok {
+		cfg.tracer = joinTracers(cfg.tracer, t)
+	}
+	cfg.loadTracer = loadTracerOf(cfg.tracer)
 	s := &Scope{cfg: cfg}
 	s.ready = s.readyBuf[:0]
 	s.carrier = carrier{Context: ctx, s: s}

@@ -21,12 +21,16 @@ type Tracer interface {
 type BatchStartData struct {
 	Loader string // the loader's name (WithName)
 	Keys   int    // number of keys in the batch
+	// Batch numbers the batch in its scope: the scope's batches are
+	// numbered from 1 in the order they were created (see [LoadData]).
+	Batch uint64
 }
 
 // BatchEndData describes a batch that has run.
 type BatchEndData struct {
 	Loader   string
 	Keys     int
-	Err      error // the batch error, if the whole batch failed; per-key errors are not reported
+	Batch    uint64 // as in BatchStartData
+	Err      error  // the batch error, if the whole batch failed; per-key errors are not reported
 	Duration time.Duration
 }
