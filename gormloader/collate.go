@@ -1,80 +1,160 @@
 package gormloader
 
 import (
-	"reflect"
+	"context"
+	"database/sql"
 	"strings"
+	"sync"
 
 	"github.com/ormloader/ormloader/relations"
 )
 
-// collate gives the parents asked for the results that the database matched
-// to them under its collation, where Go's equality differs: MySQL's and
-// MariaDB's default collations compare strings without case and trailing
-// spaces, so the statement for the parent "ab" returns the row whose key is
-// "AB ", which no parent key equals. A result whose key is none of parents
-// goes to every parent whose key is equal to it case-folded and without
-// trailing spaces (merge combines two results of one parent). Results that
-// match a parent exactly stay where they are, and other dialects compare
-// as Go does.
-func (l *Loader) collate(out map[relations.Key]any, parents []relations.Key, merge func(a, b any) any) {
-	if l.db.Dialector.Name() != "mysql" {
-		return
-	}
-	asked := make(map[relations.Key]bool, len(parents))
-	for _, p := range parents {
-		asked[p] = true
-	}
-	var byFold map[relations.Key][]relations.Key
-	for k, v := range out {
-		if asked[k] {
-			continue
-		}
-		fk, ok := foldKey(k)
-		if !ok {
-			continue
-		}
-		if byFold == nil {
-			byFold = make(map[relations.Key][]relations.Key, len(parents))
-			for _, p := range parents {
-				if fp, ok := foldKey(p); ok {
-					byFold[fp] = append(byFold[fp], p)
-				}
-			}
-		}
-		for _, p := range byFold[fk] {
-			if prev, ok := out[p]; ok {
-				out[p] = merge(prev, v)
-			} else {
-				out[p] = v
-			}
-		}
-	}
+// Collations.
+//
+// Rows are matched to their parents by key values in Go, but the database
+// matched them under the collation of the compared column: MySQL's and
+// MariaDB's usual collations compare strings without case (_ci) and, for
+// most, without trailing spaces (PAD SPACE), so the statement for the parent
+// "ab" returns the row whose key is "AB ". On MySQL the loader reads the
+// collation of each compared string column once (information_schema), and
+// groups rows and parents by their keys folded the way the column compares
+// them: a row goes to every parent that the database matched it with, in the
+// statement's order. Accent-insensitive comparisons (_ai) are not folded.
+// Other dialects compare strings as Go does.
+
+// folder folds keys the way the compared columns compare them; the zero
+// folder (or a nil one) folds nothing.
+type folder struct {
+	parts []foldMode // per key part
 }
 
-// foldKey returns k with its string parts case-folded and stripped of
-// trailing spaces; ok is false if k has no string part.
-func foldKey(k relations.Key) (relations.Key, bool) {
-	vals := k.Values()
-	folded := false
-	for i, v := range vals {
-		if s, isString := v.(string); isString {
-			vals[i] = strings.ToLower(strings.TrimRight(s, " "))
-			folded = true
-		}
+type foldMode uint8
+
+const (
+	foldCase foldMode = 1 << iota // case-insensitive: compare lower-cased
+	foldPad                       // PAD SPACE: trailing spaces do not count
+)
+
+// collation is a lazily computed folder.
+type collation struct {
+	once sync.Once
+	f    *folder
+}
+
+// folder returns the folder of the columns cols of table, asking the
+// database once; nil if no column needs folding (or not on MySQL).
+func (c *collation) folder(l *Loader, table string, cols []string) *folder {
+	c.once.Do(func() { c.f = l.readCollations(table, cols) })
+	return c.f
+}
+
+func (l *Loader) readCollations(table string, cols []string) *folder {
+	if l.db.Dialector.Name() != "mysql" {
+		return nil
 	}
-	if !folded {
-		return relations.Key{}, false
+	sqlDB, err := l.db.DB()
+	if err != nil {
+		return nil
+	}
+	f := &folder{parts: make([]foldMode, len(cols))}
+	folds := false
+	for i, col := range cols {
+		var name sql.NullString
+		// Outside any request: no statement of the request's is counted.
+		err := sqlDB.QueryRowContext(context.Background(),
+			"SELECT COLLATION_NAME FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = ? AND COLUMN_NAME = ?",
+			table, col).Scan(&name)
+		if err != nil || !name.Valid {
+			continue // not a string column, or not found: compare exactly
+		}
+		f.parts[i] = foldModeOf(strings.ToLower(name.String))
+		folds = folds || f.parts[i] != 0
+	}
+	if !folds {
+		return nil
+	}
+	return f
+}
+
+// foldModeOf tells from a collation's name how it compares: _ci without
+// case; PAD SPACE unless it is a NO PAD collation (MariaDB's _nopad_, MySQL
+// 8's UCA 9.0.0 ones, utf8mb4_0900_*) or the binary one.
+func foldModeOf(collation string) foldMode {
+	var m foldMode
+	if strings.Contains(collation, "_ci") {
+		m |= foldCase
+	}
+	if !strings.Contains(collation, "nopad") && !strings.Contains(collation, "_0900_") && collation != "binary" {
+		m |= foldPad
+	}
+	return m
+}
+
+// fold returns k folded part by part; k itself if f is nil.
+func (f *folder) fold(k relations.Key) relations.Key {
+	if f == nil || k.IsZero() {
+		return k
+	}
+	vals := k.Values()
+	for i, v := range vals {
+		s, ok := v.(string)
+		if !ok || i >= len(f.parts) {
+			continue
+		}
+		if f.parts[i]&foldPad != 0 {
+			s = strings.TrimRight(s, " ")
+		}
+		if f.parts[i]&foldCase != 0 {
+			s = strings.ToLower(s)
+		}
+		vals[i] = s
 	}
 	fk, err := relations.MakeKey(vals...)
-	return fk, err == nil
+	if err != nil {
+		return k
+	}
+	return fk
 }
 
-// Merges for collate: the rows of a to-many result appended, the first row
-// of a to-one result, counts added.
-func appendRows(a, b any) any {
-	return reflect.AppendSlice(reflect.ValueOf(a), reflect.ValueOf(b)).Interface()
+// foldAll folds keys in place.
+func (f *folder) foldAll(keys []relations.Key) {
+	if f == nil {
+		return
+	}
+	for i, k := range keys {
+		keys[i] = f.fold(k)
+	}
 }
 
-func firstRow(a, _ any) any { return a }
+// byParent returns the results of out (keyed by folded keys) for the
+// parents asked for, keyed by their own keys; out itself if f is nil.
+func (f *folder) byParent(out map[relations.Key]any, parents []relations.Key) map[relations.Key]any {
+	if f == nil {
+		return out
+	}
+	res := make(map[relations.Key]any, len(parents))
+	for _, p := range parents {
+		if v, ok := out[f.fold(p)]; ok {
+			res[p] = v
+		}
+	}
+	return res
+}
 
-func addCounts(a, b any) any { return a.(int64) + b.(int64) }
+// foldCounts returns counts keyed by folded keys; a database that grouped
+// by the collation returns one row per group, so folds do not collide, but
+// counts of equal folds are added if they do.
+func (f *folder) foldCounts(out map[relations.Key]any) map[relations.Key]any {
+	if f == nil {
+		return out
+	}
+	folded := make(map[relations.Key]any, len(out))
+	for k, v := range out {
+		fk := f.fold(k)
+		if prev, ok := folded[fk]; ok {
+			v = prev.(int64) + v.(int64)
+		}
+		folded[fk] = v
+	}
+	return folded
+}

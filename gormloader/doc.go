@@ -39,11 +39,12 @@
 //     batch), Where filters, and Count with GROUP BY. A variant's arguments are
 //     part of the batch key.
 //
-// Rows are matched to their parents by the key values in Go; on MySQL and
-// MariaDB, whose default collations compare strings without case and
-// trailing spaces, a row whose string key equals no parent's exactly goes to
-// the parents equal to it that way (accent-insensitive matches are not
-// recognised).
+// Rows are matched to their parents by key values in Go, where the database
+// matched them under the compared column's collation: on MySQL and MariaDB
+// the loader reads the collation of each compared string column once and
+// folds keys the way it compares them (case for _ci, trailing spaces for
+// PAD SPACE), so a row goes to every parent the database matched it with, in
+// the statement's order. Accent-insensitive matches (_ai) are not folded.
 //
 // Every statement goes through GORM's Query callbacks, as GORM's own Preload
 // and Count do, so soft delete, query clauses and the application's own

@@ -101,8 +101,8 @@ func (l *Loader) fetchRelation(ctx context.Context, sets *relations.Sets, r *rel
 				return nil, err
 			}
 		}
-		l.collate(out, parents, addCounts)
-		return out, nil
+		f := r.collation.folder(l, r.MatchTable(), r.MatchColumns())
+		return f.byParent(f.foldCounts(out), parents), nil
 	}
 	all := reflect.MakeSlice(reflect.SliceOf(r.target.ModelType), 0, 0)
 	var keys []relations.Key
@@ -121,13 +121,9 @@ func (l *Loader) fetchRelation(ctx context.Context, sets *relations.Sets, r *rel
 	if tm, err := l.model(r.target.ModelType); err == nil {
 		l.recordRows(ctx, sets, tm, all, true)
 	}
-	out := groupRows(all, keys, r.Kind.Many(), len(parents))
-	if r.Kind.Many() {
-		l.collate(out, parents, appendRows)
-	} else {
-		l.collate(out, parents, firstRow)
-	}
-	return out, nil
+	f := r.collation.folder(l, r.MatchTable(), r.MatchColumns())
+	f.foldAll(keys)
+	return f.byParent(groupRows(all, keys, r.Kind.Many(), len(parents)), parents), nil
 }
 
 // groupRows returns the rows (a []T) of each parent key (keys[i] is row i's;
@@ -443,16 +439,16 @@ func (m *model) fetchByID(l *Loader) func(ctx context.Context, keys []relations.
 			}
 			l.recordRows(ctx, sets, m, all, true)
 			// Results point into all: read-only, as every cached result.
+			f := m.collation.folder(l, m.schema.Table, m.pkCols)
 			out := make(map[relations.Key]any, all.Len())
 			for i := range all.Len() {
 				k, err := m.pkKey(ctx, all.Index(i))
 				if err != nil {
 					continue
 				}
-				out[k] = all.Index(i).Addr().Interface()
+				out[f.fold(k)] = all.Index(i).Addr().Interface()
 			}
-			l.collate(out, ids, firstRow)
-			return out, nil
+			return f.byParent(out, ids), nil
 		})
 	}
 }

@@ -57,6 +57,7 @@ type Owner struct {
 type Pet struct {
 	ID        uint
 	OwnerCode string `gorm:"size:8"`
+	Rank      int
 	Owner     *Owner `gorm:"foreignKey:OwnerCode"`
 }
 
@@ -214,5 +215,58 @@ func TestTransactionSequentialSelfRelation(t *testing.T) {
 				t.Errorf("%d of %d loads failed in 20 transactions of sequential loads", failed, 20*2*10)
 			}
 		})
+	}
+}
+
+// TestCollationKeepsOrder: the pet whose key matches "ab" only under the
+// collation comes after the exact match, whatever the Order.
+func TestCollationKeepsOrder(t *testing.T) {
+	db := openModels(t, "mysql", &Owner{}, &Pet{})
+	must(t, db.Create(&Owner{Code: "ab"}).Error)
+	must(t, db.Create(&[]Pet{{ID: 1, OwnerCode: "ab", Rank: 2}, {ID: 2, OwnerCode: "AB", Rank: 1}}).Error)
+	must(t, db.Use(gormloader.New()))
+	ctx, sc := dataloader.NewScope(context.Background())
+	defer sc.Close()
+	var o Owner
+	must(t, db.WithContext(ctx).First(&o).Error)
+	got, err := gormloader.Load[Pet](ctx, db, &o, "Pets", gormloader.Order("`rank`"))
+	must(t, err)
+	var want []Pet
+	must(t, db.Model(&o).Order("`rank`").Association("Pets").Find(&want))
+	if len(got) != 2 || len(want) != 2 || got[0].ID != want[0].ID {
+		t.Errorf("Order(rank): gormloader %+v, the association %+v", got, want)
+	}
+	first, err := gormloader.LoadOne[Pet](ctx, db, &o, "Pets", gormloader.Order("`rank`"))
+	must(t, err)
+	if first == nil || first.ID != 2 {
+		t.Errorf("LoadOne with Order(rank) = %+v, want pet 2 (rank 1)", first)
+	}
+}
+
+// TestCollationBothKeysInOneBatch: pets 1 and 2 belong to owner "ab" under
+// the collation; in one batch, the exact key won and "AB" got nothing
+// (LoadOne nil, Count 0).
+func TestCollationBothKeysInOneBatch(t *testing.T) {
+	db := openModels(t, "mysql", &Owner{}, &Pet{})
+	must(t, db.Create(&Owner{Code: "ab"}).Error)
+	must(t, db.Create(&[]Pet{{ID: 1, OwnerCode: "ab"}, {ID: 2, OwnerCode: "AB"}}).Error)
+	must(t, db.Use(gormloader.New()))
+	ctx, sc := dataloader.NewScope(context.Background())
+	defer sc.Close()
+	var pets []Pet
+	must(t, db.WithContext(ctx).Order("id").Find(&pets).Error)
+	for i := range pets {
+		got, err := gormloader.LoadOne[Owner](ctx, db, &pets[i], "Owner")
+		must(t, err)
+		var want []Owner
+		must(t, db.Model(&pets[i]).Association("Owner").Find(&want))
+		if got == nil || len(want) != 1 {
+			t.Errorf("pet %d (owner %q): LoadOne = %v, the association %v", pets[i].ID, pets[i].OwnerCode, got, want)
+		}
+		n, err := gormloader.Count(ctx, db, &pets[i], "Owner")
+		must(t, err)
+		if n != 1 {
+			t.Errorf("pet %d (owner %q): Count = %d, want 1", pets[i].ID, pets[i].OwnerCode, n)
+		}
 	}
 }

@@ -39,7 +39,8 @@ type model struct {
 	keyFields  []*schema.Field
 	sharedKeys bool
 
-	byID *dataloader.Loader[relations.BatchKey, any] // the primary-key loader
+	byID      *dataloader.Loader[relations.BatchKey, any] // the primary-key loader
+	collation collation                                   // of the primary-key columns
 }
 
 // relation is a relations.Relation plus the GORM fields needed to read keys
@@ -54,7 +55,8 @@ type relation struct {
 	matchFields []*schema.Field // target fields compared with the key (non-m2m)
 	joinFields  []*schema.Field // join-table fields compared with the key (m2m)
 
-	loader *dataloader.Loader[relations.BatchKey, any]
+	loader    *dataloader.Loader[relations.BatchKey, any]
+	collation collation // of the match columns (see collate.go)
 
 	// rowsPerParent is the last statement's rows per parent key, in 16ths:
 	// the next statement's slice is sized from it, since GORM appends row by

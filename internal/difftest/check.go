@@ -36,9 +36,7 @@ type Config struct {
 	Trees int // query trees per data set
 	// Collation writes some string foreign keys in upper case or with a
 	// trailing space: other keys where strings compare exactly, the same
-	// key under MySQL's and MariaDB's default collations. gormloader still
-	// gets some of those wrong on MySQL (see the package doc), so CI
-	// leaves this off.
+	// key under MySQL's and MariaDB's default collations.
 	Collation bool
 }
 
@@ -48,7 +46,7 @@ const (
 	FirstEnv = "ORMLOADER_DIFF_FIRST" // the seed of the first one
 	DataEnv  = "ORMLOADER_DIFF_DATA"  // data sets per schema and database
 	TreesEnv = "ORMLOADER_DIFF_TREES" // query trees per data set
-	// CollationEnv=1 sets Config.Collation.
+	// CollationEnv sets Config.Collation (a boolean).
 	CollationEnv = "ORMLOADER_DIFF_COLLATION"
 )
 

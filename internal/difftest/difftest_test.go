@@ -21,7 +21,7 @@ var (
 	trees = flag.Int("trees", 0, "query trees per data set (default 4; also "+difftest.TreesEnv+")")
 	keep  = flag.Bool("keep", false, "keep the generated package of -seeds (under testdata/) to rerun or read it")
 	race  = flag.Bool("gorace", false, "build the generated package of -seeds with -race")
-	coll  = flag.Bool("collation", false, "write string keys that only MySQL's collations match (also "+difftest.CollationEnv+"=1; known failures)")
+	coll  = flag.Bool("collation", true, "write string keys that only MySQL's collations match (also "+difftest.CollationEnv+"=0 to leave them out)")
 )
 
 // ciConfig is the budget of the checked-in schemas in CI.

@@ -19,8 +19,8 @@
 // generates the schemas of seeds first to first+N-1 into a package under
 // testdata/ (inside the module, so it imports this one) and runs its test
 // with go test; -keep leaves it there to read and rerun, -gorace builds it
-// with -race, and -collation (ORMLOADER_DIFF_COLLATION=1) also writes the
-// string keys of the known failures below, which CI leaves out. Every check is a subtest named schema/dialect/dataN/treeN
+// with -race, and -collation=false (ORMLOADER_DIFF_COLLATION=0) leaves out
+// the string keys that only MySQL's collations match. Every check is a subtest named schema/dialect/dataN/treeN
 // (TestSchemas/s0007/postgres/data1/tree3), so one failure reruns alone with
 // -run, and a failure prints the query tree, the parent row, both results
 // and the statements.
@@ -131,17 +131,17 @@
 // from a plain loop over a relation of a model to itself, whose second
 // load-set claim fetched in the background.
 //
+// Fixed since too: on MySQL and MariaDB, the rows that match a parent only
+// under the collation came after the others whatever the Order, and when one
+// batch held both "ab" and "AB" as parent keys, "AB" got nothing (gormloader
+// now groups by keys folded as the column's collation compares them; tests
+// TestCollationKeepsOrder and TestCollationBothKeysInOneBatch in gormloader).
+//
 // # Known failures
 //
-// Left out of CI, with minimal reproductions in testdata/repro (go test
+// Left out of CI, with a minimal reproduction in testdata/repro (go test
 // ./internal/difftest/testdata/repro):
 //
-//   - MySQL and MariaDB, with -collation: a to-many result with an Order
-//     puts the rows that match the parent only under the collation after
-//     the others, whatever the order (so LoadOne and Limit pick the wrong
-//     rows); and when one batch holds both "ab" and "AB" as parent keys (a
-//     belongs-to), the parent whose key is "AB" gets nothing (no row, a
-//     zero Count).
 //   - Statements: a level that loads a relation of a model to itself and
 //     another relation or variant over the same rows issues two statements
 //     for the other one: the self relation's results take rows over

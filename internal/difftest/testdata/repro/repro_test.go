@@ -10,14 +10,12 @@ import (
 	"context"
 	"testing"
 
-	"gorm.io/driver/mysql"
 	"gorm.io/driver/sqlite"
 	"gorm.io/gorm"
 	"gorm.io/gorm/logger"
 
 	"github.com/ormloader/ormloader/dataloader"
 	"github.com/ormloader/ormloader/gormloader"
-	"github.com/ormloader/ormloader/internal/testdb"
 )
 
 func must(t *testing.T, err error) {
@@ -31,85 +29,6 @@ func scope(t *testing.T) context.Context {
 	ctx, sc := dataloader.NewScope(context.Background())
 	t.Cleanup(sc.Close)
 	return ctx
-}
-
-type Owner struct {
-	Code string `gorm:"primaryKey;size:8"`
-	Pets []Pet  `gorm:"foreignKey:OwnerCode"`
-}
-
-type Pet struct {
-	ID        uint
-	OwnerCode string `gorm:"size:8"`
-	Rank      int
-	Owner     *Owner `gorm:"foreignKey:OwnerCode"`
-}
-
-// openMySQL returns a fresh MySQL/MariaDB database (default collation:
-// case-insensitive, PAD SPACE) with Owner and Pet, or skips.
-func openMySQL(t *testing.T) *gorm.DB {
-	t.Helper()
-	d, ok := testdb.MySQL(t)
-	if !ok {
-		t.Skip()
-	}
-	db, err := gorm.Open(mysql.Open(d.DSN), &gorm.Config{Logger: logger.Discard})
-	must(t, err)
-	sqlDB, _ := db.DB()
-	t.Cleanup(func() { sqlDB.Close() })
-	must(t, db.AutoMigrate(&Owner{}, &Pet{}))
-	return db
-}
-
-// TestCollationKeepsOrder: the pet whose key matches "ab" only under the
-// collation comes after the exact match, whatever the Order.
-func TestCollationKeepsOrder(t *testing.T) {
-	db := openMySQL(t)
-	must(t, db.Create(&Owner{Code: "ab"}).Error)
-	must(t, db.Create(&[]Pet{{ID: 1, OwnerCode: "ab", Rank: 2}, {ID: 2, OwnerCode: "AB", Rank: 1}}).Error)
-	must(t, db.Use(gormloader.New()))
-	ctx := scope(t)
-	var o Owner
-	must(t, db.WithContext(ctx).First(&o).Error)
-	got, err := gormloader.Load[Pet](ctx, db, &o, "Pets", gormloader.Order("`rank`"))
-	must(t, err)
-	var want []Pet
-	must(t, db.Model(&o).Order("`rank`").Association("Pets").Find(&want))
-	if len(got) != 2 || len(want) != 2 || got[0].ID != want[0].ID {
-		t.Errorf("Order(rank): gormloader %+v, the association %+v", got, want)
-	}
-	first, err := gormloader.LoadOne[Pet](ctx, db, &o, "Pets", gormloader.Order("`rank`"))
-	must(t, err)
-	if first == nil || first.ID != 2 {
-		t.Errorf("LoadOne with Order(rank) = %+v, want pet 2 (rank 1)", first)
-	}
-}
-
-// TestCollationBothKeysInOneBatch: pets 1 and 2 belong to owner "ab" under
-// the collation; in one batch, the exact key wins and "AB" gets nothing
-// (LoadOne nil, Count 0).
-func TestCollationBothKeysInOneBatch(t *testing.T) {
-	db := openMySQL(t)
-	must(t, db.Create(&Owner{Code: "ab"}).Error)
-	must(t, db.Create(&[]Pet{{ID: 1, OwnerCode: "ab"}, {ID: 2, OwnerCode: "AB"}}).Error)
-	must(t, db.Use(gormloader.New()))
-	ctx := scope(t)
-	var pets []Pet
-	must(t, db.WithContext(ctx).Order("id").Find(&pets).Error)
-	for i := range pets {
-		got, err := gormloader.LoadOne[Owner](ctx, db, &pets[i], "Owner")
-		must(t, err)
-		var want []Owner
-		must(t, db.Model(&pets[i]).Association("Owner").Find(&want))
-		if got == nil || len(want) != 1 {
-			t.Errorf("pet %d (owner %q): LoadOne = %v, the association %v", pets[i].ID, pets[i].OwnerCode, got, want)
-		}
-		n, err := gormloader.Count(ctx, db, &pets[i], "Owner")
-		must(t, err)
-		if n != 1 {
-			t.Errorf("pet %d (owner %q): Count = %d, want 1", pets[i].ID, pets[i].OwnerCode, n)
-		}
-	}
 }
 
 type Node struct {
