@@ -3,8 +3,10 @@ package gormloader
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/ormloader/ormloader/relations"
 )
@@ -37,43 +39,60 @@ const (
 
 // collation is a lazily computed folder.
 type collation struct {
-	once sync.Once
+	mu   sync.Mutex // protects the fields below
+	done bool
 	f    *folder
 }
+
+// collationTimeout bounds the read of a column's collation: it runs on the
+// pool, which a transaction holding its last connection could leave empty.
+// Until it succeeds, keys compare exactly.
+const collationTimeout = 2 * time.Second
 
 // folder returns the folder of the columns cols of table, asking the
 // database once; nil if no column needs folding (or not on MySQL).
 func (c *collation) folder(l *Loader, table string, cols []string) *folder {
-	c.once.Do(func() { c.f = l.readCollations(table, cols) })
-	return c.f
-}
-
-func (l *Loader) readCollations(table string, cols []string) *folder {
 	if l.db.Dialector.Name() != "mysql" {
 		return nil
 	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if !c.done {
+		c.f, c.done = l.readCollations(table, cols)
+	}
+	return c.f
+}
+
+// readCollations reads the collations of cols; ok is false if the database
+// did not answer (the next batch asks again).
+func (l *Loader) readCollations(table string, cols []string) (f *folder, ok bool) {
 	sqlDB, err := l.db.DB()
 	if err != nil {
-		return nil
+		return nil, true
 	}
-	f := &folder{parts: make([]foldMode, len(cols))}
+	// Outside any request's context: no statement of a request's is counted.
+	ctx, cancel := context.WithTimeout(context.Background(), collationTimeout)
+	defer cancel()
+	f = &folder{parts: make([]foldMode, len(cols))}
 	folds := false
 	for i, col := range cols {
 		var name sql.NullString
-		// Outside any request: no statement of the request's is counted.
-		err := sqlDB.QueryRowContext(context.Background(),
+		err := sqlDB.QueryRowContext(ctx,
 			"SELECT COLLATION_NAME FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = ? AND COLUMN_NAME = ?",
 			table, col).Scan(&name)
-		if err != nil || !name.Valid {
-			continue // not a string column, or not found: compare exactly
+		switch {
+		case errors.Is(err, sql.ErrNoRows) || err == nil && !name.Valid:
+			continue // not found, or not a string column: compare exactly
+		case err != nil:
+			return nil, false
 		}
 		f.parts[i] = foldModeOf(strings.ToLower(name.String))
 		folds = folds || f.parts[i] != 0
 	}
 	if !folds {
-		return nil
+		return nil, true
 	}
-	return f
+	return f, true
 }
 
 // foldModeOf tells from a collation's name how it compares: _ci without
