@@ -380,18 +380,21 @@ func callSite() string {
 	return formatFrame(fallback)
 }
 
-// libraryPrefixes are the packages whose frames are never a call site.
-var libraryPrefixes = []string{
-	"runtime.", "testing.", "database/sql", "net/http.", "context.",
-	"gorm.io/", "entgo.io/", "github.com/99designs/gqlgen/",
+// libraryPackages are the packages (and their subpackages) whose frames
+// are never a call site.
+var libraryPackages = []string{
+	"runtime", "testing", "database/sql", "net/http", "context",
+	"gorm.io", "entgo.io", "github.com/99designs/gqlgen",
 	"github.com/ormloader/ormloader/dataloader", "github.com/ormloader/ormloader/relations",
 	"github.com/ormloader/ormloader/gormloader", "github.com/ormloader/ormloader/entloader",
 	"github.com/ormloader/ormloader/gqlgenloader", "github.com/ormloader/ormloader/ormloadertest",
 }
 
+// libraryFrame reports whether function (a frame's "pkg/path.Func") is in
+// one of libraryPackages.
 func libraryFrame(function string) bool {
-	for _, p := range libraryPrefixes {
-		if strings.HasPrefix(function, p) {
+	for _, p := range libraryPackages {
+		if rest, ok := strings.CutPrefix(function, p); ok && (strings.HasPrefix(rest, ".") || strings.HasPrefix(rest, "/")) {
 			return true
 		}
 	}
