@@ -132,8 +132,8 @@ func (g *Guard) check(rec *recording) {
 		g.logger.Warn("ormloadertest: N+1", "operation", rep.Operation, "relation", rel.Name, "path", rel.Path,
 			"batches", rel.Batches, "keys", rel.Keys, "statements", rel.Statements, "call_site", rel.CallSite, "sql", sql)
 		if g.t != nil {
-			g.t.Errorf("ormloadertest: N+1 in operation %s (more than %s at one GraphQL path, or one key at a time under a list):\n%s",
-				rep.Operation, plural(g.maxBatches, "batch"), relationText(rel))
+			g.t.Errorf("ormloadertest: N+1%s (more than %s at one GraphQL path, or one key at a time under a list):\n%s",
+				inOperation(rep.Operation), plural(g.maxBatches, "batch"), relationText(rel))
 		}
 	}
 	for _, f := range rec.contextFindings() {
@@ -147,6 +147,13 @@ func (g *Guard) check(rec *recording) {
 			g.t.Errorf("ormloadertest: %s", f)
 		}
 	}
+}
+
+func inOperation(name string) string {
+	if name == "" {
+		return ""
+	}
+	return " in operation " + name
 }
 
 // first reports whether the finding named by parts is new, and remembers it.
@@ -177,9 +184,9 @@ func (f contextFinding) scopeText() string {
 }
 
 func (f contextFinding) String() string {
-	where := f.path
-	if where == "" {
-		where = "outside resolvers"
+	where := "outside resolvers"
+	if f.path != "" {
+		where = "at " + f.path
 	}
 	if f.site != "" {
 		where += " (" + f.site + ")"
@@ -188,7 +195,7 @@ func (f contextFinding) String() string {
 	if f.scope.has {
 		scope = fmt.Sprintf("with %s %v", f.check, f.scope.v)
 	}
-	return fmt.Sprintf("a load of %s at %s has %s %v in its context, but the batches of its scope run %s: "+
+	return fmt.Sprintf("a load of %s %s has %s %v in its context, but the batches of its scope run %s: "+
 		"batches run under the scope's context, so privacy rules and tenant conditions do not see the resolver's value. "+
 		"Put it into the context before the scope opens: in HTTP middleware in front of the GraphQL handler, "+
 		"with gqlgenloader.WithContext, or open the scope after authentication with gqlgenloader's Extension.Middleware",

@@ -119,6 +119,9 @@ func plural(n int, unit string) string {
 	if n == 1 {
 		return "1 " + unit
 	}
+	if strings.HasSuffix(unit, "ch") {
+		return fmt.Sprintf("%d %ses", n, unit)
+	}
 	return fmt.Sprintf("%d %ss", n, unit)
 }
 
