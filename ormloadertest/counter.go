@@ -12,8 +12,9 @@ import (
 // being measured:
 //
 //   - a statement whose context comes from [Statements]' function or from
-//     the request of [Operation] or [Guard.Middleware] counts there, and only
-//     there, however many counters or databases report it;
+//     the request of [Operation] or [Guard.Middleware] counts there (and in
+//     the Operation around a Guard), and nowhere else, whichever counter
+//     reports it;
 //   - a statement with another context (context.Background(), a GORM query
 //     without WithContext) counts in every [Statements] and [Operation] that
 //     is running on this counter at the time: a guard that misses a
@@ -34,8 +35,8 @@ func (c *Counter) Record(ctx context.Context, query string) {
 	if ctx == nil {
 		ctx = context.Background()
 	}
-	o := originOf(ctx)
 	if r := recordingFrom(ctx); r != nil {
+		o := originOf(ctx)
 		for ; r != nil; r = r.parent {
 			r.statement(ctx, o, query)
 		}
@@ -44,6 +45,10 @@ func (c *Counter) Record(ctx context.Context, query string) {
 	c.mu.Lock()
 	running := slices.Clone(c.running)
 	c.mu.Unlock()
+	if len(running) == 0 {
+		return // nothing is measured: a hook on a server without a Guard costs this much
+	}
+	o := originOf(ctx)
 	for _, r := range running {
 		r.statement(ctx, o, query)
 	}

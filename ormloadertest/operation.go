@@ -3,6 +3,7 @@ package ormloadertest
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -89,4 +90,20 @@ func Operation(t testing.TB, c *Counter, h http.Handler, req Request, budget Bud
 		t.Errorf("ormloadertest: operation %s: %sAll %s", name, msg, rep)
 	}
 	return rep
+}
+
+// budgetError describes what of rep exceeds b, or returns "".
+func budgetError(rep *Report, b Budget) string {
+	var msg string
+	if reps := rep.repeated(b.maxBatches()); len(reps) > 0 {
+		msg += fmt.Sprintf("N+1: %s loaded in more than %s at one GraphQL path, or one key at a time under a list:\n",
+			plural(len(reps), "relation"), plural(b.maxBatches(), "batch"))
+		for _, rel := range reps {
+			msg += relationText(rel)
+		}
+	}
+	if b.Statements > 0 && rep.Statements > b.Statements {
+		msg += fmt.Sprintf("ran %d statements, more than the budget of %d.\n", rep.Statements, b.Statements)
+	}
+	return msg
 }

@@ -31,9 +31,9 @@ type recording struct {
 	fields      map[fieldKey]*fieldGroup
 	outside     map[string]*sqlCounts // statements outside resolvers and batches, by call site
 	batches     map[batchKey]*batchRecord
-	loadSites   map[loadKey]string // the call site of the first load of a loader at a path
-	values      []loadValue        // context values of loads, one per scope, check, loader, path and value
-	scopeValues map[scopeCheck]checkedValue
+	loadSites   map[loadKey]string          // the call site of the first load of a loader at a path
+	values      []loadValue                 // context values of loads, one per scope, check, loader, path and value
+	scopeValues map[scopeCheck]checkedValue // the checks' values in the context of each scope's first batch
 }
 
 var _ dataloader.LoadTracer = (*recording)(nil)
