@@ -8,13 +8,17 @@ import (
 	"github.com/ormloader/ormloader/dataloader"
 )
 
-// batchLog prints every batch and load of the scopes it traces.
-type batchLog struct{ mu sync.Mutex }
+// batchLog keeps what it sees of the scopes it traces.
+type batchLog struct {
+	mu      sync.Mutex
+	batches []string
+	loads   []string
+}
 
 func (b *batchLog) TraceBatchStart(ctx context.Context, d dataloader.BatchStartData) context.Context {
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	fmt.Printf("batch %d of %s: %d keys\n", d.Batch, d.Loader, d.Keys)
+	b.batches = append(b.batches, fmt.Sprintf("batch %d of %s: %d keys", d.Batch, d.Loader, d.Keys))
 	return ctx
 }
 
@@ -23,7 +27,7 @@ func (*batchLog) TraceBatchEnd(context.Context, dataloader.BatchEndData) {}
 func (b *batchLog) TraceLoad(_ context.Context, d dataloader.LoadData) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	fmt.Printf("load of %s waits for batch %d\n", d.Loader, d.Batch)
+	b.loads = append(b.loads, fmt.Sprintf("a load of %s waited for batch %d", d.Loader, d.Batch))
 }
 
 // A test observes the scope that the code under test opens (here handle;
@@ -43,8 +47,13 @@ func ExampleTraceScopes() {
 		users.LoadMany(ctx, []int{1, 2, 3})
 	}
 
-	handle(dataloader.TraceScopes(context.Background(), &batchLog{}))
+	log := &batchLog{}
+	handle(dataloader.TraceScopes(context.Background(), log))
+	// The batch goes in its own goroutine: print once the scope is closed.
+	for _, line := range append(log.batches, log.loads...) {
+		fmt.Println(line)
+	}
 	// Output:
-	// load of users waits for batch 1
 	// batch 1 of users: 3 keys
+	// a load of users waited for batch 1
 }
