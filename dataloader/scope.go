@@ -29,6 +29,10 @@ const (
 	DefaultMaxWait     = 5 * time.Millisecond
 )
 
+// reserveFactor times the watchdog bounds the wait for reserved workers
+// (Scope.Reserve): 100 ms by default.
+const reserveFactor = 20
+
 // spinLimit is the longest wait done by yielding instead of sleeping: Go
 // timers cannot sleep for less than about a millisecond.
 const spinLimit = time.Millisecond
@@ -122,6 +126,7 @@ type Scope struct {
 	wake         chan struct{} // nudges a sleeping tick; made when first needed
 	tracked      bool          // a worker was started: dispatch by tracking
 	running      int           // tracked workers that are neither done nor blocked in a load
+	reserved     int           // workers about to start (Reserve)
 	closed       bool
 	stats        Stats
 	lastBatch    uint64      // the number of the last batch created
@@ -285,6 +290,36 @@ func (s *Scope) StartWorker(ctx context.Context) (_ context.Context, end func())
 	s.lastActivity = time.Now()
 	s.mu.Unlock()
 	return w, w.end
+}
+
+// Reserve reports that a worker is about to start: integrations call it for
+// work they know will run but whose goroutine may not have been scheduled
+// yet (gqlgenloader: each root field of a query, before gqlgen starts it).
+// Until release is called, pending batches wait for it; unlike a running
+// worker, a reservation is known not to be blocked anywhere, so the
+// watchdog ([WithMaxWait]) does not cut the wait short: the scope waits up
+// to 20 times as long for reserved workers (100 ms by default; a bound, for
+// a reservation that can only start when a loader's batch is over, such as
+// one waiting for a worker limit's slot), and aliased root fields are one
+// batch however late the scheduler starts them within that. Call release
+// once the worker has started (StartWorker) or will not start; later calls
+// do nothing. It switches the scope to tracked mode.
+func (s *Scope) Reserve() (release func()) {
+	s.mu.Lock()
+	s.tracked = true
+	s.reserved++
+	s.lastActivity = time.Now()
+	s.mu.Unlock()
+	var once sync.Once
+	return func() {
+		once.Do(func() {
+			s.mu.Lock()
+			s.reserved--
+			s.lastActivity = time.Now()
+			s.notifyLocked()
+			s.mu.Unlock()
+		})
+	}
 }
 
 func (w *worker) end() {
@@ -494,6 +529,13 @@ func (s *Scope) untilDispatchLocked(now time.Time) (wait time.Duration, sleep bo
 	watchdog := s.cfg.maxWait - now.Sub(s.firstKey)
 	if s.running > 0 {
 		return watchdog, true
+	}
+	if s.reserved > 0 {
+		// Only reserved workers are left, and they cannot be blocked
+		// anywhere: wait for them (their release wakes the tick) far longer
+		// than the watchdog, but not forever (a reservation that waits for a
+		// slot of a worker limit whose holders wait for this batch).
+		return reserveFactor*s.cfg.maxWait - now.Sub(s.firstKey), true
 	}
 	return min(quiet, watchdog), false
 }

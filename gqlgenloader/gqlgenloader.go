@@ -44,10 +44,11 @@
 // period has passed, so a level of the query costs no fixed wait. Plain
 // struct fields are not tracked: they cannot load.
 //
-// The root fields of a query are held together: the scope counts each as
-// running from the start of the operation until its resolver runs, so
+// The root fields of a query are held together: the scope reserves a
+// worker for each from the start of the operation until its resolver runs
+// (dataloader.Scope.Reserve; up to 20 watchdogs, 100 ms by default), so
 // aliased lookups (a: band(id: 1) b: band(id: 2)) are one batch whatever the
-// goroutines' timing. Below the root, gqlgen starts the resolvers of list
+// goroutines' timing, also on a busy machine. Below the root, gqlgen starts the resolvers of list
 // elements and child fields only after the parent resolver has returned;
 // the quiet period ([dataloader.DefaultQuietPeriod]) bridges that gap, and the
 // ORM adapters' load sets make relation loads one statement per level
@@ -244,14 +245,16 @@ func (e *Extension) InterceptField(ctx context.Context, next graphql.Resolver) (
 // one has started, so the scope would see no running worker and dispatch a
 // batch without the next field's keys (a: band(id: 1) b: band(id: 2) would
 // be two statements). So before a query runs, one worker per root field is
-// started on its behalf; each is ended when that root field's resolver
-// has started its own worker (or when the root field is over, if it never
-// does), and all are ended when the execution is.
+// reserved on its behalf (dataloader.Scope.Reserve: the watchdog does not
+// cut a reservation short, so a goroutine the scheduler starts late on a
+// busy machine still joins the batch); each is released when that root
+// field's resolver has started its own worker (or when the root field is
+// over, if it never does), and all are released when the execution is.
 
 type rootKey struct{}
 
-// pendingRoots holds the workers started for root fields that have not
-// started yet.
+// pendingRoots holds the reservations of root fields that have not started
+// yet.
 type pendingRoots struct {
 	mu   sync.Mutex // protects ends
 	ends []func()
@@ -261,8 +264,7 @@ func startRoots(ctx context.Context, scope *dataloader.Scope, opCtx *graphql.Ope
 	p := &pendingRoots{}
 	for _, f := range graphql.CollectFields(opCtx, opCtx.Operation.SelectionSet, nil) {
 		if !strings.HasPrefix(f.Name, "__") { // introspection runs before the root fields, in line
-			_, end := scope.StartWorker(ctx)
-			p.ends = append(p.ends, end)
+			p.ends = append(p.ends, scope.Reserve())
 		}
 	}
 	return context.WithValue(ctx, pendingKey{}, p), p
