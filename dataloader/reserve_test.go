@@ -89,3 +89,33 @@ func TestReservationIsBounded(t *testing.T) {
 	}
 	wantBatches(t, r.calls(), [][]int{{1}})
 }
+
+// The watchdog runs from the last start of a worker: a reserved worker that
+// starts long after the first key, and runs a little before it loads, still
+// joins the batch (measured from the first key, the watchdog had expired
+// the moment it started).
+func TestWatchdogRunsFromTheLastWorkerStart(t *testing.T) {
+	r := &recorder{}
+	l := dataloader.New(r.fetch)
+	ctx, scope := newScope(t, dataloader.WithMaxWait(20*time.Millisecond))
+	release := scope.Reserve()
+	var wg sync.WaitGroup
+	wg.Add(2)
+	scope.Go(ctx, func(ctx context.Context) {
+		defer wg.Done()
+		if _, err := l.Load(ctx, 1); err != nil {
+			t.Error(err)
+		}
+	})
+	time.Sleep(50 * time.Millisecond) // past the watchdog, within the reservation's bound
+	scope.Go(ctx, func(ctx context.Context) {
+		defer wg.Done()
+		release()
+		time.Sleep(2 * time.Millisecond) // running, well within a fresh watchdog
+		if _, err := l.Load(ctx, 2); err != nil {
+			t.Error(err)
+		}
+	})
+	wg.Wait()
+	wantBatches(t, r.sorted(), [][]int{{1, 2}})
+}

@@ -127,6 +127,7 @@ type Scope struct {
 	tracked      bool          // a worker was started: dispatch by tracking
 	running      int           // tracked workers that are neither done nor blocked in a load
 	reserved     int           // workers about to start (Reserve)
+	lastStart    time.Time     // when a worker last started or a reservation was released
 	closed       bool
 	stats        Stats
 	lastBatch    uint64      // the number of the last batch created
@@ -284,10 +285,11 @@ func (w *worker) Value(key any) any {
 // same loader make one batch of it, as if they were resolvers.
 func (s *Scope) StartWorker(ctx context.Context) (_ context.Context, end func()) {
 	w := &worker{Context: ctx, s: s}
+	now := time.Now()
 	s.mu.Lock()
 	s.tracked = true
 	s.running++
-	s.lastActivity = time.Now()
+	s.lastActivity, s.lastStart = now, now
 	s.mu.Unlock()
 	return w, w.end
 }
@@ -313,9 +315,10 @@ func (s *Scope) Reserve() (release func()) {
 	var once sync.Once
 	return func() {
 		once.Do(func() {
+			now := time.Now()
 			s.mu.Lock()
 			s.reserved--
-			s.lastActivity = time.Now()
+			s.lastActivity, s.lastStart = now, now
 			s.notifyLocked()
 			s.mu.Unlock()
 		})
@@ -526,7 +529,11 @@ func (s *Scope) untilDispatchLocked(now time.Time) (wait time.Duration, sleep bo
 	if !s.tracked {
 		return min(quiet, s.cfg.window-now.Sub(s.firstKey)), false
 	}
-	watchdog := s.cfg.maxWait - now.Sub(s.firstKey)
+	// The watchdog bounds the wait for workers blocked outside loaders: it
+	// runs from the first pending key, or from the last start of a worker
+	// if later (a root field that started late must get its own chance to
+	// load before the batch goes without it).
+	watchdog := s.cfg.maxWait - now.Sub(later(s.firstKey, s.lastStart))
 	if s.running > 0 {
 		return watchdog, true
 	}
@@ -535,7 +542,14 @@ func (s *Scope) untilDispatchLocked(now time.Time) (wait time.Duration, sleep bo
 		// anywhere: wait for them (their release wakes the tick) far longer
 		// than the watchdog, but not forever (a reservation that waits for a
 		// slot of a worker limit whose holders wait for this batch).
-		return reserveFactor*s.cfg.maxWait - now.Sub(s.firstKey), true
+		return reserveFactor*s.cfg.maxWait - now.Sub(later(s.firstKey, s.lastStart)), true
 	}
 	return min(quiet, watchdog), false
+}
+
+func later(a, b time.Time) time.Time {
+	if b.After(a) {
+		return b
+	}
+	return a
 }
