@@ -73,7 +73,10 @@ func WithQuietPeriod(d time.Duration) ScopeOption {
 }
 
 // WithMaxWait bounds, in tracked mode, how long a batch waits for running
-// workers, batch functions included. Zero or less keeps [DefaultMaxWait].
+// workers, batch functions included, counted from its first key or from the
+// last start of a worker, whichever is later (so a worker that starts late
+// has the whole bound to reach its load). Reserved workers ([Scope.Reserve])
+// are waited for up to 20 times as long. Zero or less keeps [DefaultMaxWait].
 func WithMaxWait(d time.Duration) ScopeOption {
 	return func(c *scopeConfig) {
 		if d > 0 {
