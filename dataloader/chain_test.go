@@ -117,7 +117,7 @@ func TestBlockedBatchFunctionDelaysOthersOnlyUntilWatchdog(t *testing.T) {
 		<-ctx.Done() // a query that never returns, until Close
 		return nil, nil, ctx.Err()
 	})
-	other := dataloader.New(benchFetch)
+	other := dataloader.New(echoFetch)
 	ctx, s := dataloader.NewScope(context.Background(), dataloader.WithMaxWait(maxWait))
 	stuckErr := make(chan error, 1)
 	s.Go(ctx, func(ctx context.Context) {

@@ -42,7 +42,7 @@ func TestSingleKeyBatchErrorIsNotCached(t *testing.T) {
 }
 
 func TestCacheKeyPanicIsAnErrorAndScopeStaysUsable(t *testing.T) {
-	l := dataloader.NewWithCacheKey(benchFetch, func(k int) int {
+	l := dataloader.NewWithCacheKey(echoFetch, func(k int) int {
 		if k < 0 {
 			panic("negative key")
 		}
@@ -106,7 +106,7 @@ func (p panickyTracer) TraceBatchEnd(context.Context, dataloader.BatchEndData) {
 
 func TestTracerPanicDoesNotFailOrCrash(t *testing.T) {
 	logs := &syncBuffer{}
-	l := dataloader.New(benchFetch)
+	l := dataloader.New(echoFetch)
 	for _, tr := range []panickyTracer{{start: true}, {end: true}} {
 		ctx, _ := newScope(t, dataloader.WithTracer(tr), dataloader.WithLogger(newTextLogger(logs)))
 		if v, err := l.Load(ctx, 3); v != 3 || err != nil {
@@ -156,7 +156,7 @@ func TestDoneContextEnqueuesNothing(t *testing.T) {
 }
 
 func TestWorkerContextCarriesItsScope(t *testing.T) {
-	l := dataloader.New(benchFetch, dataloader.WithStrict())
+	l := dataloader.New(echoFetch, dataloader.WithStrict())
 	_, s := newScope(t)
 	ctx, end := s.StartWorker(context.Background()) // a context without the scope
 	defer end()

@@ -6,4 +6,4 @@
 // examples use it. Regenerate with go generate ./ent.
 package ent
 
-//go:generate go run -mod=mod entc.go
+//go:generate go run entc.go

@@ -20,7 +20,7 @@ func TestGeneratedCodeIsCurrent(t *testing.T) {
 	for _, dir := range []string{"../ent", "internal/plainent"} {
 		t.Run(dir, func(t *testing.T) {
 			tmp := t.TempDir()
-			cmd := exec.Command("go", "run", "-mod=mod", "entc.go")
+			cmd := exec.Command("go", "run", "entc.go")
 			cmd.Dir = dir
 			cmd.Env = append(os.Environ(), "ENTC_TARGET="+tmp)
 			if out, err := cmd.CombinedOutput(); err != nil {

@@ -20,7 +20,7 @@
 // album reviews then show only that viewer's, with or without ormloader.
 package main
 
-//go:generate go run github.com/99designs/gqlgen generate --config gqlgen.yml
+//go:generate go tool gqlgen generate --config gqlgen.yml
 
 import (
 	"context"

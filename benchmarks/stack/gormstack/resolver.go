@@ -1,6 +1,6 @@
 package gormstack
 
-//go:generate go run github.com/99designs/gqlgen generate --config gqlgen.yml
+//go:generate go tool gqlgen generate --config gqlgen.yml
 
 import (
 	"context"

@@ -2,4 +2,4 @@
 // entgql; entloader's tests use it.
 package plainent
 
-//go:generate go run -mod=mod entc.go
+//go:generate go run entc.go

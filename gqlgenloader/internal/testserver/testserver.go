@@ -3,7 +3,7 @@
 // run under gqlgen's worker limit (8, see gqlgen.yml).
 package testserver
 
-//go:generate go run github.com/99designs/gqlgen generate --config gqlgen.yml
+//go:generate go tool gqlgen generate --config gqlgen.yml
 
 import (
 	"context"

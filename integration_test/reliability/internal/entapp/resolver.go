@@ -1,6 +1,6 @@
 package entapp
 
-//go:generate go run github.com/99designs/gqlgen generate --config gqlgen.yml
+//go:generate go tool gqlgen generate --config gqlgen.yml
 
 import (
 	"entgo.io/ent/dialect/sql"
