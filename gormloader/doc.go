@@ -79,6 +79,17 @@
 // results of a relation load form a load set too, so nested levels batch the
 // same way.
 //
+// A row can come back in several results (a band in a list of two, and
+// again among the influences of other bands). A load finds the set of the
+// caller's instance: when parent points into the rows a query filled (the
+// slice given to Find, or the structs its pointers point to), the set is
+// that query's result, so the relations of a short list never fetch for the
+// rows of a longer one that the caller did not ask about. For a row that is
+// not such an instance (the copies that Load returns, or a struct the
+// caller copied), the set is the largest result the row came back in, on a
+// tie the latest, and a row whose result for the relation is already cached
+// or in flight enqueues nobody else.
+//
 // Recording costs one copy of the result's structs (so that callers may go on
 // changing theirs while other goroutines read keys from the set); the keys
 // are read only when a relation of that model is first loaded in the scope.

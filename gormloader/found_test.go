@@ -1,7 +1,7 @@
 package gormloader_test
 
-// Found by the differential test on generated schemas (internal/difftest),
-// which keeps their minimal form in internal/difftest/testdata/repro.
+// Found by the differential test on generated schemas (internal/difftest;
+// its doc lists what it found).
 
 import (
 	"context"

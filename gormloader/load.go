@@ -252,7 +252,7 @@ func (r *relation) loadSet(ctx context.Context, l *Loader, m *model, row reflect
 	if err != nil {
 		return nil, false, nil
 	}
-	set := sets.Lookup(m.typ, pk)
+	set := sets.LookupAt(m.typ, pk, row.Addr().Interface())
 	if set == nil || set.Source != l {
 		return nil, false, nil
 	}

@@ -303,11 +303,15 @@ func (l *Loader) recordRows(ctx context.Context, sets *relations.Sets, m *model,
 		return
 	}
 	// Keys read now need no copy: the caller has not seen the rows yet.
-	own := ownRows(m.typ, rows, owned || m.sharedKeys)
+	var at *[]any
+	set := &relations.Set{Source: l, Model: m.typ}
+	if !owned {
+		at = &set.At // the caller holds these rows: remember where
+	}
+	own := ownRows(m.typ, rows, owned || m.sharedKeys, at)
 	if own.Len() == 0 {
 		return
 	}
-	set := &relations.Set{Source: l, Model: m.typ}
 	if m.sharedKeys {
 		m.snapshot(ctx, set, own)
 	} else {
@@ -357,8 +361,10 @@ func (m *model) snapshot(ctx context.Context, set *relations.Set, rows reflect.V
 
 // ownRows returns rows as a []T of t that no caller can reach: rows itself if
 // owned and already one, else a copy (nil pointers and other types are left
-// out).
-func ownRows(t reflect.Type, rows reflect.Value, owned bool) reflect.Value {
+// out). If at is not nil, it gets, for each row of the result, a pointer to
+// the struct in rows it was read from (relations.Set.At), nil where that is
+// not addressable: the addresses only, no field is read.
+func ownRows(t reflect.Type, rows reflect.Value, owned bool, at *[]any) reflect.Value {
 	if !rows.IsValid() {
 		return reflect.MakeSlice(reflect.SliceOf(t), 0, 0)
 	}
@@ -372,10 +378,17 @@ func ownRows(t reflect.Type, rows reflect.Value, owned bool) reflect.Value {
 	case rows.Type() == t:
 		own := reflect.MakeSlice(reflect.SliceOf(t), 1, 1)
 		own.Index(0).Set(rows)
+		addPlace(at, rows)
 		return own
 	case rows.Kind() != reflect.Slice && rows.Kind() != reflect.Array:
 		return reflect.MakeSlice(reflect.SliceOf(t), 0, 0)
 	case rows.Type().Elem() == t:
+		if at != nil {
+			*at = make([]any, 0, rows.Len())
+			for i := range rows.Len() {
+				addPlace(at, rows.Index(i))
+			}
+		}
 		if owned && rows.Kind() == reflect.Slice {
 			return rows
 		}
@@ -384,6 +397,9 @@ func ownRows(t reflect.Type, rows reflect.Value, owned bool) reflect.Value {
 		return own
 	}
 	own := reflect.MakeSlice(reflect.SliceOf(t), 0, rows.Len())
+	if at != nil {
+		*at = make([]any, 0, rows.Len())
+	}
 	for i := range rows.Len() {
 		row := rows.Index(i)
 		for row.Kind() == reflect.Pointer && !row.IsNil() {
@@ -391,9 +407,22 @@ func ownRows(t reflect.Type, rows reflect.Value, owned bool) reflect.Value {
 		}
 		if row.Type() == t {
 			own = reflect.Append(own, row)
+			addPlace(at, row)
 		}
 	}
 	return own
+}
+
+// addPlace appends where row is (see ownRows) to at, if at is not nil.
+func addPlace(at *[]any, row reflect.Value) {
+	if at == nil {
+		return
+	}
+	var p any
+	if row.CanAddr() {
+		p = row.Addr().Interface()
+	}
+	*at = append(*at, p)
 }
 
 // siblingKeys returns the parent keys of every row of set for r, in part.

@@ -25,6 +25,12 @@ type Set struct {
 	// caller's structs. Adapters use either.
 	Rows []any
 	Data any
+	// At, when not nil, says where the caller holds each row, in the order
+	// of IDs: an adapter-chosen comparable value per row, typically the
+	// pointer to the caller's struct (nil where unknown). A lookup that
+	// names where its row is ([Sets.LookupAt]) finds the set that row
+	// instance came back in, not merely one with the same primary key.
+	At []any
 	// Fill, when not nil, fills IDs (and Rows or Data) the first time a
 	// lookup of the set's model needs it, under the registry's lock: most
 	// results are never asked for a relation, so an adapter can record a set
@@ -160,9 +166,11 @@ func (s *Set) Len() int { return len(s.IDs) }
 // A nil *Sets (no scope) records nothing and finds nothing.
 //
 // When a row is recorded in several sets (a list, then the same row again on
-// its own, or reached through another relation), it belongs to the largest
-// one; on a tie, the latest. The largest set is where batching pays: a
-// single-row lookup does not take a row away from the list it was shown in.
+// its own, or reached through another relation), a lookup that names the
+// instance ([Sets.LookupAt]) finds the set that instance came back in; by
+// primary key alone, the row belongs to the largest one, on a tie the
+// latest. The largest set is where batching pays: a single-row lookup does
+// not take a row away from the list it was shown in.
 type Sets struct {
 	mu sync.Mutex // protects the fields below and every Set's claims
 	// unindexed holds the recorded sets of each model that rows does not
@@ -170,7 +178,14 @@ type Sets struct {
 	// indexed on the first Lookup of its model.
 	unindexed map[any][]*Set
 	rows      map[any]map[Key]*Set // model -> primary key -> set
+	at        map[any]placed       // Set.At entries of the indexed sets
 	gen       uint64
+}
+
+// placed is where a Set.At entry points: row i of set.
+type placed struct {
+	set *Set
+	i   int
 }
 
 type setsKey struct{}
@@ -234,6 +249,23 @@ func (s *Sets) indexLocked(model any) {
 			}
 			idx[id] = set
 		}
+		s.placeLocked(set)
+	}
+}
+
+// placeLocked indexes set.At; a later set at the same place replaces an
+// earlier one (the caller reused its memory for a new result).
+func (s *Sets) placeLocked(set *Set) {
+	if len(set.At) != len(set.IDs) {
+		return // no places, or a Fill that panicked
+	}
+	if s.at == nil {
+		s.at = make(map[any]placed, len(set.At))
+	}
+	for i, at := range set.At {
+		if at != nil && !set.IDs[i].IsZero() {
+			s.at[at] = placed{set, i}
+		}
 	}
 }
 
@@ -251,13 +283,27 @@ func safeFill(fill func(*Set), set *Set) {
 }
 
 // Lookup returns the load set the row belongs to, or nil.
-func (s *Sets) Lookup(model any, pk Key) *Set {
+func (s *Sets) Lookup(model any, pk Key) *Set { return s.LookupAt(model, pk, nil) }
+
+// LookupAt is Lookup for the row instance at at (see [Set.At]): if a
+// recorded set holds that instance and it still has primary key pk, the
+// result is that set, the query the caller's row came from; otherwise the
+// set pk belongs to. So a row shown in a short list and again in a longer
+// one (the authors of comments) loads its relations with the list the
+// caller's instance came from, and does not drag in rows of another result
+// that never ask for them.
+func (s *Sets) LookupAt(model any, pk Key, at any) *Set {
 	if s == nil {
 		return nil
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.indexLocked(model)
+	if at != nil {
+		if p, ok := s.at[at]; ok && p.set.Model == model && p.set.IDs[p.i] == pk {
+			return p.set
+		}
+	}
 	return s.rows[model][pk]
 }
 

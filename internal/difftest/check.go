@@ -467,7 +467,7 @@ func (e *env) checkTree(t *testing.T, tr *tree) {
 		}
 	}()
 	p.take()
-	x.level(tr.steps, roots.Elem())
+	x.level(tr.steps, roots.Elem(), !tr.copies)
 	x.checkNulls()
 	if tr.write == 0 || tr.dbMode == 3 || x.errs > 0 {
 		return // a write in the transaction would be invisible to the naive queries
@@ -481,7 +481,7 @@ func (e *env) checkTree(t *testing.T, tr *tree) {
 		// touch are reused, the others must be read again.
 		x.wrote = desc
 		p.take()
-		x.level(tr.steps, roots.Elem())
+		x.level(tr.steps, roots.Elem(), !tr.copies)
 	}
 }
 
@@ -526,7 +526,11 @@ func (x *run) parentArg(parents reflect.Value, i int) any {
 
 // level runs steps for every row of parents (a []T), checks the statements
 // and the results, and goes on below each step with its results.
-func (x *run) level(steps []*step, parents reflect.Value) {
+// held says that parents are the instances a query filled (the root
+// query's result, passed by pointer): their load set is that result, so
+// each step is one statement however many sets of their model the scope
+// holds.
+func (x *run) level(steps []*step, parents reflect.Value, held bool) {
 	if len(steps) == 0 || parents.Len() == 0 {
 		return
 	}
@@ -541,7 +545,7 @@ func (x *run) level(steps []*step, parents reflect.Value) {
 	// A relation of the parents' model to itself records a set of their
 	// model during the level, which takes over rows whose other loads of
 	// the level have not run yet: then those claim two sets.
-	strict := x.sets[owner] == 1 && (len(steps) == 1 || !recordsOwner)
+	strict := held || x.sets[owner] == 1 && (len(steps) == 1 || !recordsOwner)
 	for k, s := range steps {
 		bounds[k] = x.bound(s, parents, strict, recordsOwner)
 	}
@@ -603,7 +607,7 @@ func (x *run) level(steps []*step, parents reflect.Value) {
 		if len(nulls.rows) > 0 {
 			x.nulls = append(x.nulls, nulls)
 		}
-		x.level(s.children, next)
+		x.level(s.children, next, false)
 	}
 }
 
