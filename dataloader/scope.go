@@ -3,8 +3,10 @@ package dataloader
 import (
 	"context"
 	"log/slog"
+	"maps"
 	"runtime"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -134,7 +136,9 @@ type Scope struct {
 	closed       bool
 	stats        Stats
 	lastBatch    uint64      // the number of the last batch created
-	locals       map[any]any // Local values
+	// locals holds the Local values: a map that is replaced, never
+	// changed, so that Local reads it without the lock.
+	locals atomic.Pointer[map[any]any]
 
 	batches sync.WaitGroup // tick and batch goroutines
 }
@@ -225,16 +229,26 @@ func (s *Scope) Close() {
 // here, such as the ORM adapters' load sets; use an unexported key type, as
 // for context values.
 func (s *Scope) Local(key any, init func() any) any {
+	if m := s.locals.Load(); m != nil {
+		if v, ok := (*m)[key]; ok {
+			return v // the common case: one map lookup, no lock
+		}
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if v, ok := s.locals[key]; ok {
-		return v
+	old := s.locals.Load()
+	if old != nil {
+		if v, ok := (*old)[key]; ok {
+			return v
+		}
 	}
-	if s.locals == nil {
-		s.locals = make(map[any]any)
+	m := map[any]any{}
+	if old != nil {
+		m = maps.Clone(*old)
 	}
 	v := init()
-	s.locals[key] = v
+	m[key] = v
+	s.locals.Store(&m)
 	return v
 }
 
@@ -269,10 +283,10 @@ type worker struct {
 type workerKey struct{}
 
 func (w *worker) Value(key any) any {
-	switch key {
-	case workerKey{}:
+	switch key.(type) { // a type switch: every context lookup passes here
+	case workerKey:
 		return w
-	case scopeKey{}:
+	case scopeKey:
 		return w.s // also when StartWorker got a context without the scope
 	}
 	return w.Context.Value(key)

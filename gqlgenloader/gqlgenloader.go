@@ -225,9 +225,14 @@ func (e *Extension) perEvent(responses graphql.ResponseHandler) graphql.Response
 // InterceptField implements graphql.FieldInterceptor: it runs the resolver
 // as a tracked worker of the operation's scope.
 func (e *Extension) InterceptField(ctx context.Context, next graphql.Resolver) (any, error) {
-	scope := dataloader.FromContext(ctx)
+	// Most fields are plain struct fields: decide that before looking up
+	// the scope through the whole context chain.
 	fc := graphql.GetFieldContext(ctx)
-	if scope == nil || !mayLoad(fc) {
+	if !mayLoad(fc) {
+		return next(ctx)
+	}
+	scope := dataloader.FromContext(ctx)
+	if scope == nil {
 		return next(ctx)
 	}
 	ctx, end := scope.StartWorker(ctx)
