@@ -28,6 +28,14 @@ import (
 // which run without a client at hand.
 type entloaderState struct {
 	cfg atomic.Pointer[config]
+	// root is the partition of the client's own driver, made once: a load
+	// outside a transaction allocates no partition.
+	root atomic.Pointer[entloaderRootPart]
+}
+
+type entloaderRootPart struct {
+	drv  dialect.Driver
+	part entloader.Part
 }
 
 // entloaderConn is the partition of a load: the client and its driver. A
@@ -78,7 +86,14 @@ func (c config) entloaderPart() (entloader.Part, error) {
 		cp := c
 		c.entloader.cfg.CompareAndSwap(nil, &cp)
 	}
-	return entloader.Part{Conn: entloaderConn{st: c.entloader, drv: c.driver}}, nil
+	if r := c.entloader.root.Load(); r != nil && r.drv == c.driver {
+		return r.part, nil
+	}
+	p := entloader.Part{Conn: entloaderConn{st: c.entloader, drv: c.driver}}
+	if _, tx := c.driver.(*txDriver); !tx {
+		c.entloader.root.CompareAndSwap(nil, &entloaderRootPart{drv: c.driver, part: p})
+	}
+	return p, nil
 }
 
 func (k entloaderConn) config() config {

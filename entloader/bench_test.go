@@ -69,3 +69,49 @@ func BenchmarkTree(b *testing.B) {
 	})
 	e.count.reset()
 }
+
+// BenchmarkCachedEdge is the cost of one edge call whose result the scope
+// has cached: the to-one parent of thousands of children, where each child
+// is a different node and the parent's row was loaded once. "field" is
+// what returning an eager-loaded edge costs.
+//
+//	go test -run '^$' -bench CachedEdge -benchmem ./entloader
+func BenchmarkCachedEdge(b *testing.B) {
+	e := open(b, testdb.SQLite(b))
+	ctx := context.Background()
+	bd := e.client.Band.Create().SetName("band").SaveX(ctx)
+	for k := range 64 {
+		e.client.Album.Create().SetTitle(fmt.Sprint(k)).SetYear(2000 + k).SetBand(bd).SaveX(ctx)
+	}
+	b.Run("field", func(b *testing.B) {
+		albums := e.client.Album.Query().WithBand().AllX(ctx)
+		for i := 0; b.Loop(); i++ {
+			if albums[i%len(albums)].Edges.Band == nil {
+				b.Fatal("no band")
+			}
+		}
+	})
+	b.Run("entloader", func(b *testing.B) {
+		ctx, scope := dataloader.NewScope(ctx)
+		defer scope.Close()
+		ctx, end := scope.StartWorker(ctx)
+		defer end()
+		albums := e.client.Album.Query().AllX(ctx)
+		if _, err := albums[0].Band(ctx); err != nil { // loads the band for the whole set
+			b.Fatal(err)
+		}
+		// Fresh nodes of the same rows: each call is a cache hit, not the
+		// node's own filled edge.
+		fresh := make([][]*ent.Album, 64)
+		for i := range fresh {
+			fresh[i] = e.client.Album.Query().AllX(ctx)
+		}
+		b.ResetTimer()
+		for i := 0; b.Loop(); i++ {
+			a := fresh[(i/len(albums))%len(fresh)][i%len(albums)]
+			if _, err := a.Band(ctx); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+}

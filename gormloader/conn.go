@@ -192,5 +192,11 @@ func (l *Loader) isPool(c gorm.ConnPool) bool {
 // on types that are not comparable.
 func same(a, b gorm.ConnPool) bool {
 	ta := reflect.TypeOf(a)
-	return ta != nil && ta == reflect.TypeOf(b) && reflect.ValueOf(a).Comparable() && reflect.ValueOf(b).Comparable() && a == b
+	if ta == nil || ta != reflect.TypeOf(b) {
+		return false
+	}
+	if ta.Kind() == reflect.Pointer {
+		return a == b // the usual case, on every load: no reflection on the values
+	}
+	return reflect.ValueOf(a).Comparable() && reflect.ValueOf(b).Comparable() && a == b
 }

@@ -248,6 +248,13 @@ func (r *relation) loadSet(ctx context.Context, l *Loader, m *model, row reflect
 	if sets == nil || l.cfg.noLoadSets || l.cfg.alone[r.Name] {
 		return nil, false, nil
 	}
+	// The common case of a wide fan-out: the key is cached, or in flight
+	// with the batch another row of the set started. Join it without
+	// finding or claiming the set. An error takes the claim's path, which
+	// gives a failed batch's error to each row once (relations.Claim.Owed).
+	if res, ok, err := r.loader.LoadExisting(ctx, *bk); ok && err == nil {
+		return res, true, nil
+	}
 	pk, err := m.pkKey(ctx, row)
 	if err != nil {
 		return nil, false, nil

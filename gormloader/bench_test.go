@@ -1,0 +1,42 @@
+package gormloader_test
+
+import (
+	"testing"
+
+	"github.com/ormloader/ormloader/gormloader"
+	"github.com/ormloader/ormloader/gormloader/internal/music"
+	"github.com/ormloader/ormloader/internal/testdb"
+)
+
+// BenchmarkCachedLoad is the cost of one load whose result the scope has
+// cached: the to-one parent of many children (every album's band, loaded
+// once for the whole set). "field" is what returning a preloaded field
+// costs; LoadOne hands out a copy of the row, as it always does.
+//
+//	go test -run '^$' -bench CachedLoad -benchmem ./gormloader
+func BenchmarkCachedLoad(b *testing.B) {
+	e := open(b, testdb.SQLite(b))
+	seed(b, e.db, 12)
+	b.Run("field", func(b *testing.B) {
+		var albums []music.Album
+		must(b, e.db.Preload("Band").Find(&albums).Error)
+		for i := 0; b.Loop(); i++ {
+			if albums[i%len(albums)].Band == nil {
+				b.Fatal("no band")
+			}
+		}
+	})
+	b.Run("LoadOne", func(b *testing.B) {
+		ctx := scope(b)
+		var albums []music.Album
+		must(b, e.db.WithContext(ctx).Find(&albums).Error)
+		if _, err := gormloader.LoadOne[music.Band](ctx, e.db, &albums[0], "Band"); err != nil {
+			b.Fatal(err) // loads the bands of every album
+		}
+		for i := 0; b.Loop(); i++ {
+			if _, err := gormloader.LoadOne[music.Band](ctx, e.db, &albums[i%len(albums)], "Band"); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+}
