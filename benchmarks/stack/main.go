@@ -2,7 +2,12 @@
 // schema (schema.graphqls) and the same data set (the examples' generated
 // music catalogue: 100 bands, 901 albums, 8 576 tracks, 4 members per band,
 // 10 labels), served on GORM and on ent, with the relations resolved by each
-// variant in turn:
+// variant in turn, on four queries (the queries variable): depth-3 (bands,
+// their albums, their tracks), label+members (a belongs-to and a
+// many-to-many), tracks-album (the album of every track: a to-one parent
+// for thousands of children at the end of a deep tree) and reached-again
+// (the albums' bands and those bands' labels, which are the root's bands
+// and labels again). The variants:
 //
 //   - naive: a query per parent (the N+1);
 //   - dataloadgen v0.0.10 as gqlgen's documentation sets it up (loaders
@@ -23,8 +28,9 @@
 // the numbers are the server's. It prints a Markdown table, then how
 // ormloader compares with the others.
 //
-//	go run ./benchmarks/stack                      # SQLite and PostgreSQL, a little over 2 minutes
+//	go run ./benchmarks/stack                      # SQLite and PostgreSQL, several minutes
 //	go run ./benchmarks/stack -dialects sqlite3    # SQLite only
+//	go run ./benchmarks/stack -dialects sqlite3 -run 'tracks-album|reached-again'  # two queries on SQLite, 2½ minutes
 //	go run ./benchmarks/stack -rounds 3            # each variant 3 times round-robin, the median: steadier
 //	go run ./benchmarks/stack -run 'sqlite3/depth-3/gorm/ormloader' -cpuprofile cpu.out
 package main
@@ -62,6 +68,11 @@ type query struct {
 var queries = []query{
 	{"depth-3", `{ bands { id name albums { id title year tracks { id position title } } } }`},
 	{"label+members", `{ bands { id name label { id name } members { id name } } }`},
+	// A to-one parent at the last level of a deep tree, for every track.
+	{"tracks-album", `{ bands { id albums { id tracks { id title album { id title } } } } }`},
+	// Relations reached again from deeper levels: the albums' bands are the
+	// root's bands, and their labels the root bands' labels.
+	{"reached-again", `{ bands { id name label { id name } albums { id title band { id name label { id name } } } } }`},
 }
 
 type config struct {

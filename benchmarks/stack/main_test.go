@@ -14,7 +14,7 @@ import (
 )
 
 // small is a data set that keeps the test fast: 12 bands (the seventh has
-// no label), 24 albums, 60 tracks.
+// no label; 3, 2, 1, 3, ... albums), 24 albums, 64 tracks.
 var small = gormserver.Size{Labels: 3, Bands: 12, Albums: 3, Tracks: 3, Members: 3}
 
 // dialects are SQLite, and PostgreSQL when ORMLOADER_TEST_POSTGRES_DSN is set.
@@ -27,22 +27,30 @@ func dialects() map[string]string {
 }
 
 // TestVariantsAgree checks that every variant, on GORM and on ent, returns
-// the same data for every query (lists compared in ID order), and the
-// statement counts of the variants that do not depend on timing.
+// the same data for every query (lists compared in ID order), the statement
+// counts of the variants that do not depend on timing (every variant but
+// dataloadgen's), and that every statement runs under the request's context
+// (so that bench.RequestStatements counts them all).
 func TestVariantsAgree(t *testing.T) {
 	for dialect, dsn := range dialects() {
 		t.Run(dialect, func(t *testing.T) {
 			err := withVariants(t.Context(), dsn, small, func(variants []bench.Variant) error {
 				for _, q := range queries {
 					want := wantStatements(q.name)
+					if want == nil {
+						t.Fatalf("%s: no statement counts in wantStatements", q.name)
+					}
 					var first string
 					for _, v := range variants {
 						s0 := bench.Statements()
-						body, err := bench.Request(v.Handler, bench.Body(q.text))
+						body, sql, err := bench.RequestStatements(v.Handler, bench.Body(q.text))
 						if err != nil {
 							t.Fatalf("%s %s/%s: %v", q.name, v.ORM, v.Name, err)
 						}
 						n := bench.Statements() - s0
+						if int64(len(sql)) != n {
+							t.Errorf("%s %s/%s: %d statements, %d under the request's context", q.name, v.ORM, v.Name, n, len(sql))
+						}
 						got, err := bench.Canonical(body)
 						if err != nil {
 							t.Fatal(err)
@@ -71,30 +79,64 @@ func TestVariantsAgree(t *testing.T) {
 }
 
 // wantStatements returns the statements per request of the small data set
-// by variant ("gorm/naive"). dataloadgen's 1 ms wait may split a batch, so
-// its count is not checked.
+// by variant ("gorm/naive"), nil for a query it does not know. dataloadgen's
+// 1 ms wait may split a batch, so its count is not given. The ormloader
+// counts are also the floor of TestOrmloaderAtTheFloor.
 func wantStatements(query string) map[string]int64 {
-	const bands, albums, labelled = 12, 24, 11
-	if query == "depth-3" {
+	const bands, albums, tracks, labelled = 12, 24, 64, 11
+	const unlabelledAlbums = 3 // the seventh band's, which has no label to load
+	switch query {
+	case "depth-3":
 		return map[string]int64{
 			"gorm/naive": 1 + bands + albums, "ent/naive": 1 + bands + albums,
 			"gorm/graph-gophers": 3, "ent/graph-gophers": 4, // ent: albums with their tracks (hidden FK)
 			"gorm/Preload": 3, "ent/With...": 3, "ent/CollectFields": 3,
 			"gorm/ormloader": 3, "ent/ormloader": 3,
 		}
+	case "label+members":
+		return map[string]int64{
+			"gorm/naive": 1 + labelled + bands, "ent/naive": 1 + labelled + bands,
+			"gorm/graph-gophers": 3, "ent/graph-gophers": 4, // ent: bands with their members
+			"gorm/Preload": 4, // many-to-many: the join table, then the people
+			"ent/With...":  3, "ent/CollectFields": 3,
+			"gorm/ormloader": 3, "ent/ormloader": 3,
+		}
+	case "tracks-album":
+		// Bands, albums, tracks, then the tracks' albums: the albums of the
+		// second level again.
+		return map[string]int64{
+			"gorm/naive": 1 + bands + albums + tracks, "ent/naive": 1 + bands + albums + tracks,
+			// ent: albums with their tracks, tracks with their album (hidden FK)
+			"gorm/graph-gophers": 4, "ent/graph-gophers": 6,
+			"gorm/Preload": 4, "ent/With...": 4, "ent/CollectFields": 4,
+			// gormloader loads the albums again by primary key (Track.Album);
+			// entloader's primary-key loader has them already: the albums'
+			// query result primed it.
+			"gorm/ormloader": 4, "ent/ormloader": 3,
+		}
+	case "reached-again":
+		// Bands, their labels, albums, the albums' bands (the root's bands),
+		// their labels (the root bands' labels).
+		return map[string]int64{
+			"gorm/naive": 1 + labelled + bands + albums + albums - unlabelledAlbums,
+			"ent/naive":  1 + labelled + bands + albums + albums - unlabelledAlbums,
+			// the bands again by ID; their labels from the label loader's cache
+			"gorm/graph-gophers": 4, "ent/graph-gophers": 4,
+			// the bands again, and their labels again
+			"gorm/Preload": 5, "ent/With...": 5, "ent/CollectFields": 5,
+			// gormloader: the bands again by primary key (Album.Band), their
+			// labels cached (Band.Label, by the same label IDs); entloader: the
+			// bands from the primary-key loader the root query primed, their
+			// labels cached
+			"gorm/ormloader": 4, "ent/ormloader": 3,
+		}
 	}
-	return map[string]int64{
-		"gorm/naive": 1 + labelled + bands, "ent/naive": 1 + labelled + bands,
-		"gorm/graph-gophers": 3, "ent/graph-gophers": 4, // ent: bands with their members
-		"gorm/Preload": 4, // many-to-many: the join table, then the people
-		"ent/With...":  3, "ent/CollectFields": 3,
-		"gorm/ormloader": 3, "ent/ormloader": 3,
-	}
+	return nil
 }
 
-// TestRun runs the command on the small data set, for two variants per ORM
-// (the others would only make it slower), and checks the table and the
-// summary.
+// TestRun runs the command on the small data set, for three variants per
+// ORM (naive, GORM's Preload or ent's With..., ormloader; the others would
+// only make it slower), and checks the table and the summary.
 func TestRun(t *testing.T) {
 	cfg := config{
 		dialects: []string{bench.SQLite},
@@ -112,12 +154,16 @@ func TestRun(t *testing.T) {
 		"| sqlite3 | label+members | ent | naive | 24 | 24.0 |",
 		"- sqlite3, depth-3, gorm: ormloader 3 statements (Preload: 3), p50 ",
 		"- sqlite3, label+members, ent: ormloader 3 statements (With...: 3), p50 ",
+		"| sqlite3 | tracks-album | ent | **ormloader** | 3 | 3.0 |",
+		"| sqlite3 | reached-again | gorm | naive | 69 | 69.0 |",
+		"- sqlite3, tracks-album, gorm: ormloader 4 statements (Preload: 4), p50 ",
+		"- sqlite3, reached-again, ent: ormloader 3 statements (With...: 5), p50 ",
 	} {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("no %q in the output:\n%s", want, out.String())
 		}
 	}
-	if n := strings.Count(out.String(), "\n| sqlite3 |"); n != 12 {
-		t.Errorf("%d rows, want 12 (2 queries × 3 variants × 2 ORMs):\n%s", n, out.String())
+	if n, want := strings.Count(out.String(), "\n| sqlite3 |"), len(queries)*3*2; n != want {
+		t.Errorf("%d rows, want %d (%d queries × 3 variants × 2 ORMs):\n%s", n, want, len(queries), out.String())
 	}
 }

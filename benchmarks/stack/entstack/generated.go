@@ -30,6 +30,7 @@ type ResolverRoot interface {
 	Album() AlbumResolver
 	Band() BandResolver
 	Query() QueryResolver
+	Track() TrackResolver
 }
 
 type DirectiveRoot struct {
@@ -37,6 +38,7 @@ type DirectiveRoot struct {
 
 type ComplexityRoot struct {
 	Album struct {
+		Band   func(childComplexity int) int
 		ID     func(childComplexity int) int
 		Title  func(childComplexity int) int
 		Tracks func(childComplexity int) int
@@ -66,6 +68,7 @@ type ComplexityRoot struct {
 	}
 
 	Track struct {
+		Album    func(childComplexity int) int
 		ID       func(childComplexity int) int
 		Position func(childComplexity int) int
 		Title    func(childComplexity int) int
@@ -77,6 +80,7 @@ type ComplexityRoot struct {
 // region    ************************** generated!.gotpl **************************
 
 type AlbumResolver interface {
+	Band(ctx context.Context, obj *ent.Album) (*ent.Band, error)
 	Tracks(ctx context.Context, obj *ent.Album) ([]*ent.Track, error)
 }
 type BandResolver interface {
@@ -86,6 +90,9 @@ type BandResolver interface {
 }
 type QueryResolver interface {
 	Bands(ctx context.Context, first int) ([]*ent.Band, error)
+}
+type TrackResolver interface {
+	Album(ctx context.Context, obj *ent.Track) (*ent.Album, error)
 }
 
 // endregion ************************** generated!.gotpl **************************
@@ -106,6 +113,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 	_ = ec
 	switch typeName + "." + field {
 
+	case "Album.band":
+		if e.ComplexityRoot.Album.Band == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Album.Band(childComplexity), true
 	case "Album.id":
 		if e.ComplexityRoot.Album.ID == nil {
 			break
@@ -200,6 +213,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.Query.Bands(childComplexity, args["first"].(int)), true
 
+	case "Track.album":
+		if e.ComplexityRoot.Track.Album == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Track.Album(childComplexity), true
 	case "Track.id":
 		if e.ComplexityRoot.Track.ID == nil {
 			break
@@ -322,6 +341,8 @@ type Album {
   id: ID!
   title: String!
   year: Int!
+  "Belongs-to (the band that has the album)."
+  band: Band!
   "Has-many."
   tracks: [Track!]!
 }
@@ -330,6 +351,8 @@ type Track {
   id: ID!
   position: Int!
   title: String!
+  "Belongs-to (the album that has the track)."
+  album: Album!
 }
 `, BuiltIn: false},
 }
@@ -347,6 +370,8 @@ func (ec *executionContext) childFields_Album(ctx context.Context, field graphql
 		return ec.fieldContext_Album_title(ctx, field)
 	case "year":
 		return ec.fieldContext_Album_year(ctx, field)
+	case "band":
+		return ec.fieldContext_Album_band(ctx, field)
 	case "tracks":
 		return ec.fieldContext_Album_tracks(ctx, field)
 	}
@@ -397,6 +422,8 @@ func (ec *executionContext) childFields_Track(ctx context.Context, field graphql
 		return ec.fieldContext_Track_position(ctx, field)
 	case "title":
 		return ec.fieldContext_Track_title(ctx, field)
+	case "album":
+		return ec.fieldContext_Track_album(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type Track", field.Name)
 }
@@ -686,6 +713,38 @@ func (ec *executionContext) _Album_year(ctx context.Context, field graphql.Colle
 }
 func (ec *executionContext) fieldContext_Album_year(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Album", field, false, false, "Int")
+}
+
+func (ec *executionContext) _Album_band(ctx context.Context, field graphql.CollectedField, obj *ent.Album) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Album_band(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Album().Band(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *ent.Band) graphql.Marshaler {
+			return ec.marshalNBand2ᚖgithubᚗcomᚋormloaderᚋormloaderᚋentᚐBand(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Album_band(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Album",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Band(ctx, field)
+		},
+	}
+	return fc, nil
 }
 
 func (ec *executionContext) _Album_tracks(ctx context.Context, field graphql.CollectedField, obj *ent.Album) (ret graphql.Marshaler) {
@@ -1141,6 +1200,38 @@ func (ec *executionContext) _Track_title(ctx context.Context, field graphql.Coll
 }
 func (ec *executionContext) fieldContext_Track_title(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Track", field, false, false, "String")
+}
+
+func (ec *executionContext) _Track_album(ctx context.Context, field graphql.CollectedField, obj *ent.Track) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Track_album(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Track().Album(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *ent.Album) graphql.Marshaler {
+			return ec.marshalNAlbum2ᚖgithubᚗcomᚋormloaderᚋormloaderᚋentᚐAlbum(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Track_album(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Track",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Album(ctx, field)
+		},
+	}
+	return fc, nil
 }
 
 func (ec *executionContext) ___Directive_name(ctx context.Context, field graphql.CollectedField, obj *introspection.Directive) (ret graphql.Marshaler) {
@@ -2250,6 +2341,12 @@ func (ec *executionContext) _Album(ctx context.Context, sel ast.SelectionSet, ob
 			if out.Values[i] == graphql.Null {
 				atomic.AddUint32(&out.Invalids, 1)
 			}
+		case "band":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Album_band(ctx, field, obj)
+				})
 		case "tracks":
 			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
 				true, true,
@@ -2475,18 +2572,24 @@ func (ec *executionContext) _Track(ctx context.Context, sel ast.SelectionSet, ob
 		case "id":
 			out.Values[i] = ec._Track_id(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "position":
 			out.Values[i] = ec._Track_position(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "title":
 			out.Values[i] = ec._Track_title(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
+		case "album":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Track_album(ctx, field, obj)
+				})
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}

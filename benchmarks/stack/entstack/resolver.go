@@ -24,5 +24,7 @@ type Relations struct {
 	Label   func(ctx context.Context, b *ent.Band) (*ent.Label, error)
 	Members func(ctx context.Context, b *ent.Band) ([]*ent.Person, error)
 	Albums  func(ctx context.Context, b *ent.Band) ([]*ent.Album, error)
+	Band    func(ctx context.Context, a *ent.Album) (*ent.Band, error)
 	Tracks  func(ctx context.Context, a *ent.Album) ([]*ent.Track, error)
+	Album   func(ctx context.Context, t *ent.Track) (*ent.Album, error)
 }

@@ -12,6 +12,11 @@ import (
 	"github.com/ormloader/ormloader/ent/band"
 )
 
+// Band is the resolver for the band field.
+func (r *albumResolver) Band(ctx context.Context, obj *ent.Album) (*ent.Band, error) {
+	return r.rel.Band(ctx, obj)
+}
+
 // Tracks is the resolver for the tracks field.
 func (r *albumResolver) Tracks(ctx context.Context, obj *ent.Album) ([]*ent.Track, error) {
 	return r.rel.Tracks(ctx, obj)
@@ -44,6 +49,11 @@ func (r *queryResolver) Bands(ctx context.Context, first int) ([]*ent.Band, erro
 	return q.All(ctx)
 }
 
+// Album is the resolver for the album field.
+func (r *trackResolver) Album(ctx context.Context, obj *ent.Track) (*ent.Album, error) {
+	return r.rel.Album(ctx, obj)
+}
+
 // Album returns AlbumResolver implementation.
 func (r *Resolver) Album() AlbumResolver { return &albumResolver{r} }
 
@@ -53,8 +63,12 @@ func (r *Resolver) Band() BandResolver { return &bandResolver{r} }
 // Query returns QueryResolver implementation.
 func (r *Resolver) Query() QueryResolver { return &queryResolver{r} }
 
+// Track returns TrackResolver implementation.
+func (r *Resolver) Track() TrackResolver { return &trackResolver{r} }
+
 type (
 	albumResolver struct{ *Resolver }
 	bandResolver  struct{ *Resolver }
 	queryResolver struct{ *Resolver }
+	trackResolver struct{ *Resolver }
 )

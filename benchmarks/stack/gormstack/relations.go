@@ -31,10 +31,20 @@ func naive(db *gorm.DB) Relations {
 			err := db.WithContext(ctx).Where("band_id = ?", b.ID).Find(&albums).Error
 			return albums, err
 		},
+		Band: func(ctx context.Context, a *models.Album) (*models.Band, error) {
+			var b models.Band
+			err := db.WithContext(ctx).First(&b, a.BandID).Error
+			return &b, err
+		},
 		Tracks: func(ctx context.Context, a *models.Album) ([]models.Track, error) {
 			var tracks []models.Track
 			err := db.WithContext(ctx).Where("album_id = ?", a.ID).Find(&tracks).Error
 			return tracks, err
+		},
+		Album: func(ctx context.Context, t *models.Track) (*models.Album, error) {
+			var a models.Album
+			err := db.WithContext(ctx).First(&a, t.AlbumID).Error
+			return &a, err
 		},
 	}
 }
@@ -44,7 +54,9 @@ type loaders struct {
 	label   bench.Loader[uint, *models.Label]
 	members bench.Loader[uint, []models.Person]
 	albums  bench.Loader[uint, []models.Album]
+	band    bench.Loader[uint, *models.Band] // by the band's ID
 	tracks  bench.Loader[uint, []models.Track]
+	album   bench.Loader[uint, *models.Album] // by the album's ID
 }
 
 // peers resolves through the request's loaders (bench.WithLoaders).
@@ -62,8 +74,14 @@ func peers() Relations {
 		Albums: func(ctx context.Context, b *models.Band) ([]models.Album, error) {
 			return bench.Loaders[*loaders](ctx).albums(ctx, b.ID)
 		},
+		Band: func(ctx context.Context, a *models.Album) (*models.Band, error) {
+			return bench.Loaders[*loaders](ctx).band(ctx, a.BandID)
+		},
 		Tracks: func(ctx context.Context, a *models.Album) ([]models.Track, error) {
 			return bench.Loaders[*loaders](ctx).tracks(ctx, a.ID)
+		},
+		Album: func(ctx context.Context, t *models.Track) (*models.Album, error) {
+			return bench.Loaders[*loaders](ctx).album(ctx, t.AlbumID)
 		},
 	}
 }
@@ -78,7 +96,9 @@ func (b batches) dataloadgen() *loaders {
 		label:   bench.DataloadgenLoader(b.labels),
 		members: bench.DataloadgenLoader(b.members),
 		albums:  bench.DataloadgenLoader(b.albums),
+		band:    bench.DataloadgenLoader(b.bands),
 		tracks:  bench.DataloadgenLoader(b.tracks),
+		album:   bench.DataloadgenLoader(b.albumsByID),
 	}
 }
 
@@ -88,7 +108,9 @@ func (b batches) graphGophers() *loaders {
 		label:   bench.GraphGophersLoader(b.labels),
 		members: bench.GraphGophersLoader(b.members),
 		albums:  bench.GraphGophersLoader(b.albums),
+		band:    bench.GraphGophersLoader(b.bands),
 		tracks:  bench.GraphGophersLoader(b.tracks),
+		album:   bench.GraphGophersLoader(b.albumsByID),
 	}
 }
 
@@ -139,13 +161,36 @@ func (b batches) tracks(ctx context.Context, albumIDs []uint) ([][]models.Track,
 	return bench.Align(albumIDs, byAlbum, err)
 }
 
+func (b batches) bands(ctx context.Context, ids []uint) ([]*models.Band, []error) {
+	var rows []models.Band
+	err := b.db.WithContext(ctx).Where("id IN ?", ids).Find(&rows).Error
+	byID := make(map[uint]*models.Band, len(rows))
+	for i := range rows {
+		byID[rows[i].ID] = &rows[i]
+	}
+	return bench.Align(ids, byID, err)
+}
+
+func (b batches) albumsByID(ctx context.Context, ids []uint) ([]*models.Album, []error) {
+	var rows []models.Album
+	err := b.db.WithContext(ctx).Where("id IN ?", ids).Find(&rows).Error
+	byID := make(map[uint]*models.Album, len(rows))
+	for i := range rows {
+		byID[rows[i].ID] = &rows[i]
+	}
+	return bench.Align(ids, byID, err)
+}
+
 // preloads are the GORM associations to preload for the selected GraphQL
 // fields (bench.Selected).
 var preloads = []struct{ field, association string }{
 	{"label", "Label"},
 	{"members", "Members"},
 	{"albums", "Albums"},
+	{"albums.band", "Albums.Band"},
+	{"albums.band.label", "Albums.Band.Label"},
 	{"albums.tracks", "Albums.Tracks"},
+	{"albums.tracks.album", "Albums.Tracks.Album"},
 }
 
 // preload loads eagerly: the root query preloads what the operation selects
@@ -167,7 +212,9 @@ func preload() Relations {
 			return b.Members, nil
 		},
 		Albums: func(_ context.Context, b *models.Band) ([]models.Album, error) { return b.Albums, nil },
+		Band:   func(_ context.Context, a *models.Album) (*models.Band, error) { return a.Band, nil },
 		Tracks: func(_ context.Context, a *models.Album) ([]models.Track, error) { return a.Tracks, nil },
+		Album:  func(_ context.Context, t *models.Track) (*models.Album, error) { return t.Album, nil },
 	}
 }
 
@@ -180,6 +227,8 @@ func ormloader() Relations {
 			return b.LoadMembers(ctx)
 		},
 		Albums: func(ctx context.Context, b *models.Band) ([]models.Album, error) { return b.LoadAlbums(ctx) },
+		Band:   func(ctx context.Context, a *models.Album) (*models.Band, error) { return a.LoadBand(ctx) },
 		Tracks: func(ctx context.Context, a *models.Album) ([]models.Track, error) { return a.LoadTracks(ctx) },
+		Album:  func(ctx context.Context, t *models.Track) (*models.Album, error) { return t.LoadAlbum(ctx) },
 	}
 }

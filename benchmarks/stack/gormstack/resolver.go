@@ -26,5 +26,7 @@ type Relations struct {
 	Label   func(ctx context.Context, b *models.Band) (*models.Label, error)
 	Members func(ctx context.Context, b *models.Band) ([]models.Person, error)
 	Albums  func(ctx context.Context, b *models.Band) ([]models.Album, error)
+	Band    func(ctx context.Context, a *models.Album) (*models.Band, error)
 	Tracks  func(ctx context.Context, a *models.Album) ([]models.Track, error)
+	Album   func(ctx context.Context, t *models.Track) (*models.Album, error)
 }

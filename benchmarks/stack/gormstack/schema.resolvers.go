@@ -11,6 +11,11 @@ import (
 	"github.com/ormloader/ormloader/examples/gorm-gqlgen/models"
 )
 
+// Band is the resolver for the band field.
+func (r *albumResolver) Band(ctx context.Context, obj *models.Album) (*models.Band, error) {
+	return r.rel.Band(ctx, obj)
+}
+
 // Tracks is the resolver for the tracks field.
 func (r *albumResolver) Tracks(ctx context.Context, obj *models.Album) ([]models.Track, error) {
 	return r.rel.Tracks(ctx, obj)
@@ -42,6 +47,11 @@ func (r *queryResolver) Bands(ctx context.Context, first int) ([]models.Band, er
 	return bands, err
 }
 
+// Album is the resolver for the album field.
+func (r *trackResolver) Album(ctx context.Context, obj *models.Track) (*models.Album, error) {
+	return r.rel.Album(ctx, obj)
+}
+
 // Album returns AlbumResolver implementation.
 func (r *Resolver) Album() AlbumResolver { return &albumResolver{r} }
 
@@ -51,8 +61,12 @@ func (r *Resolver) Band() BandResolver { return &bandResolver{r} }
 // Query returns QueryResolver implementation.
 func (r *Resolver) Query() QueryResolver { return &queryResolver{r} }
 
+// Track returns TrackResolver implementation.
+func (r *Resolver) Track() TrackResolver { return &trackResolver{r} }
+
 type (
 	albumResolver struct{ *Resolver }
 	bandResolver  struct{ *Resolver }
 	queryResolver struct{ *Resolver }
+	trackResolver struct{ *Resolver }
 )

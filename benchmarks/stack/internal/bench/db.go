@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"sync/atomic"
 
 	_ "github.com/jackc/pgx/v5/stdlib" // registers "pgx"
@@ -33,10 +34,31 @@ var statements atomic.Int64
 // Statements returns the number of statements run so far through the
 // databases OpenDB opened, counted at the database/sql driver: whatever the
 // ORM or loader does, one call to the driver is one statement. One counter
-// for the process: the benchmark runs one variant at a time.
+// for the process: the benchmark runs one variant at a time. For the
+// statements of one request among concurrent ones, see RequestStatements.
 func Statements() int64 { return statements.Load() }
 
-func countStatement(context.Context, string) { statements.Add(1) }
+// recorder keeps the SQL of the statements run under a context that
+// withRecorder returned.
+type recorder struct {
+	mu  sync.Mutex
+	sql []string
+}
+
+type recorderKey struct{}
+
+func withRecorder(ctx context.Context, r *recorder) context.Context {
+	return context.WithValue(ctx, recorderKey{}, r)
+}
+
+func countStatement(ctx context.Context, query string) {
+	statements.Add(1)
+	if r, ok := ctx.Value(recorderKey{}).(*recorder); ok {
+		r.mu.Lock()
+		r.sql = append(r.sql, query)
+		r.mu.Unlock()
+	}
+}
 
 // OpenDB opens a new, empty database and returns it with its dialect and a
 // function that closes it and removes it. An empty dsn is a temporary SQLite

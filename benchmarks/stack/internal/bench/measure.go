@@ -49,7 +49,27 @@ type Result struct {
 // Request sends query to h in-process and returns the response body, or an
 // error unless it is a GraphQL response with data and no errors.
 func Request(h http.Handler, body []byte) ([]byte, error) {
-	req := httptest.NewRequest(http.MethodPost, "/query", bytes.NewReader(body))
+	return request(context.Background(), h, body)
+}
+
+// RequestStatements is Request, and also returns the SQL of the statements
+// the request ran, counted at the driver (as Statements counts them) under
+// the request's context: those of this request alone, whatever other
+// requests run at the same time. The loaders' batches run under a context
+// derived from the request's (gqlgenloader's scope, dataloadgen's and
+// graph-gophers' loaders), so their statements are the request's; a
+// statement run under a context that is not the request's is not in the
+// list (compare the sum with Statements to check that there is none).
+func RequestStatements(h http.Handler, body []byte) ([]byte, []string, error) {
+	var r recorder
+	out, err := request(withRecorder(context.Background(), &r), h, body)
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return out, slices.Clone(r.sql), err
+}
+
+func request(ctx context.Context, h http.Handler, body []byte) ([]byte, error) {
+	req := httptest.NewRequestWithContext(ctx, http.MethodPost, "/query", bytes.NewReader(body))
 	req.Header.Set("Content-Type", "application/json")
 	rec := httptest.NewRecorder()
 	h.ServeHTTP(rec, req)
