@@ -90,6 +90,16 @@
 // tie the latest, and a row whose result for the relation is already cached
 // or in flight enqueues nobody else.
 //
+// The rows a load fetched also answer, without a statement, the to-one
+// relations that reference them by primary key (a belongs-to such as
+// Track.Album, a has-one on the target's primary key) and ByID once it has
+// been used, in the same partition (connection): a level that resolves the
+// parents of rows loaded above (every track's album, when the albums were
+// loaded as a band's) costs nothing. Rows of your own queries are not reused
+// that way, since such a query may bypass filters that loads apply (an
+// unscoped or administrative query in the same request): their to-one
+// relations load with one statement per level, as always.
+//
 // Recording costs one copy of the result's structs (so that callers may go on
 // changing theirs while other goroutines read keys from the set); the keys
 // are read only when a relation of that model is first loaded in the scope.

@@ -457,6 +457,7 @@ func ByID[T any](ctx context.Context, db *gorm.DB, id ...any) (*T, error) {
 	if err != nil {
 		return nil, err
 	}
+	m.byIDUsed.Store(true)
 	res, err := m.byID.Load(ctx, relations.BatchKey{Part: relations.Part{Conn: conn}, Parent: key})
 	if err != nil {
 		return nil, err
@@ -496,6 +497,7 @@ func ByIDs[T any](ctx context.Context, db *gorm.DB, ids ...any) ([]*T, error) {
 		}
 		keys[i] = relations.BatchKey{Part: relations.Part{Conn: conn}, Parent: k}
 	}
+	m.byIDUsed.Store(true)
 	vals, errs := m.byID.LoadMany(ctx, keys)
 	out := make([]*T, len(ids))
 	for i, v := range vals {

@@ -35,6 +35,9 @@ type Loader struct {
 	limit int      // bind-parameter limit of the dialect
 
 	models sync.Map // reflect.Type -> *model
+
+	refsMu sync.Mutex
+	refs   map[reflect.Type][]*relation // to-one relations by primary key (byPrimaryKey), by target model
 }
 
 type config struct {

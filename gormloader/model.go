@@ -7,6 +7,7 @@ import (
 	"slices"
 	"sort"
 	"strings"
+	"sync"
 	"sync/atomic"
 
 	"gorm.io/gorm"
@@ -40,6 +41,8 @@ type model struct {
 	sharedKeys bool
 
 	byID      *dataloader.Loader[relations.BatchKey, any] // the primary-key loader
+	byIDUsed  atomic.Bool                                 // ByID or ByIDs has loaded the model: prime byID too
+	referrers sync.Once                                   // parseReferrers
 	collation collation                                   // of the primary-key columns
 }
 
@@ -104,8 +107,107 @@ func (l *Loader) model(t reflect.Type) (*model, error) {
 	if err != nil {
 		return nil, err
 	}
-	v, _ := l.models.LoadOrStore(t, m)
+	v, loaded := l.models.LoadOrStore(t, m)
+	if !loaded {
+		l.addRefs(m)
+	}
 	return v.(*model), nil
+}
+
+// addRefs lists the to-one relations of m that match their target's primary
+// key: rows of the target that a load fetched are primed into them
+// (see prime).
+func (l *Loader) addRefs(m *model) {
+	l.refsMu.Lock()
+	defer l.refsMu.Unlock()
+	for _, r := range m.rels {
+		if !r.byPrimaryKey() {
+			continue
+		}
+		if l.refs == nil {
+			l.refs = make(map[reflect.Type][]*relation)
+		}
+		l.refs[r.target.ModelType] = append(l.refs[r.target.ModelType], r)
+	}
+}
+
+// parseReferrers parses the models whose to-one relations reference m,
+// as far as m's own has-one and has-many relations name them, so that the
+// first rows of m a load fetches are primed for them too (their relations
+// are otherwise known only once a load of theirs parses them). A model
+// that does not parse is left out: its loads report the error.
+func (l *Loader) parseReferrers(m *model) {
+	m.schema.Relationships.Mux.RLock()
+	var referrers []reflect.Type
+	for _, rel := range m.schema.Relationships.Relations {
+		if rel.Schema != m.schema || rel.FieldSchema == nil || (rel.Type != schema.HasOne && rel.Type != schema.HasMany) {
+			continue
+		}
+		for _, back := range slices.Concat(rel.FieldSchema.Relationships.BelongsTo, rel.FieldSchema.Relationships.HasOne) {
+			if back.FieldSchema == m.schema {
+				referrers = append(referrers, rel.FieldSchema.ModelType)
+				break
+			}
+		}
+	}
+	m.schema.Relationships.Mux.RUnlock()
+	for _, t := range referrers {
+		_, _ = l.model(t)
+	}
+}
+
+// byPrimaryKey reports whether r is a to-one relation that matches its
+// target's whole primary key (a belongs-to, or a has-one whose foreign key
+// is the target's primary key): its result for a parent key is the target
+// row with that primary key.
+func (r *relation) byPrimaryKey() bool {
+	if (r.Kind != relations.BelongsTo && r.Kind != relations.HasOne) || r.Polymorphic != nil || len(r.matchFields) != len(r.target.PrimaryFields) {
+		return false
+	}
+	for i, f := range r.matchFields {
+		if f.DBName != r.target.PrimaryFields[i].DBName {
+			return false
+		}
+	}
+	return true
+}
+
+// prime caches rows (a []T of m's rows that a load of the plugin fetched in
+// partition conn: whole rows, read with the scope's context and GORM's
+// default scoping, as a load by primary key reads them) as the result of
+// every to-one relation that references m by primary key, and of ByID
+// once it has been used, for the keys that have no entry yet. So a level
+// that loads the parents of rows another level loaded (every track's
+// album) costs no statement. The rows are the batch's own, read-only like
+// every cached result. Rows of the application's own queries are not primed:
+// such a query may bypass filters that loads apply (an unscoped or
+// administrative query in the same request).
+func (l *Loader) prime(ctx context.Context, m *model, conn any, rows reflect.Value) {
+	m.referrers.Do(func() { l.parseReferrers(m) })
+	l.refsMu.Lock()
+	refs := l.refs[m.typ]
+	l.refsMu.Unlock()
+	byID := m.byIDUsed.Load()
+	if (len(refs) == 0 && !byID) || rows.Len() == 0 {
+		return
+	}
+	keys := make([]relations.BatchKey, 0, rows.Len())
+	vals := make([]any, 0, rows.Len())
+	for i := range rows.Len() {
+		row := rows.Index(i)
+		pk, err := m.pkKey(ctx, row)
+		if err != nil || pk.IsZero() {
+			continue
+		}
+		keys = append(keys, relations.BatchKey{Part: relations.Part{Conn: conn}, Parent: pk})
+		vals = append(vals, row.Addr().Interface())
+	}
+	for _, r := range refs {
+		r.loader.PrimeMany(ctx, keys, vals)
+	}
+	if byID {
+		m.byID.PrimeMany(ctx, keys, vals)
+	}
 }
 
 func (l *Loader) parse(t reflect.Type) (*model, error) {

@@ -108,3 +108,139 @@ func TestSelfRelationThenVariant(t *testing.T) {
 		e.count.expect(t, 1, "Children with a Where", load(gormloader.Where("id > ?", 0)))
 	})
 }
+
+// TestLoadedRowsArePrimed: the rows a load fetched are the results of the
+// belongs-to relations that reference them by primary key (and of ByID,
+// once used), in the same partition: a level that resolves the parents of
+// rows loaded above costs no statement; a write clears them; a
+// transaction's rows are not reused outside it; rows of the application's
+// own queries are not reused.
+func TestLoadedRowsArePrimed(t *testing.T) {
+	forEachDB(t, func(t *testing.T, e *env) {
+		ctx := scope(t)
+		var labels []music.Label
+		must(t, e.db.WithContext(ctx).Order("id").Find(&labels).Error)
+		var bands []music.Band
+		for i := range labels {
+			b, err := gormloader.Load[music.Band](ctx, e.db, &labels[i], "Bands")
+			must(t, err)
+			bands = append(bands, b...)
+		}
+		var albums []music.Album
+		for i := range bands {
+			a, err := gormloader.Load[music.Album](ctx, e.db, &bands[i], "Albums")
+			must(t, err)
+			albums = append(albums, a...)
+		}
+		if len(albums) == 0 {
+			t.Fatal("no albums seeded for labelled bands")
+		}
+		e.count.expect(t, 0, "every album's band (fetched by Label.Bands)", func() {
+			for i := range albums {
+				b, err := gormloader.LoadOne[music.Band](ctx, e.db, &albums[i], "Band")
+				must(t, err)
+				if b == nil || b.ID != albums[i].BandID {
+					t.Fatalf("album %d: band %+v, want %d", albums[i].ID, b, albums[i].BandID)
+				}
+			}
+		})
+		// Composite keys: releases fetched by Album.Releases answer
+		// ChartEntry.Release.
+		var releases []music.Release
+		for i := range albums {
+			r, err := gormloader.Load[music.Release](ctx, e.db, &albums[i], "Releases")
+			must(t, err)
+			releases = append(releases, r...)
+		}
+		var charts []music.ChartEntry
+		for i := range releases {
+			c, err := gormloader.Load[music.ChartEntry](ctx, e.db, &releases[i], "Charts")
+			must(t, err)
+			charts = append(charts, c...)
+		}
+		if len(charts) == 0 {
+			t.Fatal("no chart entries seeded")
+		}
+		e.count.expect(t, 0, "every chart entry's release", func() {
+			for i := range charts {
+				r, err := gormloader.LoadOne[music.Release](ctx, e.db, &charts[i], "Release")
+				must(t, err)
+				if r == nil || r.AlbumID != charts[i].AlbumID || r.Country != charts[i].Country {
+					t.Fatalf("chart entry %d: release %+v", charts[i].ID, r)
+				}
+			}
+		})
+		must(t, e.db.WithContext(ctx).Model(&music.Band{}).Where("id = ?", albums[0].BandID).Update("name", "renamed").Error)
+		e.count.expect(t, 1, "the band after a write to bands", func() {
+			b, err := gormloader.LoadOne[music.Band](ctx, e.db, &albums[0], "Band")
+			must(t, err)
+			if b.Name != "renamed" {
+				t.Errorf("name %q after the write, want renamed", b.Name)
+			}
+		})
+
+		ctx = scope(t)
+		var own []music.Band
+		must(t, e.db.WithContext(ctx).Order("id").Find(&own).Error)
+		albums = nil
+		for i := range own {
+			a, err := gormloader.Load[music.Album](ctx, e.db, &own[i], "Albums")
+			must(t, err)
+			albums = append(albums, a...)
+		}
+		e.count.expect(t, 1, "every album's band (the bands came from the application's query)", func() {
+			for i := range albums {
+				_, err := gormloader.LoadOne[music.Band](ctx, e.db, &albums[i], "Band")
+				must(t, err)
+			}
+		})
+
+		ctx = scope(t)
+		tx := e.db.WithContext(ctx).Begin()
+		defer tx.Rollback()
+		var lab []music.Label
+		must(t, tx.Order("id").Limit(1).Find(&lab).Error)
+		inTx, err := gormloader.Load[music.Band](ctx, tx, &lab[0], "Bands")
+		must(t, err)
+		var al []music.Album
+		must(t, tx.Where("band_id IN ?", []uint{inTx[0].ID, inTx[len(inTx)-1].ID}).Find(&al).Error)
+		if len(al) == 0 {
+			t.Fatal("the first label's bands have no albums")
+		}
+		e.count.expect(t, 0, "the band in the transaction", func() {
+			_, err := gormloader.LoadOne[music.Band](ctx, tx, &al[0], "Band")
+			must(t, err)
+		})
+		e.count.expect(t, 1, "the band outside the transaction", func() {
+			_, err := gormloader.LoadOne[music.Band](ctx, e.db, &al[0], "Band")
+			must(t, err)
+		})
+	})
+}
+
+// TestByIDIsPrimedOnceUsed: once ByID has loaded a model, rows of it that
+// loads fetch answer later ByIDs without a statement.
+func TestByIDIsPrimedOnceUsed(t *testing.T) {
+	forEachDB(t, func(t *testing.T, e *env) {
+		ctx := scope(t)
+		_, err := gormloader.ByID[music.Band](ctx, e.db, 1)
+		must(t, err)
+		ctx = scope(t)
+		var labels []music.Label
+		must(t, e.db.WithContext(ctx).Order("id").Find(&labels).Error)
+		bands, err := gormloader.Load[music.Band](ctx, e.db, &labels[0], "Bands")
+		must(t, err)
+		if len(bands) < 2 {
+			t.Fatal("the first label has fewer than two bands")
+		}
+		e.count.expect(t, 0, "ByID of loaded bands", func() {
+			for _, b := range bands {
+				got, err := gormloader.ByID[music.Band](ctx, e.db, b.ID)
+				must(t, err)
+				if got.Name != b.Name {
+					t.Errorf("band %d: %q, want %q", b.ID, got.Name, b.Name)
+				}
+			}
+		})
+	})
+}
