@@ -170,11 +170,27 @@ func load(ctx context.Context, db *gorm.DB, parent any, name string, want reflec
 	if err != nil || bk.Parent.IsZero() {
 		return nil, r, err
 	}
+	if res, ok := r.cached(ctx, &bk); ok {
+		return res, r, nil
+	}
 	if res, done, err := r.loadSet(ctx, l, m, row, &bk); done {
 		return res, r, err
 	}
 	res, err := r.loader.Load(ctx, bk)
 	return res, r, err
+}
+
+// cached returns bk's result if it is cached, or in flight with the batch
+// that another row's load started: the common case of a wide fan-out, which
+// joins it without finding or claiming a load set. An error takes the
+// claim's path (loadSet), which gives a failed batch's error to each row of
+// the set once (relations.Claim.Owed). It is a step of its own, not part of
+// loadSet, to keep the stack of a cached load shallow (see load).
+//
+//go:noinline
+func (r *relation) cached(ctx context.Context, bk *relations.BatchKey) (any, bool) {
+	res, ok, err := r.loader.LoadExisting(ctx, *bk)
+	return res, ok && err == nil
 }
 
 // prepareLoad checks a load and computes its batch key into bk, which it
@@ -247,13 +263,6 @@ func (r *relation) loadSet(ctx context.Context, l *Loader, m *model, row reflect
 	sets := relations.SetsOf(ctx)
 	if sets == nil || l.cfg.noLoadSets || l.cfg.alone[r.Name] {
 		return nil, false, nil
-	}
-	// The common case of a wide fan-out: the key is cached, or in flight
-	// with the batch another row of the set started. Join it without
-	// finding or claiming the set. An error takes the claim's path, which
-	// gives a failed batch's error to each row once (relations.Claim.Owed).
-	if res, ok, err := r.loader.LoadExisting(ctx, *bk); ok && err == nil {
-		return res, true, nil
 	}
 	pk, err := m.pkKey(ctx, row)
 	if err != nil {
