@@ -135,7 +135,7 @@ type Scope struct {
 	lastStart    time.Time     // when a worker last started or a reservation was released
 	closed       bool
 	stats        Stats
-	lastBatch    uint64      // the number of the last batch created
+	lastBatch    uint64 // the number of the last batch created
 	// locals holds the Local values: a map that is replaced, never
 	// changed, so that Local reads it without the lock.
 	locals atomic.Pointer[map[any]any]
