@@ -68,7 +68,9 @@ func testGORMReads(t *testing.T, orm, naive *server) {
 	}, {
 		name:       "belongs-to back up",
 		query:      `{ people(first: 4) { name bands { name albums { edges { node { tracks(first: 1) { name album { title band { name } } } } } } } } }`,
-		statements: 6, // people, bands, albums, tracks (limit), tracks' albums, their bands
+		// people, bands, albums, tracks (limit); the tracks' albums and their
+		// bands are rows loads fetched above: primed, no statement
+		statements: 4,
 	}, {
 		name: "aliases with different arguments",
 		query: `query ($after: ID) { bands(first: 100) { name
