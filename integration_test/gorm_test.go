@@ -66,8 +66,8 @@ func testGORMReads(t *testing.T, orm, naive *server) {
 		query:      `{ bands(first: 100) { id name label { name } members { name bands { name } } } }`,
 		statements: 4, // bands, labels, members, their bands
 	}, {
-		name:       "belongs-to back up",
-		query:      `{ people(first: 4) { name bands { name albums { edges { node { tracks(first: 1) { name album { title band { name } } } } } } } } }`,
+		name:  "belongs-to back up",
+		query: `{ people(first: 4) { name bands { name albums { edges { node { tracks(first: 1) { name album { title band { name } } } } } } } } }`,
 		// people, bands, albums, tracks (limit); the tracks' albums and their
 		// bands are rows loads fetched above: primed, no statement
 		statements: 4,
