@@ -55,3 +55,44 @@ func (l *keyed[K, C, V]) loadExisting(ctx context.Context, key K) (V, bool, erro
 	v, err := await(ctx, e)
 	return v, true, err
 }
+
+// Cached returns key's value if the context's scope has it cached without
+// an error (loaded, primed or Set), and ok false otherwise: when key has no
+// entry, when its batch is pending or in flight, and when its entry is a
+// per-key error. It never waits and never enqueues; a hit counts as a load
+// and a cache hit in the scope's Stats, as Load's would. Code that loads
+// through a path of its own (the ORM adapters' load sets) uses it to answer
+// the common case of a wide fan-out, a key already loaded, with one lookup.
+func (l *Loader[K, V]) Cached(ctx context.Context, key K) (v V, ok bool) {
+	return l.impl.cached(ctx, key)
+}
+
+func (l *keyed[K, C, V]) cached(ctx context.Context, key K) (V, bool) {
+	var zero V
+	s := FromContext(ctx)
+	if s == nil || l.cfg.noCache {
+		return zero, false
+	}
+	ck, err := l.safeCacheKey(key)
+	if err != nil {
+		return zero, false
+	}
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		return zero, false
+	}
+	e, ok := l.stateLocked(s).cache[ck]
+	if !ok || e.state != stateResolved || e.err != nil {
+		s.mu.Unlock()
+		return zero, false
+	}
+	v := e.val
+	s.stats.Loads++
+	s.stats.CacheHits++
+	s.mu.Unlock()
+	if s.cfg.loadTracer != nil {
+		s.traceLoad(ctx, l.cfg.name, e.f.id)
+	}
+	return v, true
+}

@@ -102,3 +102,53 @@ func TestNotCachedPerKeyError(t *testing.T) {
 		t.Fatal("NotCached(nil) must be nil")
 	}
 }
+
+// TestCached: Cached answers only a key whose value is cached without an
+// error, never waits and never enqueues.
+func TestCached(t *testing.T) {
+	release := make(chan struct{})
+	errOdd := errors.New("odd")
+	l := dataloader.New(func(_ context.Context, keys []int) ([]int, []error, error) {
+		<-release
+		errs := make([]error, len(keys))
+		for i, k := range keys {
+			if k%2 == 1 {
+				errs[i] = errOdd
+			}
+		}
+		return keys, errs, nil
+	})
+	if _, ok := l.Cached(context.Background(), 2); ok {
+		t.Error("a hit without a scope")
+	}
+	ctx, s := dataloader.NewScope(context.Background())
+	defer s.Close()
+	if _, ok := l.Cached(ctx, 2); ok {
+		t.Error("a hit for a key without an entry")
+	}
+	if st := s.Stats(); st.Batches != 0 || st.Loads != 0 {
+		t.Errorf("Cached of a missing key enqueued or counted: %+v", st)
+	}
+	two, one := l.LoadThunk(ctx, 2), l.LoadThunk(ctx, 1)
+	s.Dispatch()
+	if _, ok := l.Cached(ctx, 2); ok {
+		t.Error("a hit for a key whose batch is in flight")
+	}
+	close(release)
+	if v, err := two(); v != 2 || err != nil {
+		t.Fatalf("Load(2) = %d, %v", v, err)
+	}
+	if _, err := one(); !errors.Is(err, errOdd) {
+		t.Fatalf("Load(1) = %v, want the per-key error", err)
+	}
+	before := s.Stats()
+	if v, ok := l.Cached(ctx, 2); !ok || v != 2 {
+		t.Errorf("Cached(2) = %d, %v after its batch, want 2, true", v, ok)
+	}
+	if _, ok := l.Cached(ctx, 1); ok {
+		t.Error("a hit for a cached per-key error")
+	}
+	if st := s.Stats(); st.Loads != before.Loads+1 || st.CacheHits != before.CacheHits+1 {
+		t.Errorf("stats after one hit: %+v, before %+v", st, before)
+	}
+}

@@ -59,6 +59,7 @@ type loaderImpl[K, V any] interface {
 	loadMany(ctx context.Context, keys []K) ([]V, []error)
 	thunk(ctx context.Context, key K, siblings []K) func() (V, error)
 	loadExisting(ctx context.Context, key K) (V, bool, error)
+	cached(ctx context.Context, key K) (V, bool)
 	prime(ctx context.Context, key K, v V, err error, replace bool)
 	primeMany(ctx context.Context, keys []K, vals []V)
 	clear(ctx context.Context, key K, all bool)

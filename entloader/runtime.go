@@ -164,11 +164,11 @@ func (l *Loader[ID, V]) Load(ctx context.Context, p Part, id ID, slot **NodeSet,
 	if slot == nil || sibling == nil {
 		return l.dl.Load(ctx, key)
 	}
-	// The common case of a wide fan-out: the key is cached, or in flight
-	// with the batch another row of the set started. Join it without
-	// claiming the set. An error takes the claim's path, which gives a
-	// failed batch's error to each row once (relations.Claim.Owed).
-	if v, ok, err := l.dl.LoadExisting(ctx, key); ok && err == nil {
+	// The common case of a wide fan-out: the key is cached. A key in
+	// flight takes the claim's path, which joins the batch and, if it
+	// fails, gives its error to each row of the set once
+	// (relations.Claim.Owed).
+	if v, ok := l.dl.Cached(ctx, key); ok {
 		return v, nil
 	}
 	ns := LoadSet(slot)

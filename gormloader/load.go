@@ -180,17 +180,16 @@ func load(ctx context.Context, db *gorm.DB, parent any, name string, want reflec
 	return res, r, err
 }
 
-// cached returns bk's result if it is cached, or in flight with the batch
-// that another row's load started: the common case of a wide fan-out, which
-// joins it without finding or claiming a load set. An error takes the
-// claim's path (loadSet), which gives a failed batch's error to each row of
-// the set once (relations.Claim.Owed). It is a step of its own, not part of
-// loadSet, to keep the stack of a cached load shallow (see load).
+// cached returns bk's result if it is cached: the common case of a wide
+// fan-out, answered without finding or claiming a load set. A key in flight
+// takes the claim's path (loadSet), which joins the batch and, if it fails,
+// gives its error to each row of the set once (relations.Claim.Owed). It is
+// a step of its own, not part of loadSet, to keep the stack of a cached load
+// shallow (see load).
 //
 //go:noinline
 func (r *relation) cached(ctx context.Context, bk *relations.BatchKey) (any, bool) {
-	res, ok, err := r.loader.LoadExisting(ctx, *bk)
-	return res, ok && err == nil
+	return r.loader.Cached(ctx, *bk)
 }
 
 // prepareLoad checks a load and computes its batch key into bk, which it
