@@ -115,3 +115,26 @@ func BenchmarkCachedEdge(b *testing.B) {
 		}
 	})
 }
+
+// TestCachedEdgeAllocatesNothing: an edge call whose result the scope has
+// cached allocates nothing (no partition boxed per call, no claim).
+func TestCachedEdgeAllocatesNothing(t *testing.T) {
+	e := open(t, testdb.SQLite(t))
+	ctx := context.Background()
+	bd := e.client.Band.Create().SetName("band").SaveX(ctx)
+	e.client.Album.Create().SetTitle("a").SetYear(2000).SetBand(bd).SaveX(ctx)
+	ctx, scope := dataloader.NewScope(ctx)
+	defer scope.Close()
+	albums := e.client.Album.Query().AllX(ctx)
+	if _, err := albums[0].Band(ctx); err != nil {
+		t.Fatal(err)
+	}
+	fresh := e.client.Album.Query().AllX(ctx)[0] // another node of the same row
+	if n := testing.AllocsPerRun(100, func() {
+		if _, err := fresh.Band(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}); n != 0 {
+		t.Errorf("a cached edge call allocates %.1f times, want 0", n)
+	}
+}

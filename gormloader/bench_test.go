@@ -40,3 +40,24 @@ func BenchmarkCachedLoad(b *testing.B) {
 		}
 	})
 }
+
+// TestCachedLoadAllocations: a cached to-one load allocates the caller's
+// copy of the row and the boxed foreign key GORM's field accessor returns,
+// nothing else (no claim, no reflection on the connection pool).
+func TestCachedLoadAllocations(t *testing.T) {
+	e := open(t, testdb.SQLite(t))
+	seed(t, e.db, 12)
+	ctx := scope(t)
+	var albums []music.Album
+	must(t, e.db.WithContext(ctx).Find(&albums).Error)
+	if _, err := gormloader.LoadOne[music.Band](ctx, e.db, &albums[0], "Band"); err != nil {
+		t.Fatal(err)
+	}
+	if n := testing.AllocsPerRun(100, func() {
+		if _, err := gormloader.LoadOne[music.Band](ctx, e.db, &albums[1], "Band"); err != nil {
+			t.Fatal(err)
+		}
+	}); n > 2 {
+		t.Errorf("a cached LoadOne allocates %.1f times, want at most 2", n)
+	}
+}

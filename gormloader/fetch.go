@@ -120,7 +120,7 @@ func (l *Loader) fetchRelation(ctx context.Context, sets *relations.Sets, r *rel
 	}
 	if tm, err := l.model(r.target.ModelType); err == nil {
 		l.recordRows(ctx, sets, tm, all, true)
-		l.prime(ctx, tm, p.Conn, all)
+		l.prime(ctx, tm, p.Conn, all, true)
 	}
 	f := r.collation.folder(l, r.MatchTable(), r.MatchColumns())
 	f.foldAll(keys)
@@ -439,7 +439,7 @@ func (m *model) fetchByID(l *Loader) func(ctx context.Context, keys []relations.
 				}
 			}
 			l.recordRows(ctx, sets, m, all, true)
-			l.prime(ctx, m, p.Conn, all)
+			l.prime(ctx, m, p.Conn, all, false)
 			// Results point into all: read-only, as every cached result.
 			f := m.collation.folder(l, m.schema.Table, m.pkCols)
 			out := make(map[relations.Key]any, all.Len())

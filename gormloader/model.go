@@ -181,13 +181,14 @@ func (r *relation) byPrimaryKey() bool {
 // album) costs no statement. The rows are the batch's own, read-only like
 // every cached result. Rows of the application's own queries are not primed:
 // such a query may bypass filters that loads apply (an unscoped or
-// administrative query in the same request).
-func (l *Loader) prime(ctx context.Context, m *model, conn any, rows reflect.Value) {
+// administrative query in the same request). ByID's own batch passes
+// byID false: its rows are already its results.
+func (l *Loader) prime(ctx context.Context, m *model, conn any, rows reflect.Value, byID bool) {
 	m.referrers.Do(func() { l.parseReferrers(m) })
 	l.refsMu.Lock()
 	refs := l.refs[m.typ]
 	l.refsMu.Unlock()
-	byID := m.byIDUsed.Load()
+	byID = byID && m.byIDUsed.Load()
 	if (len(refs) == 0 && !byID) || rows.Len() == 0 {
 		return
 	}
