@@ -578,7 +578,7 @@ func (l *keyed[K, C, V]) loadMany(ctx context.Context, keys []K) ([]V, []error) 
 	if s == nil {
 		return l.direct(ctx, keys)
 	}
-	entries, err := l.enqueueAll(ctx, s, keys, nil)
+	entries, _, err := l.enqueueAll(ctx, s, keys, nil)
 	if err != nil {
 		return make([]V, len(keys)), repeat(len(keys), err)
 	}
@@ -603,24 +603,25 @@ func (l *keyed[K, C, V]) loadMany(ctx context.Context, keys []K) ([]V, []error) 
 }
 
 // enqueueAll adds keys, and the siblings that have no entry, to the
-// pending batch as one unit, and returns the entries of keys.
-func (l *keyed[K, C, V]) enqueueAll(ctx context.Context, s *Scope, keys, siblings []K) ([]*entry[V], error) {
+// pending batch as one unit, and returns the entries of keys and how many
+// of them had one already.
+func (l *keyed[K, C, V]) enqueueAll(ctx context.Context, s *Scope, keys, siblings []K) ([]*entry[V], int, error) {
 	if err := ctx.Err(); err != nil {
-		return nil, err
+		return nil, 0, err
 	}
 	if l.cfg.noCache {
 		siblings = nil // their results could not be kept
 	}
 	cks, err := l.cacheKeys(append(keys[:len(keys):len(keys)], siblings...))
 	if err != nil {
-		return nil, err
+		return nil, 0, err
 	}
 	var c clock
 	entries := make([]*entry[V], len(keys))
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.closed {
-		return nil, ErrScopeClosed
+		return nil, 0, ErrScopeClosed
 	}
 	st := l.stateLocked(s)
 	hits := 0
@@ -636,10 +637,10 @@ func (l *keyed[K, C, V]) enqueueAll(ctx context.Context, s *Scope, keys, sibling
 		st.enqueueSiblingsLocked(s, cks[0], siblings, cks[len(keys):], &c)
 	}
 	s.stats.Loads += int64(len(keys))
-	return entries, nil
+	return entries, hits, nil
 }
 
-func (l *keyed[K, C, V]) thunk(ctx context.Context, key K, siblings []K) func() (V, error) {
+func (l *keyed[K, C, V]) thunk(ctx context.Context, key K, siblings []K) (func() (V, error), bool) {
 	s := FromContext(ctx)
 	if s == nil {
 		var once sync.Once
@@ -648,9 +649,9 @@ func (l *keyed[K, C, V]) thunk(ctx context.Context, key K, siblings []K) func() 
 		return func() (V, error) {
 			once.Do(func() { v, err = l.load(ctx, key, nil) })
 			return v, err
-		}
+		}, false
 	}
-	entries, err := l.enqueueAll(ctx, s, []K{key}, siblings)
+	entries, hits, err := l.enqueueAll(ctx, s, []K{key}, siblings)
 	if err == nil && s.cfg.loadTracer != nil {
 		traceLoads(ctx, s, l.cfg.name, entries)
 	}
@@ -660,7 +661,7 @@ func (l *keyed[K, C, V]) thunk(ctx context.Context, key K, siblings []K) func() 
 			return zero, err
 		}
 		return wait(ctx, s, entries[0])
-	}
+	}, hits > 0
 }
 
 // inPendingLocked reports whether e belongs to the pending batch (it may

@@ -56,8 +56,9 @@ func TestLoadWithCachedKeyEnqueuesNoSiblings(t *testing.T) {
 	if v, err := l.LoadWith(ctx, 1, []int{1, 2, 3}); err != nil || v != "v1" {
 		t.Fatalf("LoadWith = %q, %v", v, err)
 	}
-	if v, err := l.LoadWithThunk(ctx, 1, []int{1, 4})(); err != nil || v != "v1" {
-		t.Fatalf("LoadWithThunk = %q, %v", v, err)
+	wait, joined := l.LoadWithThunk(ctx, 1, []int{1, 4})
+	if v, err := wait(); err != nil || v != "v1" || !joined {
+		t.Fatalf("LoadWithThunk = %q, %v, joined %v; want v1, nil, joined", v, err, joined)
 	}
 	scope := dataloader.FromContext(ctx)
 	scope.Close() // waits for any batch in the background

@@ -536,7 +536,7 @@ func (r *fuzzRun) goroutine(g int, base context.Context, ops []fuzzOp) {
 			var thunk func() (string, error)
 			if op.code == opLoadWithThunk {
 				keys = []int{k, k ^ 1}
-				thunk = loader.LoadWithThunk(ctx, k, keys)
+				thunk, _ = loader.LoadWithThunk(ctx, k, keys)
 			} else {
 				thunk = loader.LoadThunk(ctx, k)
 			}

@@ -57,7 +57,7 @@ type Loader[K, V any] struct {
 type loaderImpl[K, V any] interface {
 	load(ctx context.Context, key K, siblings []K) (V, error)
 	loadMany(ctx context.Context, keys []K) ([]V, []error)
-	thunk(ctx context.Context, key K, siblings []K) func() (V, error)
+	thunk(ctx context.Context, key K, siblings []K) (func() (V, error), bool)
 	loadExisting(ctx context.Context, key K) (V, bool, error)
 	cached(ctx context.Context, key K) (V, bool)
 	prime(ctx context.Context, key K, v V, err error, replace bool)
@@ -211,7 +211,8 @@ func (l *Loader[K, V]) LoadMany(ctx context.Context, keys []K) (vals []V, errs [
 // in tracked mode, while the enqueuing worker runs). Call [Scope.Dispatch]
 // after the last LoadThunk to send the batch without waiting.
 func (l *Loader[K, V]) LoadThunk(ctx context.Context, key K) func() (V, error) {
-	return l.impl.thunk(ctx, key, nil)
+	wait, _ := l.impl.thunk(ctx, key, nil)
+	return wait
 }
 
 // LoadWithThunk is [Loader.LoadWith] in two steps: the key and its siblings
@@ -219,7 +220,11 @@ func (l *Loader[K, V]) LoadThunk(ctx context.Context, key K) func() (V, error) {
 // is called, and the returned function waits for the key's value. Code
 // that must know the keys are enqueued before it lets other goroutines load
 // (the ORM adapters' load-set claims) uses it.
-func (l *Loader[K, V]) LoadWithThunk(ctx context.Context, key K, siblings []K) func() (V, error) {
+//
+// joined reports that key already had an entry (cached, pending or in
+// flight), so the siblings were not enqueued and the thunk's result, an
+// error too, is that of a batch the caller did not start.
+func (l *Loader[K, V]) LoadWithThunk(ctx context.Context, key K, siblings []K) (wait func() (V, error), joined bool) {
 	return l.impl.thunk(ctx, key, siblings)
 }
 

@@ -170,22 +170,28 @@ func TestLoadWithThunkEnqueuesAtCall(t *testing.T) {
 	l := dataloader.New(r.fetch)
 	// Window and quiet period of an hour: only naming siblings dispatches.
 	ctx, s := newScope(t, dataloader.WithWindow(time.Hour), dataloader.WithQuietPeriod(time.Hour))
-	thunk := l.LoadWithThunk(ctx, 1, []int{1, 2, 3})
+	thunk, joined := l.LoadWithThunk(ctx, 1, []int{1, 2, 3})
+	if joined {
+		t.Fatal("the first load of key 1 joined an entry")
+	}
 	// The keys were enqueued, and the batch dispatched, by the call: a load
-	// of a sibling finds its key in flight.
+	// of a sibling finds its key in flight, and joins it.
 	other := l.LoadThunk(ctx, 2)
+	if _, joined := l.LoadWithThunk(ctx, 3, []int{3, 4}); !joined {
+		t.Fatal("key 3, in flight, did not join its entry")
+	}
 	if v, err := thunk(); v != "v1" || err != nil {
 		t.Fatalf("thunk = %q, %v", v, err)
 	}
 	if v, err := other(); v != "v2" || err != nil {
 		t.Fatalf("sibling = %q, %v", v, err)
 	}
-	if st := s.Stats(); st.Loads != 2 || st.CacheHits != 1 || st.Batches != 1 || st.Keys != 3 {
+	if st := s.Stats(); st.Loads != 3 || st.CacheHits != 2 || st.Batches != 1 || st.Keys != 3 {
 		t.Fatalf("stats = %+v", st)
 	}
 	// A key whose only sibling is itself waits for the tick, to merge with
 	// other keys: here, until Close fails it.
-	lone := l.LoadWithThunk(ctx, 9, []int{9})
+	lone, _ := l.LoadWithThunk(ctx, 9, []int{9})
 	s.Close()
 	if _, err := lone(); !errors.Is(err, dataloader.ErrScopeClosed) {
 		t.Fatalf("lone key: %v", err)

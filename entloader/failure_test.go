@@ -10,6 +10,8 @@ import (
 
 	"github.com/ormloader/ormloader/dataloader"
 	"github.com/ormloader/ormloader/ent"
+	"github.com/ormloader/ormloader/ent/album"
+	"github.com/ormloader/ormloader/ent/band"
 )
 
 // A relation batch that fails fails every load waiting for it, and frees the
@@ -110,5 +112,83 @@ func TestTransactionConcurrentEdges(t *testing.T) {
 				}
 			}()
 		}
+	})
+}
+
+// The first load of an edge over a node set whose own key is already in
+// flight in another set's batch joins that batch and enqueues nothing for
+// its set. If that batch fails, the failure is the joining node's only: the
+// nodes of its set that were in no batch load when they ask, they are not
+// owed an error of a statement that never named them. (Before, the first
+// node recorded the other batch's failure for its whole set.)
+func TestFailureOfAnotherSetsBatchIsNotOwedToMine(t *testing.T) {
+	each(t, func(t *testing.T, e *env) {
+		w := seed(t, e.client)
+		boom := errors.New("albums are unavailable")
+		var (
+			failing atomic.Bool
+			started = make(chan struct{}, 1)
+			hold    = make(chan struct{})
+		)
+		e.client.Album.Intercept(ent.InterceptFunc(func(next ent.Querier) ent.Querier {
+			return ent.QuerierFunc(func(ctx context.Context, q ent.Query) (ent.Value, error) {
+				if !failing.Load() {
+					return next.Query(ctx, q)
+				}
+				started <- struct{}{}
+				<-hold
+				return nil, boom
+			})
+		}))
+		ctx, scope := dataloader.NewScope(context.Background())
+		defer scope.Close()
+		first, err := e.client.Band.Query().Order(ent.Asc("id")).Limit(3).All(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		mine, err := e.client.Band.Query().Where(band.IDIn(w.bands[1].ID, w.bands[4].ID)).Order(ent.Asc("id")).All(ctx)
+		if err != nil || len(mine) != 2 {
+			t.Fatalf("bands: %d, %v", len(mine), err)
+		}
+
+		failing.Store(true)
+		errc := make(chan error, 2)
+		go func() { // first's set: its batch holds, then fails
+			_, err := first[0].Albums(ctx)
+			errc <- err
+		}()
+		select {
+		case <-started:
+		case <-time.After(10 * time.Second):
+			t.Fatal("the batch did not start")
+		}
+		failing.Store(false) // only the held statement fails
+		hits := scope.Stats().CacheHits
+		go func() { // mine's set: its first node is in first's batch
+			_, err := mine[0].Albums(ctx)
+			errc <- err
+		}()
+		for deadline := time.Now().Add(10 * time.Second); scope.Stats().CacheHits == hits && time.Now().Before(deadline); {
+			time.Sleep(100 * time.Microsecond)
+		}
+		close(hold)
+		for range 2 {
+			if err := <-errc; !errors.Is(err, boom) {
+				t.Fatalf("a load in the failed batch: %v, want its failure", err)
+			}
+		}
+		want, err := e.client.Album.Query().Where(album.BandID(mine[1].ID)).Count(context.Background())
+		if err != nil {
+			t.Fatal(err)
+		}
+		e.count.reset()
+		got, err := mine[1].Albums(ctx)
+		if err != nil {
+			t.Fatalf("band %d, in no failed batch: %v", mine[1].ID, err)
+		}
+		if len(got) != want {
+			t.Errorf("band %d: %d albums, want %d", mine[1].ID, len(got), want)
+		}
+		e.count.expect(t, "the rest of the set", 1)
 	})
 }

@@ -221,8 +221,16 @@ func (l *Loader[ID, V]) loadSet(ctx context.Context, c *relations.Claim, key Key
 			siblings = append(siblings, Key[ID]{Part: key.Part, ID: sid})
 		}
 	}
-	wait := l.dl.LoadWithThunk(ctx, key, siblings)
+	wait, joined := l.dl.LoadWithThunk(ctx, key, siblings)
 	c.Release()
+	if joined {
+		// This node's key is in another set's batch (or cached with an
+		// error): nothing of this set was enqueued, so the next load of
+		// it claims the set again, and that batch's failure is this
+		// node's only.
+		c.Finish()
+		return wait()
+	}
 	v, err := wait()
 	if err != nil {
 		owed := make([]any, len(ns.set.Rows))

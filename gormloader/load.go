@@ -308,8 +308,16 @@ func (r *relation) loadWholeSet(ctx context.Context, c *relations.Claim, set *re
 	defer c.Finish()  // after Fail: losers that missed the batch check it
 	defer c.Release() // also if computing the keys panics: waiters never hang
 	siblings := r.siblingKeys(ctx, set, bk.Part)
-	wait := r.loader.LoadWithThunk(ctx, *bk, siblings)
+	wait, joined := r.loader.LoadWithThunk(ctx, *bk, siblings)
 	c.Release() // after the enqueue: the others find their keys pending
+	if joined {
+		// This row's key is in another set's batch (or cached with an
+		// error): nothing of this set was enqueued, so the next load of
+		// it claims the set again, and that batch's failure is this
+		// row's only.
+		c.Finish()
+		return wait()
+	}
 	res, err := wait()
 	if err != nil {
 		owed := make([]any, len(set.IDs))

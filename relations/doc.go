@@ -57,8 +57,10 @@
 //	if set := sets.Lookup(model, parentPK); set != nil {
 //		if c, won := sets.Claim(set, token{rel, bk.Part}); won {
 //			siblings := ... // the keys of every row of set
-//			wait := loader.LoadWithThunk(ctx, bk, siblings)
+//			wait, joined := loader.LoadWithThunk(ctx, bk, siblings)
 //			c.Release() // after the enqueue: the others find their keys pending
+//			// if joined, bk was in another batch and no sibling was
+//			// enqueued: Finish at once, and record no failure for the set
 //			return wait()
 //		} else if err := c.Wait(ctx); err != nil {
 //			return err

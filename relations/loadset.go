@@ -97,11 +97,11 @@ func (c *Claim) Wait(ctx context.Context) error {
 // unless ctx, the load's own context, is done (then the batch may still
 // succeed for the others). The winner passes every row of the set as owed:
 // each of their loads gets the failure once ([Claim.Owed]). Rows, not batch
-// keys, since several rows may share one key (a belongs-to target). The
-// first failure recorded is kept, and the owed rows are added whenever they
-// come; a loser that saw the batch fail records it too, in case the winner
-// could not (its own context ended first). Call it only with a non-nil err:
-// it boxes the rows.
+// keys, since several rows may share one key (a belongs-to target). A loser
+// that got an error records it for its own row only, so that the row is not
+// owed it again; its key may have been in another set's batch, so the
+// failure owed to the set is the first one reported with owed rows. Call it
+// only with a non-nil err: it boxes the rows.
 func (c *Claim) Fail(ctx context.Context, err error, row any, owed ...any) {
 	if err == nil || ctx.Err() != nil {
 		return
@@ -112,11 +112,9 @@ func (c *Claim) Fail(ctx context.Context, err error, row any, owed ...any) {
 		c.had = make(map[any]struct{})
 	}
 	c.had[row] = struct{}{}
-	if c.failed == nil {
+	if c.failed == nil || (len(c.owed) == 0 && len(owed) > 0) {
 		c.failed = err
 	}
-	// The winner's keys, also if a loser that woke first recorded the
-	// failure before it.
 	if c.owed == nil {
 		c.owed = make(map[any]struct{}, len(owed))
 	}
@@ -311,7 +309,11 @@ func (s *Sets) LookupAt(model any, pk Key, at any) *Set {
 // for the first claim since the last [Sets.Invalidate]: the winner computes
 // the keys of every row of the set, enqueues them all (dataloader's
 // LoadWithThunk), calls [Claim.Release], waits for its own key, reports a
-// failure with [Claim.Fail] and calls [Claim.Finish]. The others (won false)
+// failure with [Claim.Fail] and calls [Claim.Finish]; if its own key joined
+// an entry that was there already (another set's batch), nothing of the set
+// was enqueued and that batch is not the set's: it calls Finish right after
+// Release and reports no failure, so the next load of the set retries the
+// claim and enqueues the set. The others (won false)
 // call [Claim.Wait] and then join the winner's batch for their own key
 // (dataloader's LoadExisting), which is by then pending, in flight or cached,
 // and report an error with Fail too. A loser whose key is no longer there

@@ -33,9 +33,15 @@ func TestReviewFailKeepsOwedKeysWhenALoserRecordsFirst(t *testing.T) {
 	}
 	c.Release()
 	loser, _ := sets.Claim(set, "albums")
-	loser.Fail(ctx, boom, k(2))                     // a waiter of the batch, woken first
+	// A waiter woken first; its key may have been in another set's batch,
+	// whose error is not the one the set is owed.
+	other := errors.New("another set's batch")
+	loser.Fail(ctx, other, k(2))
 	c.Fail(ctx, boom, k(1), k(1), k(2), k(3))       // the winner, naming the set's keys
 	if err := c.Owed(k(3)); !errors.Is(err, boom) { // a late sibling
-		t.Errorf("late sibling of the failed set: Owed = %v, want the failure", err)
+		t.Errorf("late sibling of the failed set: Owed = %v, want the winner's failure", err)
+	}
+	if err := c.Owed(k(2)); err != nil {
+		t.Errorf("the loser that had its error: Owed = %v, want nil", err)
 	}
 }
