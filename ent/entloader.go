@@ -345,6 +345,46 @@ var entloaderAlbumTracksCount = entloader.NewLoader("Album.tracks count", func(c
 	return out, nil
 })
 
+// entloaderAlbumTracksPage loads pages of the tracks edge of Album rows with their counts:
+// one statement per batch.
+var entloaderAlbumTracksPage = entloader.NewLoader("Album.tracks page", func(ctx context.Context, p entloader.Part, ids []int) (map[int]entloader.Page[*Track], error) {
+	cfg := entloaderConfig(ctx, p)
+	chunks, err := entloader.Chunks(cfg.driver.Dialect(), ids, p.Variant.Params())
+	if err != nil {
+		return nil, err
+	}
+	out := make(map[int]entloader.Page[*Track], len(ids))
+	for _, chunk := range chunks {
+		q := NewTrackClient(cfg).Query()
+		q.withFKs = true
+		q.Where(predicate.Track(p.Variant.Counted))
+		b := &entloader.Batch[int, *Track]{
+			Shape:   entloader.Shape{Table: track.Table, TargetPK: track.FieldID, KeyColumn: album.TracksColumn},
+			Dialect: cfg.driver.Dialect(),
+			Keys:    chunk,
+			Variant: p.Variant,
+			Page:    true,
+		}
+		if err := q.prepareQuery(ctx); err != nil {
+			return nil, err
+		}
+		nodes, err := withInterceptors[[]*Track](ctx, q, QuerierFunc(func(ctx context.Context, _ Query) (Value, error) {
+			rows, err := q.sqlAll(ctx, b.Hook)
+			if err != nil {
+				return nil, err
+			}
+			return b.Rows(rows, nil), nil
+		}), q.inters)
+		if err != nil {
+			return nil, err
+		}
+		if err := b.GroupPage(nodes, out); err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
+})
+
 // entloaderTracks is Tracks: the eager-loaded edge, or the loader's.
 func (_m *Album) entloaderTracks(ctx context.Context) ([]*Track, error) {
 	if _m == nil {
@@ -429,6 +469,34 @@ func (_m *Album) TracksCount(ctx context.Context, where ...predicate.Track) (int
 	return entloaderAlbumTracksCount.Load(ctx, p, _m.ID, &_m.Edges.entloaderSet, entloaderIDOfAlbum)
 }
 
+// TracksPage returns a page of the tracks edge of the Album: the first
+// v.Limit rows of v.Where that match the cursor v.After, in v.Order (by primary
+// key without one), whether more follow, and how many rows v.Where has; one
+// statement for the rows of the same query result, the count included. The
+// page's Nodes are the caller's own slice. A nil *Album returns an error.
+func (_m *Album) TracksPage(ctx context.Context, v TrackVariant) (entloader.Page[*Track], error) {
+	if _m == nil {
+		return entloader.Page[*Track]{}, entloaderNilNode("Album", "TracksPage")
+	}
+	if v.Limit < 0 {
+		return entloader.Page[*Track]{}, fmt.Errorf("%w: negative page size %d", entloader.ErrVariant, v.Limit)
+	}
+	p, err := _m.config.entloaderPart()
+	if err != nil {
+		return entloader.Page[*Track]{}, err
+	}
+	if v.Limit+1 > v.Limit {
+		v.Limit++ // the row past the page tells that more follow (none can follow math.MaxInt rows)
+	}
+	if p.Variant, err = entloader.Intern(_m.config.driver.Dialect(), track.Table, v); err != nil {
+		return entloader.Page[*Track]{}, err
+	}
+	page, err := entloaderAlbumTracksPage.Load(ctx, p, _m.ID, &_m.Edges.entloaderSet, entloaderIDOfAlbum)
+	// A copy of the scope's cache entry, as in entloaderTracks.
+	page.Nodes = append([]*Track{}, page.Nodes...)
+	return page, err
+}
+
 // entloaderAlbumReviews loads the reviews edge of Album rows: one statement per batch.
 var entloaderAlbumReviews = entloader.NewLoader("Album.reviews", func(ctx context.Context, p entloader.Part, ids []int) (map[int][]*Review, error) {
 	cfg := entloaderConfig(ctx, p)
@@ -501,6 +569,46 @@ var entloaderAlbumReviewsCount = entloader.NewLoader("Album.reviews count", func
 		}
 		for k, c := range counts {
 			out[k] = c
+		}
+	}
+	return out, nil
+})
+
+// entloaderAlbumReviewsPage loads pages of the reviews edge of Album rows with their counts:
+// one statement per batch.
+var entloaderAlbumReviewsPage = entloader.NewLoader("Album.reviews page", func(ctx context.Context, p entloader.Part, ids []int) (map[int]entloader.Page[*Review], error) {
+	cfg := entloaderConfig(ctx, p)
+	chunks, err := entloader.Chunks(cfg.driver.Dialect(), ids, p.Variant.Params())
+	if err != nil {
+		return nil, err
+	}
+	out := make(map[int]entloader.Page[*Review], len(ids))
+	for _, chunk := range chunks {
+		q := NewReviewClient(cfg).Query()
+		q.withFKs = true
+		q.Where(predicate.Review(p.Variant.Counted))
+		b := &entloader.Batch[int, *Review]{
+			Shape:   entloader.Shape{Table: review.Table, TargetPK: review.FieldID, KeyColumn: album.ReviewsColumn},
+			Dialect: cfg.driver.Dialect(),
+			Keys:    chunk,
+			Variant: p.Variant,
+			Page:    true,
+		}
+		if err := q.prepareQuery(ctx); err != nil {
+			return nil, err
+		}
+		nodes, err := withInterceptors[[]*Review](ctx, q, QuerierFunc(func(ctx context.Context, _ Query) (Value, error) {
+			rows, err := q.sqlAll(ctx, b.Hook)
+			if err != nil {
+				return nil, err
+			}
+			return b.Rows(rows, nil), nil
+		}), q.inters)
+		if err != nil {
+			return nil, err
+		}
+		if err := b.GroupPage(nodes, out); err != nil {
+			return nil, err
 		}
 	}
 	return out, nil
@@ -588,6 +696,34 @@ func (_m *Album) ReviewsCount(ctx context.Context, where ...predicate.Review) (i
 		return 0, err
 	}
 	return entloaderAlbumReviewsCount.Load(ctx, p, _m.ID, &_m.Edges.entloaderSet, entloaderIDOfAlbum)
+}
+
+// ReviewsPage returns a page of the reviews edge of the Album: the first
+// v.Limit rows of v.Where that match the cursor v.After, in v.Order (by primary
+// key without one), whether more follow, and how many rows v.Where has; one
+// statement for the rows of the same query result, the count included. The
+// page's Nodes are the caller's own slice. A nil *Album returns an error.
+func (_m *Album) ReviewsPage(ctx context.Context, v ReviewVariant) (entloader.Page[*Review], error) {
+	if _m == nil {
+		return entloader.Page[*Review]{}, entloaderNilNode("Album", "ReviewsPage")
+	}
+	if v.Limit < 0 {
+		return entloader.Page[*Review]{}, fmt.Errorf("%w: negative page size %d", entloader.ErrVariant, v.Limit)
+	}
+	p, err := _m.config.entloaderPart()
+	if err != nil {
+		return entloader.Page[*Review]{}, err
+	}
+	if v.Limit+1 > v.Limit {
+		v.Limit++ // the row past the page tells that more follow (none can follow math.MaxInt rows)
+	}
+	if p.Variant, err = entloader.Intern(_m.config.driver.Dialect(), review.Table, v); err != nil {
+		return entloader.Page[*Review]{}, err
+	}
+	page, err := entloaderAlbumReviewsPage.Load(ctx, p, _m.ID, &_m.Edges.entloaderSet, entloaderIDOfAlbum)
+	// A copy of the scope's cache entry, as in entloaderReviews.
+	page.Nodes = append([]*Review{}, page.Nodes...)
+	return page, err
 }
 
 // BandVariant selects filters, an order and a per-parent limit for the
@@ -803,6 +939,45 @@ var entloaderBandMembersCount = entloader.NewLoader("Band.members count", func(c
 	return out, nil
 })
 
+// entloaderBandMembersPage loads pages of the members edge of Band rows with their counts:
+// one statement per batch.
+var entloaderBandMembersPage = entloader.NewLoader("Band.members page", func(ctx context.Context, p entloader.Part, ids []int) (map[int]entloader.Page[*Person], error) {
+	cfg := entloaderConfig(ctx, p)
+	chunks, err := entloader.Chunks(cfg.driver.Dialect(), ids, p.Variant.Params())
+	if err != nil {
+		return nil, err
+	}
+	out := make(map[int]entloader.Page[*Person], len(ids))
+	for _, chunk := range chunks {
+		q := NewPersonClient(cfg).Query()
+		q.Where(predicate.Person(p.Variant.Counted))
+		b := &entloader.Batch[int, *Person]{
+			Shape:   entloader.Shape{Table: person.Table, TargetPK: person.FieldID, JoinTable: band.MembersTable, JoinColumn: band.MembersPrimaryKey[1], KeyColumn: band.MembersPrimaryKey[0]},
+			Dialect: cfg.driver.Dialect(),
+			Keys:    chunk,
+			Variant: p.Variant,
+			Page:    true,
+		}
+		if err := q.prepareQuery(ctx); err != nil {
+			return nil, err
+		}
+		nodes, err := withInterceptors[[]*Person](ctx, q, QuerierFunc(func(ctx context.Context, _ Query) (Value, error) {
+			rows, err := q.sqlAll(ctx, b.Hook)
+			if err != nil {
+				return nil, err
+			}
+			return b.Rows(rows, func(n *Person) any { return n.ID }), nil
+		}), q.inters)
+		if err != nil {
+			return nil, err
+		}
+		if err := b.GroupPage(nodes, out); err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
+})
+
 // entloaderMembers is Members: the eager-loaded edge, or the loader's.
 func (_m *Band) entloaderMembers(ctx context.Context) ([]*Person, error) {
 	if _m == nil {
@@ -887,6 +1062,34 @@ func (_m *Band) MembersCount(ctx context.Context, where ...predicate.Person) (in
 	return entloaderBandMembersCount.Load(ctx, p, _m.ID, &_m.Edges.entloaderSet, entloaderIDOfBand)
 }
 
+// MembersPage returns a page of the members edge of the Band: the first
+// v.Limit rows of v.Where that match the cursor v.After, in v.Order (by primary
+// key without one), whether more follow, and how many rows v.Where has; one
+// statement for the rows of the same query result, the count included. The
+// page's Nodes are the caller's own slice. A nil *Band returns an error.
+func (_m *Band) MembersPage(ctx context.Context, v PersonVariant) (entloader.Page[*Person], error) {
+	if _m == nil {
+		return entloader.Page[*Person]{}, entloaderNilNode("Band", "MembersPage")
+	}
+	if v.Limit < 0 {
+		return entloader.Page[*Person]{}, fmt.Errorf("%w: negative page size %d", entloader.ErrVariant, v.Limit)
+	}
+	p, err := _m.config.entloaderPart()
+	if err != nil {
+		return entloader.Page[*Person]{}, err
+	}
+	if v.Limit+1 > v.Limit {
+		v.Limit++ // the row past the page tells that more follow (none can follow math.MaxInt rows)
+	}
+	if p.Variant, err = entloader.Intern(_m.config.driver.Dialect(), person.Table, v); err != nil {
+		return entloader.Page[*Person]{}, err
+	}
+	page, err := entloaderBandMembersPage.Load(ctx, p, _m.ID, &_m.Edges.entloaderSet, entloaderIDOfBand)
+	// A copy of the scope's cache entry, as in entloaderMembers.
+	page.Nodes = append([]*Person{}, page.Nodes...)
+	return page, err
+}
+
 // entloaderBandAlbums loads the albums edge of Band rows: one statement per batch.
 var entloaderBandAlbums = entloader.NewLoader("Band.albums", func(ctx context.Context, p entloader.Part, ids []int) (map[int][]*Album, error) {
 	cfg := entloaderConfig(ctx, p)
@@ -958,6 +1161,45 @@ var entloaderBandAlbumsCount = entloader.NewLoader("Band.albums count", func(ctx
 		}
 		for k, c := range counts {
 			out[k] = c
+		}
+	}
+	return out, nil
+})
+
+// entloaderBandAlbumsPage loads pages of the albums edge of Band rows with their counts:
+// one statement per batch.
+var entloaderBandAlbumsPage = entloader.NewLoader("Band.albums page", func(ctx context.Context, p entloader.Part, ids []int) (map[int]entloader.Page[*Album], error) {
+	cfg := entloaderConfig(ctx, p)
+	chunks, err := entloader.Chunks(cfg.driver.Dialect(), ids, p.Variant.Params())
+	if err != nil {
+		return nil, err
+	}
+	out := make(map[int]entloader.Page[*Album], len(ids))
+	for _, chunk := range chunks {
+		q := NewAlbumClient(cfg).Query()
+		q.Where(predicate.Album(p.Variant.Counted))
+		b := &entloader.Batch[int, *Album]{
+			Shape:   entloader.Shape{Table: album.Table, TargetPK: album.FieldID, KeyColumn: band.AlbumsColumn},
+			Dialect: cfg.driver.Dialect(),
+			Keys:    chunk,
+			Variant: p.Variant,
+			Page:    true,
+		}
+		if err := q.prepareQuery(ctx); err != nil {
+			return nil, err
+		}
+		nodes, err := withInterceptors[[]*Album](ctx, q, QuerierFunc(func(ctx context.Context, _ Query) (Value, error) {
+			rows, err := q.sqlAll(ctx, b.Hook)
+			if err != nil {
+				return nil, err
+			}
+			return b.Rows(rows, nil), nil
+		}), q.inters)
+		if err != nil {
+			return nil, err
+		}
+		if err := b.GroupPage(nodes, out); err != nil {
+			return nil, err
 		}
 	}
 	return out, nil
@@ -1045,6 +1287,34 @@ func (_m *Band) AlbumsCount(ctx context.Context, where ...predicate.Album) (int,
 		return 0, err
 	}
 	return entloaderBandAlbumsCount.Load(ctx, p, _m.ID, &_m.Edges.entloaderSet, entloaderIDOfBand)
+}
+
+// AlbumsPage returns a page of the albums edge of the Band: the first
+// v.Limit rows of v.Where that match the cursor v.After, in v.Order (by primary
+// key without one), whether more follow, and how many rows v.Where has; one
+// statement for the rows of the same query result, the count included. The
+// page's Nodes are the caller's own slice. A nil *Band returns an error.
+func (_m *Band) AlbumsPage(ctx context.Context, v AlbumVariant) (entloader.Page[*Album], error) {
+	if _m == nil {
+		return entloader.Page[*Album]{}, entloaderNilNode("Band", "AlbumsPage")
+	}
+	if v.Limit < 0 {
+		return entloader.Page[*Album]{}, fmt.Errorf("%w: negative page size %d", entloader.ErrVariant, v.Limit)
+	}
+	p, err := _m.config.entloaderPart()
+	if err != nil {
+		return entloader.Page[*Album]{}, err
+	}
+	if v.Limit+1 > v.Limit {
+		v.Limit++ // the row past the page tells that more follow (none can follow math.MaxInt rows)
+	}
+	if p.Variant, err = entloader.Intern(_m.config.driver.Dialect(), album.Table, v); err != nil {
+		return entloader.Page[*Album]{}, err
+	}
+	page, err := entloaderBandAlbumsPage.Load(ctx, p, _m.ID, &_m.Edges.entloaderSet, entloaderIDOfBand)
+	// A copy of the scope's cache entry, as in entloaderAlbums.
+	page.Nodes = append([]*Album{}, page.Nodes...)
+	return page, err
 }
 
 // entloaderBandProfile loads the profile edge of Band rows: one statement per batch.
@@ -1210,6 +1480,45 @@ var entloaderBandInfluencedCount = entloader.NewLoader("Band.influenced count", 
 	return out, nil
 })
 
+// entloaderBandInfluencedPage loads pages of the influenced edge of Band rows with their counts:
+// one statement per batch.
+var entloaderBandInfluencedPage = entloader.NewLoader("Band.influenced page", func(ctx context.Context, p entloader.Part, ids []int) (map[int]entloader.Page[*Band], error) {
+	cfg := entloaderConfig(ctx, p)
+	chunks, err := entloader.Chunks(cfg.driver.Dialect(), ids, p.Variant.Params())
+	if err != nil {
+		return nil, err
+	}
+	out := make(map[int]entloader.Page[*Band], len(ids))
+	for _, chunk := range chunks {
+		q := NewBandClient(cfg).Query()
+		q.Where(predicate.Band(p.Variant.Counted))
+		b := &entloader.Batch[int, *Band]{
+			Shape:   entloader.Shape{Table: band.Table, TargetPK: band.FieldID, JoinTable: band.InfluencedTable, JoinColumn: band.InfluencedPrimaryKey[0], KeyColumn: band.InfluencedPrimaryKey[1]},
+			Dialect: cfg.driver.Dialect(),
+			Keys:    chunk,
+			Variant: p.Variant,
+			Page:    true,
+		}
+		if err := q.prepareQuery(ctx); err != nil {
+			return nil, err
+		}
+		nodes, err := withInterceptors[[]*Band](ctx, q, QuerierFunc(func(ctx context.Context, _ Query) (Value, error) {
+			rows, err := q.sqlAll(ctx, b.Hook)
+			if err != nil {
+				return nil, err
+			}
+			return b.Rows(rows, func(n *Band) any { return n.ID }), nil
+		}), q.inters)
+		if err != nil {
+			return nil, err
+		}
+		if err := b.GroupPage(nodes, out); err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
+})
+
 // entloaderInfluenced is Influenced: the eager-loaded edge, or the loader's.
 func (_m *Band) entloaderInfluenced(ctx context.Context) ([]*Band, error) {
 	if _m == nil {
@@ -1294,6 +1603,34 @@ func (_m *Band) InfluencedCount(ctx context.Context, where ...predicate.Band) (i
 	return entloaderBandInfluencedCount.Load(ctx, p, _m.ID, &_m.Edges.entloaderSet, entloaderIDOfBand)
 }
 
+// InfluencedPage returns a page of the influenced edge of the Band: the first
+// v.Limit rows of v.Where that match the cursor v.After, in v.Order (by primary
+// key without one), whether more follow, and how many rows v.Where has; one
+// statement for the rows of the same query result, the count included. The
+// page's Nodes are the caller's own slice. A nil *Band returns an error.
+func (_m *Band) InfluencedPage(ctx context.Context, v BandVariant) (entloader.Page[*Band], error) {
+	if _m == nil {
+		return entloader.Page[*Band]{}, entloaderNilNode("Band", "InfluencedPage")
+	}
+	if v.Limit < 0 {
+		return entloader.Page[*Band]{}, fmt.Errorf("%w: negative page size %d", entloader.ErrVariant, v.Limit)
+	}
+	p, err := _m.config.entloaderPart()
+	if err != nil {
+		return entloader.Page[*Band]{}, err
+	}
+	if v.Limit+1 > v.Limit {
+		v.Limit++ // the row past the page tells that more follow (none can follow math.MaxInt rows)
+	}
+	if p.Variant, err = entloader.Intern(_m.config.driver.Dialect(), band.Table, v); err != nil {
+		return entloader.Page[*Band]{}, err
+	}
+	page, err := entloaderBandInfluencedPage.Load(ctx, p, _m.ID, &_m.Edges.entloaderSet, entloaderIDOfBand)
+	// A copy of the scope's cache entry, as in entloaderInfluenced.
+	page.Nodes = append([]*Band{}, page.Nodes...)
+	return page, err
+}
+
 // entloaderBandInfluences loads the influences edge of Band rows: one statement per batch.
 var entloaderBandInfluences = entloader.NewLoader("Band.influences", func(ctx context.Context, p entloader.Part, ids []int) (map[int][]*Band, error) {
 	cfg := entloaderConfig(ctx, p)
@@ -1365,6 +1702,45 @@ var entloaderBandInfluencesCount = entloader.NewLoader("Band.influences count", 
 		}
 		for k, c := range counts {
 			out[k] = c
+		}
+	}
+	return out, nil
+})
+
+// entloaderBandInfluencesPage loads pages of the influences edge of Band rows with their counts:
+// one statement per batch.
+var entloaderBandInfluencesPage = entloader.NewLoader("Band.influences page", func(ctx context.Context, p entloader.Part, ids []int) (map[int]entloader.Page[*Band], error) {
+	cfg := entloaderConfig(ctx, p)
+	chunks, err := entloader.Chunks(cfg.driver.Dialect(), ids, p.Variant.Params())
+	if err != nil {
+		return nil, err
+	}
+	out := make(map[int]entloader.Page[*Band], len(ids))
+	for _, chunk := range chunks {
+		q := NewBandClient(cfg).Query()
+		q.Where(predicate.Band(p.Variant.Counted))
+		b := &entloader.Batch[int, *Band]{
+			Shape:   entloader.Shape{Table: band.Table, TargetPK: band.FieldID, JoinTable: band.InfluencesTable, JoinColumn: band.InfluencesPrimaryKey[1], KeyColumn: band.InfluencesPrimaryKey[0]},
+			Dialect: cfg.driver.Dialect(),
+			Keys:    chunk,
+			Variant: p.Variant,
+			Page:    true,
+		}
+		if err := q.prepareQuery(ctx); err != nil {
+			return nil, err
+		}
+		nodes, err := withInterceptors[[]*Band](ctx, q, QuerierFunc(func(ctx context.Context, _ Query) (Value, error) {
+			rows, err := q.sqlAll(ctx, b.Hook)
+			if err != nil {
+				return nil, err
+			}
+			return b.Rows(rows, func(n *Band) any { return n.ID }), nil
+		}), q.inters)
+		if err != nil {
+			return nil, err
+		}
+		if err := b.GroupPage(nodes, out); err != nil {
+			return nil, err
 		}
 	}
 	return out, nil
@@ -1454,6 +1830,34 @@ func (_m *Band) InfluencesCount(ctx context.Context, where ...predicate.Band) (i
 	return entloaderBandInfluencesCount.Load(ctx, p, _m.ID, &_m.Edges.entloaderSet, entloaderIDOfBand)
 }
 
+// InfluencesPage returns a page of the influences edge of the Band: the first
+// v.Limit rows of v.Where that match the cursor v.After, in v.Order (by primary
+// key without one), whether more follow, and how many rows v.Where has; one
+// statement for the rows of the same query result, the count included. The
+// page's Nodes are the caller's own slice. A nil *Band returns an error.
+func (_m *Band) InfluencesPage(ctx context.Context, v BandVariant) (entloader.Page[*Band], error) {
+	if _m == nil {
+		return entloader.Page[*Band]{}, entloaderNilNode("Band", "InfluencesPage")
+	}
+	if v.Limit < 0 {
+		return entloader.Page[*Band]{}, fmt.Errorf("%w: negative page size %d", entloader.ErrVariant, v.Limit)
+	}
+	p, err := _m.config.entloaderPart()
+	if err != nil {
+		return entloader.Page[*Band]{}, err
+	}
+	if v.Limit+1 > v.Limit {
+		v.Limit++ // the row past the page tells that more follow (none can follow math.MaxInt rows)
+	}
+	if p.Variant, err = entloader.Intern(_m.config.driver.Dialect(), band.Table, v); err != nil {
+		return entloader.Page[*Band]{}, err
+	}
+	page, err := entloaderBandInfluencesPage.Load(ctx, p, _m.ID, &_m.Edges.entloaderSet, entloaderIDOfBand)
+	// A copy of the scope's cache entry, as in entloaderInfluences.
+	page.Nodes = append([]*Band{}, page.Nodes...)
+	return page, err
+}
+
 // entloaderBandInfluenceLinks loads the influence_links edge of Band rows: one statement per batch.
 var entloaderBandInfluenceLinks = entloader.NewLoader("Band.influence_links", func(ctx context.Context, p entloader.Part, ids []int) (map[int][]*Influence, error) {
 	cfg := entloaderConfig(ctx, p)
@@ -1525,6 +1929,45 @@ var entloaderBandInfluenceLinksCount = entloader.NewLoader("Band.influence_links
 		}
 		for k, c := range counts {
 			out[k] = c
+		}
+	}
+	return out, nil
+})
+
+// entloaderBandInfluenceLinksPage loads pages of the influence_links edge of Band rows with their counts:
+// one statement per batch.
+var entloaderBandInfluenceLinksPage = entloader.NewLoader("Band.influence_links page", func(ctx context.Context, p entloader.Part, ids []int) (map[int]entloader.Page[*Influence], error) {
+	cfg := entloaderConfig(ctx, p)
+	chunks, err := entloader.Chunks(cfg.driver.Dialect(), ids, p.Variant.Params())
+	if err != nil {
+		return nil, err
+	}
+	out := make(map[int]entloader.Page[*Influence], len(ids))
+	for _, chunk := range chunks {
+		q := NewInfluenceClient(cfg).Query()
+		q.Where(predicate.Influence(p.Variant.Counted))
+		b := &entloader.Batch[int, *Influence]{
+			Shape:   entloader.Shape{Table: influence.Table, TargetPK: influence.FieldBandID, KeyColumn: band.InfluenceLinksColumn},
+			Dialect: cfg.driver.Dialect(),
+			Keys:    chunk,
+			Variant: p.Variant,
+			Page:    true,
+		}
+		if err := q.prepareQuery(ctx); err != nil {
+			return nil, err
+		}
+		nodes, err := withInterceptors[[]*Influence](ctx, q, QuerierFunc(func(ctx context.Context, _ Query) (Value, error) {
+			rows, err := q.sqlAll(ctx, b.Hook)
+			if err != nil {
+				return nil, err
+			}
+			return b.Rows(rows, nil), nil
+		}), q.inters)
+		if err != nil {
+			return nil, err
+		}
+		if err := b.GroupPage(nodes, out); err != nil {
+			return nil, err
 		}
 	}
 	return out, nil
@@ -1612,6 +2055,34 @@ func (_m *Band) InfluenceLinksCount(ctx context.Context, where ...predicate.Infl
 		return 0, err
 	}
 	return entloaderBandInfluenceLinksCount.Load(ctx, p, _m.ID, &_m.Edges.entloaderSet, entloaderIDOfBand)
+}
+
+// InfluenceLinksPage returns a page of the influence_links edge of the Band: the first
+// v.Limit rows of v.Where that match the cursor v.After, in v.Order (by primary
+// key without one), whether more follow, and how many rows v.Where has; one
+// statement for the rows of the same query result, the count included. The
+// page's Nodes are the caller's own slice. A nil *Band returns an error.
+func (_m *Band) InfluenceLinksPage(ctx context.Context, v InfluenceVariant) (entloader.Page[*Influence], error) {
+	if _m == nil {
+		return entloader.Page[*Influence]{}, entloaderNilNode("Band", "InfluenceLinksPage")
+	}
+	if v.Limit < 0 {
+		return entloader.Page[*Influence]{}, fmt.Errorf("%w: negative page size %d", entloader.ErrVariant, v.Limit)
+	}
+	p, err := _m.config.entloaderPart()
+	if err != nil {
+		return entloader.Page[*Influence]{}, err
+	}
+	if v.Limit+1 > v.Limit {
+		v.Limit++ // the row past the page tells that more follow (none can follow math.MaxInt rows)
+	}
+	if p.Variant, err = entloader.Intern(_m.config.driver.Dialect(), influence.Table, v); err != nil {
+		return entloader.Page[*Influence]{}, err
+	}
+	page, err := entloaderBandInfluenceLinksPage.Load(ctx, p, _m.ID, &_m.Edges.entloaderSet, entloaderIDOfBand)
+	// A copy of the scope's cache entry, as in entloaderInfluenceLinks.
+	page.Nodes = append([]*Influence{}, page.Nodes...)
+	return page, err
 }
 
 // InfluenceVariant selects filters, an order and a per-parent limit for the
@@ -1881,6 +2352,45 @@ var entloaderLabelBandsCount = entloader.NewLoader("Label.bands count", func(ctx
 	return out, nil
 })
 
+// entloaderLabelBandsPage loads pages of the bands edge of Label rows with their counts:
+// one statement per batch.
+var entloaderLabelBandsPage = entloader.NewLoader("Label.bands page", func(ctx context.Context, p entloader.Part, ids []int) (map[int]entloader.Page[*Band], error) {
+	cfg := entloaderConfig(ctx, p)
+	chunks, err := entloader.Chunks(cfg.driver.Dialect(), ids, p.Variant.Params())
+	if err != nil {
+		return nil, err
+	}
+	out := make(map[int]entloader.Page[*Band], len(ids))
+	for _, chunk := range chunks {
+		q := NewBandClient(cfg).Query()
+		q.Where(predicate.Band(p.Variant.Counted))
+		b := &entloader.Batch[int, *Band]{
+			Shape:   entloader.Shape{Table: band.Table, TargetPK: band.FieldID, KeyColumn: label.BandsColumn},
+			Dialect: cfg.driver.Dialect(),
+			Keys:    chunk,
+			Variant: p.Variant,
+			Page:    true,
+		}
+		if err := q.prepareQuery(ctx); err != nil {
+			return nil, err
+		}
+		nodes, err := withInterceptors[[]*Band](ctx, q, QuerierFunc(func(ctx context.Context, _ Query) (Value, error) {
+			rows, err := q.sqlAll(ctx, b.Hook)
+			if err != nil {
+				return nil, err
+			}
+			return b.Rows(rows, nil), nil
+		}), q.inters)
+		if err != nil {
+			return nil, err
+		}
+		if err := b.GroupPage(nodes, out); err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
+})
+
 // entloaderBands is Bands: the eager-loaded edge, or the loader's.
 func (_m *Label) entloaderBands(ctx context.Context) ([]*Band, error) {
 	if _m == nil {
@@ -1963,6 +2473,34 @@ func (_m *Label) BandsCount(ctx context.Context, where ...predicate.Band) (int, 
 		return 0, err
 	}
 	return entloaderLabelBandsCount.Load(ctx, p, _m.ID, &_m.Edges.entloaderSet, entloaderIDOfLabel)
+}
+
+// BandsPage returns a page of the bands edge of the Label: the first
+// v.Limit rows of v.Where that match the cursor v.After, in v.Order (by primary
+// key without one), whether more follow, and how many rows v.Where has; one
+// statement for the rows of the same query result, the count included. The
+// page's Nodes are the caller's own slice. A nil *Label returns an error.
+func (_m *Label) BandsPage(ctx context.Context, v BandVariant) (entloader.Page[*Band], error) {
+	if _m == nil {
+		return entloader.Page[*Band]{}, entloaderNilNode("Label", "BandsPage")
+	}
+	if v.Limit < 0 {
+		return entloader.Page[*Band]{}, fmt.Errorf("%w: negative page size %d", entloader.ErrVariant, v.Limit)
+	}
+	p, err := _m.config.entloaderPart()
+	if err != nil {
+		return entloader.Page[*Band]{}, err
+	}
+	if v.Limit+1 > v.Limit {
+		v.Limit++ // the row past the page tells that more follow (none can follow math.MaxInt rows)
+	}
+	if p.Variant, err = entloader.Intern(_m.config.driver.Dialect(), band.Table, v); err != nil {
+		return entloader.Page[*Band]{}, err
+	}
+	page, err := entloaderLabelBandsPage.Load(ctx, p, _m.ID, &_m.Edges.entloaderSet, entloaderIDOfLabel)
+	// A copy of the scope's cache entry, as in entloaderBands.
+	page.Nodes = append([]*Band{}, page.Nodes...)
+	return page, err
 }
 
 // PersonVariant selects filters, an order and a per-parent limit for the
@@ -2117,6 +2655,45 @@ var entloaderPersonBandsCount = entloader.NewLoader("Person.bands count", func(c
 	return out, nil
 })
 
+// entloaderPersonBandsPage loads pages of the bands edge of Person rows with their counts:
+// one statement per batch.
+var entloaderPersonBandsPage = entloader.NewLoader("Person.bands page", func(ctx context.Context, p entloader.Part, ids []int) (map[int]entloader.Page[*Band], error) {
+	cfg := entloaderConfig(ctx, p)
+	chunks, err := entloader.Chunks(cfg.driver.Dialect(), ids, p.Variant.Params())
+	if err != nil {
+		return nil, err
+	}
+	out := make(map[int]entloader.Page[*Band], len(ids))
+	for _, chunk := range chunks {
+		q := NewBandClient(cfg).Query()
+		q.Where(predicate.Band(p.Variant.Counted))
+		b := &entloader.Batch[int, *Band]{
+			Shape:   entloader.Shape{Table: band.Table, TargetPK: band.FieldID, JoinTable: person.BandsTable, JoinColumn: person.BandsPrimaryKey[0], KeyColumn: person.BandsPrimaryKey[1]},
+			Dialect: cfg.driver.Dialect(),
+			Keys:    chunk,
+			Variant: p.Variant,
+			Page:    true,
+		}
+		if err := q.prepareQuery(ctx); err != nil {
+			return nil, err
+		}
+		nodes, err := withInterceptors[[]*Band](ctx, q, QuerierFunc(func(ctx context.Context, _ Query) (Value, error) {
+			rows, err := q.sqlAll(ctx, b.Hook)
+			if err != nil {
+				return nil, err
+			}
+			return b.Rows(rows, func(n *Band) any { return n.ID }), nil
+		}), q.inters)
+		if err != nil {
+			return nil, err
+		}
+		if err := b.GroupPage(nodes, out); err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
+})
+
 // entloaderBands is Bands: the eager-loaded edge, or the loader's.
 func (_m *Person) entloaderBands(ctx context.Context) ([]*Band, error) {
 	if _m == nil {
@@ -2199,6 +2776,34 @@ func (_m *Person) BandsCount(ctx context.Context, where ...predicate.Band) (int,
 		return 0, err
 	}
 	return entloaderPersonBandsCount.Load(ctx, p, _m.ID, &_m.Edges.entloaderSet, entloaderIDOfPerson)
+}
+
+// BandsPage returns a page of the bands edge of the Person: the first
+// v.Limit rows of v.Where that match the cursor v.After, in v.Order (by primary
+// key without one), whether more follow, and how many rows v.Where has; one
+// statement for the rows of the same query result, the count included. The
+// page's Nodes are the caller's own slice. A nil *Person returns an error.
+func (_m *Person) BandsPage(ctx context.Context, v BandVariant) (entloader.Page[*Band], error) {
+	if _m == nil {
+		return entloader.Page[*Band]{}, entloaderNilNode("Person", "BandsPage")
+	}
+	if v.Limit < 0 {
+		return entloader.Page[*Band]{}, fmt.Errorf("%w: negative page size %d", entloader.ErrVariant, v.Limit)
+	}
+	p, err := _m.config.entloaderPart()
+	if err != nil {
+		return entloader.Page[*Band]{}, err
+	}
+	if v.Limit+1 > v.Limit {
+		v.Limit++ // the row past the page tells that more follow (none can follow math.MaxInt rows)
+	}
+	if p.Variant, err = entloader.Intern(_m.config.driver.Dialect(), band.Table, v); err != nil {
+		return entloader.Page[*Band]{}, err
+	}
+	page, err := entloaderPersonBandsPage.Load(ctx, p, _m.ID, &_m.Edges.entloaderSet, entloaderIDOfPerson)
+	// A copy of the scope's cache entry, as in entloaderBands.
+	page.Nodes = append([]*Band{}, page.Nodes...)
+	return page, err
 }
 
 // ProfileVariant selects filters, an order and a per-parent limit for the
@@ -2742,10 +3347,13 @@ var entloaderAffectedAlbum = []entloader.Clearer{
 	entloaderAlbumByID,
 	entloaderAlbumTracks,
 	entloaderAlbumTracksCount,
+	entloaderAlbumTracksPage,
 	entloaderAlbumReviews,
 	entloaderAlbumReviewsCount,
+	entloaderAlbumReviewsPage,
 	entloaderBandAlbums,
 	entloaderBandAlbumsCount,
+	entloaderBandAlbumsPage,
 	entloaderReviewAlbum,
 	entloaderTrackAlbum,
 }
@@ -2754,43 +3362,56 @@ var entloaderAffectedBand = []entloader.Clearer{
 	entloaderBandByID,
 	entloaderBandMembers,
 	entloaderBandMembersCount,
+	entloaderBandMembersPage,
 	entloaderBandAlbums,
 	entloaderBandAlbumsCount,
+	entloaderBandAlbumsPage,
 	entloaderBandProfile,
 	entloaderBandInfluenced,
 	entloaderBandInfluencedCount,
+	entloaderBandInfluencedPage,
 	entloaderBandInfluences,
 	entloaderBandInfluencesCount,
+	entloaderBandInfluencesPage,
 	entloaderBandInfluenceLinks,
 	entloaderBandInfluenceLinksCount,
+	entloaderBandInfluenceLinksPage,
 	entloaderLabelBands,
 	entloaderLabelBandsCount,
+	entloaderLabelBandsPage,
 	entloaderPersonBands,
 	entloaderPersonBandsCount,
+	entloaderPersonBandsPage,
 	entloaderProfileBand,
 }
 
 var entloaderAffectedInfluence = []entloader.Clearer{
 	entloaderBandInfluenced,
 	entloaderBandInfluencedCount,
+	entloaderBandInfluencedPage,
 	entloaderBandInfluences,
 	entloaderBandInfluencesCount,
+	entloaderBandInfluencesPage,
 	entloaderBandInfluenceLinks,
 	entloaderBandInfluenceLinksCount,
+	entloaderBandInfluenceLinksPage,
 }
 
 var entloaderAffectedLabel = []entloader.Clearer{
 	entloaderLabelByID,
 	entloaderLabelBands,
 	entloaderLabelBandsCount,
+	entloaderLabelBandsPage,
 }
 
 var entloaderAffectedPerson = []entloader.Clearer{
 	entloaderPersonByID,
 	entloaderBandMembers,
 	entloaderBandMembersCount,
+	entloaderBandMembersPage,
 	entloaderPersonBands,
 	entloaderPersonBandsCount,
+	entloaderPersonBandsPage,
 }
 
 var entloaderAffectedProfile = []entloader.Clearer{
@@ -2803,6 +3424,7 @@ var entloaderAffectedReview = []entloader.Clearer{
 	entloaderReviewByID,
 	entloaderAlbumReviews,
 	entloaderAlbumReviewsCount,
+	entloaderAlbumReviewsPage,
 	entloaderReviewAlbum,
 }
 
@@ -2810,5 +3432,6 @@ var entloaderAffectedTrack = []entloader.Clearer{
 	entloaderTrackByID,
 	entloaderAlbumTracks,
 	entloaderAlbumTracksCount,
+	entloaderAlbumTracksPage,
 	entloaderTrackAlbum,
 }

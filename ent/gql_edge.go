@@ -189,9 +189,10 @@ func (_m *Influence) Influenced(ctx context.Context) (*Band, error) {
 }
 
 // Bands returns a page of the bands edge of the Label as a Relay
-// connection. Pages without cursors are loaded for every Label of the same
-// query result at once (ormloader entloader); pages after or before a cursor
-// are loaded with entgql's Paginate. A nil *Label returns an error.
+// connection. Pages, with or without cursors, are loaded with their counts for
+// every Label of the same query result at once, in one statement (ormloader
+// entloader); an order the loader cannot batch falls back to entgql's Paginate.
+// A nil *Label returns an error.
 func (_m *Label) Bands(
 	ctx context.Context, after *Cursor, first *int, before *Cursor, last *int, orderBy *BandOrder, where *BandWhereInput,
 ) (*BandConnection, error) {
@@ -218,10 +219,7 @@ func (_m *Label) Bands(
 		conn.build(nodes, pager, after, first, before, last)
 		return conn, nil
 	}
-	if after != nil || before != nil {
-		return _m.QueryBands().Paginate(ctx, after, first, before, last, opts...)
-	}
-	conn, err := _m.entloaderBandsPage(ctx, first, last, opts)
+	conn, err := _m.entloaderBandsPage(ctx, after, first, before, last, opts)
 	if errors.Is(err, entloader.ErrVariant) {
 		// An order the window function cannot take (by an edge count).
 		return _m.QueryBands().Paginate(ctx, after, first, before, last, opts...)
@@ -229,9 +227,10 @@ func (_m *Label) Bands(
 	return conn, err
 }
 
-// entloaderBandsPage loads the first (or last) page of the bands edge
-// through the batched loaders, with the semantics of entgql's Paginate.
-func (_m *Label) entloaderBandsPage(ctx context.Context, first, last *int, opts []BandPaginateOption) (*BandConnection, error) {
+// entloaderBandsPage loads a page of the bands edge through the batched
+// loaders, with the semantics of entgql's Paginate: the rows after or before
+// the cursors, the page and its count in one statement.
+func (_m *Label) entloaderBandsPage(ctx context.Context, after *Cursor, first *int, before *Cursor, last *int, opts []BandPaginateOption) (*BandConnection, error) {
 	if err := validateFirstLast(first, last); err != nil {
 		return nil, err
 	}
@@ -239,32 +238,61 @@ func (_m *Label) entloaderBandsPage(ctx context.Context, first, last *int, opts 
 	if err != nil {
 		return nil, err
 	}
-	// The pager's filter and order, applied to a query that is never run,
-	// become the loader variant.
+	// The pager's filter, cursors and order, applied to queries that are
+	// never run, become the loader variant.
 	q, err := pager.applyFilter(NewBandClient(_m.config).Query())
 	if err != nil {
 		return nil, err
 	}
+	cursors, err := pager.applyCursors(NewBandClient(_m.config).Query(), after, before)
+	if err != nil {
+		return nil, err
+	}
 	conn := &BandConnection{Edges: []*BandEdge{}}
-	ignoredEdges := !hasCollectedField(ctx, edgesField)
-	if hasCollectedField(ctx, totalCountField) || hasCollectedField(ctx, pageInfoField) {
-		if first != nil || last != nil || ignoredEdges {
+	counted := hasCollectedField(ctx, totalCountField) || hasCollectedField(ctx, pageInfoField)
+	if !hasCollectedField(ctx, edgesField) {
+		if counted {
 			if conn.TotalCount, err = _m.BandsCount(ctx, q.predicates...); err != nil {
 				return nil, err
 			}
 			conn.PageInfo.HasNextPage = first != nil && conn.TotalCount > 0
 			conn.PageInfo.HasPreviousPage = last != nil && conn.TotalCount > 0
 		}
-	}
-	if ignoredEdges || (first != nil && *first == 0) || (last != nil && *last == 0) {
 		return conn, nil
 	}
 	q = pager.applyOrder(q)
-	nodes, err := _m.BandsWith(ctx, BandVariant{Where: q.predicates, Order: q.order, Limit: paginateLimit(first, last)})
+	v := BandVariant{Where: q.predicates, After: cursors.predicates, Order: q.order}
+	size := first
+	if size == nil {
+		size = last
+	}
+	if size == nil {
+		// Every row after the cursors: no page to tell apart from its count,
+		// unless a cursor leaves rows out.
+		nodes, err := _m.BandsWith(ctx, v)
+		if err != nil {
+			return nil, err
+		}
+		if counted && (after != nil || before != nil) {
+			if conn.TotalCount, err = _m.BandsCount(ctx, q.predicates...); err != nil {
+				return nil, err
+			}
+		}
+		conn.build(nodes, pager, after, first, before, last)
+		return conn, nil
+	}
+	v.Limit = *size
+	page, err := _m.BandsPage(ctx, v)
 	if err != nil {
 		return nil, err
 	}
-	conn.build(nodes, pager, nil, first, nil, last)
+	conn.TotalCount = page.TotalCount
+	conn.build(page.Nodes, pager, after, first, before, last)
+	if first != nil {
+		conn.PageInfo.HasNextPage = conn.PageInfo.HasNextPage || page.HasNextPage
+	} else {
+		conn.PageInfo.HasPreviousPage = conn.PageInfo.HasPreviousPage || page.HasNextPage
+	}
 	return conn, nil
 }
 

@@ -38,16 +38,19 @@
 //     its gql_edge template last, and the later definition wins) and keep
 //     entgql's alias-named eager loading (CollectFields).
 //   - with entgql, for Relay connection edges (entgql.RelayConnection), the
-//     connection method that entgql's schema binds to: first and last pages
-//     without cursors are loaded for every parent of the load set at once (a
-//     ROW_NUMBER statement, and a GROUP BY statement when totalCount or
-//     pageInfo is asked for), with the same result as entgql's Paginate;
-//     pages after or before a cursor, and orders by an edge count, use
+//     connection method that entgql's schema binds to: first and last pages,
+//     after or before a cursor or not, are loaded with their totalCount for
+//     every parent of the load set at once, in one statement (EPage below;
+//     a GROUP BY statement when only totalCount or pageInfo is asked for),
+//     with the same result as entgql's Paginate; orders by an edge count use
 //     Paginate. A first or last of math.MaxInt is taken as math.MaxInt-1 (a
 //     page asks for one row more than its size; no edge has that many rows).
 //   - for to-many edges, func (t *T) EWith(ctx, UVariant) filtered, ordered
-//     and limited per parent (see [Variant]), and func (t *T) ECount(ctx,
-//     where ...predicate.U) (int, error) for connection totalCount.
+//     and limited per parent (see [Variant]), func (t *T) ECount(ctx,
+//     where ...predicate.U) (int, error), and func (t *T) EPage(ctx,
+//     UVariant) (entloader.Page[*U], error): a page of v.Limit rows after
+//     the cursor v.After, whether more follow and the count of v.Where's
+//     rows, in one statement per batch ([Page]).
 //   - for every type, func (c *TClient) Load(ctx, id) and LoadMany(ctx, ids):
 //     primary-key loaders. M2O edges with an edge field load through them.
 //   - type UVariant = entloader.Variant[predicate.U, u.OrderOption].
@@ -67,6 +70,12 @@
 //	               SELECT c.id, u.* FROM u JOIN t AS c ON c.fk = u.id WHERE c.id IN (...)
 //	limit          SELECT ... FROM (SELECT ..., ROW_NUMBER() OVER (PARTITION BY key ORDER BY ...) ...) WHERE rn <= ?
 //	count          SELECT key, COUNT(*) ... GROUP BY key
+//	page           SELECT ... FROM (SELECT ..., ROW_NUMBER() OVER (PARTITION BY key ORDER BY o) AS rn,
+//	               COUNT(*) OVER (PARTITION BY key) AS total ...) WHERE rn <= size+1
+//	page, cursor   the same, numbering only the rows after the cursor:
+//	               CASE WHEN c THEN SUM(CASE WHEN c THEN 1 ELSE 0 END) OVER (PARTITION BY key
+//	               ORDER BY o ROWS UNBOUNDED PRECEDING) ELSE 0 END AS pos ... WHERE pos BETWEEN 1
+//	               AND size+1 OR rn = 1 (the first row carries the count when none follows c)
 //
 // The hidden-FK form joins through the child's primary key, so it works when
 // the query that loaded the child did not select the FK column (ent's own

@@ -16,6 +16,7 @@ import (
 	"github.com/ormloader/ormloader/ent"
 	"github.com/ormloader/ormloader/ent/album"
 	"github.com/ormloader/ormloader/ent/band"
+	"github.com/ormloader/ormloader/ent/predicate"
 	"github.com/ormloader/ormloader/entloader"
 )
 
@@ -122,6 +123,43 @@ func ExampleVariant() {
 	// Can: 2 of 3: Ege Bamyasi (1972) Tago Mago (1971)
 	// Neu!: 2 of 2: Neu! 2 (1973) Neu! (1972)
 	// statements: 3
+}
+
+// A page per parent: the rows after a cursor, whether more follow, and the
+// count of all the parent's rows, in one statement for the whole load set
+// (a Relay connection's edges, hasNextPage and totalCount).
+func ExamplePage() {
+	client, stmts := exampleClient("page")
+	defer client.Close()
+
+	ctx, scope := dataloader.NewScope(context.Background())
+	defer scope.Close()
+
+	bands, err := client.Band.Query().Order(band.ByName()).All(ctx)
+	if err != nil {
+		log.Fatal(err)
+	}
+	page := ent.AlbumVariant{
+		After: []predicate.Album{album.YearGT(1971)}, // the cursor: after the 1971 album
+		Order: []album.OrderOption{album.ByYear()},
+		Limit: 1,
+	}
+	for _, b := range bands {
+		p, err := b.AlbumsPage(ctx, page)
+		if err != nil {
+			log.Fatal(err)
+		}
+		fmt.Printf("%s: %d albums, more after this page: %v:", b.Name, p.TotalCount, p.HasNextPage)
+		for _, a := range p.Nodes {
+			fmt.Printf(" %s (%d)", a.Title, a.Year)
+		}
+		fmt.Println()
+	}
+	fmt.Println("statements:", stmts.n())
+	// Output:
+	// Can: 3 albums, more after this page: false: Ege Bamyasi (1972)
+	// Neu!: 2 albums, more after this page: true: Neu! (1972)
+	// statements: 2
 }
 
 // Client.Load is the per-type primary-key loader: lookups in one scope are

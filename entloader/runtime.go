@@ -350,17 +350,30 @@ type Batch[ID comparable, N comparable] struct {
 	Dialect string
 	Keys    []ID
 	Variant *Spec
+	// Page makes the statement a page per parent (GroupPage): Variant.Limit
+	// rows after the cursor, the first of them past the page telling that
+	// more follow, and each parent's count.
+	Page bool
 
-	rowKeys []ID // the key of each row, in row order (written by Hook's scan)
-	rows    []N  // the rows, duplicates replaced by the first node of their ID
-	unique  []N  // the rows without duplicates, as Rows returned them
+	rowKeys []ID      // the key of each row, in row order (written by Hook's scan)
+	rowPage []pageRow // with Page: the count and position of each row
+	rows    []N       // the rows, duplicates replaced by the first node of their ID
+	unique  []N       // the rows without duplicates, as Rows returned them
 }
 
 const (
-	keyAlias  = "entloader_key"
-	rankAlias = "entloader_rn"
-	joinAlias = "entloader_j"
+	keyAlias   = "entloader_key"
+	rankAlias  = "entloader_rn"
+	joinAlias  = "entloader_j"
+	totalAlias = "entloader_total"
+	posAlias   = "entloader_pos"
 )
+
+// pageRow is what a page statement says of a row besides its columns.
+type pageRow struct {
+	total int64 // the rows of its parent that the page counts
+	pos   int64 // its position among the rows after the cursor; 0 if before it
+}
 
 // Hook is a query hook for the generated query's sqlAll.
 func (b *Batch[ID, N]) Hook(_ context.Context, spec *sqlgraph.QuerySpec) {
@@ -371,14 +384,23 @@ func (b *Batch[ID, N]) Hook(_ context.Context, spec *sqlgraph.QuerySpec) {
 	// of destinations serve every row.
 	var (
 		rowKey stdsql.Null[ID]
+		row    pageRow
 		dest   []any
 	)
+	skip := 1 // the columns before the node's: the key, and a page's row
+	if b.Page {
+		skip = 3
+	}
 	spec.ScanValues = func(columns []string) ([]any, error) {
-		v, err := values(columns[1:])
+		v, err := values(columns[skip:])
 		if err != nil {
 			return nil, err
 		}
-		dest = append(append(dest[:0], &rowKey), v...)
+		dest = append(dest[:0], &rowKey)
+		if b.Page {
+			dest = append(dest, &row.total, &row.pos)
+		}
+		dest = append(dest, v...)
 		return dest, nil
 	}
 	spec.Assign = func(columns []string, v []any) error {
@@ -387,7 +409,10 @@ func (b *Batch[ID, N]) Hook(_ context.Context, spec *sqlgraph.QuerySpec) {
 		}
 		b.rowKeys = append(b.rowKeys, rowKey.V)
 		rowKey = stdsql.Null[ID]{}
-		return assign(columns[1:], v[1:])
+		if b.Page {
+			b.rowPage = append(b.rowPage, row)
+		}
+		return assign(columns[skip:], v[skip:])
 	}
 	if b.Variant == nil || b.Variant.Limit <= 0 {
 		spec.Predicate = func(s *sql.Selector) {
@@ -411,23 +436,59 @@ func (b *Batch[ID, N]) Hook(_ context.Context, spec *sqlgraph.QuerySpec) {
 	}
 	key := b.keyColumn(inner)
 	inner.Where(sql.InValues(key, Values(b.Keys)...))
-	window := sql.RowNumber().PartitionBy(key)
-	if b.Variant.order != "" {
-		window.OrderExpr(sql.Expr(b.Variant.order, b.Variant.orderArgs...))
-	} else {
-		window.OrderBy(inner.C(b.Shape.TargetPK))
+	pk := inner.C(b.Shape.TargetPK)
+	order := func(b *sql.Builder) { b.WriteString(pk) }
+	if o := b.Variant.order; o != "" {
+		args := b.Variant.orderArgs
+		order = func(b *sql.Builder) { b.Join(sql.Expr(o, args...)) }
 	}
 	inner.Select(inner.Columns(spec.Node.Columns...)...)
 	inner.AppendSelectAs(key, keyAlias)
-	inner.AppendSelectExprAs(window, rankAlias)
+	inner.AppendSelectExprAs(sql.ExprFunc(func(b *sql.Builder) {
+		b.WriteString("ROW_NUMBER() OVER (PARTITION BY ").WriteString(key).WriteString(" ORDER BY ")
+		order(b)
+		b.WriteString(")")
+	}), rankAlias)
 	outer := builder.Select().From(inner.As(b.Shape.Table))
-	outer.Where(sql.LTE(outer.C(rankAlias), b.Variant.Limit))
+	lead := []string{keyAlias} // the columns the statement selects before the node's
+	switch cursor := b.Variant.cursor(b.Dialect, b.Shape.Table); {
+	case !b.Page:
+		outer.Where(sql.LTE(outer.C(rankAlias), b.Variant.Limit))
+	case cursor == nil:
+		// The rows' numbers are their positions; the row past the page
+		// (Limit is the page's size + 1) says that more follow, and every
+		// parent with rows has one, which carries its count.
+		inner.AppendSelectExprAs(sql.ExprFunc(func(b *sql.Builder) {
+			b.WriteString("COUNT(*) OVER (PARTITION BY ").WriteString(key).WriteString(")")
+		}), totalAlias)
+		outer.Where(sql.LTE(outer.C(rankAlias), b.Variant.Limit))
+		lead = append(lead, totalAlias, rankAlias)
+	default:
+		// Positions count the rows after the cursor only; the parent's
+		// first row comes too, to carry the count when no row follows the
+		// cursor.
+		again := b.Variant.cursor(b.Dialect, b.Shape.Table)
+		inner.AppendSelectExprAs(sql.ExprFunc(func(b *sql.Builder) {
+			b.WriteString("COUNT(*) OVER (PARTITION BY ").WriteString(key).WriteString(")")
+		}), totalAlias)
+		inner.AppendSelectExprAs(sql.ExprFunc(func(b *sql.Builder) {
+			b.WriteString("CASE WHEN ").Join(cursor).WriteString(" THEN SUM(CASE WHEN ").Join(again)
+			b.WriteString(" THEN 1 ELSE 0 END) OVER (PARTITION BY ").WriteString(key).WriteString(" ORDER BY ")
+			order(b)
+			b.WriteString(" ROWS UNBOUNDED PRECEDING) ELSE 0 END")
+		}), posAlias)
+		outer.Where(sql.Or(
+			sql.And(sql.GTE(outer.C(posAlias), 1), sql.LTE(outer.C(posAlias), b.Variant.Limit)),
+			sql.EQ(outer.C(rankAlias), 1),
+		))
+		lead = append(lead, totalAlias, posAlias)
+	}
 	outer.OrderBy(outer.C(keyAlias), outer.C(rankAlias))
 	spec.From = outer
 	spec.Order = nil
 	spec.Predicate = func(s *sql.Selector) {
 		columns := s.SelectedColumns()
-		s.Select(s.C(keyAlias))
+		s.Select(s.Columns(lead...)...)
 		s.AppendSelect(columns...)
 	}
 }
@@ -522,6 +583,35 @@ func (b *Batch[ID, N]) Group(kept []N, out map[ID][]N) error {
 	for g, k := range groups {
 		end := next[g]
 		out[k] = all[end-count[g] : end : end]
+	}
+	return nil
+}
+
+// GroupPage is Group for a page statement (Batch.Page): each parent's page,
+// the rows at positions 1 to the page's size (Variant.Limit - 1), whether
+// a row follows them, and its count. Parents without rows get no entry.
+func (b *Batch[ID, N]) GroupPage(kept []N, out map[ID]Page[N]) error {
+	if len(b.rows) != len(b.rowKeys) || len(b.rows) != len(b.rowPage) {
+		return fmt.Errorf("entloader: %d rows but %d keys from %s", len(b.rows), len(b.rowKeys), b.Shape.Table)
+	}
+	alive := b.alive(kept)
+	size := int64(b.Variant.Limit - 1)
+	for i, n := range b.rows {
+		k, r := b.rowKeys[i], b.rowPage[i]
+		p := out[k]
+		p.TotalCount = int(r.total)
+		switch {
+		case r.pos > size:
+			p.HasNextPage = true
+		case r.pos > 0:
+			if alive != nil {
+				if _, ok := alive[n]; !ok {
+					break
+				}
+			}
+			p.Nodes = append(p.Nodes, n)
+		}
+		out[k] = p
 	}
 	return nil
 }

@@ -28,14 +28,30 @@ import (
 // Loads of the same variant are batched together: two Variant values are the
 // same variant when their filters and order render to the same SQL and
 // arguments. The zero Variant is the plain load.
+//
+// A page (the <Edge>Page methods, [Page]) counts the rows of Where and
+// returns the first Limit of them that also match After, a cursor such as
+// album.IDGT(last); other loads AND After with Where.
 type Variant[P, O ~func(*sql.Selector)] struct {
 	Where []P // conditions on the target rows, ANDed
+	After []P // a page's cursor: conditions on the rows it returns, not on those it counts
 	Order []O // order of each parent's rows; with a Limit and no Order, by primary key
-	Limit int // rows per parent; 0 keeps all
+	Limit int // rows per parent; 0 keeps all (a page's size: 0 returns only its count)
 }
 
 // IsZero reports whether v is the plain load.
-func (v Variant[P, O]) IsZero() bool { return len(v.Where) == 0 && len(v.Order) == 0 && v.Limit == 0 }
+func (v Variant[P, O]) IsZero() bool {
+	return len(v.Where) == 0 && len(v.After) == 0 && len(v.Order) == 0 && v.Limit == 0
+}
+
+// Page is one parent's page of a to-many edge, loaded with its count in one
+// statement for every parent of the batch (the generated <Edge>Page
+// methods): at most the variant's Limit rows after its cursor, in its order.
+type Page[N any] struct {
+	Nodes       []N  // the page's rows
+	HasNextPage bool // more rows follow the page
+	TotalCount  int  // the rows that match the variant's Where, cursor and limit aside
+}
 
 // Spec is an interned Variant: equal variants share one *Spec, which is
 // therefore usable in a comparable loader key. Specs are held weakly: one
@@ -43,6 +59,7 @@ func (v Variant[P, O]) IsZero() bool { return len(v.Where) == 0 && len(v.Order) 
 type Spec struct {
 	key       string
 	where     []func(*sql.Selector)
+	after     []func(*sql.Selector)
 	orderBy   []func(*sql.Selector)
 	order     string // the rendered ORDER BY list, for the window function
 	orderArgs []any
@@ -50,11 +67,31 @@ type Spec struct {
 	Limit     int
 }
 
-// Filter applies the variant's conditions to s.
+// Filter applies the variant's conditions, Where and After, to sel.
 func (s *Spec) Filter(sel *sql.Selector) {
+	s.Counted(sel)
+	for _, p := range s.after {
+		p(sel)
+	}
+}
+
+// Counted applies the conditions of the rows a page counts (Where) to sel.
+func (s *Spec) Counted(sel *sql.Selector) {
 	for _, p := range s.where {
 		p(sel)
 	}
+}
+
+// cursor returns the condition of After on the rows of sel's table, or nil.
+func (s *Spec) cursor(dialectName, table string) *sql.Predicate {
+	if len(s.after) == 0 {
+		return nil
+	}
+	sel := sql.Dialect(dialectName).Select().From(sql.Table(table))
+	for _, p := range s.after {
+		p(sel)
+	}
+	return sel.P()
 }
 
 // OrderBy applies the variant's order to s.
@@ -103,6 +140,11 @@ func Intern[P, O ~func(*sql.Selector)](dialectName, table string, v Variant[P, O
 		p(sel)
 	}
 	whereSQL, whereArgs := sel.Query()
+	sel = builder.Select("*").From(builder.Table(table))
+	for _, p := range v.After {
+		p(sel)
+	}
+	afterSQL, afterArgs := sel.Query()
 	base, _ := builder.Select("*").From(builder.Table(table)).Query()
 	sel = builder.Select("*").From(builder.Table(table))
 	for _, o := range v.Order {
@@ -119,11 +161,16 @@ func Intern[P, O ~func(*sql.Selector)](dialectName, table string, v Variant[P, O
 		}
 		order = rest
 	}
-	key := fmt.Sprintf("%s %#v | %s %#v | limit %d", whereSQL, whereArgs, order, orderArgs, v.Limit)
+	key := fmt.Sprintf("%s %#v | after %s %#v | %s %#v | limit %d", whereSQL, whereArgs, afterSQL, afterArgs, order, orderArgs, v.Limit)
 	mk := func() *Spec {
-		s := &Spec{key: key, order: order, orderArgs: orderArgs, params: len(whereArgs) + len(orderArgs), Limit: v.Limit}
+		// A page states its cursor twice, and its order twice.
+		params := len(whereArgs) + 2*len(afterArgs) + 2*len(orderArgs)
+		s := &Spec{key: key, order: order, orderArgs: orderArgs, params: params, Limit: v.Limit}
 		for _, p := range v.Where {
 			s.where = append(s.where, p)
+		}
+		for _, p := range v.After {
+			s.after = append(s.after, p)
 		}
 		for _, o := range v.Order {
 			s.orderBy = append(s.orderBy, o)

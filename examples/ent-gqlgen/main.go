@@ -13,8 +13,8 @@
 //
 //	{ bands(first: 100) { edges { node { name albumPage(first: 3) { totalCount albums { title tracks { title } } } } } } }
 //
-// ormloader: 5 statements (bands and their count, albums, album counts,
-// tracks); -naive: 2 + 100 + 100 + 300.
+// ormloader: 4 statements (bands and their count, album pages with their
+// counts, tracks); -naive: 2 + 100 + 100 + 300.
 //
 // The X-Viewer request header names a viewer ("alice", "bob" or "carol"):
 // album reviews then show only that viewer's, with or without ormloader.

@@ -285,6 +285,46 @@ var entloaderAuthorPostsCount = entloader.NewLoader("Author.posts count", func(c
 	return out, nil
 })
 
+// entloaderAuthorPostsPage loads pages of the posts edge of Author rows with their counts:
+// one statement per batch.
+var entloaderAuthorPostsPage = entloader.NewLoader("Author.posts page", func(ctx context.Context, p entloader.Part, ids []int) (map[int]entloader.Page[*Post], error) {
+	cfg := entloaderConfig(ctx, p)
+	chunks, err := entloader.Chunks(cfg.driver.Dialect(), ids, p.Variant.Params())
+	if err != nil {
+		return nil, err
+	}
+	out := make(map[int]entloader.Page[*Post], len(ids))
+	for _, chunk := range chunks {
+		q := NewPostClient(cfg).Query()
+		q.withFKs = true
+		q.Where(predicate.Post(p.Variant.Counted))
+		b := &entloader.Batch[int, *Post]{
+			Shape:   entloader.Shape{Table: post.Table, TargetPK: post.FieldID, KeyColumn: author.PostsColumn},
+			Dialect: cfg.driver.Dialect(),
+			Keys:    chunk,
+			Variant: p.Variant,
+			Page:    true,
+		}
+		if err := q.prepareQuery(ctx); err != nil {
+			return nil, err
+		}
+		nodes, err := withInterceptors[[]*Post](ctx, q, QuerierFunc(func(ctx context.Context, _ Query) (Value, error) {
+			rows, err := q.sqlAll(ctx, b.Hook)
+			if err != nil {
+				return nil, err
+			}
+			return b.Rows(rows, nil), nil
+		}), q.inters)
+		if err != nil {
+			return nil, err
+		}
+		if err := b.GroupPage(nodes, out); err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
+})
+
 // entloaderPosts is Posts: the eager-loaded edge, or the loader's.
 func (_m *Author) entloaderPosts(ctx context.Context) ([]*Post, error) {
 	if _m == nil {
@@ -367,6 +407,34 @@ func (_m *Author) PostsCount(ctx context.Context, where ...predicate.Post) (int,
 		return 0, err
 	}
 	return entloaderAuthorPostsCount.Load(ctx, p, _m.ID, &_m.Edges.entloaderSet, entloaderIDOfAuthor)
+}
+
+// PostsPage returns a page of the posts edge of the Author: the first
+// v.Limit rows of v.Where that match the cursor v.After, in v.Order (by primary
+// key without one), whether more follow, and how many rows v.Where has; one
+// statement for the rows of the same query result, the count included. The
+// page's Nodes are the caller's own slice. A nil *Author returns an error.
+func (_m *Author) PostsPage(ctx context.Context, v PostVariant) (entloader.Page[*Post], error) {
+	if _m == nil {
+		return entloader.Page[*Post]{}, entloaderNilNode("Author", "PostsPage")
+	}
+	if v.Limit < 0 {
+		return entloader.Page[*Post]{}, fmt.Errorf("%w: negative page size %d", entloader.ErrVariant, v.Limit)
+	}
+	p, err := _m.config.entloaderPart()
+	if err != nil {
+		return entloader.Page[*Post]{}, err
+	}
+	if v.Limit+1 > v.Limit {
+		v.Limit++ // the row past the page tells that more follow (none can follow math.MaxInt rows)
+	}
+	if p.Variant, err = entloader.Intern(_m.config.driver.Dialect(), post.Table, v); err != nil {
+		return entloader.Page[*Post]{}, err
+	}
+	page, err := entloaderAuthorPostsPage.Load(ctx, p, _m.ID, &_m.Edges.entloaderSet, entloaderIDOfAuthor)
+	// A copy of the scope's cache entry, as in entloaderPosts.
+	page.Nodes = append([]*Post{}, page.Nodes...)
+	return page, err
 }
 
 // Posts returns the posts edge of the Author: the eager-loaded slice if
@@ -643,6 +711,45 @@ var entloaderPostTagsCount = entloader.NewLoader("Post.tags count", func(ctx con
 	return out, nil
 })
 
+// entloaderPostTagsPage loads pages of the tags edge of Post rows with their counts:
+// one statement per batch.
+var entloaderPostTagsPage = entloader.NewLoader("Post.tags page", func(ctx context.Context, p entloader.Part, ids []int) (map[int]entloader.Page[*Tag], error) {
+	cfg := entloaderConfig(ctx, p)
+	chunks, err := entloader.Chunks(cfg.driver.Dialect(), ids, p.Variant.Params())
+	if err != nil {
+		return nil, err
+	}
+	out := make(map[int]entloader.Page[*Tag], len(ids))
+	for _, chunk := range chunks {
+		q := NewTagClient(cfg).Query()
+		q.Where(predicate.Tag(p.Variant.Counted))
+		b := &entloader.Batch[int, *Tag]{
+			Shape:   entloader.Shape{Table: tag.Table, TargetPK: tag.FieldID, JoinTable: post.TagsTable, JoinColumn: post.TagsPrimaryKey[1], KeyColumn: post.TagsPrimaryKey[0]},
+			Dialect: cfg.driver.Dialect(),
+			Keys:    chunk,
+			Variant: p.Variant,
+			Page:    true,
+		}
+		if err := q.prepareQuery(ctx); err != nil {
+			return nil, err
+		}
+		nodes, err := withInterceptors[[]*Tag](ctx, q, QuerierFunc(func(ctx context.Context, _ Query) (Value, error) {
+			rows, err := q.sqlAll(ctx, b.Hook)
+			if err != nil {
+				return nil, err
+			}
+			return b.Rows(rows, func(n *Tag) any { return n.ID }), nil
+		}), q.inters)
+		if err != nil {
+			return nil, err
+		}
+		if err := b.GroupPage(nodes, out); err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
+})
+
 // entloaderTags is Tags: the eager-loaded edge, or the loader's.
 func (_m *Post) entloaderTags(ctx context.Context) ([]*Tag, error) {
 	if _m == nil {
@@ -725,6 +832,34 @@ func (_m *Post) TagsCount(ctx context.Context, where ...predicate.Tag) (int, err
 		return 0, err
 	}
 	return entloaderPostTagsCount.Load(ctx, p, _m.ID, &_m.Edges.entloaderSet, entloaderIDOfPost)
+}
+
+// TagsPage returns a page of the tags edge of the Post: the first
+// v.Limit rows of v.Where that match the cursor v.After, in v.Order (by primary
+// key without one), whether more follow, and how many rows v.Where has; one
+// statement for the rows of the same query result, the count included. The
+// page's Nodes are the caller's own slice. A nil *Post returns an error.
+func (_m *Post) TagsPage(ctx context.Context, v TagVariant) (entloader.Page[*Tag], error) {
+	if _m == nil {
+		return entloader.Page[*Tag]{}, entloaderNilNode("Post", "TagsPage")
+	}
+	if v.Limit < 0 {
+		return entloader.Page[*Tag]{}, fmt.Errorf("%w: negative page size %d", entloader.ErrVariant, v.Limit)
+	}
+	p, err := _m.config.entloaderPart()
+	if err != nil {
+		return entloader.Page[*Tag]{}, err
+	}
+	if v.Limit+1 > v.Limit {
+		v.Limit++ // the row past the page tells that more follow (none can follow math.MaxInt rows)
+	}
+	if p.Variant, err = entloader.Intern(_m.config.driver.Dialect(), tag.Table, v); err != nil {
+		return entloader.Page[*Tag]{}, err
+	}
+	page, err := entloaderPostTagsPage.Load(ctx, p, _m.ID, &_m.Edges.entloaderSet, entloaderIDOfPost)
+	// A copy of the scope's cache entry, as in entloaderTags.
+	page.Nodes = append([]*Tag{}, page.Nodes...)
+	return page, err
 }
 
 // Tags returns the tags edge of the Post: the eager-loaded slice if
@@ -890,6 +1025,46 @@ var entloaderTagPostsCount = entloader.NewLoader("Tag.posts count", func(ctx con
 	return out, nil
 })
 
+// entloaderTagPostsPage loads pages of the posts edge of Tag rows with their counts:
+// one statement per batch.
+var entloaderTagPostsPage = entloader.NewLoader("Tag.posts page", func(ctx context.Context, p entloader.Part, ids []int) (map[int]entloader.Page[*Post], error) {
+	cfg := entloaderConfig(ctx, p)
+	chunks, err := entloader.Chunks(cfg.driver.Dialect(), ids, p.Variant.Params())
+	if err != nil {
+		return nil, err
+	}
+	out := make(map[int]entloader.Page[*Post], len(ids))
+	for _, chunk := range chunks {
+		q := NewPostClient(cfg).Query()
+		q.withFKs = true
+		q.Where(predicate.Post(p.Variant.Counted))
+		b := &entloader.Batch[int, *Post]{
+			Shape:   entloader.Shape{Table: post.Table, TargetPK: post.FieldID, JoinTable: tag.PostsTable, JoinColumn: tag.PostsPrimaryKey[0], KeyColumn: tag.PostsPrimaryKey[1]},
+			Dialect: cfg.driver.Dialect(),
+			Keys:    chunk,
+			Variant: p.Variant,
+			Page:    true,
+		}
+		if err := q.prepareQuery(ctx); err != nil {
+			return nil, err
+		}
+		nodes, err := withInterceptors[[]*Post](ctx, q, QuerierFunc(func(ctx context.Context, _ Query) (Value, error) {
+			rows, err := q.sqlAll(ctx, b.Hook)
+			if err != nil {
+				return nil, err
+			}
+			return b.Rows(rows, func(n *Post) any { return n.ID }), nil
+		}), q.inters)
+		if err != nil {
+			return nil, err
+		}
+		if err := b.GroupPage(nodes, out); err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
+})
+
 // entloaderPosts is Posts: the eager-loaded edge, or the loader's.
 func (_m *Tag) entloaderPosts(ctx context.Context) ([]*Post, error) {
 	if _m == nil {
@@ -974,6 +1149,34 @@ func (_m *Tag) PostsCount(ctx context.Context, where ...predicate.Post) (int, er
 	return entloaderTagPostsCount.Load(ctx, p, _m.ID, &_m.Edges.entloaderSet, entloaderIDOfTag)
 }
 
+// PostsPage returns a page of the posts edge of the Tag: the first
+// v.Limit rows of v.Where that match the cursor v.After, in v.Order (by primary
+// key without one), whether more follow, and how many rows v.Where has; one
+// statement for the rows of the same query result, the count included. The
+// page's Nodes are the caller's own slice. A nil *Tag returns an error.
+func (_m *Tag) PostsPage(ctx context.Context, v PostVariant) (entloader.Page[*Post], error) {
+	if _m == nil {
+		return entloader.Page[*Post]{}, entloaderNilNode("Tag", "PostsPage")
+	}
+	if v.Limit < 0 {
+		return entloader.Page[*Post]{}, fmt.Errorf("%w: negative page size %d", entloader.ErrVariant, v.Limit)
+	}
+	p, err := _m.config.entloaderPart()
+	if err != nil {
+		return entloader.Page[*Post]{}, err
+	}
+	if v.Limit+1 > v.Limit {
+		v.Limit++ // the row past the page tells that more follow (none can follow math.MaxInt rows)
+	}
+	if p.Variant, err = entloader.Intern(_m.config.driver.Dialect(), post.Table, v); err != nil {
+		return entloader.Page[*Post]{}, err
+	}
+	page, err := entloaderTagPostsPage.Load(ctx, p, _m.ID, &_m.Edges.entloaderSet, entloaderIDOfTag)
+	// A copy of the scope's cache entry, as in entloaderPosts.
+	page.Nodes = append([]*Post{}, page.Nodes...)
+	return page, err
+}
+
 // Posts returns the posts edge of the Tag: the eager-loaded slice if
 // the query loaded it (WithPosts; ent's own, Edges.Posts itself),
 // otherwise through the request scope's batched loader, which loads the edge for
@@ -988,6 +1191,7 @@ var entloaderAffectedAuthor = []entloader.Clearer{
 	entloaderAuthorByID,
 	entloaderAuthorPosts,
 	entloaderAuthorPostsCount,
+	entloaderAuthorPostsPage,
 	entloaderPostAuthor,
 }
 
@@ -995,17 +1199,22 @@ var entloaderAffectedPost = []entloader.Clearer{
 	entloaderPostByID,
 	entloaderAuthorPosts,
 	entloaderAuthorPostsCount,
+	entloaderAuthorPostsPage,
 	entloaderPostAuthor,
 	entloaderPostTags,
 	entloaderPostTagsCount,
+	entloaderPostTagsPage,
 	entloaderTagPosts,
 	entloaderTagPostsCount,
+	entloaderTagPostsPage,
 }
 
 var entloaderAffectedTag = []entloader.Clearer{
 	entloaderTagByID,
 	entloaderPostTags,
 	entloaderPostTagsCount,
+	entloaderPostTagsPage,
 	entloaderTagPosts,
 	entloaderTagPostsCount,
+	entloaderTagPostsPage,
 }

@@ -9,6 +9,7 @@ import (
 	"github.com/ormloader/ormloader/ent/person"
 	"github.com/ormloader/ormloader/ent/review"
 	"github.com/ormloader/ormloader/ent/track"
+	"github.com/ormloader/ormloader/entloader"
 )
 
 // NewNaiveResolver returns resolvers that load every edge with a query of its
@@ -97,12 +98,17 @@ func (naiveBand) Influences(ctx context.Context, obj *ent.Band) ([]*ent.Band, er
 }
 
 func (naiveBand) AlbumPage(_ context.Context, obj *ent.Band, first int, after *int) (*AlbumPage, error) {
-	return newAlbumPage(obj, first, after, func(ctx context.Context, p *AlbumPage) ([]*ent.Album, error) {
+	return newAlbumPage(obj, first, after, func(ctx context.Context, p *AlbumPage) (entloader.Page[*ent.Album], error) {
 		q := p.band.QueryAlbums().Order(album.ByID()).Limit(p.first + 1)
 		if p.after != nil {
 			q = q.Where(album.IDGT(*p.after))
 		}
-		return q.All(ctx)
+		albums, err := q.All(ctx)
+		if err != nil || len(albums) <= p.first {
+			return entloader.Page[*ent.Album]{Nodes: albums}, err
+		}
+		// The count is naiveAlbumPage.TotalCount's query.
+		return entloader.Page[*ent.Album]{Nodes: albums[:p.first], HasNextPage: true}, nil
 	})
 }
 

@@ -11,8 +11,10 @@ import (
 	"github.com/ormloader/ormloader/ent/album"
 	"github.com/ormloader/ormloader/ent/band"
 	"github.com/ormloader/ormloader/ent/person"
+	"github.com/ormloader/ormloader/ent/predicate"
 	"github.com/ormloader/ormloader/ent/review"
 	"github.com/ormloader/ormloader/ent/track"
+	"github.com/ormloader/ormloader/entloader"
 )
 
 // Resolver is the resolver root. Edge fields load through entloader: each is
@@ -101,19 +103,19 @@ func (c noFieldContext) Value(key any) any {
 	return v
 }
 
-// albumPageLoader loads the albums of p.band after p.after in ID order, at
-// most p.first+1 of them (one more than the page, to tell whether there is a
-// next page).
-type albumPageLoader func(ctx context.Context, p *AlbumPage) ([]*ent.Album, error)
+// albumPageLoader loads the page of p.band's albums after p.after in ID
+// order: at most p.first albums, whether more follow, and (ormloader's) the
+// count of all the band's albums.
+type albumPageLoader func(ctx context.Context, p *AlbumPage) (entloader.Page[*ent.Album], error)
 
-// loadAlbumPage is the albumPageLoader of ormloader: per-band limit and
-// cursor in one statement for every band of the level.
-func loadAlbumPage(ctx context.Context, p *AlbumPage) ([]*ent.Album, error) {
-	v := ent.AlbumVariant{Order: albumsByID.Order, Limit: p.first + 1}
+// loadAlbumPage is the albumPageLoader of ormloader: the page, its cursor
+// and its count in one statement for every band of the level.
+func loadAlbumPage(ctx context.Context, p *AlbumPage) (entloader.Page[*ent.Album], error) {
+	v := ent.AlbumVariant{Order: albumsByID.Order, Limit: p.first}
 	if p.after != nil {
-		v.Where = append(v.Where, album.IDGT(*p.after))
+		v.After = []predicate.Album{album.IDGT(*p.after)}
 	}
-	return p.band.AlbumsWith(ctx, v)
+	return p.band.AlbumsPage(ctx, v)
 }
 
 func newAlbumPage(b *ent.Band, first int, after *int, load albumPageLoader) (*AlbumPage, error) {
@@ -123,15 +125,18 @@ func newAlbumPage(b *ent.Band, first int, after *int, load albumPageLoader) (*Al
 	return &AlbumPage{band: b, first: first, after: after, load: load}, nil
 }
 
-// albums returns the page and whether more albums follow. The albums,
-// hasNextPage and endCursor fields all call it; with ormloader the second
-// and third calls are cache hits.
+// get returns the page. The totalCount, albums, hasNextPage and endCursor
+// fields all call it, concurrently: the first call loads the page, the
+// others wait for it and share its result, an error too.
+func (p *AlbumPage) get(ctx context.Context) (entloader.Page[*ent.Album], error) {
+	p.once.Do(func() { p.page, p.err = p.load(ctx, p) })
+	return p.page, p.err
+}
+
+// albums returns the page's albums and whether more follow.
 func (p *AlbumPage) albums(ctx context.Context) (albums []*ent.Album, more bool, err error) {
-	albums, err = p.load(ctx, p)
-	if err != nil || len(albums) <= p.first {
-		return albums, false, err
-	}
-	return albums[:p.first], true, nil
+	page, err := p.get(ctx)
+	return page.Nodes, page.HasNextPage, err
 }
 
 // errNoGlobalIDs answers node and nodes: entgql's Noder finds a node's type
