@@ -36,8 +36,10 @@
 //     uses two): SELECT target.*, j.owner_fk FROM target JOIN j ON ...;
 //   - variants: Limit and Order per parent through ROW_NUMBER() OVER
 //     (PARTITION BY fk ORDER BY ...) (Preload's Limit applies to the whole
-//     batch), Where filters, and Count with GROUP BY. A variant's arguments are
-//     part of the batch key.
+//     batch), Where filters, Count with GROUP BY, and pages (LoadPage): the
+//     rows after a cursor (After), whether more follow and the count, in one
+//     statement with ROW_NUMBER() and COUNT(*) OVER (PARTITION BY fk). A
+//     variant's arguments are part of the batch key.
 //
 // Rows are matched to their parents by key values in Go, where the database
 // matched them under the compared column's collation: on MySQL and MariaDB

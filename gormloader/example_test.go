@@ -120,6 +120,40 @@ func ExampleLimit() {
 	// batches: 2
 }
 
+// A page per parent: the rows after a cursor, whether more follow, and the
+// count of all the parent's rows, in one statement for every band (a Relay
+// connection's edges, hasNextPage and totalCount).
+func ExampleLoadPage() {
+	db := exampleDB("page")
+	defer closeDB(db)
+	if err := db.Use(gormloader.New()); err != nil {
+		log.Fatal(err)
+	}
+	ctx, scope := dataloader.NewScope(context.Background())
+	defer scope.Close()
+
+	var bands []Band
+	db.WithContext(ctx).Find(&bands)
+	for _, b := range bands {
+		// The page after the album of 1971, one album long, by year.
+		page, err := gormloader.LoadPage[Album](ctx, db, &b, "Albums", 1, gormloader.Order("year"), gormloader.After("year > ?", 1971))
+		if err != nil {
+			log.Fatal(err)
+		}
+		fmt.Printf("%s: %d albums, more after this page: %v:", b.Name, page.TotalCount, page.HasNextPage)
+		for _, a := range page.Rows {
+			fmt.Printf(" %s (%d)", a.Title, a.Year)
+		}
+		fmt.Println()
+	}
+	fmt.Println("batches:", scope.Stats().Batches)
+	// Output:
+	// Can: 3 albums, more after this page: true: Ege Bamyasi (1972)
+	// Neu!: 1 albums, more after this page: false: Neu! (1972)
+	// Faust: 0 albums, more after this page: false:
+	// batches: 1
+}
+
 // Loads given a transaction run in it and see its writes.
 func ExampleWithDB_transaction() {
 	db := exampleDB("tx")

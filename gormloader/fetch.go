@@ -76,7 +76,7 @@ func (l *Loader) filtered(q *gorm.DB, r *relation, v relations.Variant) *gorm.DB
 		q = q.Where(clause.Eq{Column: clause.Column{Table: r.Target.Name, Name: p.TypeColumn}, Value: p.Value})
 	}
 	if v.Where != "" {
-		q = q.Where(v.Where, v.Args.Values()...)
+		q = q.Where(v.Where, v.WhereArgs()...)
 	}
 	return q
 }
@@ -93,6 +93,9 @@ func (l *Loader) fetchRelation(ctx context.Context, sets *relations.Sets, r *rel
 	chunks, err := relations.Chunks(parents, l.limit, r.Width(), reserved)
 	if err != nil {
 		return nil, err
+	}
+	if v.Page {
+		return l.fetchPages(ctx, sets, r, p, parents, chunks)
 	}
 	if v.Count {
 		out := make(map[relations.Key]any, len(parents))

@@ -23,6 +23,11 @@ type loadConfig struct {
 	where string
 	args  []any
 	err   error
+
+	page      bool // LoadPage's, of pageSize rows after the cursor
+	pageSize  int
+	after     string
+	afterArgs []any
 }
 
 // Limit keeps at most n target rows per parent (ROW_NUMBER() OVER (PARTITION
@@ -63,6 +68,12 @@ func variantOf(opts []LoadOption, count bool) (relations.Variant, error) {
 	}
 	if c.err != nil {
 		return relations.Variant{}, c.err
+	}
+	if c.page {
+		return pageVariant(c)
+	}
+	if c.after != "" {
+		return relations.Variant{}, fmt.Errorf("%w: After is LoadPage's cursor", ErrInvalidOption)
 	}
 	if count && c.limit > 0 {
 		return relations.Variant{}, fmt.Errorf("%w: Count with Limit", ErrInvalidOption)
@@ -220,6 +231,11 @@ func prepareLoad(ctx context.Context, db *gorm.DB, parent any, name string, want
 	if len(opts) > 0 || count {
 		if bk.Variant, err = variantOf(opts, count); err != nil {
 			return nil, nil, r, row, r.loadError(err)
+		}
+		if bk.Variant.Page {
+			if err := r.checkPage(); err != nil {
+				return nil, nil, r, row, err
+			}
 		}
 	}
 	if bk.Parent, err = fieldsKey(ctx, r.ownerFields, row); err != nil {

@@ -19,9 +19,20 @@ type Variant struct {
 	Limit int    // per parent: keep the first Limit rows by Order (ROW_NUMBER); 0 keeps all
 	Order string // ORDER BY of the target rows, per parent, e.g. "year DESC, id"
 	Where string // extra condition on the target rows, with ? placeholders
-	Args  Key    // arguments of Where (at most MaxKeyColumns); the zero Key for none
+	Args  Key    // arguments of Where, then of After (at most MaxKeyColumns); the zero Key for none
 	Count bool   // count the target rows per parent instead of loading them
+	// Page loads a page per parent: the first Limit-1 rows by Order that
+	// match After (a cursor, with ? placeholders), whether another follows
+	// them (Limit counts that one), and the count of the rows of Where.
+	Page  bool
+	After string
 }
+
+// WhereArgs returns the arguments of Where.
+func (v Variant) WhereArgs() []any { return v.Args.Values()[:strings.Count(v.Where, "?")] }
+
+// AfterArgs returns the arguments of After.
+func (v Variant) AfterArgs() []any { return v.Args.Values()[strings.Count(v.Where, "?"):] }
 
 // NewVariant is a helper that normalizes the filter arguments into a Key.
 func NewVariant(limit int, order string, count bool, where string, args ...any) (Variant, error) {
@@ -55,6 +66,9 @@ func (v Variant) Params() int {
 	if v.Limit > 0 {
 		n++
 	}
+	if v.Page {
+		n += strings.Count(v.After, "?") // a page states its cursor twice
+	}
 	return n
 }
 
@@ -65,6 +79,12 @@ func (v Variant) String() string {
 	var parts []string
 	if v.Count {
 		parts = append(parts, "count")
+	}
+	if v.Page {
+		parts = append(parts, fmt.Sprintf("page of %d", v.Limit-1))
+	}
+	if v.After != "" {
+		parts = append(parts, fmt.Sprintf("after %q", v.After))
 	}
 	if v.Where != "" {
 		parts = append(parts, fmt.Sprintf("where %q %v", v.Where, v.Args))

@@ -11,7 +11,7 @@
 //
 //	{ bands(first: 100) { name albums(first: 3) { totalCount edges { node { title tracks { name } } } } } }
 //
-// ormloader: 4 statements (bands, albums, album counts, tracks); -naive: 1 + 100 + 100 + 300.
+// ormloader: 3 statements (bands, album pages with their counts, tracks); -naive: 1 + 100 + 100 + 300.
 package main
 
 import (

@@ -6,6 +6,7 @@ import (
 	"gorm.io/gorm"
 
 	"github.com/ormloader/ormloader/examples/gorm-gqlgen/models"
+	"github.com/ormloader/ormloader/gormloader"
 )
 
 // NewNaiveResolver returns resolvers that load every relation with a query
@@ -82,14 +83,17 @@ func (r naiveBand) Members(ctx context.Context, obj *models.Band) ([]models.Pers
 }
 
 func (r naiveBand) Albums(_ context.Context, obj *models.Band, first int, after *uint) (*AlbumConnection, error) {
-	return newAlbumConnection(obj, first, after, func(ctx context.Context, c *AlbumConnection) ([]models.Album, error) {
+	return newAlbumConnection(obj, first, after, func(ctx context.Context, c *AlbumConnection) (gormloader.Page[models.Album], error) {
 		q := r.query(ctx).Where("band_id = ?", c.band.ID).Order("id").Limit(c.first + 1)
 		if c.after != nil {
 			q = q.Where("id > ?", *c.after)
 		}
 		var albums []models.Album
-		err := q.Find(&albums).Error
-		return albums, err
+		if err := q.Find(&albums).Error; err != nil || len(albums) <= c.first {
+			return gormloader.Page[models.Album]{Rows: albums}, err
+		}
+		// The count is naiveAlbumConnection.TotalCount's query.
+		return gormloader.Page[models.Album]{Rows: albums[:c.first], HasNextPage: true}, nil
 	})
 }
 

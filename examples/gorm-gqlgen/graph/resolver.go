@@ -75,19 +75,19 @@ func trackOptions(first *int) ([]gormloader.LoadOption, error) {
 	return opts, nil
 }
 
-// albumPage loads the albums of c.band after c.after in ID order, at most
-// c.first+1 of them (one more than the page, to tell whether there is a next
-// page).
-type albumPage func(ctx context.Context, c *AlbumConnection) ([]models.Album, error)
+// albumPage loads the page of c.band's albums after c.after in ID order:
+// at most c.first albums, whether more follow, and (ormloader's) the count
+// of all the band's albums.
+type albumPage func(ctx context.Context, c *AlbumConnection) (gormloader.Page[models.Album], error)
 
-// loadAlbumPage is the albumPage of ormloader: per-band limit and cursor in
-// one statement for every band of the level.
-func loadAlbumPage(ctx context.Context, c *AlbumConnection) ([]models.Album, error) {
-	opts := []gormloader.LoadOption{gormloader.Order("id"), gormloader.Limit(c.first + 1)}
+// loadAlbumPage is the albumPage of ormloader: the page, its cursor and its
+// count in one statement for every band of the level.
+func loadAlbumPage(ctx context.Context, c *AlbumConnection) (gormloader.Page[models.Album], error) {
+	opts := []gormloader.LoadOption{gormloader.Order("id")}
 	if c.after != nil {
-		opts = append(opts, gormloader.Where("id > ?", *c.after))
+		opts = append(opts, gormloader.After("id > ?", *c.after))
 	}
-	return c.band.LoadAlbums(ctx, opts...)
+	return c.band.PageAlbums(ctx, c.first, opts...)
 }
 
 func newAlbumConnection(band *models.Band, first int, after *uint, page albumPage) (*AlbumConnection, error) {
@@ -97,14 +97,18 @@ func newAlbumConnection(band *models.Band, first int, after *uint, page albumPag
 	return &AlbumConnection{band: band, first: first, after: after, page: page}, nil
 }
 
-// load returns the page and whether more albums follow. Edges and pageInfo
-// both call it; with ormloader the second call is a cache hit.
+// get returns the page. The totalCount, edges and pageInfo fields all call
+// it, concurrently: the first call loads the page, the others wait for it
+// and share its result, an error too.
+func (c *AlbumConnection) get(ctx context.Context) (gormloader.Page[models.Album], error) {
+	c.once.Do(func() { c.loaded, c.err = c.page(ctx, c) })
+	return c.loaded, c.err
+}
+
+// load returns the page's albums and whether more follow.
 func (c *AlbumConnection) load(ctx context.Context) (albums []models.Album, more bool, err error) {
-	albums, err = c.page(ctx, c)
-	if err != nil || len(albums) <= c.first {
-		return albums, false, err
-	}
-	return albums[:c.first], true, nil
+	p, err := c.get(ctx)
+	return p.Rows, p.HasNextPage, err
 }
 
 func edges(albums []models.Album) []AlbumEdge {

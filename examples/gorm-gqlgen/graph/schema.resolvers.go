@@ -32,8 +32,8 @@ func (r *albumResolver) Tracks(ctx context.Context, obj *models.Album, first *in
 
 // TotalCount is the resolver for the totalCount field.
 func (r *albumConnectionResolver) TotalCount(ctx context.Context, obj *AlbumConnection) (int, error) {
-	n, err := obj.band.CountAlbums(ctx)
-	return int(n), err
+	p, err := obj.get(ctx)
+	return int(p.TotalCount), err
 }
 
 // Edges is the resolver for the edges field.
@@ -59,7 +59,16 @@ func (r *bandResolver) Members(ctx context.Context, obj *models.Band) ([]models.
 
 // Albums is the resolver for the albums field.
 func (r *bandResolver) Albums(ctx context.Context, obj *models.Band, first int, after *uint) (*AlbumConnection, error) {
-	return newAlbumConnection(obj, first, after, loadAlbumPage)
+	c, err := newAlbumConnection(obj, first, after, loadAlbumPage)
+	if err != nil {
+		return nil, err
+	}
+	// The page and its count are one load: start it here, where every
+	// band's page joins one statement, for all the connection's fields.
+	if _, err := c.get(ctx); err != nil {
+		return nil, err
+	}
+	return c, nil
 }
 
 // Bands is the resolver for the bands field.

@@ -27,6 +27,12 @@ func (a *Album) CountTracks(ctx context.Context, opts ...gormloader.LoadOption) 
 	return gormloader.Count(ctx, nil, a, "Tracks", opts...)
 }
 
+// PageTracks loads a page of Album.Tracks (gormloader.LoadPage): at most size rows after
+// the After option's cursor, whether more follow, and the count, in one statement per batch.
+func (a *Album) PageTracks(ctx context.Context, size int, opts ...gormloader.LoadOption) (gormloader.Page[Track], error) {
+	return gormloader.LoadPage[Track](ctx, nil, a, "Tracks", size, opts...)
+}
+
 // LoadLabel loads Band.Label through gormloader: batched with the same relation of
 // every row loaded together with b, cached for the request scope in ctx.
 // The *gorm.DB comes from ctx (gormloader.WithDB).
@@ -47,6 +53,12 @@ func (b *Band) CountMembers(ctx context.Context, opts ...gormloader.LoadOption) 
 	return gormloader.Count(ctx, nil, b, "Members", opts...)
 }
 
+// PageMembers loads a page of Band.Members (gormloader.LoadPage): at most size rows after
+// the After option's cursor, whether more follow, and the count, in one statement per batch.
+func (b *Band) PageMembers(ctx context.Context, size int, opts ...gormloader.LoadOption) (gormloader.Page[Person], error) {
+	return gormloader.LoadPage[Person](ctx, nil, b, "Members", size, opts...)
+}
+
 // LoadAlbums loads Band.Albums through gormloader: batched with the same relation of
 // every row loaded together with b, cached for the request scope in ctx.
 // The *gorm.DB comes from ctx (gormloader.WithDB).
@@ -57,6 +69,12 @@ func (b *Band) LoadAlbums(ctx context.Context, opts ...gormloader.LoadOption) ([
 // CountAlbums counts Band.Albums with one GROUP BY statement per batch.
 func (b *Band) CountAlbums(ctx context.Context, opts ...gormloader.LoadOption) (int64, error) {
 	return gormloader.Count(ctx, nil, b, "Albums", opts...)
+}
+
+// PageAlbums loads a page of Band.Albums (gormloader.LoadPage): at most size rows after
+// the After option's cursor, whether more follow, and the count, in one statement per batch.
+func (b *Band) PageAlbums(ctx context.Context, size int, opts ...gormloader.LoadOption) (gormloader.Page[Album], error) {
+	return gormloader.LoadPage[Album](ctx, nil, b, "Albums", size, opts...)
 }
 
 // LoadBands loads Label.Bands through gormloader: batched with the same relation of
@@ -71,6 +89,12 @@ func (l *Label) CountBands(ctx context.Context, opts ...gormloader.LoadOption) (
 	return gormloader.Count(ctx, nil, l, "Bands", opts...)
 }
 
+// PageBands loads a page of Label.Bands (gormloader.LoadPage): at most size rows after
+// the After option's cursor, whether more follow, and the count, in one statement per batch.
+func (l *Label) PageBands(ctx context.Context, size int, opts ...gormloader.LoadOption) (gormloader.Page[Band], error) {
+	return gormloader.LoadPage[Band](ctx, nil, l, "Bands", size, opts...)
+}
+
 // LoadBands loads Person.Bands through gormloader: batched with the same relation of
 // every row loaded together with p, cached for the request scope in ctx.
 // The *gorm.DB comes from ctx (gormloader.WithDB).
@@ -81,6 +105,12 @@ func (p *Person) LoadBands(ctx context.Context, opts ...gormloader.LoadOption) (
 // CountBands counts Person.Bands with one GROUP BY statement per batch.
 func (p *Person) CountBands(ctx context.Context, opts ...gormloader.LoadOption) (int64, error) {
 	return gormloader.Count(ctx, nil, p, "Bands", opts...)
+}
+
+// PageBands loads a page of Person.Bands (gormloader.LoadPage): at most size rows after
+// the After option's cursor, whether more follow, and the count, in one statement per batch.
+func (p *Person) PageBands(ctx context.Context, size int, opts ...gormloader.LoadOption) (gormloader.Page[Band], error) {
+	return gormloader.LoadPage[Band](ctx, nil, p, "Bands", size, opts...)
 }
 
 // LoadAlbum loads Track.Album through gormloader: batched with the same relation of

@@ -49,5 +49,5 @@ func Example() {
 	}
 	// Output:
 	// naive: 101 statements
-	// ormloader: 4 statements
+	// ormloader: 3 statements
 }

@@ -220,6 +220,10 @@ func writeMethod(b *bytes.Buffer, m method) {
 		fmt.Fprintf(b, "\n// Count%s counts %s.%s with one GROUP BY statement per batch.\n", m.field, m.typ, m.field)
 		fmt.Fprintf(b, "func (%s *%s) Count%s(ctx context.Context, opts ...gormloader.LoadOption) (int64, error) {\n", m.recv, m.typ, m.field)
 		fmt.Fprintf(b, "\treturn gormloader.Count(ctx, nil, %s, %q, opts...)\n}\n", m.recv, m.field)
+		fmt.Fprintf(b, "\n// Page%s loads a page of %s.%s (gormloader.LoadPage): at most size rows after\n"+
+			"// the After option's cursor, whether more follow, and the count, in one statement per batch.\n", m.field, m.typ, m.field)
+		fmt.Fprintf(b, "func (%s *%s) Page%s(ctx context.Context, size int, opts ...gormloader.LoadOption) (gormloader.Page[%s], error) {\n", m.recv, m.typ, m.field, m.target)
+		fmt.Fprintf(b, "\treturn gormloader.LoadPage[%s](ctx, nil, %s, %q, size, opts...)\n}\n", m.target, m.recv, m.field)
 	}
 }
 

@@ -27,6 +27,12 @@ func (a *Album) CountTracks(ctx context.Context, opts ...gormloader.LoadOption) 
 	return gormloader.Count(ctx, nil, a, "Tracks", opts...)
 }
 
+// PageTracks loads a page of Album.Tracks (gormloader.LoadPage): at most size rows after
+// the After option's cursor, whether more follow, and the count, in one statement per batch.
+func (a *Album) PageTracks(ctx context.Context, size int, opts ...gormloader.LoadOption) (gormloader.Page[Track], error) {
+	return gormloader.LoadPage[Track](ctx, nil, a, "Tracks", size, opts...)
+}
+
 // LoadComments loads Album.Comments through gormloader: batched with the same relation of
 // every row loaded together with a, cached for the request scope in ctx.
 // The *gorm.DB comes from ctx (gormloader.WithDB).
@@ -39,6 +45,12 @@ func (a *Album) CountComments(ctx context.Context, opts ...gormloader.LoadOption
 	return gormloader.Count(ctx, nil, a, "Comments", opts...)
 }
 
+// PageComments loads a page of Album.Comments (gormloader.LoadPage): at most size rows after
+// the After option's cursor, whether more follow, and the count, in one statement per batch.
+func (a *Album) PageComments(ctx context.Context, size int, opts ...gormloader.LoadOption) (gormloader.Page[Comment], error) {
+	return gormloader.LoadPage[Comment](ctx, nil, a, "Comments", size, opts...)
+}
+
 // LoadReleases loads Album.Releases through gormloader: batched with the same relation of
 // every row loaded together with a, cached for the request scope in ctx.
 // The *gorm.DB comes from ctx (gormloader.WithDB).
@@ -49,6 +61,12 @@ func (a *Album) LoadReleases(ctx context.Context, opts ...gormloader.LoadOption)
 // CountReleases counts Album.Releases with one GROUP BY statement per batch.
 func (a *Album) CountReleases(ctx context.Context, opts ...gormloader.LoadOption) (int64, error) {
 	return gormloader.Count(ctx, nil, a, "Releases", opts...)
+}
+
+// PageReleases loads a page of Album.Releases (gormloader.LoadPage): at most size rows after
+// the After option's cursor, whether more follow, and the count, in one statement per batch.
+func (a *Album) PageReleases(ctx context.Context, size int, opts ...gormloader.LoadOption) (gormloader.Page[Release], error) {
+	return gormloader.LoadPage[Release](ctx, nil, a, "Releases", size, opts...)
 }
 
 // LoadLabel loads Band.Label through gormloader: batched with the same relation of
@@ -71,6 +89,12 @@ func (b *Band) CountMembers(ctx context.Context, opts ...gormloader.LoadOption) 
 	return gormloader.Count(ctx, nil, b, "Members", opts...)
 }
 
+// PageMembers loads a page of Band.Members (gormloader.LoadPage): at most size rows after
+// the After option's cursor, whether more follow, and the count, in one statement per batch.
+func (b *Band) PageMembers(ctx context.Context, size int, opts ...gormloader.LoadOption) (gormloader.Page[Person], error) {
+	return gormloader.LoadPage[Person](ctx, nil, b, "Members", size, opts...)
+}
+
 // LoadAlbums loads Band.Albums through gormloader: batched with the same relation of
 // every row loaded together with b, cached for the request scope in ctx.
 // The *gorm.DB comes from ctx (gormloader.WithDB).
@@ -81,6 +105,12 @@ func (b *Band) LoadAlbums(ctx context.Context, opts ...gormloader.LoadOption) ([
 // CountAlbums counts Band.Albums with one GROUP BY statement per batch.
 func (b *Band) CountAlbums(ctx context.Context, opts ...gormloader.LoadOption) (int64, error) {
 	return gormloader.Count(ctx, nil, b, "Albums", opts...)
+}
+
+// PageAlbums loads a page of Band.Albums (gormloader.LoadPage): at most size rows after
+// the After option's cursor, whether more follow, and the count, in one statement per batch.
+func (b *Band) PageAlbums(ctx context.Context, size int, opts ...gormloader.LoadOption) (gormloader.Page[Album], error) {
+	return gormloader.LoadPage[Album](ctx, nil, b, "Albums", size, opts...)
 }
 
 // LoadProfile loads Band.Profile through gormloader: batched with the same relation of
@@ -103,6 +133,12 @@ func (b *Band) CountComments(ctx context.Context, opts ...gormloader.LoadOption)
 	return gormloader.Count(ctx, nil, b, "Comments", opts...)
 }
 
+// PageComments loads a page of Band.Comments (gormloader.LoadPage): at most size rows after
+// the After option's cursor, whether more follow, and the count, in one statement per batch.
+func (b *Band) PageComments(ctx context.Context, size int, opts ...gormloader.LoadOption) (gormloader.Page[Comment], error) {
+	return gormloader.LoadPage[Comment](ctx, nil, b, "Comments", size, opts...)
+}
+
 // LoadInfluences loads Band.Influences through gormloader: batched with the same relation of
 // every row loaded together with b, cached for the request scope in ctx.
 // The *gorm.DB comes from ctx (gormloader.WithDB).
@@ -113,6 +149,12 @@ func (b *Band) LoadInfluences(ctx context.Context, opts ...gormloader.LoadOption
 // CountInfluences counts Band.Influences with one GROUP BY statement per batch.
 func (b *Band) CountInfluences(ctx context.Context, opts ...gormloader.LoadOption) (int64, error) {
 	return gormloader.Count(ctx, nil, b, "Influences", opts...)
+}
+
+// PageInfluences loads a page of Band.Influences (gormloader.LoadPage): at most size rows after
+// the After option's cursor, whether more follow, and the count, in one statement per batch.
+func (b *Band) PageInfluences(ctx context.Context, size int, opts ...gormloader.LoadOption) (gormloader.Page[Band], error) {
+	return gormloader.LoadPage[Band](ctx, nil, b, "Influences", size, opts...)
 }
 
 // LoadDistributor loads Band.Distributor through gormloader: batched with the same relation of
@@ -143,6 +185,12 @@ func (l *Label) CountBands(ctx context.Context, opts ...gormloader.LoadOption) (
 	return gormloader.Count(ctx, nil, l, "Bands", opts...)
 }
 
+// PageBands loads a page of Label.Bands (gormloader.LoadPage): at most size rows after
+// the After option's cursor, whether more follow, and the count, in one statement per batch.
+func (l *Label) PageBands(ctx context.Context, size int, opts ...gormloader.LoadOption) (gormloader.Page[Band], error) {
+	return gormloader.LoadPage[Band](ctx, nil, l, "Bands", size, opts...)
+}
+
 // LoadBands loads Person.Bands through gormloader: batched with the same relation of
 // every row loaded together with p, cached for the request scope in ctx.
 // The *gorm.DB comes from ctx (gormloader.WithDB).
@@ -155,6 +203,12 @@ func (p *Person) CountBands(ctx context.Context, opts ...gormloader.LoadOption) 
 	return gormloader.Count(ctx, nil, p, "Bands", opts...)
 }
 
+// PageBands loads a page of Person.Bands (gormloader.LoadPage): at most size rows after
+// the After option's cursor, whether more follow, and the count, in one statement per batch.
+func (p *Person) PageBands(ctx context.Context, size int, opts ...gormloader.LoadOption) (gormloader.Page[Band], error) {
+	return gormloader.LoadPage[Band](ctx, nil, p, "Bands", size, opts...)
+}
+
 // LoadCharts loads Release.Charts through gormloader: batched with the same relation of
 // every row loaded together with r, cached for the request scope in ctx.
 // The *gorm.DB comes from ctx (gormloader.WithDB).
@@ -165,4 +219,10 @@ func (r *Release) LoadCharts(ctx context.Context, opts ...gormloader.LoadOption)
 // CountCharts counts Release.Charts with one GROUP BY statement per batch.
 func (r *Release) CountCharts(ctx context.Context, opts ...gormloader.LoadOption) (int64, error) {
 	return gormloader.Count(ctx, nil, r, "Charts", opts...)
+}
+
+// PageCharts loads a page of Release.Charts (gormloader.LoadPage): at most size rows after
+// the After option's cursor, whether more follow, and the count, in one statement per batch.
+func (r *Release) PageCharts(ctx context.Context, size int, opts ...gormloader.LoadOption) (gormloader.Page[ChartEntry], error) {
+	return gormloader.LoadPage[ChartEntry](ctx, nil, r, "Charts", size, opts...)
 }

@@ -1,0 +1,288 @@
+package gormloader
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"reflect"
+	"slices"
+	"strings"
+
+	"gorm.io/gorm"
+	"gorm.io/gorm/clause"
+
+	"github.com/ormloader/ormloader/relations"
+)
+
+// Page is one parent's page of a to-many relation (LoadPage).
+type Page[T any] struct {
+	Rows        []T   // the page: at most size rows after the cursor, in the order
+	HasNextPage bool  // more rows follow the page
+	TotalCount  int64 // the rows of the relation that match Where, cursor and size aside
+}
+
+// pageResult is the cached result of a page load: rows is a []T of the
+// target (nil for none).
+type pageResult struct {
+	rows  any
+	more  bool
+	total int64
+}
+
+// After is LoadPage's cursor: a condition on the rows the page returns, like
+// Where (an SQL fragment with ? placeholders, never built from user input),
+// which the count ignores: e.g. After("id > ?", lastID) with Order("id").
+// Where's and After's arguments together are at most
+// relations.MaxKeyColumns.
+func After(query string, args ...any) LoadOption {
+	return func(c *loadConfig) { c.after, c.afterArgs = query, args }
+}
+
+// pageOf makes a load LoadPage's, of size rows.
+func pageOf(size int) LoadOption {
+	return func(c *loadConfig) { c.page, c.pageSize = true, size }
+}
+
+// LoadPage loads a page of the to-many relation of parent: at most size
+// target rows in the Order option's order (by primary key without one) that
+// match the After option's cursor, whether more rows follow them, and how
+// many target rows the relation has (with the Where option's filter), all
+// in one statement for every parent of the batch (ROW_NUMBER() and COUNT(*)
+// OVER (PARTITION BY the foreign key)): a Relay connection's edges,
+// hasNextPage and totalCount. Size 0 loads only the count and whether any
+// row follows the cursor. The Limit option is an error here.
+func LoadPage[T any](ctx context.Context, db *gorm.DB, parent any, relation string, size int, opts ...LoadOption) (Page[T], error) {
+	if err := modelParam[T]("LoadPage"); err != nil {
+		return Page[T]{}, err
+	}
+	opts = append(opts[:len(opts):len(opts)], pageOf(size))
+	res, r, err := load(ctx, db, parent, relation, reflect.TypeFor[T](), false, opts)
+	if err != nil || res == nil {
+		return Page[T]{}, err
+	}
+	pr, ok := res.(*pageResult)
+	if !ok {
+		return Page[T]{}, fmt.Errorf("gormloader: %s: unexpected result %T", r.Name, res)
+	}
+	rows, _ := pr.rows.([]T)
+	return Page[T]{Rows: slices.Clone(rows), HasNextPage: pr.more, TotalCount: pr.total}, nil
+}
+
+// pageVariant is the variant of a LoadPage: Limit is size+1 rows, the one
+// past the page telling that more follow.
+func pageVariant(c loadConfig) (relations.Variant, error) {
+	switch {
+	case c.limit > 0:
+		return relations.Variant{}, fmt.Errorf("%w: Limit with LoadPage (the page's size is LoadPage's)", ErrInvalidOption)
+	case c.pageSize < 0:
+		return relations.Variant{}, fmt.Errorf("%w: LoadPage of size %d", ErrInvalidOption, c.pageSize)
+	case strings.Count(c.after, "?") != len(c.afterArgs):
+		return relations.Variant{}, fmt.Errorf("%w: After(%q) has %d placeholders and %d arguments", ErrInvalidOption, c.after, strings.Count(c.after, "?"), len(c.afterArgs))
+	}
+	limit := c.pageSize
+	if limit+1 > limit {
+		limit++ // no row can follow math.MaxInt rows
+	}
+	v, err := relations.NewVariant(limit, c.order, false, c.where, c.args...)
+	if err != nil {
+		return relations.Variant{}, fmt.Errorf("%w: %v", ErrInvalidOption, err)
+	}
+	v.Page, v.After = true, c.after
+	if len(c.afterArgs) > 0 {
+		if v.Args, err = relations.MakeKey(append(v.Args.Values(), c.afterArgs...)...); err != nil {
+			return relations.Variant{}, fmt.Errorf("%w: Where's and After's arguments: %v", ErrInvalidOption, err)
+		}
+	}
+	return v, nil
+}
+
+// checkPage tells why r cannot be loaded a page at a time, if it cannot.
+//
+//go:noinline
+func (r *relation) checkPage() error {
+	if !r.Kind.Many() {
+		return fmt.Errorf("%w: LoadPage of %s, a to-one relation", ErrInvalidOption, r.Name)
+	}
+	if len(r.MatchColumns())+2 > relations.MaxKeyColumns {
+		return fmt.Errorf("%w: LoadPage of %s, whose key has more than %d columns", ErrInvalidOption, r.Name, relations.MaxKeyColumns-2)
+	}
+	return nil
+}
+
+// pageRow is what a page statement says of a row besides its columns.
+type pageRow struct {
+	total int64 // the rows of its parent that the page counts
+	pos   int64 // its position among the rows after the cursor; 0 if before it
+}
+
+// fetchPages loads the pages of r for the parents of one partition: the rows
+// at positions 1 to the page's size, whether a row follows them, and each
+// parent's count. Only the pages' rows are recorded as a load set.
+func (l *Loader) fetchPages(ctx context.Context, sets *relations.Sets, r *relation, p relations.Part, parents []relations.Key, chunks [][]relations.Key) (map[relations.Key]any, error) {
+	t := r.target.ModelType
+	kept := reflect.MakeSlice(reflect.SliceOf(t), 0, 0)
+	var keys, keptKeys []relations.Key
+	var rowsInfo []pageRow
+	var all []reflect.Value
+	for _, chunk := range chunks {
+		rows, k, info, err := l.fetchPageChunk(ctx, r, p, chunk)
+		if err != nil {
+			return nil, err
+		}
+		all = append(all, rows)
+		keys = append(keys, k...)
+		rowsInfo = append(rowsInfo, info...)
+	}
+	f := r.collation.folder(l, r.MatchTable(), r.MatchColumns())
+	f.foldAll(keys)
+	size := int64(p.Variant.Limit - 1)
+	pages := make(map[relations.Key]*pageResult, len(parents))
+	i := 0
+	for _, rows := range all {
+		for j := range rows.Len() {
+			k, info := keys[i], rowsInfo[i]
+			i++
+			if k.IsZero() {
+				continue
+			}
+			pr := pages[k]
+			if pr == nil {
+				pr = &pageResult{}
+				pages[k] = pr
+			}
+			pr.total = info.total
+			switch {
+			case info.pos > size:
+				pr.more = true
+			case info.pos > 0:
+				kept = reflect.Append(kept, rows.Index(j))
+				keptKeys = append(keptKeys, k)
+			}
+		}
+	}
+	if tm, err := l.model(t); err == nil {
+		l.recordRows(ctx, sets, tm, kept, true)
+		l.prime(ctx, tm, p.Conn, kept, true)
+	}
+	out := make(map[relations.Key]any, len(pages))
+	for k, rows := range groupRows(kept, keptKeys, true, len(parents)) {
+		pages[k].rows = rows
+	}
+	for k, pr := range pages {
+		out[k] = pr
+	}
+	return f.byParent(out, parents), nil
+}
+
+// fetchPageChunk runs the page statement of one chunk:
+//
+//	SELECT * FROM (SELECT target.*, fk AS ol_k0, ROW_NUMBER() OVER (PARTITION BY fk ORDER BY o) AS ol_rn,
+//	  COUNT(*) OVER (PARTITION BY fk) AS ol_k1, <position> AS ol_k2 FROM target WHERE fk IN (...) AND <where>) AS ol_w
+//	WHERE ol_rn <= size+1                                -- without a cursor, the position is ol_rn
+//	WHERE (ol_k2 BETWEEN 1 AND size+1) OR ol_rn = 1       -- with one: the rows after it are numbered
+//	                                                      -- (a running SUM), the first row carries the count
+//
+// (a many-to-many relation joins the join table, whose owner key is ol_k0).
+// The count and the position are scanned as parts of the row's key, which
+// keyedRows takes aside, matched to the rows by primary key after the Query
+// callbacks.
+func (l *Loader) fetchPageChunk(ctx context.Context, r *relation, p relations.Part, chunk []relations.Key) (reflect.Value, []relations.Key, []pageRow, error) {
+	v := p.Variant
+	t := r.target.ModelType
+	q := l.session(ctx, p.Conn).Model(reflect.New(t).Interface())
+	var sel, part string
+	var types []reflect.Type
+	if r.Kind == relations.ManyToMany {
+		sel, part = l.joinSelect(r)
+		q = q.Joins(l.joinSQL(r)).Where(l.inExpr(r.Join.Name, r.MatchColumns(), chunk))
+		for _, f := range r.joinFields {
+			types = append(types, f.FieldType)
+		}
+	} else {
+		var b strings.Builder
+		b.WriteString(l.db.Statement.Quote(clause.Table{Name: r.Target.Name}) + ".*")
+		for i, c := range r.MatchColumns() {
+			fmt.Fprintf(&b, ", %s AS %s%d", l.quote(r.Target.Name, c), aliasKey, i)
+		}
+		sel, part = b.String(), l.quoteAll(r.Target.Name, r.MatchColumns())
+		q = q.Where(l.inExpr(r.Target.Name, r.MatchColumns(), chunk))
+		for _, f := range r.matchFields {
+			types = append(types, f.FieldType)
+		}
+	}
+	q = l.filtered(q, r, v)
+	n := len(types)
+	types = append(types, reflect.TypeFor[int64](), reflect.TypeFor[int64]())
+	over := "OVER (PARTITION BY " + part
+	order := " ORDER BY " + l.limitOrder(r, v.Order)
+	sel += fmt.Sprintf(", ROW_NUMBER() %s%s) AS %s, COUNT(*) %s) AS %s%d", over, order, aliasRowNum, over, aliasKey, n)
+	var args []any
+	outer := aliasRowNum + " <= ?"
+	if v.After == "" {
+		sel += fmt.Sprintf(", ROW_NUMBER() %s%s) AS %s%d", over, order, aliasKey, n+1)
+	} else {
+		after := v.AfterArgs()
+		args = append(after, after...)
+		sel += fmt.Sprintf(", CASE WHEN (%s) THEN SUM(CASE WHEN (%s) THEN 1 ELSE 0 END) %s%s ROWS UNBOUNDED PRECEDING) ELSE 0 END AS %s%d",
+			v.After, v.After, over, order, aliasKey, n+1)
+		outer = fmt.Sprintf("(%s%d BETWEEN 1 AND ?) OR %s = 1", aliasKey, n+1, aliasRowNum)
+	}
+	inner := q.Select(sel, args...)
+	q = l.session(ctx, p.Conn).Table("(?) AS "+aliasWindow, inner).Where(outer, v.Limit).Order(aliasRowNum)
+	tm, err := l.model(t)
+	if err != nil {
+		return reflect.Value{}, nil, nil, err
+	}
+	dest := reflect.New(reflect.SliceOf(t))
+	dest.Elem().Set(r.rowsSlice(len(chunk), v.Limit))
+	var kr *keyedRows
+	err = runOwn(q, dest.Interface(), func(db *gorm.DB, rows *sql.Rows) {
+		cols, err := rows.Columns()
+		if err != nil {
+			db.AddError(err)
+			return
+		}
+		at, err := keyColumns(cols, len(types))
+		if err != nil {
+			db.AddError(err)
+			return
+		}
+		pkAt, err := pkColumns(cols, tm.pkCols)
+		if err != nil {
+			db.AddError(err)
+			return
+		}
+		kr = &keyedRows{Rows: rows, at: at, types: types, pkAt: pkAt}
+		gorm.Scan(kr, db, 0)
+		db.AddError(kr.err)
+	})
+	if err != nil {
+		return reflect.Value{}, nil, nil, err
+	}
+	if kr == nil {
+		return reflect.Value{}, nil, nil, ErrQueryReplaced
+	}
+	rows := dest.Elem()
+	full, err := kr.keysOf(ctx, tm, rows)
+	if err != nil {
+		return reflect.Value{}, nil, nil, fmt.Errorf("gormloader: %s: %w", r.Name, err)
+	}
+	keys := make([]relations.Key, len(full))
+	info := make([]pageRow, len(full))
+	for i, k := range full {
+		if k.Len() != n+2 {
+			continue // a NULL key: no parent
+		}
+		total, ok1 := k.At(n).(int64)
+		pos, ok2 := k.At(n + 1).(int64)
+		if !ok1 || !ok2 {
+			return reflect.Value{}, nil, nil, fmt.Errorf("gormloader: %s: a page row's count and position are %T and %T, not integers", r.Name, k.At(n), k.At(n+1))
+		}
+		if keys[i], err = relations.MakeKey(k.Values()[:n]...); err != nil {
+			return reflect.Value{}, nil, nil, fmt.Errorf("gormloader: %s: %w", r.Name, err)
+		}
+		info[i] = pageRow{total: total, pos: pos}
+	}
+	r.observeRows(len(chunk), rows.Len())
+	return rows, keys, info, nil
+}
