@@ -139,3 +139,35 @@ func pageIDs[N any](nodes []N, id func(N) int) []int {
 	}
 	return out
 }
+
+// A page's rows are its load set; the row past the page and the row that
+// carries a count are not: the next level loads for the pages' rows only.
+func TestPageLoadSetIsThePage(t *testing.T) {
+	each(t, func(t *testing.T, e *env) {
+		w := seed(t, e.client)
+		ctx, scope := dataloader.NewScope(context.Background())
+		defer scope.Close()
+		bands, err := e.client.Band.Query().Order(ent.Asc("id")).All(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		v := ent.AlbumVariant{After: []predicate.Album{album.IDGT(w.albums[0].ID)}, Limit: 1}
+		var albums []*ent.Album
+		for _, b := range bands {
+			page, err := b.AlbumsPage(ctx, v)
+			if err != nil {
+				t.Fatal(err)
+			}
+			albums = append(albums, page.Nodes...)
+		}
+		before := scope.Stats().Keys
+		for _, a := range albums {
+			if _, err := a.Tracks(ctx); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if keys := scope.Stats().Keys - before; keys != int64(len(albums)) {
+			t.Errorf("the tracks of %d albums of pages loaded %d keys", len(albums), keys)
+		}
+	})
+}

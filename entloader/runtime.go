@@ -510,12 +510,23 @@ func (b *Batch[ID, N]) keyColumn(s *sql.Selector) string {
 // target) is one node. id returns a node's identity; nil when rows cannot
 // repeat (one-to-many edges, edge schemas with composite keys).
 func (b *Batch[ID, N]) Rows(nodes []N, id func(N) any) []N {
+	b.dedup(nodes, id)
+	if b.Page {
+		// Only the pages' rows are the result (and so the load set): not
+		// the row past a page, nor the first row that carries a count.
+		b.unique = b.inPages(b.unique)
+	}
+	return b.unique
+}
+
+// dedup sets b.rows and b.unique (see Rows).
+func (b *Batch[ID, N]) dedup(nodes []N, id func(N) any) {
 	b.unique = nodes
 	if id == nil || len(nodes) < 2 {
 		// The interceptors may filter or sort nodes in place: keep the
 		// rows aligned with rowKeys in an array of our own.
 		b.rows = slices.Clone(nodes)
-		return nodes
+		return
 	}
 	b.rows = nodes
 	first := make(map[any]N, len(nodes))
@@ -530,7 +541,24 @@ func (b *Batch[ID, N]) Rows(nodes []N, id func(N) any) []N {
 		unique = append(unique, n)
 	}
 	b.unique = unique
-	return unique
+}
+
+// inPages returns the nodes of unique that are at a position of a page.
+func (b *Batch[ID, N]) inPages(unique []N) []N {
+	size := int64(b.Variant.Limit - 1)
+	in := make(map[N]struct{}, len(b.rows))
+	for i, n := range b.rows {
+		if pos := b.rowPage[i].pos; pos >= 1 && pos <= size {
+			in[n] = struct{}{}
+		}
+	}
+	out := make([]N, 0, len(in))
+	for _, n := range unique {
+		if _, ok := in[n]; ok {
+			out = append(out, n)
+		}
+	}
+	return out
 }
 
 // Group appends the rows to their parents in out, in row order, keeping only

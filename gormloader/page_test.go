@@ -9,6 +9,7 @@ import (
 
 	"gorm.io/gorm"
 
+	"github.com/ormloader/ormloader/dataloader"
 	"github.com/ormloader/ormloader/gormloader"
 	"github.com/ormloader/ormloader/gormloader/internal/music"
 )
@@ -164,4 +165,29 @@ func pageIDs[T any](t *testing.T, ctx context.Context, db *gorm.DB, parent *musi
 		out.Rows = append(out.Rows, id(r))
 	}
 	return out
+}
+
+// A page's rows are its load set; the row past the page and the row that
+// carries a count are not: the next level loads for the pages' rows only.
+func TestPageLoadSetIsThePage(t *testing.T) {
+	forEachDB(t, func(t *testing.T, e *env) {
+		ctx := scope(t)
+		var bands []music.Band
+		must(t, e.db.WithContext(ctx).Order("id").Find(&bands).Error)
+		var albums []music.Album
+		for i := range bands {
+			page, err := gormloader.LoadPage[music.Album](ctx, e.db, &bands[i], "Albums", 1, gormloader.After("id > ?", 1))
+			must(t, err)
+			albums = append(albums, page.Rows...)
+		}
+		s := dataloader.FromContext(ctx)
+		before := s.Stats().Keys
+		for i := range albums {
+			_, err := gormloader.Load[music.Track](ctx, e.db, &albums[i], "Tracks")
+			must(t, err)
+		}
+		if keys := s.Stats().Keys - before; keys != int64(len(albums)) {
+			t.Errorf("the tracks of %d albums of pages loaded %d keys", len(albums), keys)
+		}
+	})
 }
