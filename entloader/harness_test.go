@@ -77,6 +77,16 @@ func (c *counter) n() int {
 	return len(c.queries)
 }
 
+// first returns the first statement since the last reset ("" for none).
+func (c *counter) first() string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if len(c.queries) == 0 {
+		return ""
+	}
+	return c.queries[0]
+}
+
 func (c *counter) String() string {
 	c.mu.Lock()
 	defer c.mu.Unlock()

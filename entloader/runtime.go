@@ -5,6 +5,7 @@ import (
 	stdsql "database/sql"
 	"database/sql/driver"
 	"fmt"
+	"reflect"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -427,6 +428,12 @@ func (b *Batch[ID, N]) Hook(_ context.Context, spec *sqlgraph.QuerySpec) {
 		}
 		return
 	}
+	if b.Page && b.Dialect == dialect.Postgres {
+		if cast, ok := pgKeyType[ID](); ok {
+			b.lateralPage(spec, pred, cast)
+			return
+		}
+	}
 	// Per-parent limit: number the rows of each parent in a subquery that has
 	// every condition (including privacy filters), keep the first Limit.
 	builder := sql.Dialect(b.Dialect)
@@ -491,6 +498,96 @@ func (b *Batch[ID, N]) Hook(_ context.Context, spec *sqlgraph.QuerySpec) {
 		s.Select(s.Columns(lead...)...)
 		s.AppendSelect(columns...)
 	}
+}
+
+// lateralPage is the page statement on PostgreSQL: per parent key, a
+// LATERAL subquery that reads the page's rows in order through the index
+// and stops at the row past the page, and one that counts; the window form
+// reads and sorts every row of every parent (measured in benchmarks/page:
+// 4.2 ms against 18.5 ms, 35 ms with a cursor, when ten parents of a
+// hundred have 5 000 rows). Each parent's first row comes too, at position
+// 0, to carry the count when no row follows the cursor:
+//
+//	SELECT t.key, n.total, t.pos, t.* FROM (VALUES (CAST($1 AS bigint)), ...) AS p(k)
+//	CROSS JOIN LATERAL (SELECT COUNT(*) AS total FROM u WHERE <where> AND u.key = p.k) AS n
+//	CROSS JOIN LATERAL ((SELECT u.*, u.key, ROW_NUMBER() OVER (ORDER BY o) AS pos FROM u
+//	    WHERE <where> AND u.key = p.k AND <cursor> ORDER BY o LIMIT size+1)
+//	  UNION ALL (SELECT u.*, u.key, 0 FROM u WHERE <where> AND u.key = p.k ORDER BY o LIMIT 1)) AS t
+//
+// cast is the SQL type of the keys: VALUES' parameters have none.
+func (b *Batch[ID, N]) lateralPage(spec *sqlgraph.QuerySpec, pred func(*sql.Selector), cast string) {
+	const parents, counted = "entloader_p", "entloader_n"
+	builder := sql.Dialect(b.Dialect)
+	table := b.Shape.Table
+	correlated := func() (*sql.Selector, string) {
+		s := builder.Select().From(builder.Table(table))
+		if pred != nil {
+			pred(s)
+		}
+		key := b.keyColumn(s)
+		s.Where(sql.ExprP(key + " = " + builder.Table(parents).C("k")))
+		return s, key
+	}
+	order := func(s *sql.Selector) sql.Querier {
+		if o := b.Variant.order; o != "" {
+			return sql.Expr(o, b.Variant.orderArgs...)
+		}
+		return sql.Expr(s.C(b.Shape.TargetPK))
+	}
+	count, _ := correlated()
+	count.Select().AppendSelectExprAs(sql.Expr("COUNT(*)"), totalAlias)
+	page, key := correlated()
+	if cursor := b.Variant.cursor(b.Dialect, table); cursor != nil {
+		page.Where(cursor)
+	}
+	page.Select(page.Columns(spec.Node.Columns...)...)
+	page.AppendSelectAs(key, keyAlias)
+	page.AppendSelectExprAs(sql.ExprFunc(func(b *sql.Builder) {
+		b.WriteString("ROW_NUMBER() OVER (ORDER BY ").Join(order(page)).WriteString(")")
+	}), posAlias)
+	page.OrderExpr(order(page)).Limit(b.Variant.Limit)
+	first, key := correlated()
+	first.Select(first.Columns(spec.Node.Columns...)...)
+	first.AppendSelectAs(key, keyAlias)
+	first.AppendSelectExprAs(sql.Expr("0"), posAlias)
+	first.OrderExpr(order(first)).Limit(1)
+	keys := b.Keys
+	from := sql.ExprFunc(func(b *sql.Builder) {
+		b.WriteString("(VALUES ")
+		for i, k := range keys {
+			if i > 0 {
+				b.WriteString(", ")
+			}
+			b.WriteString("(CAST(").Arg(k).WriteString(" AS " + cast + "))")
+		}
+		b.WriteString(") AS ").Ident(parents).WriteString("(k) CROSS JOIN LATERAL (").Join(count).WriteString(") AS ").Ident(counted)
+		b.WriteString(" CROSS JOIN LATERAL ((").Join(page).WriteString(") UNION ALL (").Join(first).WriteString(")) AS ").Ident(table)
+	})
+	outer := builder.Select().FromExpr(from).As(table)
+	outer.OrderBy(outer.C(keyAlias), outer.C(posAlias))
+	lead := []string{outer.C(keyAlias), builder.Table(counted).C(totalAlias), outer.C(posAlias)}
+	spec.From = outer
+	spec.Order = nil
+	spec.Predicate = func(s *sql.Selector) {
+		columns := s.SelectedColumns()
+		s.Select(lead...)
+		s.AppendSelect(columns...)
+	}
+}
+
+// pgKeyType returns the PostgreSQL type of keys of type ID, if it knows it.
+func pgKeyType[ID any]() (string, bool) {
+	var id ID
+	switch any(id).(type) {
+	case int, int8, int16, int32, int64, uint8, uint16, uint32:
+		return "bigint", true
+	case string:
+		return "text", true
+	}
+	if t := reflect.TypeFor[ID](); t.Kind() == reflect.Array && t.Len() == 16 && t.Elem().Kind() == reflect.Uint8 {
+		return "uuid", true // github.com/google/uuid's UUID and the like
+	}
+	return "", false
 }
 
 // keyColumn joins the join table if the shape has one and returns the

@@ -1,0 +1,297 @@
+// Package page measures the statement shapes of a page per parent on
+// PostgreSQL (issue 13: "a per-parent page in one statement ... or a LATERAL
+// join where the planner does better — measure both"): the window statement
+// that entloader's <Edge>Page and gormloader's LoadPage run (ROW_NUMBER and
+// COUNT(*) OVER, with a cursor a running SUM), a LATERAL join per parent
+// (LIMIT through the (parent_id, id) index, and a count per parent), and the
+// two statements a page and its count cost before (ROW_NUMBER, then GROUP
+// BY). Each is one round trip, with the parents' keys bound as one IN list
+// (the LATERAL form as an array, which it needs to drive the join).
+//
+//	ORMLOADER_TEST_POSTGRES_DSN=postgres://postgres@127.0.0.1:5432/test?sslmode=disable \
+//	  go test ./benchmarks/page -run '^$' -bench . -benchtime 200x
+//
+// Without the DSN the benchmark is skipped.
+package page
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"os"
+	"strings"
+	"testing"
+
+	_ "github.com/jackc/pgx/v5/stdlib" // registers "pgx"
+)
+
+// shape is a data set: parents, and the children of each.
+type shape struct {
+	name     string
+	parents  int
+	children func(parent int) int
+}
+
+var shapes = []shape{
+	{"uniform 100x10", 100, func(int) int { return 10 }},
+	{"skewed 100, 10 of them x5000", 100, func(p int) int {
+		if p%10 == 0 {
+			return 5000
+		}
+		return 5
+	}},
+	{"wide 1000x3", 1000, func(int) int { return 3 }},
+}
+
+const pageSize = 3
+
+// statement is one way to load the pages: it returns the rows it scanned.
+type statement struct {
+	name string
+	run  func(ctx context.Context, db *sql.DB, keys []int64, cursor int64) (int, error)
+}
+
+func inList(n, from int) string {
+	ph := make([]string, n)
+	for i := range ph {
+		ph[i] = fmt.Sprintf("$%d", from+i)
+	}
+	return strings.Join(ph, ", ")
+}
+
+func keyArgs(keys []int64) []any {
+	args := make([]any, len(keys))
+	for i, k := range keys {
+		args[i] = k
+	}
+	return args
+}
+
+func count(rows *sql.Rows, err error) (int, error) {
+	if err != nil {
+		return 0, err
+	}
+	defer rows.Close()
+	cols, _ := rows.Columns()
+	dest := make([]any, len(cols))
+	for i := range dest {
+		dest[i] = new(any)
+	}
+	n := 0
+	for rows.Next() {
+		if err := rows.Scan(dest...); err != nil {
+			return n, err
+		}
+		n++
+	}
+	return n, rows.Err()
+}
+
+var statements = []statement{
+	{"window", func(ctx context.Context, db *sql.DB, keys []int64, cursor int64) (int, error) {
+		args := keyArgs(keys)
+		var q string
+		if cursor < 0 {
+			q = `SELECT * FROM (SELECT c.*, ROW_NUMBER() OVER (PARTITION BY parent_id ORDER BY id) AS rn,
+				COUNT(*) OVER (PARTITION BY parent_id) AS total FROM children c WHERE parent_id IN (` + inList(len(keys), 1) + `)) w
+				WHERE rn <= $` + fmt.Sprint(len(keys)+1)
+			args = append(args, pageSize+1)
+		} else {
+			n := len(keys)
+			q = fmt.Sprintf(`SELECT * FROM (SELECT c.*, ROW_NUMBER() OVER (PARTITION BY parent_id ORDER BY id) AS rn,
+				COUNT(*) OVER (PARTITION BY parent_id) AS total,
+				CASE WHEN id > $%d THEN SUM(CASE WHEN id > $%d THEN 1 ELSE 0 END) OVER (PARTITION BY parent_id ORDER BY id ROWS UNBOUNDED PRECEDING) ELSE 0 END AS pos
+				FROM children c WHERE parent_id IN (%s)) w WHERE (pos BETWEEN 1 AND $%d) OR rn = 1`, n+1, n+2, inList(n, 1), n+3)
+			args = append(args, cursor, cursor, pageSize+1)
+		}
+		return count(db.QueryContext(ctx, q, args...))
+	}},
+	{"window, one ordering", func(ctx context.Context, db *sql.DB, keys []int64, cursor int64) (int, error) {
+		args := keyArgs(keys)
+		const w = "OVER (PARTITION BY parent_id ORDER BY id"
+		var q string
+		if cursor < 0 {
+			q = `SELECT * FROM (SELECT c.*, ROW_NUMBER() ` + w + `) AS rn,
+				COUNT(*) ` + w + ` ROWS BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING) AS total FROM children c WHERE parent_id IN (` + inList(len(keys), 1) + `)) w
+				WHERE rn <= $` + fmt.Sprint(len(keys)+1)
+			args = append(args, pageSize+1)
+		} else {
+			n := len(keys)
+			q = fmt.Sprintf(`SELECT * FROM (SELECT c.*, ROW_NUMBER() %[5]s) AS rn,
+				COUNT(*) %[5]s ROWS BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING) AS total,
+				CASE WHEN id > $%[1]d THEN SUM(CASE WHEN id > $%[2]d THEN 1 ELSE 0 END) %[5]s ROWS UNBOUNDED PRECEDING) ELSE 0 END AS pos
+				FROM children c WHERE parent_id IN (%[3]s)) w WHERE (pos BETWEEN 1 AND $%[4]d) OR rn = 1`, n+1, n+2, inList(n, 1), n+3, w)
+			args = append(args, cursor, cursor, pageSize+1)
+		}
+		return count(db.QueryContext(ctx, q, args...))
+	}},
+	{"lateral, VALUES", func(ctx context.Context, db *sql.DB, keys []int64, cursor int64) (int, error) {
+		n := len(keys)
+		vals := make([]string, n)
+		for i := range vals {
+			vals[i] = fmt.Sprintf("($%d::bigint)", i+1)
+		}
+		args := append(keyArgs(keys), pageSize+1)
+		after := ""
+		if cursor >= 0 {
+			after = fmt.Sprintf(" AND id > $%d", n+2)
+			args = append(args, cursor)
+		}
+		q := fmt.Sprintf(`SELECT p.k, n.total, t.* FROM (VALUES %s) AS p(k)
+			CROSS JOIN LATERAL (SELECT count(*) AS total FROM children WHERE parent_id = p.k) n
+			CROSS JOIN LATERAL ((SELECT c.*, ROW_NUMBER() OVER (ORDER BY id) AS pos FROM children c WHERE parent_id = p.k%s ORDER BY id LIMIT $%d)
+				UNION ALL (SELECT c.*, 0 FROM children c WHERE parent_id = p.k ORDER BY id LIMIT 1)) t`, strings.Join(vals, ", "), after, n+1)
+		return count(db.QueryContext(ctx, q, args...))
+	}},
+	{"lateral", func(ctx context.Context, db *sql.DB, keys []int64, cursor int64) (int, error) {
+		after := ""
+		args := []any{keys, pageSize + 1}
+		if cursor >= 0 {
+			after = " AND id > $3"
+			args = append(args, cursor)
+		}
+		q := `SELECT p.k, n.total, t.* FROM unnest($1::bigint[]) AS p(k)
+			CROSS JOIN LATERAL (SELECT count(*) AS total FROM children WHERE parent_id = p.k) n
+			LEFT JOIN LATERAL (SELECT * FROM children WHERE parent_id = p.k` + after + ` ORDER BY id LIMIT $2) t ON true`
+		return count(db.QueryContext(ctx, q, args...))
+	}},
+	{"two statements (page, then GROUP BY)", func(ctx context.Context, db *sql.DB, keys []int64, cursor int64) (int, error) {
+		args := keyArgs(keys)
+		n := len(keys)
+		after := ""
+		pageArgs := append(args[:n:n], pageSize+1)
+		if cursor >= 0 {
+			after = fmt.Sprintf(" AND id > $%d", n+2)
+			pageArgs = append(pageArgs, cursor)
+		}
+		rows, err := count(db.QueryContext(ctx, `SELECT * FROM (SELECT c.*, ROW_NUMBER() OVER (PARTITION BY parent_id ORDER BY id) AS rn
+			FROM children c WHERE parent_id IN (`+inList(n, 1)+`)`+after+`) w WHERE rn <= $`+fmt.Sprint(n+1), pageArgs...))
+		if err != nil {
+			return rows, err
+		}
+		counts, err := count(db.QueryContext(ctx, `SELECT parent_id, COUNT(*) FROM children WHERE parent_id IN (`+inList(n, 1)+`) GROUP BY parent_id`, args...))
+		return rows + counts, err
+	}},
+}
+
+func BenchmarkPageStatement(b *testing.B) {
+	dsn := os.Getenv("ORMLOADER_TEST_POSTGRES_DSN")
+	if dsn == "" {
+		b.Skip("ORMLOADER_TEST_POSTGRES_DSN is not set")
+	}
+	ctx := context.Background()
+	for _, sh := range shapes {
+		db := seed(b, dsn, sh)
+		keys := make([]int64, sh.parents)
+		for i := range keys {
+			keys[i] = int64(i + 1)
+		}
+		for _, cursor := range []int64{-1, 2} { // no cursor; after the second child of the first parent
+			for _, st := range statements {
+				name := fmt.Sprintf("%s/cursor=%v/%s", sh.name, cursor >= 0, st.name)
+				b.Run(name, func(b *testing.B) {
+					for b.Loop() {
+						if _, err := st.run(ctx, db, keys, cursor); err != nil {
+							b.Fatal(err)
+						}
+					}
+				})
+			}
+		}
+	}
+}
+
+// TestPageStatementsAgree: the three forms return the same pages and counts
+// on every shape (so the benchmark compares like with like).
+func TestPageStatementsAgree(t *testing.T) {
+	dsn := os.Getenv("ORMLOADER_TEST_POSTGRES_DSN")
+	if dsn == "" {
+		t.Skip("ORMLOADER_TEST_POSTGRES_DSN is not set")
+	}
+	ctx := context.Background()
+	for _, sh := range shapes[:1] {
+		db := seed(t, dsn, sh)
+		keys := []int64{1, 2, 3}
+		for _, cursor := range []int64{-1, 2, 1 << 40} {
+			type page struct{ ids, total string }
+			got := map[string]map[int64]page{}
+			for _, form := range []struct {
+				name string
+				q    string
+				args []any
+			}{
+				{"window", fmt.Sprintf(`SELECT parent_id, id, total, pos FROM (SELECT c.*, ROW_NUMBER() OVER (PARTITION BY parent_id ORDER BY id) AS rn,
+					COUNT(*) OVER (PARTITION BY parent_id) AS total,
+					CASE WHEN id > $4 THEN SUM(CASE WHEN id > $4 THEN 1 ELSE 0 END) OVER (PARTITION BY parent_id ORDER BY id ROWS UNBOUNDED PRECEDING) ELSE 0 END AS pos
+					FROM children c WHERE parent_id IN ($1, $2, $3)) w WHERE (pos BETWEEN 1 AND %d) OR rn = 1 ORDER BY parent_id, id`, pageSize), []any{keys[0], keys[1], keys[2], cursor}},
+				{"lateral", fmt.Sprintf(`SELECT p.k, t.id, n.total, CASE WHEN t.id IS NULL THEN 0 ELSE 1 END FROM unnest($1::bigint[]) AS p(k)
+					CROSS JOIN LATERAL (SELECT count(*) AS total FROM children WHERE parent_id = p.k) n
+					LEFT JOIN LATERAL (SELECT * FROM children WHERE parent_id = p.k AND id > $2 ORDER BY id LIMIT %d) t ON true ORDER BY p.k, t.id`, pageSize), []any{keys, cursor}},
+			} {
+				rows, err := db.QueryContext(ctx, form.q, form.args...)
+				if err != nil {
+					t.Fatal(err)
+				}
+				m := map[int64]page{}
+				for rows.Next() {
+					var k, total, pos int64
+					var id sql.NullInt64
+					if err := rows.Scan(&k, &id, &total, &pos); err != nil {
+						t.Fatal(err)
+					}
+					p := m[k]
+					p.total = fmt.Sprint(total)
+					if pos >= 1 && pos <= pageSize && id.Valid {
+						p.ids += fmt.Sprint(id.Int64, " ")
+					}
+					m[k] = p
+				}
+				rows.Close()
+				got[form.name] = m
+			}
+			if fmt.Sprint(got["window"]) != fmt.Sprint(got["lateral"]) {
+				t.Errorf("cursor %d: window %v, lateral %v", cursor, got["window"], got["lateral"])
+			}
+		}
+	}
+}
+
+// seed creates the children table in a schema of its own and fills it.
+func seed(tb testing.TB, dsn string, sh shape) *sql.DB {
+	tb.Helper()
+	ctx := context.Background()
+	admin, err := sql.Open("pgx", dsn)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	schema := fmt.Sprintf("ormloader_page_%d", os.Getpid())
+	if _, err := admin.ExecContext(ctx, "DROP SCHEMA IF EXISTS "+schema+" CASCADE; CREATE SCHEMA "+schema); err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() {
+		admin.ExecContext(ctx, "DROP SCHEMA IF EXISTS "+schema+" CASCADE")
+		admin.Close()
+	})
+	sep := "?"
+	if strings.Contains(dsn, "?") {
+		sep = "&"
+	}
+	db, err := sql.Open("pgx", dsn+sep+"search_path="+schema)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() { db.Close() })
+	if _, err := db.ExecContext(ctx, `CREATE TABLE children (id bigserial PRIMARY KEY, parent_id bigint NOT NULL, title text NOT NULL);
+		CREATE INDEX children_parent ON children (parent_id, id)`); err != nil {
+		tb.Fatal(err)
+	}
+	for p := 1; p <= sh.parents; p++ {
+		if _, err := db.ExecContext(ctx, `INSERT INTO children (parent_id, title) SELECT $1, 'child ' || g FROM generate_series(1, $2) g`, p, sh.children(p-1)); err != nil {
+			tb.Fatal(err)
+		}
+	}
+	if _, err := db.ExecContext(ctx, "ANALYZE children"); err != nil {
+		tb.Fatal(err)
+	}
+	return db
+}
