@@ -70,6 +70,16 @@ func (c *counter) n() int {
 	return len(c.stmts)
 }
 
+// first returns the first statement since the last reset ("" for none).
+func (c *counter) first() string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if len(c.stmts) == 0 {
+		return ""
+	}
+	return c.stmts[0]
+}
+
 func (c *counter) String() string {
 	c.mu.Lock()
 	defer c.mu.Unlock()

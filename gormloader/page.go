@@ -10,6 +10,7 @@ import (
 
 	"gorm.io/gorm"
 	"gorm.io/gorm/clause"
+	"gorm.io/gorm/schema"
 
 	"github.com/ormloader/ormloader/relations"
 )
@@ -96,6 +97,140 @@ func pageVariant(c loadConfig) (relations.Variant, error) {
 	return v, nil
 }
 
+// keyTypes returns the Go types of the parts of r's parent key as the
+// statement reads it: the target's foreign key, or the join table's.
+func (r *relation) keyTypes() []reflect.Type {
+	fields := r.matchFields
+	if r.Kind == relations.ManyToMany {
+		fields = r.joinFields
+	}
+	types := make([]reflect.Type, len(fields))
+	for i, f := range fields {
+		types[i] = f.FieldType
+	}
+	return types
+}
+
+// keyed returns a query of r's target rows for the statement of a page,
+// with the join table joined for a many-to-many relation, the polymorphic
+// condition and the variant's Where, and the parent key column, quoted.
+func (l *Loader) keyed(ctx context.Context, r *relation, p relations.Part) (*gorm.DB, []string) {
+	q := l.session(ctx, p.Conn).Model(reflect.New(r.target.ModelType).Interface())
+	table := r.Target.Name
+	if r.Kind == relations.ManyToMany {
+		q, table = q.Joins(l.joinSQL(r)), r.Join.Name
+	}
+	cols := make([]string, len(r.MatchColumns()))
+	for i, c := range r.MatchColumns() {
+		cols[i] = l.quote(table, c)
+	}
+	return l.filtered(q, r, p.Variant), cols
+}
+
+// keySelect is the select list of a page's rows: the target's columns and
+// the parent key as ol_k0, ol_k1, ...
+func (l *Loader) keySelect(r *relation, cols []string) string {
+	var b strings.Builder
+	b.WriteString(l.db.Statement.Quote(clause.Table{Name: r.Target.Name}) + ".*")
+	for i, c := range cols {
+		fmt.Fprintf(&b, ", %s AS %s%d", c, aliasKey, i)
+	}
+	return b.String()
+}
+
+// windowPage is the page statement of the dialects without LATERAL (and of
+// keys PostgreSQL's form cannot cast): see fetchPageChunk.
+func (l *Loader) windowPage(ctx context.Context, r *relation, p relations.Part, chunk []relations.Key, n int) *gorm.DB {
+	v := p.Variant
+	q, cols := l.keyed(ctx, r, p)
+	table := r.Target.Name
+	if r.Kind == relations.ManyToMany {
+		table = r.Join.Name
+	}
+	q = q.Where(l.inExpr(table, r.MatchColumns(), chunk))
+	over := "OVER (PARTITION BY " + strings.Join(cols, ", ")
+	order := " ORDER BY " + l.limitOrder(r, v.Order)
+	sel := l.keySelect(r, cols) + fmt.Sprintf(", ROW_NUMBER() %s%s) AS %s, COUNT(*) %s) AS %s%d", over, order, aliasRowNum, over, aliasKey, n)
+	var args []any
+	outer := aliasRowNum + " <= ?"
+	if v.After == "" {
+		sel += fmt.Sprintf(", ROW_NUMBER() %s%s) AS %s%d", over, order, aliasKey, n+1)
+	} else {
+		after := v.AfterArgs()
+		args = append(after, after...)
+		sel += fmt.Sprintf(", CASE WHEN (%s) THEN SUM(CASE WHEN (%s) THEN 1 ELSE 0 END) %s%s ROWS UNBOUNDED PRECEDING) ELSE 0 END AS %s%d",
+			v.After, v.After, over, order, aliasKey, n+1)
+		outer = fmt.Sprintf("(%s%d BETWEEN 1 AND ?) OR %s = 1", aliasKey, n+1, aliasRowNum)
+	}
+	return l.session(ctx, p.Conn).Table("(?) AS "+aliasWindow, q.Select(sel, args...)).Where(outer, v.Limit).Order(aliasRowNum)
+}
+
+// lateralPage is the page statement on PostgreSQL, per parent key LATERAL
+// subqueries: the page read in order up to the row past it (through an
+// index on the foreign key, where the window form sorts every row of every
+// parent: see benchmarks/page), a count, and the parent's first row, at
+// position 0, to carry the count when no row follows the cursor:
+//
+//	SELECT ol_t.* FROM (VALUES (CAST(? AS bigint)), ...) AS ol_p(k)
+//	CROSS JOIN LATERAL (SELECT COUNT(*) AS c FROM target WHERE <where> AND fk = ol_p.k) AS ol_n
+//	CROSS JOIN LATERAL ((SELECT target.*, fk AS ol_k0, ol_n.c AS ol_k1, ROW_NUMBER() OVER (ORDER BY o) AS ol_k2
+//	    FROM target WHERE <where> AND fk = ol_p.k AND <cursor> ORDER BY o LIMIT size+1)
+//	  UNION ALL (SELECT target.*, fk, ol_n.c, 0 FROM target WHERE <where> AND fk = ol_p.k ORDER BY o LIMIT 1)) AS ol_t
+//
+// cast is the SQL type of the keys: VALUES' parameters have none.
+func (l *Loader) lateralPage(ctx context.Context, r *relation, p relations.Part, chunk []relations.Key, cast string) *gorm.DB {
+	v := p.Variant
+	order := l.limitOrder(r, v.Order)
+	correlated := func() (*gorm.DB, string) {
+		q, cols := l.keyed(ctx, r, p)
+		return q.Where(cols[0] + " = ol_p.k"), cols[0]
+	}
+	count, _ := correlated()
+	count = count.Select("COUNT(*) AS c")
+	page, key := correlated()
+	if v.After != "" {
+		page = page.Where(v.After, v.AfterArgs()...)
+	}
+	page = page.Select(l.keySelect(r, []string{key}) + ", ol_n.c AS " + aliasKey + "1, ROW_NUMBER() OVER (ORDER BY " + order + ") AS " + aliasKey + "2").
+		Order(order).Limit(v.Limit)
+	first, _ := correlated()
+	first = first.Select(l.keySelect(r, []string{key}) + ", ol_n.c, 0").Order(order).Limit(1)
+	values := make([]string, len(chunk))
+	args := make([]any, 0, len(chunk)+3)
+	for i, k := range chunk {
+		values[i] = "(CAST(? AS " + cast + "))"
+		args = append(args, k.At(0))
+	}
+	args = append(args, count, page, first)
+	from := "(VALUES " + strings.Join(values, ", ") + ") AS ol_p(k) CROSS JOIN LATERAL (?) AS ol_n CROSS JOIN LATERAL ((?) UNION ALL (?)) AS ol_t"
+	return l.session(ctx, p.Conn).Table(from, args...).Select("ol_t.*").Order(aliasKey + "0, " + aliasKey + "2")
+}
+
+// pgKeyType returns the PostgreSQL type of r's parent key for the LATERAL
+// form of a page, or false where that form does not apply (another
+// dialect, a composite key, a type it does not know).
+func (l *Loader) pgKeyType(r *relation) (string, bool) {
+	if l.db.Dialector.Name() != "postgres" {
+		return "", false
+	}
+	fields := r.matchFields
+	if r.Kind == relations.ManyToMany {
+		fields = r.joinFields
+	}
+	if len(fields) != 1 {
+		return "", false
+	}
+	switch fields[0].DataType {
+	case schema.Int, schema.Uint:
+		return "bigint", true
+	case schema.String:
+		return "text", true
+	case "uuid":
+		return "uuid", true
+	}
+	return "", false
+}
+
 // checkPage tells why r cannot be loaded a page at a time, if it cannot.
 //
 //go:noinline
@@ -174,7 +309,8 @@ func (l *Loader) fetchPages(ctx context.Context, sets *relations.Sets, r *relati
 	return f.byParent(out, parents), nil
 }
 
-// fetchPageChunk runs the page statement of one chunk:
+// fetchPageChunk runs the page statement of one chunk: on PostgreSQL the
+// LATERAL form (lateralPage), elsewhere (windowPage)
 //
 //	SELECT * FROM (SELECT target.*, fk AS ol_k0, ROW_NUMBER() OVER (PARTITION BY fk ORDER BY o) AS ol_rn,
 //	  COUNT(*) OVER (PARTITION BY fk) AS ol_k1, <position> AS ol_k2 FROM target WHERE fk IN (...) AND <where>) AS ol_w
@@ -189,46 +325,15 @@ func (l *Loader) fetchPages(ctx context.Context, sets *relations.Sets, r *relati
 func (l *Loader) fetchPageChunk(ctx context.Context, r *relation, p relations.Part, chunk []relations.Key) (reflect.Value, []relations.Key, []pageRow, error) {
 	v := p.Variant
 	t := r.target.ModelType
-	q := l.session(ctx, p.Conn).Model(reflect.New(t).Interface())
-	var sel, part string
-	var types []reflect.Type
-	if r.Kind == relations.ManyToMany {
-		sel, part = l.joinSelect(r)
-		q = q.Joins(l.joinSQL(r)).Where(l.inExpr(r.Join.Name, r.MatchColumns(), chunk))
-		for _, f := range r.joinFields {
-			types = append(types, f.FieldType)
-		}
-	} else {
-		var b strings.Builder
-		b.WriteString(l.db.Statement.Quote(clause.Table{Name: r.Target.Name}) + ".*")
-		for i, c := range r.MatchColumns() {
-			fmt.Fprintf(&b, ", %s AS %s%d", l.quote(r.Target.Name, c), aliasKey, i)
-		}
-		sel, part = b.String(), l.quoteAll(r.Target.Name, r.MatchColumns())
-		q = q.Where(l.inExpr(r.Target.Name, r.MatchColumns(), chunk))
-		for _, f := range r.matchFields {
-			types = append(types, f.FieldType)
-		}
-	}
-	q = l.filtered(q, r, v)
+	types := r.keyTypes()
 	n := len(types)
 	types = append(types, reflect.TypeFor[int64](), reflect.TypeFor[int64]())
-	over := "OVER (PARTITION BY " + part
-	order := " ORDER BY " + l.limitOrder(r, v.Order)
-	sel += fmt.Sprintf(", ROW_NUMBER() %s%s) AS %s, COUNT(*) %s) AS %s%d", over, order, aliasRowNum, over, aliasKey, n)
-	var args []any
-	outer := aliasRowNum + " <= ?"
-	if v.After == "" {
-		sel += fmt.Sprintf(", ROW_NUMBER() %s%s) AS %s%d", over, order, aliasKey, n+1)
+	var q *gorm.DB
+	if cast, ok := l.pgKeyType(r); ok {
+		q = l.lateralPage(ctx, r, p, chunk, cast)
 	} else {
-		after := v.AfterArgs()
-		args = append(after, after...)
-		sel += fmt.Sprintf(", CASE WHEN (%s) THEN SUM(CASE WHEN (%s) THEN 1 ELSE 0 END) %s%s ROWS UNBOUNDED PRECEDING) ELSE 0 END AS %s%d",
-			v.After, v.After, over, order, aliasKey, n+1)
-		outer = fmt.Sprintf("(%s%d BETWEEN 1 AND ?) OR %s = 1", aliasKey, n+1, aliasRowNum)
+		q = l.windowPage(ctx, r, p, chunk, n)
 	}
-	inner := q.Select(sel, args...)
-	q = l.session(ctx, p.Conn).Table("(?) AS "+aliasWindow, inner).Where(outer, v.Limit).Order(aliasRowNum)
 	tm, err := l.model(t)
 	if err != nil {
 		return reflect.Value{}, nil, nil, err
