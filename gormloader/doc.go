@@ -38,9 +38,10 @@
 //     (PARTITION BY fk ORDER BY ...) (Preload's Limit applies to the whole
 //     batch), Where filters, Count with GROUP BY, and pages (LoadPage): the
 //     rows after a cursor (After), whether more follow and the count, in one
-//     statement with ROW_NUMBER() and COUNT(*) OVER (PARTITION BY fk); on
-//     PostgreSQL, LATERAL subqueries per parent that read the page through
-//     the foreign key's index instead of sorting every row (benchmarks/page).
+//     statement with ROW_NUMBER() and COUNT(*) OVER (PARTITION BY fk) (on
+//     SQLite the count is a subquery per returned row); on PostgreSQL,
+//     LATERAL subqueries per parent that read the page through the foreign
+//     key's index instead of sorting every row (benchmarks/page).
 //     A variant's arguments are part of the batch key.
 //
 // Rows are matched to their parents by key values in Go, where the database

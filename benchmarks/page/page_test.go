@@ -8,10 +8,14 @@
 // BY). Each is one round trip, with the parents' keys bound as one IN list
 // (the LATERAL form as an array, which it needs to drive the join).
 //
-//	ORMLOADER_TEST_POSTGRES_DSN=postgres://postgres@127.0.0.1:5432/test?sslmode=disable \
-//	  go test ./benchmarks/page -run '^$' -bench . -benchtime 200x
+// BenchmarkPageStatementPortable compares the window forms with the two
+// statements on SQLite and MariaDB, which have no LATERAL.
 //
-// Without the DSN the benchmark is skipped.
+//	ORMLOADER_TEST_POSTGRES_DSN=postgres://postgres@127.0.0.1:5432/test?sslmode=disable \
+//	ORMLOADER_TEST_MYSQL_DSN='root@tcp(127.0.0.1:3306)/test?parseTime=true' \
+//	  go test ./benchmarks/page -run '^$' -bench . -benchtime 100x
+//
+// Without a DSN its database is skipped (SQLite always runs).
 package page
 
 import (
@@ -22,7 +26,9 @@ import (
 	"strings"
 	"testing"
 
+	_ "github.com/go-sql-driver/mysql" // registers "mysql"
 	_ "github.com/jackc/pgx/v5/stdlib" // registers "pgx"
+	_ "github.com/mattn/go-sqlite3"    // registers "sqlite3"
 )
 
 // shape is a data set: parents, and the children of each.
@@ -294,4 +300,115 @@ func seed(tb testing.TB, dsn string, sh shape) *sql.DB {
 		tb.Fatal(err)
 	}
 	return db
+}
+
+// BenchmarkPageStatementPortable compares, on SQLite and MariaDB (which have
+// no LATERAL), the window statement of a page with the two statements a
+// page and its count cost before. MariaDB runs when
+// ORMLOADER_TEST_MYSQL_DSN is set.
+func BenchmarkPageStatementPortable(b *testing.B) {
+	ctx := context.Background()
+	dbs := map[string]string{"sqlite": "file:" + b.TempDir() + "/page.db"}
+	if dsn := os.Getenv("ORMLOADER_TEST_MYSQL_DSN"); dsn != "" {
+		dbs["mariadb"] = dsn
+	}
+	for _, name := range []string{"sqlite", "mariadb"} {
+		dsn, ok := dbs[name]
+		if !ok {
+			continue
+		}
+		for _, sh := range shapes[:2] {
+			db, table := seedPortable(b, name, dsn, sh)
+			keys := make([]any, sh.parents)
+			for i := range keys {
+				keys[i] = int64(i + 1)
+			}
+			in := "(" + strings.TrimSuffix(strings.Repeat("?,", len(keys)), ",") + ")"
+			forms := []struct {
+				name string
+				run  func() error
+			}{
+				{"window", func() error {
+					_, err := count(db.QueryContext(ctx, `SELECT * FROM (SELECT c.*, ROW_NUMBER() OVER (PARTITION BY parent_id ORDER BY id) AS rn,
+						COUNT(*) OVER (PARTITION BY parent_id) AS total FROM `+table+` c WHERE parent_id IN `+in+`) w WHERE rn <= ?`, append(keys[:len(keys):len(keys)], pageSize+1)...))
+					return err
+				}},
+				{"window, one ordering", func() error {
+					_, err := count(db.QueryContext(ctx, `SELECT * FROM (SELECT c.*, ROW_NUMBER() OVER w AS rn,
+						COUNT(*) OVER (w ROWS BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING) AS total FROM `+table+` c WHERE parent_id IN `+in+`
+						WINDOW w AS (PARTITION BY parent_id ORDER BY id)) w WHERE rn <= ?`, append(keys[:len(keys):len(keys)], pageSize+1)...))
+					return err
+				}},
+				{"window page, correlated count", func() error {
+					_, err := count(db.QueryContext(ctx, `SELECT w.*, (SELECT COUNT(*) FROM `+table+` n WHERE n.parent_id = w.parent_id) AS total
+						FROM (SELECT c.*, ROW_NUMBER() OVER (PARTITION BY parent_id ORDER BY id) AS rn FROM `+table+` c WHERE parent_id IN `+in+`) w WHERE rn <= ?`, append(keys[:len(keys):len(keys)], pageSize+1)...))
+					return err
+				}},
+				{"two statements (page, then GROUP BY)", func() error {
+					if _, err := count(db.QueryContext(ctx, `SELECT * FROM (SELECT c.*, ROW_NUMBER() OVER (PARTITION BY parent_id ORDER BY id) AS rn
+						FROM `+table+` c WHERE parent_id IN `+in+`) w WHERE rn <= ?`, append(keys[:len(keys):len(keys)], pageSize+1)...)); err != nil {
+						return err
+					}
+					_, err := count(db.QueryContext(ctx, `SELECT parent_id, COUNT(*) FROM `+table+` WHERE parent_id IN `+in+` GROUP BY parent_id`, keys...))
+					return err
+				}},
+			}
+			for _, f := range forms {
+				b.Run(fmt.Sprintf("%s/%s/%s", name, sh.name, f.name), func(b *testing.B) {
+					for b.Loop() {
+						if err := f.run(); err != nil {
+							b.Fatal(err)
+						}
+					}
+				})
+			}
+		}
+	}
+}
+
+// seedPortable creates and fills a children table of its own on SQLite or
+// MariaDB.
+func seedPortable(tb testing.TB, dialect, dsn string, sh shape) (*sql.DB, string) {
+	tb.Helper()
+	ctx := context.Background()
+	driver := "sqlite3"
+	if dialect == "mariadb" {
+		driver = "mysql"
+	}
+	db, err := sql.Open(driver, dsn)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	table := fmt.Sprintf("ormloader_page_%d", os.Getpid())
+	tb.Cleanup(func() {
+		db.ExecContext(ctx, "DROP TABLE IF EXISTS "+table)
+		db.Close()
+	})
+	for _, q := range []string{
+		"DROP TABLE IF EXISTS " + table,
+		"CREATE TABLE " + table + " (id INTEGER PRIMARY KEY AUTO_INCREMENT, parent_id BIGINT NOT NULL, title VARCHAR(64) NOT NULL)",
+		"CREATE INDEX " + table + "_parent ON " + table + " (parent_id, id)",
+	} {
+		if dialect == "sqlite" {
+			q = strings.Replace(q, " AUTO_INCREMENT", "", 1)
+		}
+		if _, err := db.ExecContext(ctx, q); err != nil {
+			tb.Fatal(err)
+		}
+	}
+	tx, err := db.BeginTx(ctx, nil)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	for p := 1; p <= sh.parents; p++ {
+		for i := range sh.children(p - 1) {
+			if _, err := tx.ExecContext(ctx, "INSERT INTO "+table+" (parent_id, title) VALUES (?, ?)", p, fmt.Sprint("child ", i)); err != nil {
+				tb.Fatal(err)
+			}
+		}
+	}
+	if err := tx.Commit(); err != nil {
+		tb.Fatal(err)
+	}
+	return db, table
 }
