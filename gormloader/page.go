@@ -181,17 +181,17 @@ func (l *Loader) windowPage(ctx context.Context, r *relation, p relations.Part, 
 // lateralPage is the page statement on PostgreSQL, per parent key LATERAL
 // subqueries: the page read in order up to the row past it (through an
 // index on the foreign key, where the window form sorts every row of every
-// parent: see benchmarks/page), a count, and the parent's first row, at
-// position 0, to carry the count when no row follows the cursor:
+// parent: see benchmarks/page), a count, and with a cursor the parent's
+// first row, at position 0, to carry the count when no row follows the
+// cursor. The keys are one parameter, an array literal: one statement text
+// whatever their number.
 //
-//	SELECT ol_t.* FROM (VALUES (CAST(? AS bigint)), ...) AS ol_p(k)
+//	SELECT ol_t.* FROM unnest(CAST(? AS bigint[])) AS ol_p(k)
 //	CROSS JOIN LATERAL (SELECT COUNT(*) AS c FROM target WHERE <where> AND fk = ol_p.k) AS ol_n
 //	CROSS JOIN LATERAL ((SELECT target.*, fk AS ol_k0, ol_n.c AS ol_k1, ROW_NUMBER() OVER (ORDER BY o) AS ol_k2
 //	    FROM target WHERE <where> AND fk = ol_p.k AND <cursor> ORDER BY o LIMIT size+1)
-//	  UNION ALL (SELECT target.*, fk, ol_n.c, 0 FROM target WHERE <where> AND fk = ol_p.k ORDER BY o LIMIT 1)) AS ol_t
-//
-// cast is the SQL type of the keys: VALUES' parameters have none.
-func (l *Loader) lateralPage(ctx context.Context, r *relation, p relations.Part, chunk []relations.Key, cast string) *gorm.DB {
+//	  [UNION ALL (SELECT target.*, fk, ol_n.c, 0 FROM target WHERE <where> AND fk = ol_p.k ORDER BY o LIMIT 1)]) AS ol_t
+func (l *Loader) lateralPage(ctx context.Context, r *relation, p relations.Part, keys, cast string) *gorm.DB {
 	v := p.Variant
 	order := l.limitOrder(r, v.Order)
 	correlated := func() (*gorm.DB, string) {
@@ -206,26 +206,37 @@ func (l *Loader) lateralPage(ctx context.Context, r *relation, p relations.Part,
 	}
 	page = page.Select(l.keySelect(r, []string{key}) + ", ol_n.c AS " + aliasKey + "1, ROW_NUMBER() OVER (ORDER BY " + order + ") AS " + aliasKey + "2").
 		Order(order).Limit(v.Limit)
-	first, _ := correlated()
-	first = first.Select(l.keySelect(r, []string{key}) + ", ol_n.c, 0").Order(order).Limit(1)
-	values := make([]string, len(chunk))
-	args := make([]any, 0, len(chunk)+3)
-	for i, k := range chunk {
-		values[i] = "(CAST(? AS " + cast + "))"
-		args = append(args, k.At(0))
+	from := "unnest(CAST(? AS " + cast + "[])) AS ol_p(k) CROSS JOIN LATERAL (?) AS ol_n CROSS JOIN LATERAL ((?)"
+	args := []any{keys, count, page}
+	if v.After != "" {
+		first, _ := correlated()
+		from += " UNION ALL (?)"
+		args = append(args, first.Select(l.keySelect(r, []string{key})+", ol_n.c, 0").Order(order).Limit(1))
 	}
-	args = append(args, count, page, first)
-	from := "(VALUES " + strings.Join(values, ", ") + ") AS ol_p(k) CROSS JOIN LATERAL (?) AS ol_n CROSS JOIN LATERAL ((?) UNION ALL (?)) AS ol_t"
-	return l.session(ctx, p.Conn).Table(from, args...).Select("ol_t.*").Order(aliasKey + "0, " + aliasKey + "2")
+	return l.session(ctx, p.Conn).Table(from+") AS ol_t", args...).Select("ol_t.*").Order(aliasKey + "0, " + aliasKey + "2")
 }
 
-// pgKeyType returns the PostgreSQL type of r's parent key for the LATERAL
-// form of a page, or false where that form does not apply (another
-// dialect, a composite key, a type it does not know).
-func (l *Loader) pgKeyType(r *relation) (string, bool) {
+// pgKeys returns the PostgreSQL type of r's parent key and keys as an array
+// literal for the LATERAL form of a page, or false where that form does not
+// apply (another dialect, a composite key, a type it does not know).
+func (l *Loader) pgKeys(r *relation, keys []relations.Key) (cast, lit string, ok bool) {
 	if l.db.Dialector.Name() != "postgres" {
-		return "", false
+		return "", "", false
 	}
+	cast, ok = pgKeyType(r)
+	if !ok {
+		return "", "", false
+	}
+	parts := make([]any, len(keys))
+	for i, k := range keys {
+		parts[i] = k.At(0)
+	}
+	lit, ok = relations.ArrayLiteral(parts)
+	return cast, lit, ok
+}
+
+// pgKeyType returns the PostgreSQL type of r's single-column parent key.
+func pgKeyType(r *relation) (string, bool) {
 	fields := r.matchFields
 	if r.Kind == relations.ManyToMany {
 		fields = r.joinFields
@@ -342,8 +353,8 @@ func (l *Loader) fetchPageChunk(ctx context.Context, r *relation, p relations.Pa
 	n := len(types)
 	types = append(types, reflect.TypeFor[int64](), reflect.TypeFor[int64]())
 	var q *gorm.DB
-	if cast, ok := l.pgKeyType(r); ok {
-		q = l.lateralPage(ctx, r, p, chunk, cast)
+	if cast, keys, ok := l.pgKeys(r, chunk); ok {
+		q = l.lateralPage(ctx, r, p, keys, cast)
 	} else {
 		q = l.windowPage(ctx, r, p, chunk, n)
 	}

@@ -1,6 +1,10 @@
 package relations
 
-import "strings"
+import (
+	"fmt"
+	"strconv"
+	"strings"
+)
 
 // InSQL returns the condition "cols IN (...)" for n keys with ? placeholders:
 // "a IN (?,?)" for one column, "(a, b) IN ((?,?),(?,?))" for a composite
@@ -49,4 +53,47 @@ func RowNumberSQL(partitionBy []string, order string) string {
 		s += " ORDER BY " + order
 	}
 	return s + ")"
+}
+
+// ArrayLiteral returns the PostgreSQL array literal of values, e.g.
+// {1,2,3} or {"a","b \"c\""}, to bind a list of keys as one text parameter
+// (CAST(? AS bigint[])) whatever the driver: one statement text whatever the
+// number of keys. ok is false if a value is neither an integer nor a string
+// (nor a fmt.Stringer, such as a UUID): bind those as a list.
+func ArrayLiteral(values []any) (lit string, ok bool) {
+	var b strings.Builder
+	b.WriteByte('{')
+	for i, v := range values {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		switch v := v.(type) {
+		case int:
+			b.WriteString(strconv.FormatInt(int64(v), 10))
+		case int8, int16, int32, int64:
+			b.WriteString(fmt.Sprint(v))
+		case uint8, uint16, uint32:
+			b.WriteString(fmt.Sprint(v))
+		case string:
+			quoteElement(&b, v)
+		case fmt.Stringer:
+			quoteElement(&b, v.String())
+		default:
+			return "", false
+		}
+	}
+	b.WriteByte('}')
+	return b.String(), true
+}
+
+// quoteElement writes s as a double-quoted array element.
+func quoteElement(b *strings.Builder, s string) {
+	b.WriteByte('"')
+	for _, r := range s {
+		if r == '"' || r == '\\' {
+			b.WriteByte('\\')
+		}
+		b.WriteRune(r)
+	}
+	b.WriteByte('"')
 }

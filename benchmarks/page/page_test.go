@@ -5,8 +5,9 @@
 // COUNT(*) OVER, with a cursor a running SUM), a LATERAL join per parent
 // (LIMIT through the (parent_id, id) index, and a count per parent), and the
 // two statements a page and its count cost before (ROW_NUMBER, then GROUP
-// BY). Each is one round trip, with the parents' keys bound as one IN list
-// (the LATERAL form as an array, which it needs to drive the join).
+// BY). Each is one round trip, with the parents' keys bound as one IN list;
+// the LATERAL forms are driven by the keys as one array parameter (what
+// ormloader runs) or as a VALUES list of one parameter each.
 //
 // BenchmarkPageStatementPortable compares the window forms with the two
 // statements on SQLite and MariaDB, which have no LATERAL.
@@ -29,6 +30,8 @@ import (
 	_ "github.com/go-sql-driver/mysql" // registers "mysql"
 	_ "github.com/jackc/pgx/v5/stdlib" // registers "pgx"
 	_ "github.com/mattn/go-sqlite3"    // registers "sqlite3"
+
+	"github.com/ormloader/ormloader/relations"
 )
 
 // shape is a data set: parents, and the children of each.
@@ -138,27 +141,33 @@ var statements = []statement{
 			vals[i] = fmt.Sprintf("($%d::bigint)", i+1)
 		}
 		args := append(keyArgs(keys), pageSize+1)
-		after := ""
+		after, first := "", ""
 		if cursor >= 0 {
+			// Each parent's first row carries the count when no row
+			// follows the cursor (without one, the page starts with it).
 			after = fmt.Sprintf(" AND id > $%d", n+2)
 			args = append(args, cursor)
+			first = " UNION ALL (SELECT c.*, 0 FROM children c WHERE parent_id = p.k ORDER BY id LIMIT 1)"
 		}
 		q := fmt.Sprintf(`SELECT p.k, n.total, t.* FROM (VALUES %s) AS p(k)
 			CROSS JOIN LATERAL (SELECT count(*) AS total FROM children WHERE parent_id = p.k) n
-			CROSS JOIN LATERAL ((SELECT c.*, ROW_NUMBER() OVER (ORDER BY id) AS pos FROM children c WHERE parent_id = p.k%s ORDER BY id LIMIT $%d)
-				UNION ALL (SELECT c.*, 0 FROM children c WHERE parent_id = p.k ORDER BY id LIMIT 1)) t`, strings.Join(vals, ", "), after, n+1)
+			CROSS JOIN LATERAL ((SELECT c.*, ROW_NUMBER() OVER (ORDER BY id) AS pos FROM children c WHERE parent_id = p.k%s ORDER BY id LIMIT $%d)%s) t`, strings.Join(vals, ", "), after, n+1, first)
 		return count(db.QueryContext(ctx, q, args...))
 	}},
-	{"lateral", func(ctx context.Context, db *sql.DB, keys []int64, cursor int64) (int, error) {
-		after := ""
-		args := []any{keys, pageSize + 1}
+	{"lateral, array (what ormloader runs)", func(ctx context.Context, db *sql.DB, keys []int64, cursor int64) (int, error) {
+		// The keys as one text parameter, an array literal, as
+		// relations.ArrayLiteral writes it.
+		lit, _ := relations.ArrayLiteral(keyArgs(keys))
+		after, first := "", ""
+		args := []any{lit, pageSize + 1}
 		if cursor >= 0 {
 			after = " AND id > $3"
 			args = append(args, cursor)
+			first = " UNION ALL (SELECT c.*, 0 FROM children c WHERE parent_id = p.k ORDER BY id LIMIT 1)"
 		}
-		q := `SELECT p.k, n.total, t.* FROM unnest($1::bigint[]) AS p(k)
+		q := `SELECT p.k, n.total, t.* FROM unnest(CAST($1 AS bigint[])) AS p(k)
 			CROSS JOIN LATERAL (SELECT count(*) AS total FROM children WHERE parent_id = p.k) n
-			LEFT JOIN LATERAL (SELECT * FROM children WHERE parent_id = p.k` + after + ` ORDER BY id LIMIT $2) t ON true`
+			CROSS JOIN LATERAL ((SELECT c.*, ROW_NUMBER() OVER (ORDER BY id) AS pos FROM children c WHERE parent_id = p.k` + after + ` ORDER BY id LIMIT $2)` + first + `) t`
 		return count(db.QueryContext(ctx, q, args...))
 	}},
 	{"two statements (page, then GROUP BY)", func(ctx context.Context, db *sql.DB, keys []int64, cursor int64) (int, error) {
