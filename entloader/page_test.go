@@ -14,6 +14,7 @@ import (
 	"github.com/ormloader/ormloader/ent/album"
 	"github.com/ormloader/ormloader/ent/person"
 	"github.com/ormloader/ormloader/ent/predicate"
+	"github.com/ormloader/ormloader/relations"
 )
 
 // A page per parent (the <Edge>Page methods) is the page, whether more rows
@@ -87,7 +88,7 @@ func TestPageMatchesPlainQueries(t *testing.T) {
 						t.Errorf("%d statements for the pages of %d bands, want 1:\n%s", n, len(bands), e.count)
 					}
 					// The form that costs least on each dialect (see
-					// benchmarks/page): LATERAL on PostgreSQL, a count
+					// benchmarks/statements): LATERAL on PostgreSQL, a count
 					// per returned row on SQLite, COUNT(*) OVER on MariaDB.
 					first := e.count.first()
 					if strings.Contains(first, "LATERAL") != (e.db.Dialect == "postgres") || strings.Contains(first, "COUNT(*) OVER") != (e.db.Dialect == "mysql") {
@@ -176,6 +177,38 @@ func TestPageLoadSetIsThePage(t *testing.T) {
 		}
 		if keys := scope.Stats().Keys - before; keys != int64(len(albums)) {
 			t.Errorf("the tracks of %d albums of pages loaded %d keys", len(albums), keys)
+		}
+	})
+}
+
+// On PostgreSQL an edge's keys are one parameter from
+// relations.ArrayMinKeys keys on (= ANY of an array literal): batches of any
+// such size run one statement text, which pgx prepares once per connection.
+// Smaller batches, and other dialects, bind an IN list of one parameter each.
+func TestKeyListIsOneParameter(t *testing.T) {
+	each(t, func(t *testing.T, e *env) {
+		ctx := context.Background()
+		for i := range 2 * relations.ArrayMinKeys {
+			e.client.Band.Create().SetName(fmt.Sprint("band ", i)).SaveX(ctx)
+		}
+		texts := map[int]string{}
+		for _, n := range []int{3, relations.ArrayMinKeys, 2 * relations.ArrayMinKeys} {
+			ctx, scope := dataloader.NewScope(ctx)
+			bands, err := e.client.Band.Query().Order(ent.Asc("id")).Limit(n).All(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			e.count.reset()
+			if _, err := bands[0].Albums(ctx); err != nil {
+				t.Fatal(err)
+			}
+			texts[n] = e.count.first()
+			scope.Close()
+		}
+		small, large, larger := texts[3], texts[relations.ArrayMinKeys], texts[2*relations.ArrayMinKeys]
+		pg := e.db.Dialect == "postgres"
+		if strings.Contains(small, "ANY(") || (large == larger) != pg || strings.Contains(large, "= ANY(CAST(") != pg {
+			t.Errorf("%s: the statements of batches of 3, %d and %d keys:\n%s\n%s\n%s", e.db.Dialect, relations.ArrayMinKeys, 2*relations.ArrayMinKeys, small, large, larger)
 		}
 	})
 }

@@ -422,7 +422,7 @@ func (b *Batch[ID, N]) Hook(_ context.Context, spec *sqlgraph.QuerySpec) {
 				pred(s)
 			}
 			key := b.keyColumn(s)
-			s.Where(sql.InValues(key, Values(b.Keys)...))
+			s.Where(b.keyIn(key))
 			columns := s.SelectedColumns()
 			s.Select(key)
 			s.AppendSelect(columns...)
@@ -445,7 +445,7 @@ func (b *Batch[ID, N]) Hook(_ context.Context, spec *sqlgraph.QuerySpec) {
 		pred(inner)
 	}
 	key := b.keyColumn(inner)
-	inner.Where(sql.InValues(key, Values(b.Keys)...))
+	inner.Where(b.keyIn(key))
 	pk := inner.C(b.Shape.TargetPK)
 	order := func(b *sql.Builder) { b.WriteString(pk) }
 	if o := b.Variant.order; o != "" {
@@ -466,7 +466,7 @@ func (b *Batch[ID, N]) Hook(_ context.Context, spec *sqlgraph.QuerySpec) {
 		if b.Dialect == dialect.SQLite {
 			// SQLite buffers each partition for COUNT(*) OVER: a count of
 			// the rows the statement returns, through the index, costs
-			// half as much on large parents (benchmarks/page).
+			// half as much on large parents (benchmarks/statements).
 			count := builder.Select().From(builder.Table(b.Shape.Table).As(countAlias))
 			if pred != nil {
 				pred(count)
@@ -525,7 +525,7 @@ func (b *Batch[ID, N]) Hook(_ context.Context, spec *sqlgraph.QuerySpec) {
 // lateralPage is the page statement on PostgreSQL: per parent key, a
 // LATERAL subquery that reads the page's rows in order through the index
 // and stops at the row past the page, and one that counts; the window form
-// reads and sorts every row of every parent (measured in benchmarks/page:
+// reads and sorts every row of every parent (measured in benchmarks/statements:
 // 3.5 ms against 18.6 ms, 35 ms with a cursor, when ten parents of a
 // hundred have 5 000 rows). The keys are one parameter, an array literal
 // (keys): one statement text whatever their number. With a cursor, each
@@ -597,6 +597,24 @@ func (b *Batch[ID, N]) lateralPage(spec *sqlgraph.QuerySpec, pred func(*sql.Sele
 		s.Select(lead...)
 		s.AppendSelect(columns...)
 	}
+}
+
+// keyIn is the condition that key is one of the batch's keys: on
+// PostgreSQL, for at least relations.ArrayMinKeys keys of a type it can
+// cast, "key = ANY(CAST($1 AS type[]))" with the keys as one array literal,
+// so that an edge has one statement text for every large batch (pgx
+// prepares each new text); otherwise an IN list.
+func (b *Batch[ID, N]) keyIn(key string) *sql.Predicate {
+	if b.Dialect == dialect.Postgres && len(b.Keys) >= relations.ArrayMinKeys {
+		if cast, ok := pgKeyType[ID](); ok {
+			if lit, ok := relations.ArrayLiteral(anys(b.Keys)); ok {
+				return sql.P(func(sb *sql.Builder) {
+					sb.WriteString(key + " = ANY(CAST(").Arg(lit).WriteString(" AS " + cast + "[]))")
+				})
+			}
+		}
+	}
+	return sql.InValues(key, Values(b.Keys)...)
 }
 
 // anys returns ids as a []any.
@@ -811,7 +829,7 @@ func (b *Batch[ID, N]) alive(kept []N) map[N]struct{} {
 func (b *Batch[ID, N]) Count(ctx context.Context, drv dialect.Driver, sel *sql.Selector) (map[ID]int, error) {
 	sel.ClearOrder()
 	key := b.keyColumn(sel)
-	sel.Where(sql.InValues(key, Values(b.Keys)...))
+	sel.Where(b.keyIn(key))
 	sel.Select(key)
 	sel.AppendSelectExprAs(sql.Expr("COUNT(*)"), "entloader_count")
 	sel.GroupBy(key)

@@ -51,8 +51,8 @@ func TestNullKeysAndDuplicates(t *testing.T) {
 				must(t, err)
 			}
 		})
-		if e.count.vars[0] != len(distinct) {
-			t.Errorf("the statement binds %d keys, want the %d distinct label ids: %s", e.count.vars[0], len(distinct), e.count)
+		if e.count.keys[0] != len(distinct) {
+			t.Errorf("the statement binds %d keys, want the %d distinct label ids: %s", e.count.keys[0], len(distinct), e.count)
 		}
 		// a parent without children gets an empty result, not an error
 		var lonely music.Label

@@ -27,6 +27,9 @@
 // type through the db's parser, naming strategy and cache) and builds one
 // dataloader per relation. Every relation kind is one statement per batch:
 //
+//   - (on PostgreSQL, from relations.ArrayMinKeys keys of one column, every
+//     IN (...) below is fk = ANY(CAST(? AS bigint[])) with the keys as one
+//     array parameter: one statement text for a relation's large batches)
 //   - belongs-to: SELECT * FROM target WHERE pk IN (...); a NULL foreign key
 //     loads nothing and issues no statement;
 //   - has-one, has-many, polymorphic has-one/has-many (plus type = value),
@@ -41,7 +44,7 @@
 //     statement with ROW_NUMBER() and COUNT(*) OVER (PARTITION BY fk) (on
 //     SQLite the count is a subquery per returned row); on PostgreSQL,
 //     LATERAL subqueries per parent that read the page through the foreign
-//     key's index instead of sorting every row (benchmarks/page).
+//     key's index instead of sorting every row (benchmarks/statements).
 //     A variant's arguments are part of the batch key.
 //
 // Rows are matched to their parents by key values in Go, where the database

@@ -62,6 +62,21 @@ func (l *Loader) inExpr(table string, cols []string, keys []relations.Key) claus
 	return clause.Expr{SQL: relations.InSQL(quoted, len(keys), len(cols) > 1 && l.isSQLite()), Vars: vars}
 }
 
+// keyIn returns the condition that the parent key of r's rows (its
+// columns on table) is one of keys: on PostgreSQL, for a single-column key
+// of a type it can cast and at least relations.ArrayMinKeys keys, "col =
+// ANY(CAST(? AS type[]))" with the keys as one array literal, so that a
+// relation has one statement text for every large batch (pgx prepares each
+// new text); otherwise an IN list.
+func (l *Loader) keyIn(r *relation, table string, keys []relations.Key) clause.Expr {
+	if len(keys) >= relations.ArrayMinKeys {
+		if cast, lit, ok := l.pgKeys(r, keys); ok {
+			return clause.Expr{SQL: l.quote(table, r.MatchColumns()[0]) + " = ANY(CAST(? AS " + cast + "[]))", Vars: []any{lit}}
+		}
+	}
+	return l.inExpr(table, r.MatchColumns(), keys)
+}
+
 func (l *Loader) quoteAll(table string, cols []string) string {
 	q := make([]string, len(cols))
 	for i, c := range cols {
@@ -207,7 +222,7 @@ func (l *Loader) fetchChunk(ctx context.Context, r *relation, p relations.Part, 
 	v := p.Variant
 	t := r.target.ModelType
 	tx := l.session(ctx, p.Conn)
-	q := l.filtered(tx.Model(reflect.New(t).Interface()).Where(l.inExpr(r.Target.Name, r.MatchColumns(), chunk)), r, v)
+	q := l.filtered(tx.Model(reflect.New(t).Interface()).Where(l.keyIn(r, r.Target.Name, chunk)), r, v)
 	dest := reflect.New(reflect.SliceOf(t))
 	switch {
 	case v.Limit > 0:
@@ -245,7 +260,7 @@ func (l *Loader) fetchJoined(ctx context.Context, r *relation, p relations.Part,
 	t := r.target.ModelType
 	sel, joinCols := l.joinSelect(r)
 	q := l.session(ctx, p.Conn).Model(reflect.New(t).Interface())
-	q = l.filtered(q.Joins(l.joinSQL(r)).Where(l.inExpr(r.Join.Name, r.MatchColumns(), chunk)), r, v)
+	q = l.filtered(q.Joins(l.joinSQL(r)).Where(l.keyIn(r, r.Join.Name, chunk)), r, v)
 	switch {
 	case v.Limit > 0:
 		window := relations.RowNumberSQL([]string{joinCols}, l.limitOrder(r, v.Order))
@@ -383,13 +398,13 @@ func (l *Loader) fetchCounts(ctx context.Context, r *relation, p relations.Part,
 	var keyTypes []reflect.Type
 	if r.Kind == relations.ManyToMany {
 		_, groupCols = l.joinSelect(r)
-		q = q.Joins(l.joinSQL(r)).Where(l.inExpr(r.Join.Name, r.MatchColumns(), chunk))
+		q = q.Joins(l.joinSQL(r)).Where(l.keyIn(r, r.Join.Name, chunk))
 		for _, f := range r.joinFields {
 			keyTypes = append(keyTypes, f.FieldType)
 		}
 	} else {
 		groupCols = l.quoteAll(r.Target.Name, r.MatchColumns())
-		q = q.Where(l.inExpr(r.Target.Name, r.MatchColumns(), chunk))
+		q = q.Where(l.keyIn(r, r.Target.Name, chunk))
 		for _, f := range r.matchFields {
 			keyTypes = append(keyTypes, f.FieldType)
 		}

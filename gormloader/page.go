@@ -147,7 +147,7 @@ func (l *Loader) windowPage(ctx context.Context, r *relation, p relations.Part, 
 	if r.Kind == relations.ManyToMany {
 		table = r.Join.Name
 	}
-	q = q.Where(l.inExpr(table, r.MatchColumns(), chunk))
+	q = q.Where(l.keyIn(r, table, chunk))
 	over := "OVER (PARTITION BY " + strings.Join(cols, ", ")
 	order := " ORDER BY " + l.limitOrder(r, v.Order)
 	sel := l.keySelect(r, cols) + fmt.Sprintf(", ROW_NUMBER() %s%s) AS %s", over, order, aliasRowNum)
@@ -155,7 +155,7 @@ func (l *Loader) windowPage(ctx context.Context, r *relation, p relations.Part, 
 	if l.isSQLite() {
 		// SQLite buffers each partition for COUNT(*) OVER: a count of the
 		// rows the statement returns, through the index, costs half as
-		// much on large parents (benchmarks/page).
+		// much on large parents (benchmarks/statements).
 		count, _ := l.keyed(ctx, r, p)
 		for i, c := range cols {
 			count = count.Where(fmt.Sprintf("%s = %s.%s%d", c, aliasWindow, aliasKey, i))
@@ -181,7 +181,7 @@ func (l *Loader) windowPage(ctx context.Context, r *relation, p relations.Part, 
 // lateralPage is the page statement on PostgreSQL, per parent key LATERAL
 // subqueries: the page read in order up to the row past it (through an
 // index on the foreign key, where the window form sorts every row of every
-// parent: see benchmarks/page), a count, and with a cursor the parent's
+// parent: see benchmarks/statements), a count, and with a cursor the parent's
 // first row, at position 0, to carry the count when no row follows the
 // cursor. The keys are one parameter, an array literal: one statement text
 // whatever their number.

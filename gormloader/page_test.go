@@ -13,6 +13,7 @@ import (
 	"github.com/ormloader/ormloader/dataloader"
 	"github.com/ormloader/ormloader/gormloader"
 	"github.com/ormloader/ormloader/gormloader/internal/music"
+	"github.com/ormloader/ormloader/relations"
 )
 
 // A page per parent (LoadPage) is the page, whether more rows follow and the
@@ -92,7 +93,7 @@ func TestPageMatchesPlainQueries(t *testing.T) {
 						t.Errorf("%d statements for the pages of %d bands, want 1:\n%s", n, len(bands), e.count)
 					}
 					// The form that costs least on each dialect (see
-					// benchmarks/page): LATERAL on PostgreSQL, a count
+					// benchmarks/statements): LATERAL on PostgreSQL, a count
 					// per returned row on SQLite, COUNT(*) OVER on MariaDB.
 					first := e.count.first()
 					if strings.Contains(first, "LATERAL") != (e.dialect == "postgres") || strings.Contains(first, "COUNT(*) OVER") != (e.dialect == "mysql") {
@@ -196,6 +197,35 @@ func TestPageLoadSetIsThePage(t *testing.T) {
 		}
 		if keys := s.Stats().Keys - before; keys != int64(len(albums)) {
 			t.Errorf("the tracks of %d albums of pages loaded %d keys", len(albums), keys)
+		}
+	})
+}
+
+// On PostgreSQL a relation's keys are one parameter from
+// relations.ArrayMinKeys keys on (= ANY of an array literal): batches of any
+// such size run one statement text, which pgx prepares once per connection.
+// Smaller batches, and other dialects, bind an IN list of one parameter each.
+func TestKeyListIsOneParameter(t *testing.T) {
+	forEachDB(t, func(t *testing.T, e *env) {
+		extra := make([]music.Band, 2*relations.ArrayMinKeys)
+		for i := range extra {
+			extra[i].Name = fmt.Sprint("extra ", i)
+		}
+		must(t, e.db.Create(&extra).Error)
+		texts := map[int]string{}
+		for _, n := range []int{3, relations.ArrayMinKeys, 2 * relations.ArrayMinKeys} {
+			ctx := scope(t)
+			var bands []music.Band
+			must(t, e.db.WithContext(ctx).Order("id").Limit(n).Find(&bands).Error)
+			e.count.reset()
+			_, err := gormloader.Load[music.Album](ctx, e.db, &bands[0], "Albums")
+			must(t, err)
+			texts[n] = e.count.first()
+		}
+		small, large, larger := texts[3], texts[relations.ArrayMinKeys], texts[2*relations.ArrayMinKeys]
+		pg := e.dialect == "postgres"
+		if strings.Contains(small, "ANY(") || (large == larger) != pg || strings.Contains(large, "= ANY(CAST(") != pg {
+			t.Errorf("%s: the statements of batches of 3, %d and %d keys:\n%s\n%s\n%s", e.dialect, relations.ArrayMinKeys, 2*relations.ArrayMinKeys, small, large, larger)
 		}
 	})
 }

@@ -38,7 +38,7 @@ func TestLoadSetIsTheCallersResult(t *testing.T) {
 						must(t, err)
 					}
 				})
-				if got := e.count.vars; len(got) != 1 || got[0] != len(short) {
+				if got := e.count.keys; len(got) != 1 || got[0] != len(short) {
 					t.Errorf("the short list's statement binds %v keys, want %d (its own rows only):%s", got, len(short), e.count)
 				}
 				e.count.expect(t, 1, "albums of the whole table", func() {
@@ -47,7 +47,7 @@ func TestLoadSetIsTheCallersResult(t *testing.T) {
 						must(t, err)
 					}
 				})
-				if got := e.count.vars; len(got) != 1 || got[0] != len(all)-len(short) {
+				if got := e.count.keys; len(got) != 1 || got[0] != len(all)-len(short) {
 					t.Errorf("the whole table's statement binds %v keys, want %d (the rows not cached yet):%s", got, len(all)-len(short), e.count)
 				}
 			})
@@ -69,7 +69,7 @@ func TestLoadSetOfAChangedInstance(t *testing.T) {
 			_, err := gormloader.Load[music.Album](ctx, e.db, &short[0], "Albums")
 			must(t, err)
 		})
-		if got := e.count.vars; len(got) != 1 || got[0] != len(all) {
+		if got := e.count.keys; len(got) != 1 || got[0] != len(all) {
 			t.Errorf("binds %v keys, want %d (the whole table, where band %d came from):%s", got, len(all), short[0].ID, e.count)
 		}
 	})

@@ -82,7 +82,9 @@
 //	count        SELECT fk, COUNT(*) FROM target WHERE fk IN (...) GROUP BY fk
 //
 // Composite keys use row values: (a, b) IN ((?, ?), ...), or on SQLite
-// (a, b) IN (VALUES (?, ?), ...).
+// (a, b) IN (VALUES (?, ?), ...). On PostgreSQL, from [ArrayMinKeys] keys of
+// one column, the list is one parameter: fk = ANY(CAST(? AS bigint[])) with
+// an [ArrayLiteral], so a relation's large batches share one statement text.
 //
 // # Per-scope state
 //

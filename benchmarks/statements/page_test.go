@@ -1,4 +1,4 @@
-// Package page measures the statement shapes of a page per parent on
+// Package statements measures the statement shapes of a page per parent on
 // PostgreSQL (issue 13: "a per-parent page in one statement ... or a LATERAL
 // join where the planner does better — measure both"): the window statement
 // that entloader's <Edge>Page and gormloader's LoadPage run (ROW_NUMBER and
@@ -14,10 +14,10 @@
 //
 //	ORMLOADER_TEST_POSTGRES_DSN=postgres://postgres@127.0.0.1:5432/test?sslmode=disable \
 //	ORMLOADER_TEST_MYSQL_DSN='root@tcp(127.0.0.1:3306)/test?parseTime=true' \
-//	  go test ./benchmarks/page -run '^$' -bench . -benchtime 100x
+//	  go test ./benchmarks/statements -run '^$' -bench . -benchtime 100x
 //
 // Without a DSN its database is skipped (SQLite always runs).
-package page
+package statements
 
 import (
 	"context"
