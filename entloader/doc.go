@@ -84,8 +84,8 @@
 //	               (benchmarks/statements: 3.8 against 19 ms when ten parents of a hundred have 5 000 rows)
 //
 // On PostgreSQL, a batch of at least relations.ArrayMinKeys keys binds them
-// as one array parameter, u.fk = ANY(CAST($1 AS bigint[])) (text and uuid
-// keys too), instead of an IN list: one statement text for every large
+// as one array parameter, u.fk = ANY($1) (integer, text
+// and uuid keys), instead of an IN list: one statement text for every large
 // batch of an edge, which pgx prepares once per connection
 // (benchmarks/statements: 267 against 395 µs for 40 keys).
 //

@@ -600,18 +600,17 @@ func (b *Batch[ID, N]) lateralPage(spec *sqlgraph.QuerySpec, pred func(*sql.Sele
 }
 
 // keyIn is the condition that key is one of the batch's keys: on
-// PostgreSQL, for at least relations.ArrayMinKeys keys of a type it can
-// cast, "key = ANY(CAST($1 AS type[]))" with the keys as one array literal,
-// so that an edge has one statement text for every large batch (pgx
-// prepares each new text); otherwise an IN list.
+// PostgreSQL, for at least relations.ArrayMinKeys integer, string or UUID
+// keys, "key = ANY($1)" with the keys as one array literal (which
+// PostgreSQL types as an array of key's type), so that an edge has one
+// statement text for every large batch (pgx prepares each new text);
+// otherwise an IN list.
 func (b *Batch[ID, N]) keyIn(key string) *sql.Predicate {
 	if b.Dialect == dialect.Postgres && len(b.Keys) >= relations.ArrayMinKeys {
-		if cast, ok := pgKeyType[ID](); ok {
-			if lit, ok := relations.ArrayLiteral(anys(b.Keys)); ok {
-				return sql.P(func(sb *sql.Builder) {
-					sb.WriteString(key + " = ANY(CAST(").Arg(lit).WriteString(" AS " + cast + "[]))")
-				})
-			}
+		if lit, ok := relations.ArrayLiteral(anys(b.Keys)); ok {
+			return sql.P(func(sb *sql.Builder) {
+				sb.WriteString(key + " = ANY(").Arg(lit).WriteString(")")
+			})
 		}
 	}
 	return sql.InValues(key, Values(b.Keys)...)
@@ -626,14 +625,15 @@ func anys[ID any](ids []ID) []any {
 	return out
 }
 
-// pgKeyType returns the PostgreSQL type of keys of type ID, if it knows it.
+// pgKeyType returns the PostgreSQL type of keys of type ID, if it is sure
+// of it.
 func pgKeyType[ID any]() (string, bool) {
 	var id ID
+	// Not strings: a string ID's column may be text, varchar, uuid, ...,
+	// and the keys must be cast to it (unnest cannot infer a type).
 	switch any(id).(type) {
 	case int, int8, int16, int32, int64, uint8, uint16, uint32:
 		return "bigint", true
-	case string:
-		return "text", true
 	}
 	if t := reflect.TypeFor[ID](); t.Kind() == reflect.Array && t.Len() == 16 && t.Elem().Kind() == reflect.Uint8 {
 		return "uuid", true // github.com/google/uuid's UUID and the like

@@ -28,7 +28,7 @@
 // dataloader per relation. Every relation kind is one statement per batch:
 //
 //   - (on PostgreSQL, from relations.ArrayMinKeys keys of one column, every
-//     IN (...) below is fk = ANY(CAST(? AS bigint[])) with the keys as one
+//     IN (...) below is fk = ANY(?) with the keys as one
 //     array parameter: one statement text for a relation's large batches)
 //   - belongs-to: SELECT * FROM target WHERE pk IN (...); a NULL foreign key
 //     loads nothing and issues no statement;

@@ -64,17 +64,26 @@ func (l *Loader) inExpr(table string, cols []string, keys []relations.Key) claus
 
 // keyIn returns the condition that the parent key of r's rows (its
 // columns on table) is one of keys: on PostgreSQL, for a single-column key
-// of a type it can cast and at least relations.ArrayMinKeys keys, "col =
-// ANY(CAST(? AS type[]))" with the keys as one array literal, so that a
-// relation has one statement text for every large batch (pgx prepares each
-// new text); otherwise an IN list.
+// of integers or strings and at least relations.ArrayMinKeys keys, "col =
+// ANY(?)" with the keys as one array literal (which PostgreSQL types as an
+// array of col's type), so that a relation has one statement text for every
+// large batch (pgx prepares each new text); otherwise an IN list.
 func (l *Loader) keyIn(r *relation, table string, keys []relations.Key) clause.Expr {
-	if len(keys) >= relations.ArrayMinKeys {
-		if cast, lit, ok := l.pgKeys(r, keys); ok {
-			return clause.Expr{SQL: l.quote(table, r.MatchColumns()[0]) + " = ANY(CAST(? AS " + cast + "[]))", Vars: []any{lit}}
+	if len(keys) >= relations.ArrayMinKeys && len(r.MatchColumns()) == 1 && l.db.Dialector.Name() == "postgres" {
+		if lit, ok := relations.ArrayLiteral(firstParts(keys)); ok {
+			return clause.Expr{SQL: l.quote(table, r.MatchColumns()[0]) + " = ANY(?)", Vars: []any{lit}}
 		}
 	}
 	return l.inExpr(table, r.MatchColumns(), keys)
+}
+
+// firstParts returns the first part of each key.
+func firstParts(keys []relations.Key) []any {
+	parts := make([]any, len(keys))
+	for i, k := range keys {
+		parts[i] = k.At(0)
+	}
+	return parts
 }
 
 func (l *Loader) quoteAll(table string, cols []string) string {

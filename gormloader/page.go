@@ -218,7 +218,7 @@ func (l *Loader) lateralPage(ctx context.Context, r *relation, p relations.Part,
 
 // pgKeys returns the PostgreSQL type of r's parent key and keys as an array
 // literal for the LATERAL form of a page, or false where that form does not
-// apply (another dialect, a composite key, a type it does not know).
+// apply (another dialect, a composite key, a type it is not sure of).
 func (l *Loader) pgKeys(r *relation, keys []relations.Key) (cast, lit string, ok bool) {
 	if l.db.Dialector.Name() != "postgres" {
 		return "", "", false
@@ -227,15 +227,12 @@ func (l *Loader) pgKeys(r *relation, keys []relations.Key) (cast, lit string, ok
 	if !ok {
 		return "", "", false
 	}
-	parts := make([]any, len(keys))
-	for i, k := range keys {
-		parts[i] = k.At(0)
-	}
-	lit, ok = relations.ArrayLiteral(parts)
+	lit, ok = relations.ArrayLiteral(firstParts(keys))
 	return cast, lit, ok
 }
 
-// pgKeyType returns the PostgreSQL type of r's single-column parent key.
+// pgKeyType returns the PostgreSQL type of r's single-column parent key, if
+// it is sure of it.
 func pgKeyType(r *relation) (string, bool) {
 	fields := r.matchFields
 	if r.Kind == relations.ManyToMany {
@@ -244,11 +241,11 @@ func pgKeyType(r *relation) (string, bool) {
 	if len(fields) != 1 {
 		return "", false
 	}
+	// Not strings: a string field's column may be text, varchar, uuid, ...,
+	// and the keys must be cast to it (unnest cannot infer a type).
 	switch fields[0].DataType {
 	case schema.Int, schema.Uint:
 		return "bigint", true
-	case schema.String:
-		return "text", true
 	case "uuid":
 		return "uuid", true
 	}

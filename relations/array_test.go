@@ -2,6 +2,7 @@ package relations_test
 
 import (
 	"database/sql"
+	"database/sql/driver"
 	"slices"
 	"testing"
 
@@ -11,9 +12,12 @@ import (
 	"github.com/ormloader/ormloader/relations"
 )
 
-type stringer string
+// valuer is a key type whose database value is not its string form (an
+// enum, a UUID type).
+type valuer int
 
-func (s stringer) String() string { return string(s) }
+func (v valuer) Value() (driver.Value, error) { return int64(v) * 10, nil }
+func (v valuer) String() string               { return "label" }
 
 func TestArrayLiteral(t *testing.T) {
 	for _, c := range []struct {
@@ -23,7 +27,7 @@ func TestArrayLiteral(t *testing.T) {
 	}{
 		{[]any{1, int64(2), int32(-3), uint8(4)}, "{1,2,-3,4}", true},
 		{[]any{"a", `b "c"`, `d\e`, "", "{,}"}, `{"a","b \"c\"","d\\e","","{,}"}`, true},
-		{[]any{stringer("0190c6a2-0000-7000-8000-000000000000")}, `{"0190c6a2-0000-7000-8000-000000000000"}`, true},
+		{[]any{valuer(4), valuer(5)}, "{40,50}", true}, // its value, not its String
 		{nil, "{}", true},
 		{[]any{1.5}, "", false},
 		{[]any{uint64(1)}, "", false},
@@ -68,5 +72,21 @@ func TestArrayLiteral(t *testing.T) {
 	}
 	if !slices.Equal(got, in) {
 		t.Errorf("read back %q from %s, want %q", got, lit, in)
+	}
+	// Bound for col = ANY(?), the literal takes col's type: uuid, bigint,
+	// varchar alike (a CAST to text[] would fail on uuid).
+	for _, c := range []struct {
+		col  string
+		vals []any
+	}{
+		{"CAST('0190c6a2-0000-7000-8000-000000000001' AS uuid)", []any{"0190c6a2-0000-7000-8000-000000000000", "0190c6a2-0000-7000-8000-000000000001"}},
+		{"CAST(7 AS bigint)", []any{int64(3), int64(7)}},
+		{"CAST('b \"c' AS varchar(10))", []any{"a", `b "c`}},
+	} {
+		lit, _ := relations.ArrayLiteral(c.vals)
+		var n int
+		if err := db.QueryRow("SELECT count(*) FROM (SELECT "+c.col+" AS k) v WHERE k = ANY($1)", lit).Scan(&n); err != nil || n != 1 {
+			t.Errorf("%s = ANY(%s): %d rows, %v; want 1", c.col, lit, n, err)
+		}
 	}
 }

@@ -83,7 +83,7 @@
 //
 // Composite keys use row values: (a, b) IN ((?, ?), ...), or on SQLite
 // (a, b) IN (VALUES (?, ?), ...). On PostgreSQL, from [ArrayMinKeys] keys of
-// one column, the list is one parameter: fk = ANY(CAST(? AS bigint[])) with
+// one column, the list is one parameter: fk = ANY(?) with
 // an [ArrayLiteral], so a relation's large batches share one statement text.
 //
 // # Per-scope state

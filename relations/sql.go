@@ -1,6 +1,7 @@
 package relations
 
 import (
+	"database/sql/driver"
 	"fmt"
 	"strconv"
 	"strings"
@@ -56,7 +57,7 @@ func RowNumberSQL(partitionBy []string, order string) string {
 }
 
 // ArrayMinKeys is the fewest keys a PostgreSQL statement binds as one array
-// (= ANY(CAST(? AS type[]))) rather than as an IN list: below it, the IN
+// (= ANY(?)) rather than as an IN list: below it, the IN
 // list is faster (benchmarks/statements, BenchmarkKeyList: 71 against 106
 // µs for 5 keys, 103 against 149 for 10, 186 against 174 for 20, 395
 // against 267 for 40), and it costs at most ArrayMinKeys-1 statement texts
@@ -65,9 +66,10 @@ const ArrayMinKeys = 20
 
 // ArrayLiteral returns the PostgreSQL array literal of values, e.g.
 // {1,2,3} or {"a","b \"c\""}, to bind a list of keys as one text parameter
-// (CAST(? AS bigint[])) whatever the driver: one statement text whatever the
-// number of keys. ok is false if a value is neither an integer nor a string
-// (nor a fmt.Stringer, such as a UUID): bind those as a list.
+// (col = ANY(?), whose parameter PostgreSQL types as an array of col's
+// type) whatever the driver: one statement text whatever the number of
+// keys. A driver.Valuer (a UUID) is written as its value. ok is false if a
+// value is neither an integer nor a string: bind those as a list.
 func ArrayLiteral(values []any) (lit string, ok bool) {
 	var b strings.Builder
 	b.WriteByte('{')
@@ -75,17 +77,19 @@ func ArrayLiteral(values []any) (lit string, ok bool) {
 		if i > 0 {
 			b.WriteByte(',')
 		}
+		if valuer, isValuer := v.(driver.Valuer); isValuer {
+			var err error
+			if v, err = valuer.Value(); err != nil {
+				return "", false
+			}
+		}
 		switch v := v.(type) {
 		case int:
 			b.WriteString(strconv.FormatInt(int64(v), 10))
-		case int8, int16, int32, int64:
-			b.WriteString(fmt.Sprint(v))
-		case uint8, uint16, uint32:
+		case int8, int16, int32, int64, uint8, uint16, uint32:
 			b.WriteString(fmt.Sprint(v))
 		case string:
 			quoteElement(&b, v)
-		case fmt.Stringer:
-			quoteElement(&b, v.String())
 		default:
 			return "", false
 		}

@@ -15,7 +15,7 @@ import (
 // BenchmarkKeyList compares, on PostgreSQL, the two ways of binding a
 // batch's keys (issue 13: "PostgreSQL binds a key list as one array"): an
 // IN list of one parameter per key, whose statement text changes with the
-// batch size, and "= ANY(CAST($1 AS bigint[]))" with the keys as one array
+// batch size, and "= ANY($1)" with the keys as one array
 // literal (what ormloader runs), one text for every size. Batch sizes are
 // drawn from 1 to maxKeys, as a resolver level's batches vary with the data;
 // pgx (QueryExecModeCacheStatement, its default through database/sql)
@@ -47,7 +47,7 @@ func BenchmarkKeyList(b *testing.B) {
 			}},
 			{"= ANY(array)", func(ctx context.Context, c *sql.Conn, keys []int64) error {
 				lit, _ := relations.ArrayLiteral(keyArgs(keys))
-				_, err := count(c.QueryContext(ctx, "SELECT * FROM children WHERE parent_id = ANY(CAST($1 AS bigint[]))", lit))
+				_, err := count(c.QueryContext(ctx, "SELECT * FROM children WHERE parent_id = ANY($1)", lit))
 				return err
 			}},
 		} {
@@ -120,7 +120,7 @@ func TestKeyListFormsAgree(t *testing.T) {
 		args []any
 	}{
 		{"SELECT id FROM children WHERE parent_id IN (" + inList(len(keys), 1) + ") ORDER BY id", keyArgs(keys)},
-		{"SELECT id FROM children WHERE parent_id = ANY(CAST($1 AS bigint[])) ORDER BY id", []any{lit}},
+		{"SELECT id FROM children WHERE parent_id = ANY($1) ORDER BY id", []any{lit}},
 	} {
 		rows, err := db.QueryContext(ctx, q.sql, q.args...)
 		if err != nil {
