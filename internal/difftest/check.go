@@ -487,8 +487,9 @@ func (e *env) checkTree(t *testing.T, tr *tree) {
 
 // outcome is what one gormloader call returned.
 type outcome struct {
-	rows reflect.Value // []T (Load), or *T (LoadOne)
-	n    int64         // Count
+	rows reflect.Value // []T (Load, LoadPage), or *T (LoadOne)
+	n    int64         // Count, LoadPage's TotalCount
+	more bool          // LoadPage's HasNextPage
 	err  error
 }
 
@@ -504,6 +505,8 @@ func (x *run) call(s *step, parent any) (o outcome) {
 			res, err = s.rel.target.loadOne(x.p.ctx, x.db(), parent, s.rel.field, s.v.options())
 		case callCount:
 			o.n, err = gormloader.Count(x.p.ctx, x.db(), parent, s.rel.field, s.v.options()...)
+		case callPage:
+			res, o.more, o.n, err = s.rel.target.page(x.p.ctx, x.db(), parent, s.rel.field, s.v.limit, s.v.pageOptions())
 		}
 		if res != nil {
 			o.rows = reflect.ValueOf(res)
@@ -777,6 +780,10 @@ func (x *run) compare(s *step, row reflect.Value, o outcome) {
 	} else if !got.IsValid() {
 		got = reflect.MakeSlice(reflect.SliceOf(s.rel.target.typ), 0, 0)
 	}
+	if s.call == callPage {
+		x.comparePage(s, row, o, all, ordered, where)
+		return
+	}
 	one := s.call == callLoadOne || !s.rel.many()
 	limit := s.v.limit
 	if one {
@@ -801,6 +808,35 @@ func (x *run) compare(s *step, row reflect.Value, o outcome) {
 		if d := diffSet(got, all); d != "" {
 			x.errorf("%s\n%s (no order: compared as multisets)\ngormloader: %s\nnaive:      %s", where(), d, jsonList(got), jsonList(all))
 		}
+	}
+}
+
+// comparePage checks a LoadPage of s.v.limit rows against the naive rows
+// (all, and ordered by s.v.order if it has one; without one the page is by
+// primary key, so any rows of the naive result): TotalCount is the naive
+// count, HasNextPage whether it exceeds the size, and the rows the first
+// size of the order.
+func (x *run) comparePage(s *step, row reflect.Value, o outcome, all, ordered reflect.Value, where func() string) {
+	size := s.v.limit
+	if want := int64(all.Len()); o.n != want {
+		x.errorf("%s\nTotalCount = %d, naive rows %d", where(), o.n, want)
+	}
+	if want := all.Len() > size; o.more != want {
+		x.errorf("%s\nHasNextPage = %v with %d naive rows and a page of %d", where(), o.more, all.Len(), size)
+	}
+	got := o.rows
+	if !got.IsValid() || got.IsNil() {
+		got = reflect.MakeSlice(reflect.SliceOf(s.rel.target.typ), 0, 0)
+	}
+	if s.v.order != "" {
+		want := ordered.Slice(0, min(size, ordered.Len()))
+		if d := diffSeq(got, want); d != "" {
+			x.errorf("%s\n%s (ordered page: compared as sequences)\ngormloader: %s\nnaive:      %s", where(), d, jsonList(got), jsonList(want))
+		}
+		return
+	}
+	if want := min(size, all.Len()); got.Len() != want || !subset(got, all) {
+		x.errorf("%s\n%d rows, want %d of the naive rows\ngormloader: %s\nnaive (all): %s", where(), got.Len(), want, jsonList(got), jsonList(all))
 	}
 }
 

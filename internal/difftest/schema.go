@@ -12,6 +12,7 @@ import (
 	"gorm.io/gorm/schema"
 
 	"github.com/ormloader/ormloader/gormloader"
+	"github.com/ormloader/ormloader/relations"
 )
 
 // Schema is a set of GORM models to test, as the generated packages declare
@@ -27,12 +28,13 @@ type Schema struct {
 }
 
 // Model binds a model type to gormloader's generic functions, instantiated
-// with it: Load[T] and LoadOne[T] for relations whose target it is, ByID[T]
-// and ByIDs[T]. Make one with ModelOf.
+// with it: Load[T], LoadOne[T] and LoadPage[T] for relations whose target
+// it is, ByID[T] and ByIDs[T]. Make one with ModelOf.
 type Model struct {
 	typ     reflect.Type
 	load    func(ctx context.Context, db *gorm.DB, parent any, rel string, opts []gormloader.LoadOption) (any, error)
 	loadOne func(ctx context.Context, db *gorm.DB, parent any, rel string, opts []gormloader.LoadOption) (any, error)
+	page    func(ctx context.Context, db *gorm.DB, parent any, rel string, size int, opts []gormloader.LoadOption) (rows any, more bool, total int64, err error)
 	byID    func(ctx context.Context, db *gorm.DB, id []any) (any, error)
 	byIDs   func(ctx context.Context, db *gorm.DB, ids []any) (any, error)
 }
@@ -46,6 +48,10 @@ func ModelOf[T any]() Model {
 		},
 		loadOne: func(ctx context.Context, db *gorm.DB, parent any, rel string, opts []gormloader.LoadOption) (any, error) {
 			return gormloader.LoadOne[T](ctx, db, parent, rel, opts...)
+		},
+		page: func(ctx context.Context, db *gorm.DB, parent any, rel string, size int, opts []gormloader.LoadOption) (any, bool, int64, error) {
+			p, err := gormloader.LoadPage[T](ctx, db, parent, rel, size, opts...)
+			return p.Rows, p.HasNextPage, p.TotalCount, err
 		},
 		byID: func(ctx context.Context, db *gorm.DB, id []any) (any, error) {
 			return gormloader.ByID[T](ctx, db, id...)
@@ -92,6 +98,11 @@ type relMeta struct {
 }
 
 func (r *relMeta) kind() schema.RelationshipType { return r.rel.Type }
+
+// pageable reports whether gormloader.LoadPage takes the relation: its
+// parent key has at most relations.MaxKeyColumns-2 columns (the page's
+// count and position are read as parts of a row's key).
+func (r *relMeta) pageable() bool { return len(r.parentKey) <= relations.MaxKeyColumns-2 }
 
 // many reports whether the relation is to-many.
 func (r *relMeta) many() bool { return r.rel.Type == schema.HasMany || r.rel.Type == schema.Many2Many }

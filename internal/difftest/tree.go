@@ -18,10 +18,11 @@ const (
 	callLoad method = iota
 	callLoadOne
 	callCount
+	callPage // LoadPage, of v.limit rows
 )
 
 func (m method) String() string {
-	return [...]string{"Load", "LoadOne", "Count"}[m]
+	return [...]string{"Load", "LoadOne", "Count", "LoadPage"}[m]
 }
 
 // variant is a load's options, kept as data to build both the gormloader
@@ -34,15 +35,21 @@ type variant struct {
 }
 
 func (v variant) options() []gormloader.LoadOption {
+	opts := v.pageOptions()
+	if v.limit > 0 {
+		opts = append(opts, gormloader.Limit(v.limit))
+	}
+	return opts
+}
+
+// pageOptions are the options of a LoadPage of v.limit rows.
+func (v variant) pageOptions() []gormloader.LoadOption {
 	var opts []gormloader.LoadOption
 	if v.where != "" {
 		opts = append(opts, gormloader.Where(v.where, v.args...))
 	}
 	if v.order != "" {
 		opts = append(opts, gormloader.Order(v.order))
-	}
-	if v.limit > 0 {
-		opts = append(opts, gormloader.Limit(v.limit))
 	}
 	return opts
 }
@@ -184,13 +191,21 @@ func (g *treeGen) level(m *modelMeta, depth int) []*step {
 		switch {
 		case g.chance(0.15):
 			s.call = callCount
+		case rel.many() && rel.pageable() && g.chance(0.15):
+			s.call = callPage
 		case !rel.many() && g.chance(0.8), rel.many() && g.chance(0.1):
 			s.call = callLoadOne
 		}
 		s.v = g.variant(rel.target, rel.kind() == schema.Many2Many)
-		if s.call == callCount {
+		switch {
+		case s.call == callCount:
 			s.v.order = ""
-		} else {
+		case s.call == callPage:
+			s.v.limit = g.r.IntN(4) // the page's size, 0 too
+			if i == 0 || g.chance(0.5) {
+				s.children = g.level(rel.target, depth-1)
+			}
+		default:
 			if g.chance(0.3) {
 				s.v.limit = 1 + g.r.IntN(3)
 			}
