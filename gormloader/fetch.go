@@ -281,16 +281,22 @@ func (l *Loader) fetchJoined(ctx context.Context, r *relation, p relations.Part,
 	default:
 		q = q.Select(sel)
 	}
-	types := make([]reflect.Type, len(r.joinFields))
-	for i, f := range r.joinFields {
-		types[i] = f.FieldType
-	}
-	dest := reflect.New(reflect.SliceOf(t))
-	dest.Elem().Set(r.rowsSlice(len(chunk), v.Limit))
+	return l.scanKeyed(ctx, r, q, len(chunk), v.Limit, r.keyTypes())
+}
+
+// scanKeyed runs q for chunk keys of r (at most limit rows each, 0 for no
+// limit) and returns the target rows and,
+// per row, the key of its ol_k0, ol_k1, ... columns (of the types given),
+// which GORM's scan of the model does not see: keyedRows takes them aside
+// and matches them to the rows by primary key after the Query callbacks.
+func (l *Loader) scanKeyed(ctx context.Context, r *relation, q *gorm.DB, chunk, limit int, types []reflect.Type) (reflect.Value, []relations.Key, error) {
+	t := r.target.ModelType
 	tm, err := l.model(t)
 	if err != nil {
 		return reflect.Value{}, nil, err
 	}
+	dest := reflect.New(reflect.SliceOf(t))
+	dest.Elem().Set(r.rowsSlice(chunk, limit))
 	var kr *keyedRows
 	err = runOwn(q, dest.Interface(), func(db *gorm.DB, rows *sql.Rows) {
 		cols, err := rows.Columns()
@@ -323,7 +329,7 @@ func (l *Loader) fetchJoined(ctx context.Context, r *relation, p relations.Part,
 	if err != nil {
 		return reflect.Value{}, nil, fmt.Errorf("gormloader: %s: %w", r.Name, err)
 	}
-	r.observeRows(len(chunk), rows.Len())
+	r.observeRows(chunk, rows.Len())
 	return rows, keys, nil
 }
 

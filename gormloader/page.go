@@ -2,7 +2,6 @@ package gormloader
 
 import (
 	"context"
-	"database/sql"
 	"fmt"
 	"reflect"
 	"slices"
@@ -345,7 +344,6 @@ func (l *Loader) fetchPages(ctx context.Context, sets *relations.Sets, r *relati
 // callbacks.
 func (l *Loader) fetchPageChunk(ctx context.Context, r *relation, p relations.Part, chunk []relations.Key) (reflect.Value, []relations.Key, []pageRow, error) {
 	v := p.Variant
-	t := r.target.ModelType
 	types := r.keyTypes()
 	n := len(types)
 	types = append(types, reflect.TypeFor[int64](), reflect.TypeFor[int64]())
@@ -355,43 +353,9 @@ func (l *Loader) fetchPageChunk(ctx context.Context, r *relation, p relations.Pa
 	} else {
 		q = l.windowPage(ctx, r, p, chunk, n)
 	}
-	tm, err := l.model(t)
+	rows, full, err := l.scanKeyed(ctx, r, q, len(chunk), v.Limit, types)
 	if err != nil {
 		return reflect.Value{}, nil, nil, err
-	}
-	dest := reflect.New(reflect.SliceOf(t))
-	dest.Elem().Set(r.rowsSlice(len(chunk), v.Limit))
-	var kr *keyedRows
-	err = runOwn(q, dest.Interface(), func(db *gorm.DB, rows *sql.Rows) {
-		cols, err := rows.Columns()
-		if err != nil {
-			db.AddError(err)
-			return
-		}
-		at, err := keyColumns(cols, len(types))
-		if err != nil {
-			db.AddError(err)
-			return
-		}
-		pkAt, err := pkColumns(cols, tm.pkCols)
-		if err != nil {
-			db.AddError(err)
-			return
-		}
-		kr = &keyedRows{Rows: rows, at: at, types: types, pkAt: pkAt}
-		gorm.Scan(kr, db, 0)
-		db.AddError(kr.err)
-	})
-	if err != nil {
-		return reflect.Value{}, nil, nil, err
-	}
-	if kr == nil {
-		return reflect.Value{}, nil, nil, ErrQueryReplaced
-	}
-	rows := dest.Elem()
-	full, err := kr.keysOf(ctx, tm, rows)
-	if err != nil {
-		return reflect.Value{}, nil, nil, fmt.Errorf("gormloader: %s: %w", r.Name, err)
 	}
 	keys := make([]relations.Key, len(full))
 	info := make([]pageRow, len(full))
@@ -409,6 +373,5 @@ func (l *Loader) fetchPageChunk(ctx context.Context, r *relation, p relations.Pa
 		}
 		info[i] = pageRow{total: total, pos: pos}
 	}
-	r.observeRows(len(chunk), rows.Len())
 	return rows, keys, info, nil
 }
