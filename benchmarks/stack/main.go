@@ -28,11 +28,53 @@
 // the numbers are the server's. It prints a Markdown table, then how
 // ormloader compares with the others.
 //
+// With -rtt (a comma-separated list of round-trip times, Go durations:
+// -rtt 0,500us,2ms), it measures instead how the variants fare when every
+// statement pays a network round trip: for each rtt above 0, the PostgreSQL
+// DSN is rewritten to a TCP proxy on 127.0.0.1 (a random port) that
+// forwards to the real server and delays every chunk of bytes by rtt/2 in
+// each direction, as latency, not as a bandwidth limit (bench.Proxy); rtt 0
+// connects directly. For each rtt, new schemas are created, migrated and
+// seeded through the proxy and dropped after, and the proxy is closed. It
+// runs on PostgreSQL only: SQLite, in-process, has no round trips, so
+// sqlite3 in -dialects is ignored (and -rtt without postgres in -dialects
+// is an error). It measures the variants dataloadgen, eager loading
+// (Preload, With..., CollectFields) and ormloader, not naive (a statement
+// per parent: a thousand round trips per depth-3 request, 2 s at 2 ms) nor
+// graph-gophers (its 16 ms wait per level), and only sequential requests:
+// no concurrent clients, no throughput.
+//
+// The RTT table has a row per rtt, query, ORM and variant: statements per
+// request (the fewest–the most), round trips per request (the median, then
+// the fewest–the most if they differ; "–" at rtt 0, which has no proxy),
+// p50, p99, and on ormloader's row its p50 divided by each eager variant's.
+// A round trip is a flight from client to server: the proxy counts how many
+// times a client connection starts sending after the server's answer
+// reached it (on a new connection, its first message too), summed over the
+// request's connections, so statements run at the same time on several
+// connections count a round trip each although the request waits for them
+// together. The round trips a request waits for one after the other show
+// at a long rtt: (p50 − p50 at rtt 0) / rtt, e.g. with -rtt 0,50ms. pgx
+// (its default statement cache) makes the first run of a SQL text on a
+// connection two round trips (prepare, then execute), and pings a
+// connection taken from the pool after a second idle (one more; see
+// TestProxyPostgres): the warm-up absorbs them for the variants whose SQL
+// is the same every request, not for dataloadgen, whose batches, cut by its
+// 1 ms wait, come in sizes (IN lists) a connection has not prepared yet.
+//
+// Sizing of -rtt: each cell (rtt, query, ORM, variant) is the sequential
+// budget of -requests and -time (by default up to 200 requests or 3 s, at
+// least 20), after a check request and 3 warm-up ones; with the default
+// data set and the three round-trip times of the example below, 3 × 28
+// cells and three seedings took 4¼ minutes on 2 cores (-rounds 3, steadier
+// on a busy machine, about three times as long).
+//
 //	go run ./benchmarks/stack                      # SQLite and PostgreSQL, several minutes
 //	go run ./benchmarks/stack -dialects sqlite3    # SQLite only
 //	go run ./benchmarks/stack -dialects sqlite3 -run 'tracks-album|reached-again'  # two queries on SQLite, 2½ minutes
 //	go run ./benchmarks/stack -rounds 3            # each variant 3 times round-robin, the median: steadier
 //	go run ./benchmarks/stack -run 'sqlite3/depth-3/gorm/ormloader' -cpuprofile cpu.out
+//	go run ./benchmarks/stack -dialects postgres -rtt 0,500us,2ms   # with 0.5 and 2 ms round trips, 4-5 minutes
 package main
 
 import (
@@ -77,6 +119,7 @@ var queries = []query{
 
 type config struct {
 	dsn        string
+	rtts       []time.Duration // -rtt; nil: the normal table, no proxy
 	dialects   []string
 	run        *regexp.Regexp
 	budget     bench.Budget
@@ -121,6 +164,7 @@ func parseFlags(args []string) (config, error) {
 	fs.IntVar(&cfg.size.Members, "members", 4, "members per band")
 	fs.StringVar(&cfg.cpuProfile, "cpuprofile", "", "write a CPU profile of the measurements to this file")
 	fs.StringVar(&cfg.memProfile, "memprofile", "", "write an allocation profile to this file at the end")
+	rtts := fs.String("rtt", "", "round-trip times, comma-separated (e.g. 0,500us,2ms): measure PostgreSQL through a loopback proxy that delays each direction by rtt/2 (0: directly), for the variants dataloadgen, eager and ormloader, without concurrent clients")
 	if err := fs.Parse(args); err != nil {
 		return cfg, err
 	}
@@ -133,6 +177,20 @@ func parseFlags(args []string) (config, error) {
 		}
 		cfg.dialects = append(cfg.dialects, d)
 	}
+	if *rtts != "" {
+		for _, s := range strings.Split(*rtts, ",") {
+			rtt, err := time.ParseDuration(strings.TrimSpace(s))
+			if err != nil || rtt < 0 {
+				return cfg, fmt.Errorf("-rtt: %q is not a round-trip time (0, 500us, 2ms)", s)
+			}
+			cfg.rtts = append(cfg.rtts, rtt)
+		}
+		// The proxy is TCP: SQLite, in-process, has no round trips.
+		if !slices.Contains(cfg.dialects, bench.Postgres) {
+			return cfg, errors.New("-rtt measures PostgreSQL only: run it with -dialects postgres")
+		}
+		cfg.dialects = []string{bench.Postgres}
+	}
 	var err error
 	cfg.run, err = regexp.Compile(*runPattern)
 	return cfg, err
@@ -140,8 +198,10 @@ func parseFlags(args []string) (config, error) {
 
 // row is a measured variant.
 type row struct {
-	dialect, query string
-	variant        bench.Variant
+	dialect string
+	rtt     time.Duration // -rtt's round-trip time; 0 outside RTT mode
+	query   string
+	variant bench.Variant
 	bench.Result
 }
 
@@ -162,6 +222,30 @@ func run(ctx context.Context, cfg config, w io.Writer) error {
 			return fmt.Errorf("PostgreSQL (-dsn): %w; run on SQLite only with -dialects sqlite3", err)
 		}
 	}
+	measure := measureTable
+	if cfg.rtts != nil {
+		measure = measureRTT
+	}
+	rows, err := measure(ctx, cfg, w)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintln(w)
+	summarize(w, rows, cfg.rtts != nil)
+	if cfg.memProfile != "" {
+		f, err := os.Create(cfg.memProfile)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		return pprof.Lookup("allocs").WriteTo(f, 0)
+	}
+	return nil
+}
+
+// measureTable measures every variant on every dialect and query, printing
+// the table row by row.
+func measureTable(ctx context.Context, cfg config, w io.Writer) ([]row, error) {
 	fmt.Fprintf(w, "%s, GOMAXPROCS=%d, %s/%s; %d bands; sequential: up to %d requests or %v; %d clients for %v; %d round(s), median p50\n\n",
 		runtime.Version(), runtime.GOMAXPROCS(0), runtime.GOOS, runtime.GOARCH, cfg.size.Bands,
 		cfg.budget.Requests, cfg.budget.Time, cfg.budget.Clients, cfg.budget.ConcTime, cfg.rounds)
@@ -175,7 +259,7 @@ func run(ctx context.Context, cfg config, w io.Writer) error {
 		}
 		err := withVariants(ctx, dsn, cfg.size, func(variants []bench.Variant) error {
 			for _, q := range queries {
-				qrows, err := measureQuery(ctx, cfg, w, dialect, q, variants)
+				qrows, err := measureQuery(ctx, cfg, func(r row) { printRow(w, r) }, dialect, 0, q, variants)
 				if err != nil {
 					return err
 				}
@@ -184,26 +268,16 @@ func run(ctx context.Context, cfg config, w io.Writer) error {
 			return nil
 		})
 		if err != nil {
-			return err
+			return rows, err
 		}
 	}
-	fmt.Fprintln(w)
-	summarize(w, rows)
-	if cfg.memProfile != "" {
-		f, err := os.Create(cfg.memProfile)
-		if err != nil {
-			return err
-		}
-		defer f.Close()
-		return pprof.Lookup("allocs").WriteTo(f, 0)
-	}
-	return nil
+	return rows, nil
 }
 
 // measureQuery checks that the variants that cfg.run selects return the
 // same response to q, then measures each cfg.rounds times, round-robin, and
-// prints and returns the round with the median p50 of each.
-func measureQuery(ctx context.Context, cfg config, w io.Writer, dialect string, q query, variants []bench.Variant) ([]row, error) {
+// prints (with emit) and returns the round with the median p50 of each.
+func measureQuery(ctx context.Context, cfg config, emit func(row), dialect string, rtt time.Duration, q query, variants []bench.Variant) ([]row, error) {
 	var selected []bench.Variant
 	var want string // the first variant's response, which every other must equal
 	for _, v := range variants {
@@ -236,8 +310,8 @@ func measureQuery(ctx context.Context, cfg config, w io.Writer, dialect string, 
 			results[i] = append(results[i], res)
 			if round == cfg.rounds-1 {
 				slices.SortFunc(results[i], func(a, b bench.Result) int { return cmp.Compare(a.P50, b.P50) })
-				r := row{dialect, q.name, v, results[i][len(results[i])/2]}
-				printRow(w, r)
+				r := row{dialect, rtt, q.name, v, results[i][len(results[i])/2]}
+				emit(r)
 				rows = append(rows, r)
 			}
 		}
@@ -306,15 +380,21 @@ func printRow(w io.Writer, r row) {
 
 func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
 
-// summarize writes, for every database, query and ORM, how ormloader
-// compares with eager loading (statements, p50) and with the two
-// dataloader libraries (p50): the goals of the benchmark.
-func summarize(w io.Writer, rows []row) {
-	type group struct{ dialect, query, orm string }
+// summarize writes, for every database (and round-trip time in RTT mode),
+// query and ORM, how ormloader compares with eager loading (statements,
+// p50) and with the two dataloader libraries (p50): the goals of the
+// benchmark.
+func summarize(w io.Writer, rows []row, rttMode bool) {
+	type group struct {
+		dialect string
+		rtt     time.Duration
+		query   string
+		orm     string
+	}
 	byGroup := make(map[group]map[string]row)
 	var order []group
 	for _, r := range rows {
-		g := group{r.dialect, r.query, r.variant.ORM}
+		g := group{r.dialect, r.rtt, r.query, r.variant.ORM}
 		if byGroup[g] == nil {
 			byGroup[g] = make(map[string]row)
 			order = append(order, g)
@@ -340,7 +420,11 @@ func summarize(w io.Writer, rows []row) {
 			}
 		}
 		if len(parts) > 0 {
-			fmt.Fprintf(w, "- %s, %s, %s: ormloader %s\n", g.dialect, g.query, g.orm, strings.Join(parts, "; "))
+			db := g.dialect
+			if rttMode {
+				db += " rtt " + formatRTT(g.rtt)
+			}
+			fmt.Fprintf(w, "- %s, %s, %s: ormloader %s\n", db, g.query, g.orm, strings.Join(parts, "; "))
 		}
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"context"
 	"os"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -168,5 +169,74 @@ func TestRun(t *testing.T) {
 	}
 	if n, want := strings.Count(out.String(), "\n| sqlite3 |"), len(queries)*3*2; n != want {
 		t.Errorf("%d rows, want %d (%d queries × 3 variants × 2 ORMs):\n%s", n, want, len(queries), out.String())
+	}
+}
+
+// TestParseFlagsRTT checks -rtt: a list of durations, PostgreSQL only.
+func TestParseFlagsRTT(t *testing.T) {
+	cfg, err := parseFlags([]string{"-rtt", "0,500us, 2ms"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := []time.Duration{0, 500 * time.Microsecond, 2 * time.Millisecond}; !slices.Equal(cfg.rtts, want) {
+		t.Errorf("rtts %v, want %v", cfg.rtts, want)
+	}
+	if !slices.Equal(cfg.dialects, []string{bench.Postgres}) {
+		t.Errorf("dialects %v with -rtt, want postgres only", cfg.dialects)
+	}
+	if cfg, err := parseFlags(nil); err != nil || cfg.rtts != nil {
+		t.Errorf("no -rtt: rtts %v, %v", cfg.rtts, err)
+	}
+	for _, args := range [][]string{
+		{"-rtt", "-1ms"},
+		{"-rtt", "2"},
+		{"-rtt", "1ms", "-dialects", "sqlite3"},
+	} {
+		if _, err := parseFlags(args); err == nil {
+			t.Errorf("%q: no error", args)
+		}
+	}
+}
+
+// TestRunRTT runs the RTT mode on the small data set, rtt 0 and 2 ms, for
+// eager loading and ormloader, and checks the table: statements and round
+// trips of depth-3 (one per level, and as many round trips: the statements
+// of a level-by-level load are sequential), the ratio column, the summary.
+func TestRunRTT(t *testing.T) {
+	dsn := os.Getenv("ORMLOADER_TEST_POSTGRES_DSN")
+	if dsn == "" {
+		t.Skip("ORMLOADER_TEST_POSTGRES_DSN is not set")
+	}
+	cfg := config{
+		dsn:      dsn,
+		dialects: []string{bench.Postgres},
+		rtts:     []time.Duration{0, 2 * time.Millisecond},
+		run:      regexp.MustCompile(`/(naive|Preload|With\.\.\.|ormloader)$`),
+		budget:   bench.Budget{Time: time.Millisecond, Requests: 1, Clients: 2, ConcTime: 10 * time.Millisecond},
+		rounds:   1,
+		size:     small,
+	}
+	var out bytes.Buffer
+	if err := run(t.Context(), cfg, &out); err != nil {
+		t.Fatal(err)
+	}
+	checkNoProxyGoroutines(t) // the run closed its proxy
+	for _, want := range []string{
+		"| 0 | depth-3 | gorm | Preload | 3 | – | ",
+		"| 2ms | depth-3 | gorm | Preload | 3 | 3 | ",
+		"| 2ms | depth-3 | ent | With... | 3 | 3 | ",
+		"| 2ms | depth-3 | gorm | **ormloader** | 3 | 3",
+		"| 2ms | depth-3 | ent | **ormloader** | 3 | 3",
+		" (Preload) |\n",
+		" (With...) |\n",
+		"- postgres rtt 2ms, depth-3, gorm: ormloader 3 statements (Preload: 3), p50 ",
+	} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("no %q in the output:\n%s", want, out.String())
+		}
+	}
+	// naive is not measured with -rtt, whatever -run says.
+	if n, want := strings.Count(out.String(), "\n| "), 2+2*len(queries)*2*2; n != want {
+		t.Errorf("%d table lines, want %d (header, 2 rtts × %d queries × 2 variants × 2 ORMs):\n%s", n, want, len(queries), out.String())
 	}
 }

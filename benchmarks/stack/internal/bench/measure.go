@@ -19,7 +19,7 @@ import (
 type Budget struct {
 	Time     time.Duration // sequential requests: at most this long...
 	Requests int           // ...and at most this many, but at least MinRequests
-	Clients  int           // concurrent clients for the throughput
+	Clients  int           // concurrent clients for the throughput (0: no throughput)
 	ConcTime time.Duration // how long they send requests
 }
 
@@ -44,6 +44,11 @@ type Result struct {
 	Allocs, Bytes      float64       // per sequential request (runtime.MemStats delta / requests)
 	Throughput         float64       // requests per second with Budget.Clients clients
 	ConcStmts          float64       // mean statements per request under concurrency
+
+	// Round trips per sequential request, counted by the proxies of
+	// StartProxy (RoundTrips; 0 without a proxy): the median, the fewest
+	// and the most.
+	RoundTrips, MinRoundTrips, MaxRoundTrips int64
 }
 
 // Request sends query to h in-process and returns the response body, or an
@@ -90,8 +95,9 @@ func Body(query string) []byte {
 }
 
 // Measure runs query against h: sequential requests for the statements,
-// latencies, CPU time and allocations, then b.Clients concurrent clients for
-// the throughput. It stops early with ctx's error.
+// round trips, latencies, CPU time and allocations, then b.Clients
+// concurrent clients for the throughput (none if b.Clients is 0). It stops
+// early with ctx's error.
 func Measure(ctx context.Context, h http.Handler, query string, b Budget) (Result, error) {
 	body := Body(query)
 	for range 3 { // warm up: connections, caches, the query cache
@@ -101,6 +107,7 @@ func Measure(ctx context.Context, h http.Handler, query string, b Budget) (Resul
 	}
 	var r Result
 	lat := make([]time.Duration, 0, b.Requests)
+	var trips []int64
 	runtime.GC()
 	var m0, m1 runtime.MemStats
 	runtime.ReadMemStats(&m0)
@@ -110,11 +117,12 @@ func Measure(ctx context.Context, h http.Handler, query string, b Budget) (Resul
 		if err := ctx.Err(); err != nil {
 			return r, err
 		}
-		s0, t0 := Statements(), time.Now()
+		s0, rt0, t0 := Statements(), RoundTrips(), time.Now()
 		if _, err := Request(h, body); err != nil {
 			return r, err
 		}
 		lat = append(lat, time.Since(t0))
+		trips = append(trips, RoundTrips()-rt0)
 		n := Statements() - s0
 		if len(lat) == 1 || n < r.MinStmts {
 			r.MinStmts = n
@@ -130,6 +138,11 @@ func Measure(ctx context.Context, h http.Handler, query string, b Budget) (Resul
 	slices.Sort(lat)
 	r.P50 = percentile(lat, 50)
 	r.P99 = percentile(lat, 99)
+	slices.Sort(trips)
+	r.RoundTrips, r.MinRoundTrips, r.MaxRoundTrips = trips[len(trips)/2], trips[0], trips[len(trips)-1]
+	if b.Clients == 0 {
+		return r, nil
+	}
 
 	var (
 		wg       sync.WaitGroup
