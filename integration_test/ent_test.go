@@ -70,6 +70,9 @@ type entCase struct {
 	query      string
 	vars       map[string]any
 	statements int // ormloader's: root query + one per relation and variant per level
+	// primed, if not 0, is the count when a to-one load finds its row
+	// primed by a batch of the same level that ended first (timing)
+	primed int
 }
 
 func runEntCases(t *testing.T, orm, naive *server, cases []entCase) {
@@ -78,7 +81,9 @@ func runEntCases(t *testing.T, orm, naive *server, cases []entCase) {
 			got, want := orm.post(t, c.query, c.vars), naive.post(t, c.query, c.vars)
 			wantNoErrors(t, got)
 			sameResponse(t, got, want)
-			wantStatements(t, got, c.statements)
+			if n := got.Extensions.Stats.Statements; c.primed == 0 || n != c.primed {
+				wantStatements(t, got, c.statements)
+			}
 			t.Logf("statements: ormloader %d, naive %d", got.Extensions.Stats.Statements, want.Extensions.Stats.Statements)
 		})
 	}
@@ -133,7 +138,8 @@ func testEntReads(t *testing.T, orm, naive *server) {
 		query: `{ search(text: "O", first: 3) { __typename ... on Node { id } ...bandFields
 			... on Album { title band { name } } ... on Track { title album { title } } } }
 			fragment bandFields on Band { name label { name } albumPage(first: 1) { totalCount } }`,
-		statements: 6, // 3 searches, labels, album counts, tracks' albums; the albums' bands are among the bands found
+		statements: 6, // 3 searches, labels, album pages, tracks' albums; the albums' bands are among the bands found
+		primed:     5, // a track's album is a page's row, and the page came back first
 	}, {
 		name:       "aliased root fields",
 		query:      `{ a: band(id: 1) { name albums { title } } b: band(id: 2) { name albums { title } } }`,

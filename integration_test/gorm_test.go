@@ -56,6 +56,9 @@ func testGORMReads(t *testing.T, orm, naive *server) {
 		query      string
 		vars       map[string]any
 		statements int // ormloader's: root query + one per relation and variant per level
+		// primed, if not 0, is the count when a to-one load finds its row
+		// primed by a batch of the same level that ended first (timing)
+		primed int
 	}{{
 		name: "nested lists, depth 4",
 		query: `{ labels { name bands { name albums(first: 10) { totalCount edges { cursor node { title year
@@ -93,6 +96,7 @@ func testGORMReads(t *testing.T, orm, naive *server) {
 			... on Album { title band { name } } ... on Track { name album { title } } } }
 			fragment bandFields on Band { name label { name } albums(first: 1) { totalCount } }`,
 		statements: 7, // 3 searches, labels, album pages (first+1 rows, with the count), albums' bands, tracks' albums
+		primed:     6, // a track's album is a page's row, and the page came back first
 	}, {
 		name:       "aliased root fields",
 		query:      `{ a: band(id: 1) { name albums { totalCount } } b: band(id: 2) { name albums { totalCount } } }`,
@@ -102,7 +106,9 @@ func testGORMReads(t *testing.T, orm, naive *server) {
 			got, want := orm.post(t, c.query, c.vars), naive.post(t, c.query, c.vars)
 			wantNoErrors(t, got)
 			sameResponse(t, got, want)
-			wantStatements(t, got, c.statements)
+			if n := got.Extensions.Stats.Statements; c.primed == 0 || n != c.primed {
+				wantStatements(t, got, c.statements)
+			}
 			t.Logf("statements: ormloader %d, naive %d", got.Extensions.Stats.Statements, want.Extensions.Stats.Statements)
 		})
 	}
