@@ -190,6 +190,9 @@ func countStatement(ctx context.Context, query string) {
 	if l, _ := ctx.Value(loaderKey{}).(string); l != "" {
 		query = "[" + l + "] " + query
 	}
+	if strings.Contains(query, "= ANY(") {
+		coverKey("(statement) keys bound as one array", true)
+	}
 	p.mu.Lock()
 	p.stmts = append(p.stmts, query)
 	p.mu.Unlock()

@@ -10,6 +10,8 @@ import (
 
 	"gorm.io/gorm"
 	"gorm.io/gorm/schema"
+
+	"github.com/ormloader/ormloader/relations"
 )
 
 // dataset is the generated content of every table, as rows of column values
@@ -126,6 +128,10 @@ func (g *dataGen) size() int {
 		return 0
 	case x < 3:
 		return 1
+	case x == 19:
+		// Enough for a level's batch to reach relations.ArrayMinKeys
+		// keys: PostgreSQL then binds them as one array.
+		return 2*relations.ArrayMinKeys + g.r.IntN(20)
 	default:
 		return 2 + g.r.IntN(13)
 	}
@@ -206,6 +212,9 @@ func (g *dataGen) key(f *schema.Field, n int) any {
 		if isUUID(f) {
 			return fmt.Sprintf("%08x-%04x-4%03x-8%03x-%012x", g.r.Uint32(), g.r.Uint32()&0xffff,
 				g.r.Uint32()&0xfff, g.r.Uint32()&0xfff, g.r.Uint64()&0xffffffffffff)
+		}
+		if n > 12 { // two letters of five make 25 keys
+			return fmt.Sprintf("%c%c%c", 'a'+rune(g.r.IntN(5)), 'a'+rune(g.r.IntN(5)), 'a'+rune(g.r.IntN(5)))
 		}
 		return fmt.Sprintf("%c%c", 'a'+rune(g.r.IntN(5)), 'a'+rune(g.r.IntN(5)))
 	}
