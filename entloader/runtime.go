@@ -431,7 +431,7 @@ func (b *Batch[ID, N]) Hook(_ context.Context, spec *sqlgraph.QuerySpec) {
 	}
 	if b.Page && b.Dialect == dialect.Postgres {
 		if cast, ok := pgKeyType[ID](); ok {
-			if keys, ok := relations.ArrayLiteral(anys(b.Keys)); ok {
+			if keys, ok := relations.ArrayLiteral(b.Keys); ok {
 				b.lateralPage(spec, pred, cast, keys)
 				return
 			}
@@ -525,9 +525,9 @@ func (b *Batch[ID, N]) Hook(_ context.Context, spec *sqlgraph.QuerySpec) {
 // lateralPage is the page statement on PostgreSQL: per parent key, a
 // LATERAL subquery that reads the page's rows in order through the index
 // and stops at the row past the page, and one that counts; the window form
-// reads and sorts every row of every parent (measured in benchmarks/statements:
-// 3.5 ms against 18.6 ms, 35 ms with a cursor, when ten parents of a
-// hundred have 5 000 rows). The keys are one parameter, an array literal
+// reads and sorts every row of every parent (BENCHMARKS.md, statement
+// shapes: 3.8 against 19.2 ms, 4.0 against 35.7 with a cursor, when ten
+// parents of a hundred have 5 000 rows). The keys are one parameter, an array literal
 // (keys): one statement text whatever their number. With a cursor, each
 // parent's first row comes too, at position 0, to carry the count when no
 // row follows the cursor (without one, the page starts with that row):
@@ -607,22 +607,13 @@ func (b *Batch[ID, N]) lateralPage(spec *sqlgraph.QuerySpec, pred func(*sql.Sele
 // otherwise an IN list.
 func (b *Batch[ID, N]) keyIn(key string) *sql.Predicate {
 	if b.Dialect == dialect.Postgres && len(b.Keys) >= relations.ArrayMinKeys {
-		if lit, ok := relations.ArrayLiteral(anys(b.Keys)); ok {
+		if lit, ok := relations.ArrayLiteral(b.Keys); ok {
 			return sql.P(func(sb *sql.Builder) {
 				sb.WriteString(key + " = ANY(").Arg(lit).WriteString(")")
 			})
 		}
 	}
 	return sql.InValues(key, Values(b.Keys)...)
-}
-
-// anys returns ids as a []any.
-func anys[ID any](ids []ID) []any {
-	out := make([]any, len(ids))
-	for i, id := range ids {
-		out[i] = id
-	}
-	return out
 }
 
 // pgKeyType returns the PostgreSQL type of keys of type ID, if it is sure
@@ -776,15 +767,9 @@ func (b *Batch[ID, N]) GroupPage(kept []N, out map[ID]Page[N]) error {
 		k, r := b.rowKeys[i], b.rowPage[i]
 		p := out[k]
 		p.TotalCount = int(r.total)
-		switch {
-		case r.pos > size:
+		if r.pos > size {
 			p.HasNextPage = true
-		case r.pos > 0:
-			if alive != nil {
-				if _, ok := alive[n]; !ok {
-					break
-				}
-			}
+		} else if _, isAlive := alive[n]; r.pos > 0 && (alive == nil || isAlive) {
 			p.Nodes = append(p.Nodes, n)
 		}
 		out[k] = p

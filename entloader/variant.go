@@ -163,8 +163,9 @@ func Intern[P, O ~func(*sql.Selector)](dialectName, table string, v Variant[P, O
 	}
 	key := fmt.Sprintf("%s %#v | after %s %#v | %s %#v | limit %d", whereSQL, whereArgs, afterSQL, afterArgs, order, orderArgs, v.Limit)
 	mk := func() *Spec {
-		// A page states its cursor twice, and its order twice.
-		params := len(whereArgs) + 2*len(afterArgs) + 2*len(orderArgs)
+		// A page states its filter and its order up to three times (a
+		// count, the page, the row carrying the count), its cursor twice.
+		params := 3*len(whereArgs) + 2*len(afterArgs) + 3*len(orderArgs)
 		s := &Spec{key: key, order: order, orderArgs: orderArgs, params: params, Limit: v.Limit}
 		for _, p := range v.Where {
 			s.where = append(s.where, p)

@@ -67,7 +67,9 @@ func (v Variant) Params() int {
 		n++
 	}
 	if v.Page {
-		n += strings.Count(v.After, "?") // a page states its cursor twice
+		// A page states its cursor up to twice and its filter up to three
+		// times (a count, the page, the row carrying the count).
+		n += strings.Count(v.After, "?") + 2*strings.Count(v.Where, "?")
 	}
 	return n
 }

@@ -192,6 +192,15 @@ func TestVariant(t *testing.T) {
 	if a != b || a == c || a.Params() != 1 {
 		t.Fatalf("variant keys: %v %v %v", a, b, c)
 	}
+	// A page binds its filter up to three times and its cursor up to
+	// twice, besides its limit.
+	page := relations.Variant{Limit: 4, Where: "year > ?", After: "id > ?", Args: relations.MustKey(1990, 7), Page: true}
+	if n := page.Params(); n != 3+2+1 {
+		t.Errorf("page Params = %d, want 6", n)
+	}
+	if w, a := page.WhereArgs(), page.AfterArgs(); len(w) != 1 || w[0] != int64(1990) || len(a) != 1 || a[0] != int64(7) {
+		t.Errorf("WhereArgs %v, AfterArgs %v", w, a)
+	}
 }
 
 func TestInSQL(t *testing.T) {

@@ -70,13 +70,14 @@ const ArrayMinKeys = 20
 // type) whatever the driver: one statement text whatever the number of
 // keys. A driver.Valuer (a UUID) is written as its value. ok is false if a
 // value is neither an integer nor a string: bind those as a list.
-func ArrayLiteral(values []any) (lit string, ok bool) {
+func ArrayLiteral[V any](values []V) (lit string, ok bool) {
 	var b strings.Builder
 	b.WriteByte('{')
-	for i, v := range values {
+	for i, value := range values {
 		if i > 0 {
 			b.WriteByte(',')
 		}
+		v := any(value)
 		if valuer, isValuer := v.(driver.Valuer); isValuer {
 			var err error
 			if v, err = valuer.Value(); err != nil {
