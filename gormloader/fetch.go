@@ -386,15 +386,11 @@ func isIdent(s string) bool {
 // joinSelect returns the select list of a joined statement and the quoted
 // join-table key columns.
 func (l *Loader) joinSelect(r *relation) (sel, joinCols string) {
-	var b strings.Builder
-	b.WriteString(l.db.Statement.Quote(clause.Table{Name: r.Target.Name}))
-	b.WriteString(".*")
 	cols := make([]string, len(r.Keys))
 	for i, k := range r.Keys {
 		cols[i] = l.quote(r.Join.Name, k.To)
-		fmt.Fprintf(&b, ", %s AS %s%d", cols[i], aliasKey, i)
 	}
-	return b.String(), strings.Join(cols, ", ")
+	return l.keySelect(r, cols), strings.Join(cols, ", ")
 }
 
 func (l *Loader) joinSQL(r *relation) string {

@@ -112,22 +112,23 @@ func (r *relation) keyTypes() []reflect.Type {
 
 // keyed returns a query of r's target rows for the statement of a page,
 // with the join table joined for a many-to-many relation, the polymorphic
-// condition and the variant's Where, and the parent key column, quoted.
-func (l *Loader) keyed(ctx context.Context, r *relation, p relations.Part) (*gorm.DB, []string) {
-	q := l.session(ctx, p.Conn).Model(reflect.New(r.target.ModelType).Interface())
-	table := r.Target.Name
+// condition and the variant's Where; the table that holds the parent key,
+// and its columns, quoted.
+func (l *Loader) keyed(ctx context.Context, r *relation, p relations.Part) (q *gorm.DB, table string, cols []string) {
+	q = l.session(ctx, p.Conn).Model(reflect.New(r.target.ModelType).Interface())
+	table = r.Target.Name
 	if r.Kind == relations.ManyToMany {
 		q, table = q.Joins(l.joinSQL(r)), r.Join.Name
 	}
-	cols := make([]string, len(r.MatchColumns()))
+	cols = make([]string, len(r.MatchColumns()))
 	for i, c := range r.MatchColumns() {
 		cols[i] = l.quote(table, c)
 	}
-	return l.filtered(q, r, p.Variant), cols
+	return l.filtered(q, r, p.Variant), table, cols
 }
 
-// keySelect is the select list of a page's rows: the target's columns and
-// the parent key as ol_k0, ol_k1, ...
+// keySelect is the select list of rows read with their parent key: the
+// target's columns and the key's columns as ol_k0, ol_k1, ...
 func (l *Loader) keySelect(r *relation, cols []string) string {
 	var b strings.Builder
 	b.WriteString(l.db.Statement.Quote(clause.Table{Name: r.Target.Name}) + ".*")
@@ -141,11 +142,7 @@ func (l *Loader) keySelect(r *relation, cols []string) string {
 // keys PostgreSQL's form cannot cast): see fetchPageChunk.
 func (l *Loader) windowPage(ctx context.Context, r *relation, p relations.Part, chunk []relations.Key, n int) *gorm.DB {
 	v := p.Variant
-	q, cols := l.keyed(ctx, r, p)
-	table := r.Target.Name
-	if r.Kind == relations.ManyToMany {
-		table = r.Join.Name
-	}
+	q, table, cols := l.keyed(ctx, r, p)
 	q = q.Where(l.keyIn(r, table, chunk))
 	over := "OVER (PARTITION BY " + strings.Join(cols, ", ")
 	order := " ORDER BY " + l.limitOrder(r, v.Order)
@@ -155,7 +152,7 @@ func (l *Loader) windowPage(ctx context.Context, r *relation, p relations.Part, 
 		// SQLite buffers each partition for COUNT(*) OVER: a count of the
 		// rows the statement returns, through the index, costs half as
 		// much on large parents (benchmarks/statements).
-		count, _ := l.keyed(ctx, r, p)
+		count, _, _ := l.keyed(ctx, r, p)
 		for i, c := range cols {
 			count = count.Where(fmt.Sprintf("%s = %s.%s%d", c, aliasWindow, aliasKey, i))
 		}
@@ -194,7 +191,7 @@ func (l *Loader) lateralPage(ctx context.Context, r *relation, p relations.Part,
 	v := p.Variant
 	order := l.limitOrder(r, v.Order)
 	correlated := func() (*gorm.DB, string) {
-		q, cols := l.keyed(ctx, r, p)
+		q, _, cols := l.keyed(ctx, r, p)
 		return q.Where(cols[0] + " = ol_p.k"), cols[0]
 	}
 	count, _ := correlated()
