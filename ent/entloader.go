@@ -270,16 +270,32 @@ func (_m *Album) entloaderFillBand(v *Band) {
 
 // entloaderAlbumTracks loads the tracks edge of Album rows: one statement per batch.
 var entloaderAlbumTracks = entloader.NewLoader("Album.tracks", func(ctx context.Context, p entloader.Part, ids []int) (map[int][]*Track, error) {
-	cfg := entloaderConfig(ctx, p)
-	chunks, err := entloader.Chunks(cfg.driver.Dialect(), ids, p.Variant.Params())
+	out := make(map[int][]*Track, len(ids))
+	err := entloaderAlbumTracksBatches(ctx, p, ids, false, func(b *entloader.Batch[int, *Track], nodes []*Track) error {
+		return b.Group(nodes, out)
+	})
 	if err != nil {
 		return nil, err
 	}
-	out := make(map[int][]*Track, len(ids))
+	return out, nil
+})
+
+// entloaderAlbumTracksBatches runs the statements of a batch of the tracks edge of
+// Album rows (one per chunk of the bind limit; pages per parent if page)
+// and hands each chunk's rows to group.
+func entloaderAlbumTracksBatches(ctx context.Context, p entloader.Part, ids []int, page bool, group func(*entloader.Batch[int, *Track], []*Track) error) error {
+	cfg := entloaderConfig(ctx, p)
+	chunks, err := entloader.Chunks(cfg.driver.Dialect(), ids, p.Variant.Params())
+	if err != nil {
+		return err
+	}
 	for _, chunk := range chunks {
 		q := NewTrackClient(cfg).Query()
 		q.withFKs = true // so that the rows' own hidden-FK edges can use the primary-key loader
-		if v := p.Variant; v != nil {
+		switch v := p.Variant; {
+		case page:
+			q.Where(predicate.Track(v.Counted)) // the cursor and the order are the page statement's
+		case v != nil:
 			q.Where(predicate.Track(v.Filter))
 			if v.Limit <= 0 && v.HasOrder() {
 				q.Order(track.OrderOption(v.OrderBy))
@@ -290,9 +306,10 @@ var entloaderAlbumTracks = entloader.NewLoader("Album.tracks", func(ctx context.
 			Dialect: cfg.driver.Dialect(),
 			Keys:    chunk,
 			Variant: p.Variant,
+			Page:    page,
 		}
 		if err := q.prepareQuery(ctx); err != nil {
-			return nil, err
+			return err
 		}
 		nodes, err := withInterceptors[[]*Track](ctx, q, QuerierFunc(func(ctx context.Context, _ Query) (Value, error) {
 			rows, err := q.sqlAll(ctx, b.Hook)
@@ -302,14 +319,14 @@ var entloaderAlbumTracks = entloader.NewLoader("Album.tracks", func(ctx context.
 			return b.Rows(rows, nil), nil
 		}), q.inters)
 		if err != nil {
-			return nil, err
+			return err
 		}
-		if err := b.Group(nodes, out); err != nil {
-			return nil, err
+		if err := group(b, nodes); err != nil {
+			return err
 		}
 	}
-	return out, nil
-})
+	return nil
+}
 
 // entloaderAlbumTracksCount counts the tracks edge of Album rows: one statement per batch.
 var entloaderAlbumTracksCount = entloader.NewLoader("Album.tracks count", func(ctx context.Context, p entloader.Part, ids []int) (map[int]int, error) {
@@ -348,39 +365,12 @@ var entloaderAlbumTracksCount = entloader.NewLoader("Album.tracks count", func(c
 // entloaderAlbumTracksPage loads pages of the tracks edge of Album rows with their counts:
 // one statement per batch.
 var entloaderAlbumTracksPage = entloader.NewLoader("Album.tracks page", func(ctx context.Context, p entloader.Part, ids []int) (map[int]entloader.Page[*Track], error) {
-	cfg := entloaderConfig(ctx, p)
-	chunks, err := entloader.Chunks(cfg.driver.Dialect(), ids, p.Variant.Params())
+	out := make(map[int]entloader.Page[*Track], len(ids))
+	err := entloaderAlbumTracksBatches(ctx, p, ids, true, func(b *entloader.Batch[int, *Track], nodes []*Track) error {
+		return b.GroupPage(nodes, out)
+	})
 	if err != nil {
 		return nil, err
-	}
-	out := make(map[int]entloader.Page[*Track], len(ids))
-	for _, chunk := range chunks {
-		q := NewTrackClient(cfg).Query()
-		q.withFKs = true
-		q.Where(predicate.Track(p.Variant.Counted))
-		b := &entloader.Batch[int, *Track]{
-			Shape:   entloader.Shape{Table: track.Table, TargetPK: track.FieldID, KeyColumn: album.TracksColumn},
-			Dialect: cfg.driver.Dialect(),
-			Keys:    chunk,
-			Variant: p.Variant,
-			Page:    true,
-		}
-		if err := q.prepareQuery(ctx); err != nil {
-			return nil, err
-		}
-		nodes, err := withInterceptors[[]*Track](ctx, q, QuerierFunc(func(ctx context.Context, _ Query) (Value, error) {
-			rows, err := q.sqlAll(ctx, b.Hook)
-			if err != nil {
-				return nil, err
-			}
-			return b.Rows(rows, nil), nil
-		}), q.inters)
-		if err != nil {
-			return nil, err
-		}
-		if err := b.GroupPage(nodes, out); err != nil {
-			return nil, err
-		}
 	}
 	return out, nil
 })
@@ -499,16 +489,32 @@ func (_m *Album) TracksPage(ctx context.Context, v TrackVariant) (entloader.Page
 
 // entloaderAlbumReviews loads the reviews edge of Album rows: one statement per batch.
 var entloaderAlbumReviews = entloader.NewLoader("Album.reviews", func(ctx context.Context, p entloader.Part, ids []int) (map[int][]*Review, error) {
-	cfg := entloaderConfig(ctx, p)
-	chunks, err := entloader.Chunks(cfg.driver.Dialect(), ids, p.Variant.Params())
+	out := make(map[int][]*Review, len(ids))
+	err := entloaderAlbumReviewsBatches(ctx, p, ids, false, func(b *entloader.Batch[int, *Review], nodes []*Review) error {
+		return b.Group(nodes, out)
+	})
 	if err != nil {
 		return nil, err
 	}
-	out := make(map[int][]*Review, len(ids))
+	return out, nil
+})
+
+// entloaderAlbumReviewsBatches runs the statements of a batch of the reviews edge of
+// Album rows (one per chunk of the bind limit; pages per parent if page)
+// and hands each chunk's rows to group.
+func entloaderAlbumReviewsBatches(ctx context.Context, p entloader.Part, ids []int, page bool, group func(*entloader.Batch[int, *Review], []*Review) error) error {
+	cfg := entloaderConfig(ctx, p)
+	chunks, err := entloader.Chunks(cfg.driver.Dialect(), ids, p.Variant.Params())
+	if err != nil {
+		return err
+	}
 	for _, chunk := range chunks {
 		q := NewReviewClient(cfg).Query()
 		q.withFKs = true // so that the rows' own hidden-FK edges can use the primary-key loader
-		if v := p.Variant; v != nil {
+		switch v := p.Variant; {
+		case page:
+			q.Where(predicate.Review(v.Counted)) // the cursor and the order are the page statement's
+		case v != nil:
 			q.Where(predicate.Review(v.Filter))
 			if v.Limit <= 0 && v.HasOrder() {
 				q.Order(review.OrderOption(v.OrderBy))
@@ -519,9 +525,10 @@ var entloaderAlbumReviews = entloader.NewLoader("Album.reviews", func(ctx contex
 			Dialect: cfg.driver.Dialect(),
 			Keys:    chunk,
 			Variant: p.Variant,
+			Page:    page,
 		}
 		if err := q.prepareQuery(ctx); err != nil {
-			return nil, err
+			return err
 		}
 		nodes, err := withInterceptors[[]*Review](ctx, q, QuerierFunc(func(ctx context.Context, _ Query) (Value, error) {
 			rows, err := q.sqlAll(ctx, b.Hook)
@@ -531,14 +538,14 @@ var entloaderAlbumReviews = entloader.NewLoader("Album.reviews", func(ctx contex
 			return b.Rows(rows, nil), nil
 		}), q.inters)
 		if err != nil {
-			return nil, err
+			return err
 		}
-		if err := b.Group(nodes, out); err != nil {
-			return nil, err
+		if err := group(b, nodes); err != nil {
+			return err
 		}
 	}
-	return out, nil
-})
+	return nil
+}
 
 // entloaderAlbumReviewsCount counts the reviews edge of Album rows: one statement per batch.
 var entloaderAlbumReviewsCount = entloader.NewLoader("Album.reviews count", func(ctx context.Context, p entloader.Part, ids []int) (map[int]int, error) {
@@ -577,39 +584,12 @@ var entloaderAlbumReviewsCount = entloader.NewLoader("Album.reviews count", func
 // entloaderAlbumReviewsPage loads pages of the reviews edge of Album rows with their counts:
 // one statement per batch.
 var entloaderAlbumReviewsPage = entloader.NewLoader("Album.reviews page", func(ctx context.Context, p entloader.Part, ids []int) (map[int]entloader.Page[*Review], error) {
-	cfg := entloaderConfig(ctx, p)
-	chunks, err := entloader.Chunks(cfg.driver.Dialect(), ids, p.Variant.Params())
+	out := make(map[int]entloader.Page[*Review], len(ids))
+	err := entloaderAlbumReviewsBatches(ctx, p, ids, true, func(b *entloader.Batch[int, *Review], nodes []*Review) error {
+		return b.GroupPage(nodes, out)
+	})
 	if err != nil {
 		return nil, err
-	}
-	out := make(map[int]entloader.Page[*Review], len(ids))
-	for _, chunk := range chunks {
-		q := NewReviewClient(cfg).Query()
-		q.withFKs = true
-		q.Where(predicate.Review(p.Variant.Counted))
-		b := &entloader.Batch[int, *Review]{
-			Shape:   entloader.Shape{Table: review.Table, TargetPK: review.FieldID, KeyColumn: album.ReviewsColumn},
-			Dialect: cfg.driver.Dialect(),
-			Keys:    chunk,
-			Variant: p.Variant,
-			Page:    true,
-		}
-		if err := q.prepareQuery(ctx); err != nil {
-			return nil, err
-		}
-		nodes, err := withInterceptors[[]*Review](ctx, q, QuerierFunc(func(ctx context.Context, _ Query) (Value, error) {
-			rows, err := q.sqlAll(ctx, b.Hook)
-			if err != nil {
-				return nil, err
-			}
-			return b.Rows(rows, nil), nil
-		}), q.inters)
-		if err != nil {
-			return nil, err
-		}
-		if err := b.GroupPage(nodes, out); err != nil {
-			return nil, err
-		}
 	}
 	return out, nil
 })
@@ -865,15 +845,31 @@ func (_m *Band) entloaderFillLabel(v *Label) {
 
 // entloaderBandMembers loads the members edge of Band rows: one statement per batch.
 var entloaderBandMembers = entloader.NewLoader("Band.members", func(ctx context.Context, p entloader.Part, ids []int) (map[int][]*Person, error) {
-	cfg := entloaderConfig(ctx, p)
-	chunks, err := entloader.Chunks(cfg.driver.Dialect(), ids, p.Variant.Params())
+	out := make(map[int][]*Person, len(ids))
+	err := entloaderBandMembersBatches(ctx, p, ids, false, func(b *entloader.Batch[int, *Person], nodes []*Person) error {
+		return b.Group(nodes, out)
+	})
 	if err != nil {
 		return nil, err
 	}
-	out := make(map[int][]*Person, len(ids))
+	return out, nil
+})
+
+// entloaderBandMembersBatches runs the statements of a batch of the members edge of
+// Band rows (one per chunk of the bind limit; pages per parent if page)
+// and hands each chunk's rows to group.
+func entloaderBandMembersBatches(ctx context.Context, p entloader.Part, ids []int, page bool, group func(*entloader.Batch[int, *Person], []*Person) error) error {
+	cfg := entloaderConfig(ctx, p)
+	chunks, err := entloader.Chunks(cfg.driver.Dialect(), ids, p.Variant.Params())
+	if err != nil {
+		return err
+	}
 	for _, chunk := range chunks {
 		q := NewPersonClient(cfg).Query()
-		if v := p.Variant; v != nil {
+		switch v := p.Variant; {
+		case page:
+			q.Where(predicate.Person(v.Counted)) // the cursor and the order are the page statement's
+		case v != nil:
 			q.Where(predicate.Person(v.Filter))
 			if v.Limit <= 0 && v.HasOrder() {
 				q.Order(person.OrderOption(v.OrderBy))
@@ -884,9 +880,10 @@ var entloaderBandMembers = entloader.NewLoader("Band.members", func(ctx context.
 			Dialect: cfg.driver.Dialect(),
 			Keys:    chunk,
 			Variant: p.Variant,
+			Page:    page,
 		}
 		if err := q.prepareQuery(ctx); err != nil {
-			return nil, err
+			return err
 		}
 		nodes, err := withInterceptors[[]*Person](ctx, q, QuerierFunc(func(ctx context.Context, _ Query) (Value, error) {
 			rows, err := q.sqlAll(ctx, b.Hook)
@@ -896,14 +893,14 @@ var entloaderBandMembers = entloader.NewLoader("Band.members", func(ctx context.
 			return b.Rows(rows, func(n *Person) any { return n.ID }), nil
 		}), q.inters)
 		if err != nil {
-			return nil, err
+			return err
 		}
-		if err := b.Group(nodes, out); err != nil {
-			return nil, err
+		if err := group(b, nodes); err != nil {
+			return err
 		}
 	}
-	return out, nil
-})
+	return nil
+}
 
 // entloaderBandMembersCount counts the members edge of Band rows: one statement per batch.
 var entloaderBandMembersCount = entloader.NewLoader("Band.members count", func(ctx context.Context, p entloader.Part, ids []int) (map[int]int, error) {
@@ -942,38 +939,12 @@ var entloaderBandMembersCount = entloader.NewLoader("Band.members count", func(c
 // entloaderBandMembersPage loads pages of the members edge of Band rows with their counts:
 // one statement per batch.
 var entloaderBandMembersPage = entloader.NewLoader("Band.members page", func(ctx context.Context, p entloader.Part, ids []int) (map[int]entloader.Page[*Person], error) {
-	cfg := entloaderConfig(ctx, p)
-	chunks, err := entloader.Chunks(cfg.driver.Dialect(), ids, p.Variant.Params())
+	out := make(map[int]entloader.Page[*Person], len(ids))
+	err := entloaderBandMembersBatches(ctx, p, ids, true, func(b *entloader.Batch[int, *Person], nodes []*Person) error {
+		return b.GroupPage(nodes, out)
+	})
 	if err != nil {
 		return nil, err
-	}
-	out := make(map[int]entloader.Page[*Person], len(ids))
-	for _, chunk := range chunks {
-		q := NewPersonClient(cfg).Query()
-		q.Where(predicate.Person(p.Variant.Counted))
-		b := &entloader.Batch[int, *Person]{
-			Shape:   entloader.Shape{Table: person.Table, TargetPK: person.FieldID, JoinTable: band.MembersTable, JoinColumn: band.MembersPrimaryKey[1], KeyColumn: band.MembersPrimaryKey[0]},
-			Dialect: cfg.driver.Dialect(),
-			Keys:    chunk,
-			Variant: p.Variant,
-			Page:    true,
-		}
-		if err := q.prepareQuery(ctx); err != nil {
-			return nil, err
-		}
-		nodes, err := withInterceptors[[]*Person](ctx, q, QuerierFunc(func(ctx context.Context, _ Query) (Value, error) {
-			rows, err := q.sqlAll(ctx, b.Hook)
-			if err != nil {
-				return nil, err
-			}
-			return b.Rows(rows, func(n *Person) any { return n.ID }), nil
-		}), q.inters)
-		if err != nil {
-			return nil, err
-		}
-		if err := b.GroupPage(nodes, out); err != nil {
-			return nil, err
-		}
 	}
 	return out, nil
 })
@@ -1092,15 +1063,31 @@ func (_m *Band) MembersPage(ctx context.Context, v PersonVariant) (entloader.Pag
 
 // entloaderBandAlbums loads the albums edge of Band rows: one statement per batch.
 var entloaderBandAlbums = entloader.NewLoader("Band.albums", func(ctx context.Context, p entloader.Part, ids []int) (map[int][]*Album, error) {
-	cfg := entloaderConfig(ctx, p)
-	chunks, err := entloader.Chunks(cfg.driver.Dialect(), ids, p.Variant.Params())
+	out := make(map[int][]*Album, len(ids))
+	err := entloaderBandAlbumsBatches(ctx, p, ids, false, func(b *entloader.Batch[int, *Album], nodes []*Album) error {
+		return b.Group(nodes, out)
+	})
 	if err != nil {
 		return nil, err
 	}
-	out := make(map[int][]*Album, len(ids))
+	return out, nil
+})
+
+// entloaderBandAlbumsBatches runs the statements of a batch of the albums edge of
+// Band rows (one per chunk of the bind limit; pages per parent if page)
+// and hands each chunk's rows to group.
+func entloaderBandAlbumsBatches(ctx context.Context, p entloader.Part, ids []int, page bool, group func(*entloader.Batch[int, *Album], []*Album) error) error {
+	cfg := entloaderConfig(ctx, p)
+	chunks, err := entloader.Chunks(cfg.driver.Dialect(), ids, p.Variant.Params())
+	if err != nil {
+		return err
+	}
 	for _, chunk := range chunks {
 		q := NewAlbumClient(cfg).Query()
-		if v := p.Variant; v != nil {
+		switch v := p.Variant; {
+		case page:
+			q.Where(predicate.Album(v.Counted)) // the cursor and the order are the page statement's
+		case v != nil:
 			q.Where(predicate.Album(v.Filter))
 			if v.Limit <= 0 && v.HasOrder() {
 				q.Order(album.OrderOption(v.OrderBy))
@@ -1111,9 +1098,10 @@ var entloaderBandAlbums = entloader.NewLoader("Band.albums", func(ctx context.Co
 			Dialect: cfg.driver.Dialect(),
 			Keys:    chunk,
 			Variant: p.Variant,
+			Page:    page,
 		}
 		if err := q.prepareQuery(ctx); err != nil {
-			return nil, err
+			return err
 		}
 		nodes, err := withInterceptors[[]*Album](ctx, q, QuerierFunc(func(ctx context.Context, _ Query) (Value, error) {
 			rows, err := q.sqlAll(ctx, b.Hook)
@@ -1123,14 +1111,14 @@ var entloaderBandAlbums = entloader.NewLoader("Band.albums", func(ctx context.Co
 			return b.Rows(rows, nil), nil
 		}), q.inters)
 		if err != nil {
-			return nil, err
+			return err
 		}
-		if err := b.Group(nodes, out); err != nil {
-			return nil, err
+		if err := group(b, nodes); err != nil {
+			return err
 		}
 	}
-	return out, nil
-})
+	return nil
+}
 
 // entloaderBandAlbumsCount counts the albums edge of Band rows: one statement per batch.
 var entloaderBandAlbumsCount = entloader.NewLoader("Band.albums count", func(ctx context.Context, p entloader.Part, ids []int) (map[int]int, error) {
@@ -1169,38 +1157,12 @@ var entloaderBandAlbumsCount = entloader.NewLoader("Band.albums count", func(ctx
 // entloaderBandAlbumsPage loads pages of the albums edge of Band rows with their counts:
 // one statement per batch.
 var entloaderBandAlbumsPage = entloader.NewLoader("Band.albums page", func(ctx context.Context, p entloader.Part, ids []int) (map[int]entloader.Page[*Album], error) {
-	cfg := entloaderConfig(ctx, p)
-	chunks, err := entloader.Chunks(cfg.driver.Dialect(), ids, p.Variant.Params())
+	out := make(map[int]entloader.Page[*Album], len(ids))
+	err := entloaderBandAlbumsBatches(ctx, p, ids, true, func(b *entloader.Batch[int, *Album], nodes []*Album) error {
+		return b.GroupPage(nodes, out)
+	})
 	if err != nil {
 		return nil, err
-	}
-	out := make(map[int]entloader.Page[*Album], len(ids))
-	for _, chunk := range chunks {
-		q := NewAlbumClient(cfg).Query()
-		q.Where(predicate.Album(p.Variant.Counted))
-		b := &entloader.Batch[int, *Album]{
-			Shape:   entloader.Shape{Table: album.Table, TargetPK: album.FieldID, KeyColumn: band.AlbumsColumn},
-			Dialect: cfg.driver.Dialect(),
-			Keys:    chunk,
-			Variant: p.Variant,
-			Page:    true,
-		}
-		if err := q.prepareQuery(ctx); err != nil {
-			return nil, err
-		}
-		nodes, err := withInterceptors[[]*Album](ctx, q, QuerierFunc(func(ctx context.Context, _ Query) (Value, error) {
-			rows, err := q.sqlAll(ctx, b.Hook)
-			if err != nil {
-				return nil, err
-			}
-			return b.Rows(rows, nil), nil
-		}), q.inters)
-		if err != nil {
-			return nil, err
-		}
-		if err := b.GroupPage(nodes, out); err != nil {
-			return nil, err
-		}
 	}
 	return out, nil
 })
@@ -1319,16 +1281,32 @@ func (_m *Band) AlbumsPage(ctx context.Context, v AlbumVariant) (entloader.Page[
 
 // entloaderBandProfile loads the profile edge of Band rows: one statement per batch.
 var entloaderBandProfile = entloader.NewLoader("Band.profile", func(ctx context.Context, p entloader.Part, ids []int) (map[int]*Profile, error) {
-	cfg := entloaderConfig(ctx, p)
-	chunks, err := entloader.Chunks(cfg.driver.Dialect(), ids, p.Variant.Params())
+	out := make(map[int]*Profile, len(ids))
+	err := entloaderBandProfileBatches(ctx, p, ids, false, func(b *entloader.Batch[int, *Profile], nodes []*Profile) error {
+		return b.GroupOne(nodes, out)
+	})
 	if err != nil {
 		return nil, err
 	}
-	out := make(map[int]*Profile, len(ids))
+	return out, nil
+})
+
+// entloaderBandProfileBatches runs the statements of a batch of the profile edge of
+// Band rows (one per chunk of the bind limit; pages per parent if page)
+// and hands each chunk's rows to group.
+func entloaderBandProfileBatches(ctx context.Context, p entloader.Part, ids []int, page bool, group func(*entloader.Batch[int, *Profile], []*Profile) error) error {
+	cfg := entloaderConfig(ctx, p)
+	chunks, err := entloader.Chunks(cfg.driver.Dialect(), ids, p.Variant.Params())
+	if err != nil {
+		return err
+	}
 	for _, chunk := range chunks {
 		q := NewProfileClient(cfg).Query()
 		q.withFKs = true // so that the rows' own hidden-FK edges can use the primary-key loader
-		if v := p.Variant; v != nil {
+		switch v := p.Variant; {
+		case page:
+			q.Where(predicate.Profile(v.Counted)) // the cursor and the order are the page statement's
+		case v != nil:
 			q.Where(predicate.Profile(v.Filter))
 			if v.Limit <= 0 && v.HasOrder() {
 				q.Order(profile.OrderOption(v.OrderBy))
@@ -1339,9 +1317,10 @@ var entloaderBandProfile = entloader.NewLoader("Band.profile", func(ctx context.
 			Dialect: cfg.driver.Dialect(),
 			Keys:    chunk,
 			Variant: p.Variant,
+			Page:    page,
 		}
 		if err := q.prepareQuery(ctx); err != nil {
-			return nil, err
+			return err
 		}
 		nodes, err := withInterceptors[[]*Profile](ctx, q, QuerierFunc(func(ctx context.Context, _ Query) (Value, error) {
 			rows, err := q.sqlAll(ctx, b.Hook)
@@ -1351,14 +1330,14 @@ var entloaderBandProfile = entloader.NewLoader("Band.profile", func(ctx context.
 			return b.Rows(rows, nil), nil
 		}), q.inters)
 		if err != nil {
-			return nil, err
+			return err
 		}
-		if err := b.GroupOne(nodes, out); err != nil {
-			return nil, err
+		if err := group(b, nodes); err != nil {
+			return err
 		}
 	}
-	return out, nil
-})
+	return nil
+}
 
 // entloaderProfile is Profile: the eager-loaded edge, or the loader's.
 func (_m *Band) entloaderProfile(ctx context.Context) (*Profile, error) {
@@ -1406,15 +1385,31 @@ func (_m *Band) entloaderFillProfile(v *Profile) {
 
 // entloaderBandInfluenced loads the influenced edge of Band rows: one statement per batch.
 var entloaderBandInfluenced = entloader.NewLoader("Band.influenced", func(ctx context.Context, p entloader.Part, ids []int) (map[int][]*Band, error) {
-	cfg := entloaderConfig(ctx, p)
-	chunks, err := entloader.Chunks(cfg.driver.Dialect(), ids, p.Variant.Params())
+	out := make(map[int][]*Band, len(ids))
+	err := entloaderBandInfluencedBatches(ctx, p, ids, false, func(b *entloader.Batch[int, *Band], nodes []*Band) error {
+		return b.Group(nodes, out)
+	})
 	if err != nil {
 		return nil, err
 	}
-	out := make(map[int][]*Band, len(ids))
+	return out, nil
+})
+
+// entloaderBandInfluencedBatches runs the statements of a batch of the influenced edge of
+// Band rows (one per chunk of the bind limit; pages per parent if page)
+// and hands each chunk's rows to group.
+func entloaderBandInfluencedBatches(ctx context.Context, p entloader.Part, ids []int, page bool, group func(*entloader.Batch[int, *Band], []*Band) error) error {
+	cfg := entloaderConfig(ctx, p)
+	chunks, err := entloader.Chunks(cfg.driver.Dialect(), ids, p.Variant.Params())
+	if err != nil {
+		return err
+	}
 	for _, chunk := range chunks {
 		q := NewBandClient(cfg).Query()
-		if v := p.Variant; v != nil {
+		switch v := p.Variant; {
+		case page:
+			q.Where(predicate.Band(v.Counted)) // the cursor and the order are the page statement's
+		case v != nil:
 			q.Where(predicate.Band(v.Filter))
 			if v.Limit <= 0 && v.HasOrder() {
 				q.Order(band.OrderOption(v.OrderBy))
@@ -1425,9 +1420,10 @@ var entloaderBandInfluenced = entloader.NewLoader("Band.influenced", func(ctx co
 			Dialect: cfg.driver.Dialect(),
 			Keys:    chunk,
 			Variant: p.Variant,
+			Page:    page,
 		}
 		if err := q.prepareQuery(ctx); err != nil {
-			return nil, err
+			return err
 		}
 		nodes, err := withInterceptors[[]*Band](ctx, q, QuerierFunc(func(ctx context.Context, _ Query) (Value, error) {
 			rows, err := q.sqlAll(ctx, b.Hook)
@@ -1437,14 +1433,14 @@ var entloaderBandInfluenced = entloader.NewLoader("Band.influenced", func(ctx co
 			return b.Rows(rows, func(n *Band) any { return n.ID }), nil
 		}), q.inters)
 		if err != nil {
-			return nil, err
+			return err
 		}
-		if err := b.Group(nodes, out); err != nil {
-			return nil, err
+		if err := group(b, nodes); err != nil {
+			return err
 		}
 	}
-	return out, nil
-})
+	return nil
+}
 
 // entloaderBandInfluencedCount counts the influenced edge of Band rows: one statement per batch.
 var entloaderBandInfluencedCount = entloader.NewLoader("Band.influenced count", func(ctx context.Context, p entloader.Part, ids []int) (map[int]int, error) {
@@ -1483,38 +1479,12 @@ var entloaderBandInfluencedCount = entloader.NewLoader("Band.influenced count", 
 // entloaderBandInfluencedPage loads pages of the influenced edge of Band rows with their counts:
 // one statement per batch.
 var entloaderBandInfluencedPage = entloader.NewLoader("Band.influenced page", func(ctx context.Context, p entloader.Part, ids []int) (map[int]entloader.Page[*Band], error) {
-	cfg := entloaderConfig(ctx, p)
-	chunks, err := entloader.Chunks(cfg.driver.Dialect(), ids, p.Variant.Params())
+	out := make(map[int]entloader.Page[*Band], len(ids))
+	err := entloaderBandInfluencedBatches(ctx, p, ids, true, func(b *entloader.Batch[int, *Band], nodes []*Band) error {
+		return b.GroupPage(nodes, out)
+	})
 	if err != nil {
 		return nil, err
-	}
-	out := make(map[int]entloader.Page[*Band], len(ids))
-	for _, chunk := range chunks {
-		q := NewBandClient(cfg).Query()
-		q.Where(predicate.Band(p.Variant.Counted))
-		b := &entloader.Batch[int, *Band]{
-			Shape:   entloader.Shape{Table: band.Table, TargetPK: band.FieldID, JoinTable: band.InfluencedTable, JoinColumn: band.InfluencedPrimaryKey[0], KeyColumn: band.InfluencedPrimaryKey[1]},
-			Dialect: cfg.driver.Dialect(),
-			Keys:    chunk,
-			Variant: p.Variant,
-			Page:    true,
-		}
-		if err := q.prepareQuery(ctx); err != nil {
-			return nil, err
-		}
-		nodes, err := withInterceptors[[]*Band](ctx, q, QuerierFunc(func(ctx context.Context, _ Query) (Value, error) {
-			rows, err := q.sqlAll(ctx, b.Hook)
-			if err != nil {
-				return nil, err
-			}
-			return b.Rows(rows, func(n *Band) any { return n.ID }), nil
-		}), q.inters)
-		if err != nil {
-			return nil, err
-		}
-		if err := b.GroupPage(nodes, out); err != nil {
-			return nil, err
-		}
 	}
 	return out, nil
 })
@@ -1633,15 +1603,31 @@ func (_m *Band) InfluencedPage(ctx context.Context, v BandVariant) (entloader.Pa
 
 // entloaderBandInfluences loads the influences edge of Band rows: one statement per batch.
 var entloaderBandInfluences = entloader.NewLoader("Band.influences", func(ctx context.Context, p entloader.Part, ids []int) (map[int][]*Band, error) {
-	cfg := entloaderConfig(ctx, p)
-	chunks, err := entloader.Chunks(cfg.driver.Dialect(), ids, p.Variant.Params())
+	out := make(map[int][]*Band, len(ids))
+	err := entloaderBandInfluencesBatches(ctx, p, ids, false, func(b *entloader.Batch[int, *Band], nodes []*Band) error {
+		return b.Group(nodes, out)
+	})
 	if err != nil {
 		return nil, err
 	}
-	out := make(map[int][]*Band, len(ids))
+	return out, nil
+})
+
+// entloaderBandInfluencesBatches runs the statements of a batch of the influences edge of
+// Band rows (one per chunk of the bind limit; pages per parent if page)
+// and hands each chunk's rows to group.
+func entloaderBandInfluencesBatches(ctx context.Context, p entloader.Part, ids []int, page bool, group func(*entloader.Batch[int, *Band], []*Band) error) error {
+	cfg := entloaderConfig(ctx, p)
+	chunks, err := entloader.Chunks(cfg.driver.Dialect(), ids, p.Variant.Params())
+	if err != nil {
+		return err
+	}
 	for _, chunk := range chunks {
 		q := NewBandClient(cfg).Query()
-		if v := p.Variant; v != nil {
+		switch v := p.Variant; {
+		case page:
+			q.Where(predicate.Band(v.Counted)) // the cursor and the order are the page statement's
+		case v != nil:
 			q.Where(predicate.Band(v.Filter))
 			if v.Limit <= 0 && v.HasOrder() {
 				q.Order(band.OrderOption(v.OrderBy))
@@ -1652,9 +1638,10 @@ var entloaderBandInfluences = entloader.NewLoader("Band.influences", func(ctx co
 			Dialect: cfg.driver.Dialect(),
 			Keys:    chunk,
 			Variant: p.Variant,
+			Page:    page,
 		}
 		if err := q.prepareQuery(ctx); err != nil {
-			return nil, err
+			return err
 		}
 		nodes, err := withInterceptors[[]*Band](ctx, q, QuerierFunc(func(ctx context.Context, _ Query) (Value, error) {
 			rows, err := q.sqlAll(ctx, b.Hook)
@@ -1664,14 +1651,14 @@ var entloaderBandInfluences = entloader.NewLoader("Band.influences", func(ctx co
 			return b.Rows(rows, func(n *Band) any { return n.ID }), nil
 		}), q.inters)
 		if err != nil {
-			return nil, err
+			return err
 		}
-		if err := b.Group(nodes, out); err != nil {
-			return nil, err
+		if err := group(b, nodes); err != nil {
+			return err
 		}
 	}
-	return out, nil
-})
+	return nil
+}
 
 // entloaderBandInfluencesCount counts the influences edge of Band rows: one statement per batch.
 var entloaderBandInfluencesCount = entloader.NewLoader("Band.influences count", func(ctx context.Context, p entloader.Part, ids []int) (map[int]int, error) {
@@ -1710,38 +1697,12 @@ var entloaderBandInfluencesCount = entloader.NewLoader("Band.influences count", 
 // entloaderBandInfluencesPage loads pages of the influences edge of Band rows with their counts:
 // one statement per batch.
 var entloaderBandInfluencesPage = entloader.NewLoader("Band.influences page", func(ctx context.Context, p entloader.Part, ids []int) (map[int]entloader.Page[*Band], error) {
-	cfg := entloaderConfig(ctx, p)
-	chunks, err := entloader.Chunks(cfg.driver.Dialect(), ids, p.Variant.Params())
+	out := make(map[int]entloader.Page[*Band], len(ids))
+	err := entloaderBandInfluencesBatches(ctx, p, ids, true, func(b *entloader.Batch[int, *Band], nodes []*Band) error {
+		return b.GroupPage(nodes, out)
+	})
 	if err != nil {
 		return nil, err
-	}
-	out := make(map[int]entloader.Page[*Band], len(ids))
-	for _, chunk := range chunks {
-		q := NewBandClient(cfg).Query()
-		q.Where(predicate.Band(p.Variant.Counted))
-		b := &entloader.Batch[int, *Band]{
-			Shape:   entloader.Shape{Table: band.Table, TargetPK: band.FieldID, JoinTable: band.InfluencesTable, JoinColumn: band.InfluencesPrimaryKey[1], KeyColumn: band.InfluencesPrimaryKey[0]},
-			Dialect: cfg.driver.Dialect(),
-			Keys:    chunk,
-			Variant: p.Variant,
-			Page:    true,
-		}
-		if err := q.prepareQuery(ctx); err != nil {
-			return nil, err
-		}
-		nodes, err := withInterceptors[[]*Band](ctx, q, QuerierFunc(func(ctx context.Context, _ Query) (Value, error) {
-			rows, err := q.sqlAll(ctx, b.Hook)
-			if err != nil {
-				return nil, err
-			}
-			return b.Rows(rows, func(n *Band) any { return n.ID }), nil
-		}), q.inters)
-		if err != nil {
-			return nil, err
-		}
-		if err := b.GroupPage(nodes, out); err != nil {
-			return nil, err
-		}
 	}
 	return out, nil
 })
@@ -1860,15 +1821,31 @@ func (_m *Band) InfluencesPage(ctx context.Context, v BandVariant) (entloader.Pa
 
 // entloaderBandInfluenceLinks loads the influence_links edge of Band rows: one statement per batch.
 var entloaderBandInfluenceLinks = entloader.NewLoader("Band.influence_links", func(ctx context.Context, p entloader.Part, ids []int) (map[int][]*Influence, error) {
-	cfg := entloaderConfig(ctx, p)
-	chunks, err := entloader.Chunks(cfg.driver.Dialect(), ids, p.Variant.Params())
+	out := make(map[int][]*Influence, len(ids))
+	err := entloaderBandInfluenceLinksBatches(ctx, p, ids, false, func(b *entloader.Batch[int, *Influence], nodes []*Influence) error {
+		return b.Group(nodes, out)
+	})
 	if err != nil {
 		return nil, err
 	}
-	out := make(map[int][]*Influence, len(ids))
+	return out, nil
+})
+
+// entloaderBandInfluenceLinksBatches runs the statements of a batch of the influence_links edge of
+// Band rows (one per chunk of the bind limit; pages per parent if page)
+// and hands each chunk's rows to group.
+func entloaderBandInfluenceLinksBatches(ctx context.Context, p entloader.Part, ids []int, page bool, group func(*entloader.Batch[int, *Influence], []*Influence) error) error {
+	cfg := entloaderConfig(ctx, p)
+	chunks, err := entloader.Chunks(cfg.driver.Dialect(), ids, p.Variant.Params())
+	if err != nil {
+		return err
+	}
 	for _, chunk := range chunks {
 		q := NewInfluenceClient(cfg).Query()
-		if v := p.Variant; v != nil {
+		switch v := p.Variant; {
+		case page:
+			q.Where(predicate.Influence(v.Counted)) // the cursor and the order are the page statement's
+		case v != nil:
 			q.Where(predicate.Influence(v.Filter))
 			if v.Limit <= 0 && v.HasOrder() {
 				q.Order(influence.OrderOption(v.OrderBy))
@@ -1879,9 +1856,10 @@ var entloaderBandInfluenceLinks = entloader.NewLoader("Band.influence_links", fu
 			Dialect: cfg.driver.Dialect(),
 			Keys:    chunk,
 			Variant: p.Variant,
+			Page:    page,
 		}
 		if err := q.prepareQuery(ctx); err != nil {
-			return nil, err
+			return err
 		}
 		nodes, err := withInterceptors[[]*Influence](ctx, q, QuerierFunc(func(ctx context.Context, _ Query) (Value, error) {
 			rows, err := q.sqlAll(ctx, b.Hook)
@@ -1891,14 +1869,14 @@ var entloaderBandInfluenceLinks = entloader.NewLoader("Band.influence_links", fu
 			return b.Rows(rows, nil), nil
 		}), q.inters)
 		if err != nil {
-			return nil, err
+			return err
 		}
-		if err := b.Group(nodes, out); err != nil {
-			return nil, err
+		if err := group(b, nodes); err != nil {
+			return err
 		}
 	}
-	return out, nil
-})
+	return nil
+}
 
 // entloaderBandInfluenceLinksCount counts the influence_links edge of Band rows: one statement per batch.
 var entloaderBandInfluenceLinksCount = entloader.NewLoader("Band.influence_links count", func(ctx context.Context, p entloader.Part, ids []int) (map[int]int, error) {
@@ -1937,38 +1915,12 @@ var entloaderBandInfluenceLinksCount = entloader.NewLoader("Band.influence_links
 // entloaderBandInfluenceLinksPage loads pages of the influence_links edge of Band rows with their counts:
 // one statement per batch.
 var entloaderBandInfluenceLinksPage = entloader.NewLoader("Band.influence_links page", func(ctx context.Context, p entloader.Part, ids []int) (map[int]entloader.Page[*Influence], error) {
-	cfg := entloaderConfig(ctx, p)
-	chunks, err := entloader.Chunks(cfg.driver.Dialect(), ids, p.Variant.Params())
+	out := make(map[int]entloader.Page[*Influence], len(ids))
+	err := entloaderBandInfluenceLinksBatches(ctx, p, ids, true, func(b *entloader.Batch[int, *Influence], nodes []*Influence) error {
+		return b.GroupPage(nodes, out)
+	})
 	if err != nil {
 		return nil, err
-	}
-	out := make(map[int]entloader.Page[*Influence], len(ids))
-	for _, chunk := range chunks {
-		q := NewInfluenceClient(cfg).Query()
-		q.Where(predicate.Influence(p.Variant.Counted))
-		b := &entloader.Batch[int, *Influence]{
-			Shape:   entloader.Shape{Table: influence.Table, TargetPK: influence.FieldBandID, KeyColumn: band.InfluenceLinksColumn},
-			Dialect: cfg.driver.Dialect(),
-			Keys:    chunk,
-			Variant: p.Variant,
-			Page:    true,
-		}
-		if err := q.prepareQuery(ctx); err != nil {
-			return nil, err
-		}
-		nodes, err := withInterceptors[[]*Influence](ctx, q, QuerierFunc(func(ctx context.Context, _ Query) (Value, error) {
-			rows, err := q.sqlAll(ctx, b.Hook)
-			if err != nil {
-				return nil, err
-			}
-			return b.Rows(rows, nil), nil
-		}), q.inters)
-		if err != nil {
-			return nil, err
-		}
-		if err := b.GroupPage(nodes, out); err != nil {
-			return nil, err
-		}
 	}
 	return out, nil
 })
@@ -2278,15 +2230,31 @@ var entloaderRecordLabel = InterceptFunc(func(next Querier) Querier {
 
 // entloaderLabelBands loads the bands edge of Label rows: one statement per batch.
 var entloaderLabelBands = entloader.NewLoader("Label.bands", func(ctx context.Context, p entloader.Part, ids []int) (map[int][]*Band, error) {
-	cfg := entloaderConfig(ctx, p)
-	chunks, err := entloader.Chunks(cfg.driver.Dialect(), ids, p.Variant.Params())
+	out := make(map[int][]*Band, len(ids))
+	err := entloaderLabelBandsBatches(ctx, p, ids, false, func(b *entloader.Batch[int, *Band], nodes []*Band) error {
+		return b.Group(nodes, out)
+	})
 	if err != nil {
 		return nil, err
 	}
-	out := make(map[int][]*Band, len(ids))
+	return out, nil
+})
+
+// entloaderLabelBandsBatches runs the statements of a batch of the bands edge of
+// Label rows (one per chunk of the bind limit; pages per parent if page)
+// and hands each chunk's rows to group.
+func entloaderLabelBandsBatches(ctx context.Context, p entloader.Part, ids []int, page bool, group func(*entloader.Batch[int, *Band], []*Band) error) error {
+	cfg := entloaderConfig(ctx, p)
+	chunks, err := entloader.Chunks(cfg.driver.Dialect(), ids, p.Variant.Params())
+	if err != nil {
+		return err
+	}
 	for _, chunk := range chunks {
 		q := NewBandClient(cfg).Query()
-		if v := p.Variant; v != nil {
+		switch v := p.Variant; {
+		case page:
+			q.Where(predicate.Band(v.Counted)) // the cursor and the order are the page statement's
+		case v != nil:
 			q.Where(predicate.Band(v.Filter))
 			if v.Limit <= 0 && v.HasOrder() {
 				q.Order(band.OrderOption(v.OrderBy))
@@ -2297,9 +2265,10 @@ var entloaderLabelBands = entloader.NewLoader("Label.bands", func(ctx context.Co
 			Dialect: cfg.driver.Dialect(),
 			Keys:    chunk,
 			Variant: p.Variant,
+			Page:    page,
 		}
 		if err := q.prepareQuery(ctx); err != nil {
-			return nil, err
+			return err
 		}
 		nodes, err := withInterceptors[[]*Band](ctx, q, QuerierFunc(func(ctx context.Context, _ Query) (Value, error) {
 			rows, err := q.sqlAll(ctx, b.Hook)
@@ -2309,14 +2278,14 @@ var entloaderLabelBands = entloader.NewLoader("Label.bands", func(ctx context.Co
 			return b.Rows(rows, nil), nil
 		}), q.inters)
 		if err != nil {
-			return nil, err
+			return err
 		}
-		if err := b.Group(nodes, out); err != nil {
-			return nil, err
+		if err := group(b, nodes); err != nil {
+			return err
 		}
 	}
-	return out, nil
-})
+	return nil
+}
 
 // entloaderLabelBandsCount counts the bands edge of Label rows: one statement per batch.
 var entloaderLabelBandsCount = entloader.NewLoader("Label.bands count", func(ctx context.Context, p entloader.Part, ids []int) (map[int]int, error) {
@@ -2355,38 +2324,12 @@ var entloaderLabelBandsCount = entloader.NewLoader("Label.bands count", func(ctx
 // entloaderLabelBandsPage loads pages of the bands edge of Label rows with their counts:
 // one statement per batch.
 var entloaderLabelBandsPage = entloader.NewLoader("Label.bands page", func(ctx context.Context, p entloader.Part, ids []int) (map[int]entloader.Page[*Band], error) {
-	cfg := entloaderConfig(ctx, p)
-	chunks, err := entloader.Chunks(cfg.driver.Dialect(), ids, p.Variant.Params())
+	out := make(map[int]entloader.Page[*Band], len(ids))
+	err := entloaderLabelBandsBatches(ctx, p, ids, true, func(b *entloader.Batch[int, *Band], nodes []*Band) error {
+		return b.GroupPage(nodes, out)
+	})
 	if err != nil {
 		return nil, err
-	}
-	out := make(map[int]entloader.Page[*Band], len(ids))
-	for _, chunk := range chunks {
-		q := NewBandClient(cfg).Query()
-		q.Where(predicate.Band(p.Variant.Counted))
-		b := &entloader.Batch[int, *Band]{
-			Shape:   entloader.Shape{Table: band.Table, TargetPK: band.FieldID, KeyColumn: label.BandsColumn},
-			Dialect: cfg.driver.Dialect(),
-			Keys:    chunk,
-			Variant: p.Variant,
-			Page:    true,
-		}
-		if err := q.prepareQuery(ctx); err != nil {
-			return nil, err
-		}
-		nodes, err := withInterceptors[[]*Band](ctx, q, QuerierFunc(func(ctx context.Context, _ Query) (Value, error) {
-			rows, err := q.sqlAll(ctx, b.Hook)
-			if err != nil {
-				return nil, err
-			}
-			return b.Rows(rows, nil), nil
-		}), q.inters)
-		if err != nil {
-			return nil, err
-		}
-		if err := b.GroupPage(nodes, out); err != nil {
-			return nil, err
-		}
 	}
 	return out, nil
 })
@@ -2581,15 +2524,31 @@ var entloaderRecordPerson = InterceptFunc(func(next Querier) Querier {
 
 // entloaderPersonBands loads the bands edge of Person rows: one statement per batch.
 var entloaderPersonBands = entloader.NewLoader("Person.bands", func(ctx context.Context, p entloader.Part, ids []int) (map[int][]*Band, error) {
-	cfg := entloaderConfig(ctx, p)
-	chunks, err := entloader.Chunks(cfg.driver.Dialect(), ids, p.Variant.Params())
+	out := make(map[int][]*Band, len(ids))
+	err := entloaderPersonBandsBatches(ctx, p, ids, false, func(b *entloader.Batch[int, *Band], nodes []*Band) error {
+		return b.Group(nodes, out)
+	})
 	if err != nil {
 		return nil, err
 	}
-	out := make(map[int][]*Band, len(ids))
+	return out, nil
+})
+
+// entloaderPersonBandsBatches runs the statements of a batch of the bands edge of
+// Person rows (one per chunk of the bind limit; pages per parent if page)
+// and hands each chunk's rows to group.
+func entloaderPersonBandsBatches(ctx context.Context, p entloader.Part, ids []int, page bool, group func(*entloader.Batch[int, *Band], []*Band) error) error {
+	cfg := entloaderConfig(ctx, p)
+	chunks, err := entloader.Chunks(cfg.driver.Dialect(), ids, p.Variant.Params())
+	if err != nil {
+		return err
+	}
 	for _, chunk := range chunks {
 		q := NewBandClient(cfg).Query()
-		if v := p.Variant; v != nil {
+		switch v := p.Variant; {
+		case page:
+			q.Where(predicate.Band(v.Counted)) // the cursor and the order are the page statement's
+		case v != nil:
 			q.Where(predicate.Band(v.Filter))
 			if v.Limit <= 0 && v.HasOrder() {
 				q.Order(band.OrderOption(v.OrderBy))
@@ -2600,9 +2559,10 @@ var entloaderPersonBands = entloader.NewLoader("Person.bands", func(ctx context.
 			Dialect: cfg.driver.Dialect(),
 			Keys:    chunk,
 			Variant: p.Variant,
+			Page:    page,
 		}
 		if err := q.prepareQuery(ctx); err != nil {
-			return nil, err
+			return err
 		}
 		nodes, err := withInterceptors[[]*Band](ctx, q, QuerierFunc(func(ctx context.Context, _ Query) (Value, error) {
 			rows, err := q.sqlAll(ctx, b.Hook)
@@ -2612,14 +2572,14 @@ var entloaderPersonBands = entloader.NewLoader("Person.bands", func(ctx context.
 			return b.Rows(rows, func(n *Band) any { return n.ID }), nil
 		}), q.inters)
 		if err != nil {
-			return nil, err
+			return err
 		}
-		if err := b.Group(nodes, out); err != nil {
-			return nil, err
+		if err := group(b, nodes); err != nil {
+			return err
 		}
 	}
-	return out, nil
-})
+	return nil
+}
 
 // entloaderPersonBandsCount counts the bands edge of Person rows: one statement per batch.
 var entloaderPersonBandsCount = entloader.NewLoader("Person.bands count", func(ctx context.Context, p entloader.Part, ids []int) (map[int]int, error) {
@@ -2658,38 +2618,12 @@ var entloaderPersonBandsCount = entloader.NewLoader("Person.bands count", func(c
 // entloaderPersonBandsPage loads pages of the bands edge of Person rows with their counts:
 // one statement per batch.
 var entloaderPersonBandsPage = entloader.NewLoader("Person.bands page", func(ctx context.Context, p entloader.Part, ids []int) (map[int]entloader.Page[*Band], error) {
-	cfg := entloaderConfig(ctx, p)
-	chunks, err := entloader.Chunks(cfg.driver.Dialect(), ids, p.Variant.Params())
+	out := make(map[int]entloader.Page[*Band], len(ids))
+	err := entloaderPersonBandsBatches(ctx, p, ids, true, func(b *entloader.Batch[int, *Band], nodes []*Band) error {
+		return b.GroupPage(nodes, out)
+	})
 	if err != nil {
 		return nil, err
-	}
-	out := make(map[int]entloader.Page[*Band], len(ids))
-	for _, chunk := range chunks {
-		q := NewBandClient(cfg).Query()
-		q.Where(predicate.Band(p.Variant.Counted))
-		b := &entloader.Batch[int, *Band]{
-			Shape:   entloader.Shape{Table: band.Table, TargetPK: band.FieldID, JoinTable: person.BandsTable, JoinColumn: person.BandsPrimaryKey[0], KeyColumn: person.BandsPrimaryKey[1]},
-			Dialect: cfg.driver.Dialect(),
-			Keys:    chunk,
-			Variant: p.Variant,
-			Page:    true,
-		}
-		if err := q.prepareQuery(ctx); err != nil {
-			return nil, err
-		}
-		nodes, err := withInterceptors[[]*Band](ctx, q, QuerierFunc(func(ctx context.Context, _ Query) (Value, error) {
-			rows, err := q.sqlAll(ctx, b.Hook)
-			if err != nil {
-				return nil, err
-			}
-			return b.Rows(rows, func(n *Band) any { return n.ID }), nil
-		}), q.inters)
-		if err != nil {
-			return nil, err
-		}
-		if err := b.GroupPage(nodes, out); err != nil {
-			return nil, err
-		}
 	}
 	return out, nil
 })
@@ -2885,15 +2819,31 @@ var entloaderRecordProfile = InterceptFunc(func(next Querier) Querier {
 
 // entloaderProfileBand loads the band edge of Profile rows: one statement per batch.
 var entloaderProfileBand = entloader.NewLoader("Profile.band", func(ctx context.Context, p entloader.Part, ids []int) (map[int]*Band, error) {
-	cfg := entloaderConfig(ctx, p)
-	chunks, err := entloader.Chunks(cfg.driver.Dialect(), ids, p.Variant.Params())
+	out := make(map[int]*Band, len(ids))
+	err := entloaderProfileBandBatches(ctx, p, ids, false, func(b *entloader.Batch[int, *Band], nodes []*Band) error {
+		return b.GroupOne(nodes, out)
+	})
 	if err != nil {
 		return nil, err
 	}
-	out := make(map[int]*Band, len(ids))
+	return out, nil
+})
+
+// entloaderProfileBandBatches runs the statements of a batch of the band edge of
+// Profile rows (one per chunk of the bind limit; pages per parent if page)
+// and hands each chunk's rows to group.
+func entloaderProfileBandBatches(ctx context.Context, p entloader.Part, ids []int, page bool, group func(*entloader.Batch[int, *Band], []*Band) error) error {
+	cfg := entloaderConfig(ctx, p)
+	chunks, err := entloader.Chunks(cfg.driver.Dialect(), ids, p.Variant.Params())
+	if err != nil {
+		return err
+	}
 	for _, chunk := range chunks {
 		q := NewBandClient(cfg).Query()
-		if v := p.Variant; v != nil {
+		switch v := p.Variant; {
+		case page:
+			q.Where(predicate.Band(v.Counted)) // the cursor and the order are the page statement's
+		case v != nil:
 			q.Where(predicate.Band(v.Filter))
 			if v.Limit <= 0 && v.HasOrder() {
 				q.Order(band.OrderOption(v.OrderBy))
@@ -2904,9 +2854,10 @@ var entloaderProfileBand = entloader.NewLoader("Profile.band", func(ctx context.
 			Dialect: cfg.driver.Dialect(),
 			Keys:    chunk,
 			Variant: p.Variant,
+			Page:    page,
 		}
 		if err := q.prepareQuery(ctx); err != nil {
-			return nil, err
+			return err
 		}
 		nodes, err := withInterceptors[[]*Band](ctx, q, QuerierFunc(func(ctx context.Context, _ Query) (Value, error) {
 			rows, err := q.sqlAll(ctx, b.Hook)
@@ -2916,14 +2867,14 @@ var entloaderProfileBand = entloader.NewLoader("Profile.band", func(ctx context.
 			return b.Rows(rows, func(n *Band) any { return n.ID }), nil
 		}), q.inters)
 		if err != nil {
-			return nil, err
+			return err
 		}
-		if err := b.GroupOne(nodes, out); err != nil {
-			return nil, err
+		if err := group(b, nodes); err != nil {
+			return err
 		}
 	}
-	return out, nil
-})
+	return nil
+}
 
 // entloaderBand is Band: the eager-loaded edge, or the loader's.
 func (_m *Profile) entloaderBand(ctx context.Context) (*Band, error) {
@@ -3064,15 +3015,31 @@ var entloaderRecordReview = InterceptFunc(func(next Querier) Querier {
 
 // entloaderReviewAlbum loads the album edge of Review rows: one statement per batch.
 var entloaderReviewAlbum = entloader.NewLoader("Review.album", func(ctx context.Context, p entloader.Part, ids []int) (map[int]*Album, error) {
-	cfg := entloaderConfig(ctx, p)
-	chunks, err := entloader.Chunks(cfg.driver.Dialect(), ids, p.Variant.Params())
+	out := make(map[int]*Album, len(ids))
+	err := entloaderReviewAlbumBatches(ctx, p, ids, false, func(b *entloader.Batch[int, *Album], nodes []*Album) error {
+		return b.GroupOne(nodes, out)
+	})
 	if err != nil {
 		return nil, err
 	}
-	out := make(map[int]*Album, len(ids))
+	return out, nil
+})
+
+// entloaderReviewAlbumBatches runs the statements of a batch of the album edge of
+// Review rows (one per chunk of the bind limit; pages per parent if page)
+// and hands each chunk's rows to group.
+func entloaderReviewAlbumBatches(ctx context.Context, p entloader.Part, ids []int, page bool, group func(*entloader.Batch[int, *Album], []*Album) error) error {
+	cfg := entloaderConfig(ctx, p)
+	chunks, err := entloader.Chunks(cfg.driver.Dialect(), ids, p.Variant.Params())
+	if err != nil {
+		return err
+	}
 	for _, chunk := range chunks {
 		q := NewAlbumClient(cfg).Query()
-		if v := p.Variant; v != nil {
+		switch v := p.Variant; {
+		case page:
+			q.Where(predicate.Album(v.Counted)) // the cursor and the order are the page statement's
+		case v != nil:
 			q.Where(predicate.Album(v.Filter))
 			if v.Limit <= 0 && v.HasOrder() {
 				q.Order(album.OrderOption(v.OrderBy))
@@ -3083,9 +3050,10 @@ var entloaderReviewAlbum = entloader.NewLoader("Review.album", func(ctx context.
 			Dialect: cfg.driver.Dialect(),
 			Keys:    chunk,
 			Variant: p.Variant,
+			Page:    page,
 		}
 		if err := q.prepareQuery(ctx); err != nil {
-			return nil, err
+			return err
 		}
 		nodes, err := withInterceptors[[]*Album](ctx, q, QuerierFunc(func(ctx context.Context, _ Query) (Value, error) {
 			rows, err := q.sqlAll(ctx, b.Hook)
@@ -3095,14 +3063,14 @@ var entloaderReviewAlbum = entloader.NewLoader("Review.album", func(ctx context.
 			return b.Rows(rows, func(n *Album) any { return n.ID }), nil
 		}), q.inters)
 		if err != nil {
-			return nil, err
+			return err
 		}
-		if err := b.GroupOne(nodes, out); err != nil {
-			return nil, err
+		if err := group(b, nodes); err != nil {
+			return err
 		}
 	}
-	return out, nil
-})
+	return nil
+}
 
 // entloaderAlbum is Album: the eager-loaded edge, or the loader's.
 func (_m *Review) entloaderAlbum(ctx context.Context) (*Album, error) {
@@ -3243,15 +3211,31 @@ var entloaderRecordTrack = InterceptFunc(func(next Querier) Querier {
 
 // entloaderTrackAlbum loads the album edge of Track rows: one statement per batch.
 var entloaderTrackAlbum = entloader.NewLoader("Track.album", func(ctx context.Context, p entloader.Part, ids []int) (map[int]*Album, error) {
-	cfg := entloaderConfig(ctx, p)
-	chunks, err := entloader.Chunks(cfg.driver.Dialect(), ids, p.Variant.Params())
+	out := make(map[int]*Album, len(ids))
+	err := entloaderTrackAlbumBatches(ctx, p, ids, false, func(b *entloader.Batch[int, *Album], nodes []*Album) error {
+		return b.GroupOne(nodes, out)
+	})
 	if err != nil {
 		return nil, err
 	}
-	out := make(map[int]*Album, len(ids))
+	return out, nil
+})
+
+// entloaderTrackAlbumBatches runs the statements of a batch of the album edge of
+// Track rows (one per chunk of the bind limit; pages per parent if page)
+// and hands each chunk's rows to group.
+func entloaderTrackAlbumBatches(ctx context.Context, p entloader.Part, ids []int, page bool, group func(*entloader.Batch[int, *Album], []*Album) error) error {
+	cfg := entloaderConfig(ctx, p)
+	chunks, err := entloader.Chunks(cfg.driver.Dialect(), ids, p.Variant.Params())
+	if err != nil {
+		return err
+	}
 	for _, chunk := range chunks {
 		q := NewAlbumClient(cfg).Query()
-		if v := p.Variant; v != nil {
+		switch v := p.Variant; {
+		case page:
+			q.Where(predicate.Album(v.Counted)) // the cursor and the order are the page statement's
+		case v != nil:
 			q.Where(predicate.Album(v.Filter))
 			if v.Limit <= 0 && v.HasOrder() {
 				q.Order(album.OrderOption(v.OrderBy))
@@ -3262,9 +3246,10 @@ var entloaderTrackAlbum = entloader.NewLoader("Track.album", func(ctx context.Co
 			Dialect: cfg.driver.Dialect(),
 			Keys:    chunk,
 			Variant: p.Variant,
+			Page:    page,
 		}
 		if err := q.prepareQuery(ctx); err != nil {
-			return nil, err
+			return err
 		}
 		nodes, err := withInterceptors[[]*Album](ctx, q, QuerierFunc(func(ctx context.Context, _ Query) (Value, error) {
 			rows, err := q.sqlAll(ctx, b.Hook)
@@ -3274,14 +3259,14 @@ var entloaderTrackAlbum = entloader.NewLoader("Track.album", func(ctx context.Co
 			return b.Rows(rows, func(n *Album) any { return n.ID }), nil
 		}), q.inters)
 		if err != nil {
-			return nil, err
+			return err
 		}
-		if err := b.GroupOne(nodes, out); err != nil {
-			return nil, err
+		if err := group(b, nodes); err != nil {
+			return err
 		}
 	}
-	return out, nil
-})
+	return nil
+}
 
 // entloaderAlbum is Album: the eager-loaded edge, or the loader's.
 func (_m *Track) entloaderAlbum(ctx context.Context) (*Album, error) {

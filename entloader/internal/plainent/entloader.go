@@ -210,16 +210,32 @@ var entloaderRecordAuthor = InterceptFunc(func(next Querier) Querier {
 
 // entloaderAuthorPosts loads the posts edge of Author rows: one statement per batch.
 var entloaderAuthorPosts = entloader.NewLoader("Author.posts", func(ctx context.Context, p entloader.Part, ids []int) (map[int][]*Post, error) {
-	cfg := entloaderConfig(ctx, p)
-	chunks, err := entloader.Chunks(cfg.driver.Dialect(), ids, p.Variant.Params())
+	out := make(map[int][]*Post, len(ids))
+	err := entloaderAuthorPostsBatches(ctx, p, ids, false, func(b *entloader.Batch[int, *Post], nodes []*Post) error {
+		return b.Group(nodes, out)
+	})
 	if err != nil {
 		return nil, err
 	}
-	out := make(map[int][]*Post, len(ids))
+	return out, nil
+})
+
+// entloaderAuthorPostsBatches runs the statements of a batch of the posts edge of
+// Author rows (one per chunk of the bind limit; pages per parent if page)
+// and hands each chunk's rows to group.
+func entloaderAuthorPostsBatches(ctx context.Context, p entloader.Part, ids []int, page bool, group func(*entloader.Batch[int, *Post], []*Post) error) error {
+	cfg := entloaderConfig(ctx, p)
+	chunks, err := entloader.Chunks(cfg.driver.Dialect(), ids, p.Variant.Params())
+	if err != nil {
+		return err
+	}
 	for _, chunk := range chunks {
 		q := NewPostClient(cfg).Query()
 		q.withFKs = true // so that the rows' own hidden-FK edges can use the primary-key loader
-		if v := p.Variant; v != nil {
+		switch v := p.Variant; {
+		case page:
+			q.Where(predicate.Post(v.Counted)) // the cursor and the order are the page statement's
+		case v != nil:
 			q.Where(predicate.Post(v.Filter))
 			if v.Limit <= 0 && v.HasOrder() {
 				q.Order(post.OrderOption(v.OrderBy))
@@ -230,9 +246,10 @@ var entloaderAuthorPosts = entloader.NewLoader("Author.posts", func(ctx context.
 			Dialect: cfg.driver.Dialect(),
 			Keys:    chunk,
 			Variant: p.Variant,
+			Page:    page,
 		}
 		if err := q.prepareQuery(ctx); err != nil {
-			return nil, err
+			return err
 		}
 		nodes, err := withInterceptors[[]*Post](ctx, q, QuerierFunc(func(ctx context.Context, _ Query) (Value, error) {
 			rows, err := q.sqlAll(ctx, b.Hook)
@@ -242,14 +259,14 @@ var entloaderAuthorPosts = entloader.NewLoader("Author.posts", func(ctx context.
 			return b.Rows(rows, nil), nil
 		}), q.inters)
 		if err != nil {
-			return nil, err
+			return err
 		}
-		if err := b.Group(nodes, out); err != nil {
-			return nil, err
+		if err := group(b, nodes); err != nil {
+			return err
 		}
 	}
-	return out, nil
-})
+	return nil
+}
 
 // entloaderAuthorPostsCount counts the posts edge of Author rows: one statement per batch.
 var entloaderAuthorPostsCount = entloader.NewLoader("Author.posts count", func(ctx context.Context, p entloader.Part, ids []int) (map[int]int, error) {
@@ -288,39 +305,12 @@ var entloaderAuthorPostsCount = entloader.NewLoader("Author.posts count", func(c
 // entloaderAuthorPostsPage loads pages of the posts edge of Author rows with their counts:
 // one statement per batch.
 var entloaderAuthorPostsPage = entloader.NewLoader("Author.posts page", func(ctx context.Context, p entloader.Part, ids []int) (map[int]entloader.Page[*Post], error) {
-	cfg := entloaderConfig(ctx, p)
-	chunks, err := entloader.Chunks(cfg.driver.Dialect(), ids, p.Variant.Params())
+	out := make(map[int]entloader.Page[*Post], len(ids))
+	err := entloaderAuthorPostsBatches(ctx, p, ids, true, func(b *entloader.Batch[int, *Post], nodes []*Post) error {
+		return b.GroupPage(nodes, out)
+	})
 	if err != nil {
 		return nil, err
-	}
-	out := make(map[int]entloader.Page[*Post], len(ids))
-	for _, chunk := range chunks {
-		q := NewPostClient(cfg).Query()
-		q.withFKs = true
-		q.Where(predicate.Post(p.Variant.Counted))
-		b := &entloader.Batch[int, *Post]{
-			Shape:   entloader.Shape{Table: post.Table, TargetPK: post.FieldID, KeyColumn: author.PostsColumn},
-			Dialect: cfg.driver.Dialect(),
-			Keys:    chunk,
-			Variant: p.Variant,
-			Page:    true,
-		}
-		if err := q.prepareQuery(ctx); err != nil {
-			return nil, err
-		}
-		nodes, err := withInterceptors[[]*Post](ctx, q, QuerierFunc(func(ctx context.Context, _ Query) (Value, error) {
-			rows, err := q.sqlAll(ctx, b.Hook)
-			if err != nil {
-				return nil, err
-			}
-			return b.Rows(rows, nil), nil
-		}), q.inters)
-		if err != nil {
-			return nil, err
-		}
-		if err := b.GroupPage(nodes, out); err != nil {
-			return nil, err
-		}
 	}
 	return out, nil
 })
@@ -526,15 +516,31 @@ var entloaderRecordPost = InterceptFunc(func(next Querier) Querier {
 
 // entloaderPostAuthor loads the author edge of Post rows: one statement per batch.
 var entloaderPostAuthor = entloader.NewLoader("Post.author", func(ctx context.Context, p entloader.Part, ids []int) (map[int]*Author, error) {
-	cfg := entloaderConfig(ctx, p)
-	chunks, err := entloader.Chunks(cfg.driver.Dialect(), ids, p.Variant.Params())
+	out := make(map[int]*Author, len(ids))
+	err := entloaderPostAuthorBatches(ctx, p, ids, false, func(b *entloader.Batch[int, *Author], nodes []*Author) error {
+		return b.GroupOne(nodes, out)
+	})
 	if err != nil {
 		return nil, err
 	}
-	out := make(map[int]*Author, len(ids))
+	return out, nil
+})
+
+// entloaderPostAuthorBatches runs the statements of a batch of the author edge of
+// Post rows (one per chunk of the bind limit; pages per parent if page)
+// and hands each chunk's rows to group.
+func entloaderPostAuthorBatches(ctx context.Context, p entloader.Part, ids []int, page bool, group func(*entloader.Batch[int, *Author], []*Author) error) error {
+	cfg := entloaderConfig(ctx, p)
+	chunks, err := entloader.Chunks(cfg.driver.Dialect(), ids, p.Variant.Params())
+	if err != nil {
+		return err
+	}
 	for _, chunk := range chunks {
 		q := NewAuthorClient(cfg).Query()
-		if v := p.Variant; v != nil {
+		switch v := p.Variant; {
+		case page:
+			q.Where(predicate.Author(v.Counted)) // the cursor and the order are the page statement's
+		case v != nil:
 			q.Where(predicate.Author(v.Filter))
 			if v.Limit <= 0 && v.HasOrder() {
 				q.Order(author.OrderOption(v.OrderBy))
@@ -545,9 +551,10 @@ var entloaderPostAuthor = entloader.NewLoader("Post.author", func(ctx context.Co
 			Dialect: cfg.driver.Dialect(),
 			Keys:    chunk,
 			Variant: p.Variant,
+			Page:    page,
 		}
 		if err := q.prepareQuery(ctx); err != nil {
-			return nil, err
+			return err
 		}
 		nodes, err := withInterceptors[[]*Author](ctx, q, QuerierFunc(func(ctx context.Context, _ Query) (Value, error) {
 			rows, err := q.sqlAll(ctx, b.Hook)
@@ -557,14 +564,14 @@ var entloaderPostAuthor = entloader.NewLoader("Post.author", func(ctx context.Co
 			return b.Rows(rows, func(n *Author) any { return n.ID }), nil
 		}), q.inters)
 		if err != nil {
-			return nil, err
+			return err
 		}
-		if err := b.GroupOne(nodes, out); err != nil {
-			return nil, err
+		if err := group(b, nodes); err != nil {
+			return err
 		}
 	}
-	return out, nil
-})
+	return nil
+}
 
 // entloaderAuthor is Author: the eager-loaded edge, or the loader's.
 func (_m *Post) entloaderAuthor(ctx context.Context) (*Author, error) {
@@ -637,15 +644,31 @@ func (_m *Post) Author(ctx context.Context) (*Author, error) {
 
 // entloaderPostTags loads the tags edge of Post rows: one statement per batch.
 var entloaderPostTags = entloader.NewLoader("Post.tags", func(ctx context.Context, p entloader.Part, ids []int) (map[int][]*Tag, error) {
-	cfg := entloaderConfig(ctx, p)
-	chunks, err := entloader.Chunks(cfg.driver.Dialect(), ids, p.Variant.Params())
+	out := make(map[int][]*Tag, len(ids))
+	err := entloaderPostTagsBatches(ctx, p, ids, false, func(b *entloader.Batch[int, *Tag], nodes []*Tag) error {
+		return b.Group(nodes, out)
+	})
 	if err != nil {
 		return nil, err
 	}
-	out := make(map[int][]*Tag, len(ids))
+	return out, nil
+})
+
+// entloaderPostTagsBatches runs the statements of a batch of the tags edge of
+// Post rows (one per chunk of the bind limit; pages per parent if page)
+// and hands each chunk's rows to group.
+func entloaderPostTagsBatches(ctx context.Context, p entloader.Part, ids []int, page bool, group func(*entloader.Batch[int, *Tag], []*Tag) error) error {
+	cfg := entloaderConfig(ctx, p)
+	chunks, err := entloader.Chunks(cfg.driver.Dialect(), ids, p.Variant.Params())
+	if err != nil {
+		return err
+	}
 	for _, chunk := range chunks {
 		q := NewTagClient(cfg).Query()
-		if v := p.Variant; v != nil {
+		switch v := p.Variant; {
+		case page:
+			q.Where(predicate.Tag(v.Counted)) // the cursor and the order are the page statement's
+		case v != nil:
 			q.Where(predicate.Tag(v.Filter))
 			if v.Limit <= 0 && v.HasOrder() {
 				q.Order(tag.OrderOption(v.OrderBy))
@@ -656,9 +679,10 @@ var entloaderPostTags = entloader.NewLoader("Post.tags", func(ctx context.Contex
 			Dialect: cfg.driver.Dialect(),
 			Keys:    chunk,
 			Variant: p.Variant,
+			Page:    page,
 		}
 		if err := q.prepareQuery(ctx); err != nil {
-			return nil, err
+			return err
 		}
 		nodes, err := withInterceptors[[]*Tag](ctx, q, QuerierFunc(func(ctx context.Context, _ Query) (Value, error) {
 			rows, err := q.sqlAll(ctx, b.Hook)
@@ -668,14 +692,14 @@ var entloaderPostTags = entloader.NewLoader("Post.tags", func(ctx context.Contex
 			return b.Rows(rows, func(n *Tag) any { return n.ID }), nil
 		}), q.inters)
 		if err != nil {
-			return nil, err
+			return err
 		}
-		if err := b.Group(nodes, out); err != nil {
-			return nil, err
+		if err := group(b, nodes); err != nil {
+			return err
 		}
 	}
-	return out, nil
-})
+	return nil
+}
 
 // entloaderPostTagsCount counts the tags edge of Post rows: one statement per batch.
 var entloaderPostTagsCount = entloader.NewLoader("Post.tags count", func(ctx context.Context, p entloader.Part, ids []int) (map[int]int, error) {
@@ -714,38 +738,12 @@ var entloaderPostTagsCount = entloader.NewLoader("Post.tags count", func(ctx con
 // entloaderPostTagsPage loads pages of the tags edge of Post rows with their counts:
 // one statement per batch.
 var entloaderPostTagsPage = entloader.NewLoader("Post.tags page", func(ctx context.Context, p entloader.Part, ids []int) (map[int]entloader.Page[*Tag], error) {
-	cfg := entloaderConfig(ctx, p)
-	chunks, err := entloader.Chunks(cfg.driver.Dialect(), ids, p.Variant.Params())
+	out := make(map[int]entloader.Page[*Tag], len(ids))
+	err := entloaderPostTagsBatches(ctx, p, ids, true, func(b *entloader.Batch[int, *Tag], nodes []*Tag) error {
+		return b.GroupPage(nodes, out)
+	})
 	if err != nil {
 		return nil, err
-	}
-	out := make(map[int]entloader.Page[*Tag], len(ids))
-	for _, chunk := range chunks {
-		q := NewTagClient(cfg).Query()
-		q.Where(predicate.Tag(p.Variant.Counted))
-		b := &entloader.Batch[int, *Tag]{
-			Shape:   entloader.Shape{Table: tag.Table, TargetPK: tag.FieldID, JoinTable: post.TagsTable, JoinColumn: post.TagsPrimaryKey[1], KeyColumn: post.TagsPrimaryKey[0]},
-			Dialect: cfg.driver.Dialect(),
-			Keys:    chunk,
-			Variant: p.Variant,
-			Page:    true,
-		}
-		if err := q.prepareQuery(ctx); err != nil {
-			return nil, err
-		}
-		nodes, err := withInterceptors[[]*Tag](ctx, q, QuerierFunc(func(ctx context.Context, _ Query) (Value, error) {
-			rows, err := q.sqlAll(ctx, b.Hook)
-			if err != nil {
-				return nil, err
-			}
-			return b.Rows(rows, func(n *Tag) any { return n.ID }), nil
-		}), q.inters)
-		if err != nil {
-			return nil, err
-		}
-		if err := b.GroupPage(nodes, out); err != nil {
-			return nil, err
-		}
 	}
 	return out, nil
 })
@@ -950,16 +948,32 @@ var entloaderRecordTag = InterceptFunc(func(next Querier) Querier {
 
 // entloaderTagPosts loads the posts edge of Tag rows: one statement per batch.
 var entloaderTagPosts = entloader.NewLoader("Tag.posts", func(ctx context.Context, p entloader.Part, ids []int) (map[int][]*Post, error) {
-	cfg := entloaderConfig(ctx, p)
-	chunks, err := entloader.Chunks(cfg.driver.Dialect(), ids, p.Variant.Params())
+	out := make(map[int][]*Post, len(ids))
+	err := entloaderTagPostsBatches(ctx, p, ids, false, func(b *entloader.Batch[int, *Post], nodes []*Post) error {
+		return b.Group(nodes, out)
+	})
 	if err != nil {
 		return nil, err
 	}
-	out := make(map[int][]*Post, len(ids))
+	return out, nil
+})
+
+// entloaderTagPostsBatches runs the statements of a batch of the posts edge of
+// Tag rows (one per chunk of the bind limit; pages per parent if page)
+// and hands each chunk's rows to group.
+func entloaderTagPostsBatches(ctx context.Context, p entloader.Part, ids []int, page bool, group func(*entloader.Batch[int, *Post], []*Post) error) error {
+	cfg := entloaderConfig(ctx, p)
+	chunks, err := entloader.Chunks(cfg.driver.Dialect(), ids, p.Variant.Params())
+	if err != nil {
+		return err
+	}
 	for _, chunk := range chunks {
 		q := NewPostClient(cfg).Query()
 		q.withFKs = true // so that the rows' own hidden-FK edges can use the primary-key loader
-		if v := p.Variant; v != nil {
+		switch v := p.Variant; {
+		case page:
+			q.Where(predicate.Post(v.Counted)) // the cursor and the order are the page statement's
+		case v != nil:
 			q.Where(predicate.Post(v.Filter))
 			if v.Limit <= 0 && v.HasOrder() {
 				q.Order(post.OrderOption(v.OrderBy))
@@ -970,9 +984,10 @@ var entloaderTagPosts = entloader.NewLoader("Tag.posts", func(ctx context.Contex
 			Dialect: cfg.driver.Dialect(),
 			Keys:    chunk,
 			Variant: p.Variant,
+			Page:    page,
 		}
 		if err := q.prepareQuery(ctx); err != nil {
-			return nil, err
+			return err
 		}
 		nodes, err := withInterceptors[[]*Post](ctx, q, QuerierFunc(func(ctx context.Context, _ Query) (Value, error) {
 			rows, err := q.sqlAll(ctx, b.Hook)
@@ -982,14 +997,14 @@ var entloaderTagPosts = entloader.NewLoader("Tag.posts", func(ctx context.Contex
 			return b.Rows(rows, func(n *Post) any { return n.ID }), nil
 		}), q.inters)
 		if err != nil {
-			return nil, err
+			return err
 		}
-		if err := b.Group(nodes, out); err != nil {
-			return nil, err
+		if err := group(b, nodes); err != nil {
+			return err
 		}
 	}
-	return out, nil
-})
+	return nil
+}
 
 // entloaderTagPostsCount counts the posts edge of Tag rows: one statement per batch.
 var entloaderTagPostsCount = entloader.NewLoader("Tag.posts count", func(ctx context.Context, p entloader.Part, ids []int) (map[int]int, error) {
@@ -1028,39 +1043,12 @@ var entloaderTagPostsCount = entloader.NewLoader("Tag.posts count", func(ctx con
 // entloaderTagPostsPage loads pages of the posts edge of Tag rows with their counts:
 // one statement per batch.
 var entloaderTagPostsPage = entloader.NewLoader("Tag.posts page", func(ctx context.Context, p entloader.Part, ids []int) (map[int]entloader.Page[*Post], error) {
-	cfg := entloaderConfig(ctx, p)
-	chunks, err := entloader.Chunks(cfg.driver.Dialect(), ids, p.Variant.Params())
+	out := make(map[int]entloader.Page[*Post], len(ids))
+	err := entloaderTagPostsBatches(ctx, p, ids, true, func(b *entloader.Batch[int, *Post], nodes []*Post) error {
+		return b.GroupPage(nodes, out)
+	})
 	if err != nil {
 		return nil, err
-	}
-	out := make(map[int]entloader.Page[*Post], len(ids))
-	for _, chunk := range chunks {
-		q := NewPostClient(cfg).Query()
-		q.withFKs = true
-		q.Where(predicate.Post(p.Variant.Counted))
-		b := &entloader.Batch[int, *Post]{
-			Shape:   entloader.Shape{Table: post.Table, TargetPK: post.FieldID, JoinTable: tag.PostsTable, JoinColumn: tag.PostsPrimaryKey[0], KeyColumn: tag.PostsPrimaryKey[1]},
-			Dialect: cfg.driver.Dialect(),
-			Keys:    chunk,
-			Variant: p.Variant,
-			Page:    true,
-		}
-		if err := q.prepareQuery(ctx); err != nil {
-			return nil, err
-		}
-		nodes, err := withInterceptors[[]*Post](ctx, q, QuerierFunc(func(ctx context.Context, _ Query) (Value, error) {
-			rows, err := q.sqlAll(ctx, b.Hook)
-			if err != nil {
-				return nil, err
-			}
-			return b.Rows(rows, func(n *Post) any { return n.ID }), nil
-		}), q.inters)
-		if err != nil {
-			return nil, err
-		}
-		if err := b.GroupPage(nodes, out); err != nil {
-			return nil, err
-		}
 	}
 	return out, nil
 })
