@@ -73,7 +73,14 @@ func RequestStatements(h http.Handler, body []byte) ([]byte, []string, error) {
 	return out, slices.Clone(r.sql), err
 }
 
+// request serves one request. Its context can be cancelled, as net/http's
+// server makes every request's: a driver may pay for watching a context
+// that can end (go-sqlite3 before v1.14.41 starts a goroutine per row
+// scanned), and a real server's statements, eager or batched, all run
+// under one.
 func request(ctx context.Context, h http.Handler, body []byte) ([]byte, error) {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
 	req := httptest.NewRequestWithContext(ctx, http.MethodPost, "/query", bytes.NewReader(body))
 	req.Header.Set("Content-Type", "application/json")
 	rec := httptest.NewRecorder()
