@@ -37,7 +37,7 @@ func (r *relation) fetchBatch(l *Loader) func(ctx context.Context, keys []relati
 		return relations.Fetch(ctx, keys, func(ctx context.Context, p relations.Part, parents []relations.Key) (map[relations.Key]any, error) {
 			m, err := l.fetchRelation(ctx, sets, r, p, parents)
 			if err != nil {
-				return nil, fmt.Errorf("gormloader: loading %s (%v) for %d parents: %w", r.Name, p.Variant, len(parents), err)
+				return nil, fmt.Errorf("gormloader: loading %s (%v) for %d parents: %w", r.Name, p.Variant(), len(parents), err)
 			}
 			return m, nil
 		})
@@ -109,7 +109,7 @@ func (l *Loader) filtered(q *gorm.DB, r *relation, v relations.Variant) *gorm.DB
 // the result per parent: []T for a to-many relation, *T for a to-one
 // relation, int64 for a count. All rows are recorded as one load set.
 func (l *Loader) fetchRelation(ctx context.Context, sets *relations.Sets, r *relation, p relations.Part, parents []relations.Key) (map[relations.Key]any, error) {
-	v := p.Variant
+	v := p.Variant()
 	reserved := v.Params() + paramsMargin
 	if r.Polymorphic != nil {
 		reserved++
@@ -228,7 +228,7 @@ func (l *Loader) fetchChunk(ctx context.Context, r *relation, p relations.Part, 
 	if r.Kind == relations.ManyToMany {
 		return l.fetchJoined(ctx, r, p, chunk)
 	}
-	v := p.Variant
+	v := p.Variant()
 	t := r.target.ModelType
 	tx := l.session(ctx, p.Conn)
 	q := l.filtered(tx.Model(reflect.New(t).Interface()).Where(l.keyIn(r, r.Target.Name, chunk)), r, v)
@@ -265,7 +265,7 @@ func (l *Loader) fetchChunk(ctx context.Context, r *relation, p relations.Part, 
 // runs through the Query callbacks and GORM scans the target rows (hooks,
 // serializers and all); the join keys are taken aside (see keyedRows).
 func (l *Loader) fetchJoined(ctx context.Context, r *relation, p relations.Part, chunk []relations.Key) (reflect.Value, []relations.Key, error) {
-	v := p.Variant
+	v := p.Variant()
 	t := r.target.ModelType
 	sel, joinCols := l.joinSelect(r)
 	q := l.session(ctx, p.Conn).Model(reflect.New(t).Interface())
@@ -420,7 +420,7 @@ func (l *Loader) fetchCounts(ctx context.Context, r *relation, p relations.Part,
 			keyTypes = append(keyTypes, f.FieldType)
 		}
 	}
-	q = l.filtered(q, r, p.Variant).Select(groupCols + ", COUNT(*) AS " + aliasCount).Group(groupCols)
+	q = l.filtered(q, r, p.Variant()).Select(groupCols + ", COUNT(*) AS " + aliasCount).Group(groupCols)
 	// Through the Query callbacks, as GORM's own Count; the destination stays
 	// empty (the counts are scanned into out).
 	return runOwn(q, reflect.New(reflect.SliceOf(t)).Interface(), func(db *gorm.DB, rows *sql.Rows) {

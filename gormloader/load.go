@@ -203,6 +203,25 @@ func (r *relation) cached(ctx context.Context, bk *relations.BatchKey) (any, boo
 	return r.loader.Cached(ctx, *bk)
 }
 
+// variantPart sets bk's partition to the variant of opts (and count) on
+// bk's connection. Out of line: most loads have no variant, and its
+// locals would enlarge every load's frame.
+//
+//go:noinline
+func (r *relation) variantPart(ctx context.Context, opts []LoadOption, count bool, bk *relations.BatchKey) error {
+	v, err := variantOf(opts, count)
+	if err != nil {
+		return r.loadError(err)
+	}
+	if v.Page {
+		if err := r.checkPage(); err != nil {
+			return err
+		}
+	}
+	bk.Part = relations.NewPart(ctx, bk.Conn, v)
+	return nil
+}
+
 // prepareLoad checks a load and computes its batch key into bk, which it
 // leaves with a zero parent key for a NULL foreign key.
 //
@@ -229,13 +248,8 @@ func prepareLoad(ctx context.Context, db *gorm.DB, parent any, name string, want
 	}
 	bk.Conn = conn
 	if len(opts) > 0 || count {
-		if bk.Variant, err = variantOf(opts, count); err != nil {
-			return nil, nil, r, row, r.loadError(err)
-		}
-		if bk.Variant.Page {
-			if err := r.checkPage(); err != nil {
-				return nil, nil, r, row, err
-			}
+		if err := r.variantPart(ctx, opts, count, bk); err != nil {
+			return nil, nil, r, row, err
 		}
 	}
 	if bk.Parent, err = fieldsKey(ctx, r.ownerFields, row); err != nil {

@@ -124,7 +124,7 @@ func (l *Loader) keyed(ctx context.Context, r *relation, p relations.Part) (q *g
 	for i, c := range r.MatchColumns() {
 		cols[i] = l.quote(table, c)
 	}
-	return l.filtered(q, r, p.Variant), table, cols
+	return l.filtered(q, r, p.Variant()), table, cols
 }
 
 // keySelect is the select list of rows read with their parent key: the
@@ -141,7 +141,7 @@ func (l *Loader) keySelect(r *relation, cols []string) string {
 // windowPage is the page statement of the dialects without LATERAL (and of
 // keys PostgreSQL's form cannot cast): see fetchPageChunk.
 func (l *Loader) windowPage(ctx context.Context, r *relation, p relations.Part, chunk []relations.Key, n int) *gorm.DB {
-	v := p.Variant
+	v := p.Variant()
 	q, table, cols := l.keyed(ctx, r, p)
 	q = q.Where(l.keyIn(r, table, chunk))
 	over := "OVER (PARTITION BY " + strings.Join(cols, ", ")
@@ -188,7 +188,7 @@ func (l *Loader) windowPage(ctx context.Context, r *relation, p relations.Part, 
 //	    FROM target WHERE <where> AND fk = ol_p.k AND <cursor> ORDER BY o LIMIT size+1)
 //	  [UNION ALL (SELECT target.*, fk, ol_n.c, 0 FROM target WHERE <where> AND fk = ol_p.k ORDER BY o LIMIT 1)]) AS ol_t
 func (l *Loader) lateralPage(ctx context.Context, r *relation, p relations.Part, keys, cast string) *gorm.DB {
-	v := p.Variant
+	v := p.Variant()
 	order := l.limitOrder(r, v.Order)
 	correlated := func() (*gorm.DB, string) {
 		q, _, cols := l.keyed(ctx, r, p)
@@ -287,7 +287,7 @@ func (l *Loader) fetchPages(ctx context.Context, sets *relations.Sets, r *relati
 	}
 	f := r.collation.folder(l, r.MatchTable(), r.MatchColumns())
 	f.foldAll(keys)
-	size := int64(p.Variant.Limit - 1)
+	size := int64(p.Variant().Limit - 1)
 	pages := make(map[relations.Key]*pageResult, len(parents))
 	i := 0
 	for _, rows := range all {
@@ -340,7 +340,7 @@ func (l *Loader) fetchPages(ctx context.Context, sets *relations.Sets, r *relati
 // keyedRows takes aside, matched to the rows by primary key after the Query
 // callbacks.
 func (l *Loader) fetchPageChunk(ctx context.Context, r *relation, p relations.Part, chunk []relations.Key) (reflect.Value, []relations.Key, []pageRow, error) {
-	v := p.Variant
+	v := p.Variant()
 	types := r.keyTypes()
 	n := len(types)
 	types = append(types, reflect.TypeFor[int64](), reflect.TypeFor[int64]())

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync"
 
 	"github.com/ormloader/ormloader/dataloader"
 )
@@ -101,12 +102,54 @@ func (v Variant) String() string {
 }
 
 // Part is a batch partition: keys of different partitions are never fetched
-// by the same statement.
+// by the same statement. Make it with [NewPart]; the zero Part is the plain
+// load on the adapter's pool.
 type Part struct {
 	// Conn is the connection the statement runs on, as the adapter identifies
 	// it: nil for the adapter's pool, or a transaction (a comparable pointer).
-	Conn    any
-	Variant Variant
+	Conn any
+	v    *Variant // nil for the zero Variant; interned by NewPart
+}
+
+// NewPart returns the partition of the loads of variant v on conn. In the
+// scope of ctx, equal variants share one pointer (the scope holds the
+// table, which goes with it), so that a [BatchKey] is a few words to copy,
+// compare and hash however long the variant's SQL is. Outside a scope a
+// Part is made for one load, which batches with nothing.
+func NewPart(ctx context.Context, conn any, v Variant) Part {
+	p := Part{Conn: conn}
+	if v.IsZero() {
+		return p
+	}
+	scope := dataloader.FromContext(ctx)
+	if scope == nil {
+		p.v = &v
+		return p
+	}
+	t := scope.Local(variantsKey{}, func() any { return &variants{m: map[Variant]*Variant{}} }).(*variants)
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if p.v = t.m[v]; p.v == nil {
+		p.v = &v
+		t.m[v] = p.v
+	}
+	return p
+}
+
+// Variant returns the variant of the partition's loads.
+func (p Part) Variant() Variant {
+	if p.v == nil {
+		return Variant{}
+	}
+	return *p.v
+}
+
+type variantsKey struct{}
+
+// variants is a scope's table of interned variants.
+type variants struct {
+	mu sync.Mutex // protects m
+	m  map[Variant]*Variant
 }
 
 // BatchKey is the key of a relation loader: one parent key in one partition.

@@ -43,7 +43,7 @@
 //	// once per relation, at registration:
 //	loader := dataloader.New(func(ctx context.Context, keys []relations.BatchKey) ([]Result, []error, error) {
 //		return relations.Fetch(ctx, keys, func(ctx context.Context, p relations.Part, parents []relations.Key) (map[relations.Key]Result, error) {
-//			chunks, err := relations.Chunks(parents, bindLimit, rel.Width(), p.Variant.Params())
+//			chunks, err := relations.Chunks(parents, bindLimit, rel.Width(), p.Variant().Params())
 //			// one statement per chunk on p.Conn; record all rows as one set,
 //			// whose keys are read on the first lookup of its model:
 //			// relations.SetsOf(ctx).Record(&relations.Set{Model: m, Data: rows, Fill: readPKs})
@@ -52,7 +52,7 @@
 //
 //	// per load:
 //	key, err := relations.MakeKey(parentFK) // ErrNullKey: no statement, no result
-//	bk := relations.BatchKey{Part: relations.Part{Conn: tx, Variant: v}, Parent: key}
+//	bk := relations.BatchKey{Part: relations.NewPart(ctx, tx, v), Parent: key}
 //	sets := relations.SetsOf(ctx)
 //	if set := sets.Lookup(model, parentPK); set != nil {
 //		if c, won := sets.Claim(set, token{rel, bk.Part}); won {

@@ -8,6 +8,7 @@ import (
 	"sync"
 	"testing"
 	"time"
+	"unsafe"
 
 	"github.com/ormloader/ormloader/dataloader"
 	"github.com/ormloader/ormloader/relations"
@@ -136,7 +137,7 @@ func TestPartitionAndFetch(t *testing.T) {
 	keys := []relations.BatchKey{
 		{Parent: k(1)}, {Parent: k(2)}, {Parent: k(1)}, // duplicate
 		{Part: relations.Part{Conn: tx}, Parent: k(1)},
-		{Part: relations.Part{Variant: lim}, Parent: k(2)},
+		{Part: relations.NewPart(context.Background(), nil, lim), Parent: k(2)},
 	}
 	groups := relations.Partition(keys)
 	if len(groups) != 3 || len(groups[0].Keys) != 2 || len(groups[1].Keys) != 1 || len(groups[2].Keys) != 1 {
@@ -147,7 +148,7 @@ func TestPartitionAndFetch(t *testing.T) {
 		calls++
 		m := map[relations.Key]string{}
 		for _, pk := range parents {
-			m[pk] = fmt.Sprintf("%v/%v/%v", p.Conn != nil, p.Variant.Limit, pk)
+			m[pk] = fmt.Sprintf("%v/%v/%v", p.Conn != nil, p.Variant().Limit, pk)
 		}
 		return m, nil
 	})
@@ -176,6 +177,49 @@ func TestPartitionAndFetch(t *testing.T) {
 	}
 	if vals[0] != "ok" {
 		t.Errorf("the other partitions load: %v", vals)
+	}
+}
+
+// TestNewPart: in one scope, equal variants make equal parts (one batch,
+// one cache entry), different variants or connections different ones, and
+// a part reads back its variant; the batch key stays a few words.
+func TestNewPart(t *testing.T) {
+	ctx, scope := dataloader.NewScope(context.Background())
+	defer scope.Close()
+	tx := new(int)
+	lim := func(n int, where string, args ...any) relations.Variant {
+		v, err := relations.NewVariant(n, "year", false, where, args...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return v
+	}
+	a, b := relations.NewPart(ctx, nil, lim(2, "year > ?", 1990)), relations.NewPart(ctx, nil, lim(2, "year > ?", 1990))
+	if a != b {
+		t.Fatal("equal variants in one scope made different parts")
+	}
+	for _, other := range []relations.Part{
+		relations.NewPart(ctx, nil, lim(3, "year > ?", 1990)),
+		relations.NewPart(ctx, nil, lim(2, "year > ?", 1991)),
+		relations.NewPart(ctx, tx, lim(2, "year > ?", 1990)),
+		relations.NewPart(ctx, nil, relations.Variant{}),
+	} {
+		if other == a {
+			t.Fatalf("%+v equals %+v", other.Variant(), a.Variant())
+		}
+	}
+	if got := a.Variant(); got != lim(2, "year > ?", 1990) {
+		t.Fatalf("Variant() = %v", got)
+	}
+	if (relations.NewPart(ctx, tx, relations.Variant{}) != relations.Part{Conn: tx}) || !(relations.Part{}).Variant().IsZero() {
+		t.Fatal("the zero variant is not the zero Part's")
+	}
+	// Without a scope a part is its own: it batches with nothing anyway.
+	if p := relations.NewPart(context.Background(), nil, lim(2, "")); p.Variant() != lim(2, "") {
+		t.Fatalf("Variant() = %v", p.Variant())
+	}
+	if size := unsafe.Sizeof(relations.BatchKey{}); size > 96 {
+		t.Fatalf("BatchKey is %d bytes: it is copied through every load's frames", size)
 	}
 }
 
