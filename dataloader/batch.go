@@ -49,6 +49,9 @@ type flight struct {
 	// running" while woken workers are still on their way.
 	waiters []*worker
 	wbuf    [1]*worker // waiters' first backing array
+	// fn is the batch function as a tracked worker (nil before dispatch
+	// and in window mode); guarded by the scope's mutex.
+	fn *worker
 }
 
 // resolved is the flight of entries that never had a batch (Prime,
@@ -186,6 +189,7 @@ func (st *state[K, C, V]) dispatchLocked(s *Scope) {
 	}
 	if s.tracked {
 		b.w = worker{Context: s.ctx, s: s}
+		b.fn = &b.w
 		s.running++
 	}
 	s.stats.Batches++
@@ -247,7 +251,7 @@ func (st *state[K, C, V]) run(s *Scope, b *batch[K, C, V]) {
 // keep their value, and stay cached.
 func (st *state[K, C, V]) resolveLocked(b *batch[K, C, V], vals []V, errs []error, batchErr error) {
 	for _, w := range b.waiters {
-		w.unblockLocked()
+		w.unblockLocked(&b.flight)
 	}
 	b.waiters = nil
 	for i, sl := range b.slots {
@@ -502,7 +506,10 @@ func (l *keyed[K, C, V]) load(ctx context.Context, key K, siblings []K) (V, erro
 			return v, err
 		}
 	}
-	s.parkLocked(ctx, e)
+	if !s.parkLocked(ctx, e) {
+		s.mu.Unlock()
+		return zero, l.cycleError(key)
+	}
 	s.mu.Unlock()
 	if s.cfg.loadTracer != nil {
 		s.traceLoad(ctx, l.cfg.name, e.f.id)
@@ -510,28 +517,66 @@ func (l *keyed[K, C, V]) load(ctx context.Context, key K, siblings []K) (V, erro
 	return await(ctx, e)
 }
 
+// cycleError is the error of a load that would wait for its own batch.
+//
+//go:noinline
+func (l *keyed[K, C, V]) cycleError(key K) error {
+	return fmt.Errorf("%w: loader %q, key %v", ErrLoadCycle, l.cfg.name, key)
+}
+
 // parkLocked registers the calling worker, if any, as blocked on e's batch;
 // the batch marks it running again when it resolves. A waiter whose context
 // ends first stays counted as blocked until then: the scope may then
-// dispatch early, never late.
-func (s *Scope) parkLocked(ctx context.Context, e interface{ flightLocked() *flight }) {
+// dispatch early, never late. It returns false, registering nothing, if
+// the batch could only end after the caller does (waitsForLocked): the
+// caller must not wait.
+func (s *Scope) parkLocked(ctx context.Context, e interface{ flightLocked() *flight }) bool {
 	f := e.flightLocked()
 	if f == nil {
-		return
+		return true
 	}
 	w := s.workerFrom(ctx)
 	if w == nil {
-		return
+		return true
+	}
+	if s.waitsForLocked(f, w) {
+		return false
 	}
 	if f.waiters == nil {
 		f.waiters = f.wbuf[:0]
 	}
 	f.waiters = append(f.waiters, w)
-	w.blockLocked()
+	w.blockLocked(f)
 	if s.running == 0 {
 		s.lastActivity = time.Now()
 		s.notifyLocked()
 	}
+	return true
+}
+
+// waitsForLocked reports whether batch f cannot end before worker w does:
+// f's batch function is w (a batch function, or a goroutine under its
+// context, loading a key of its own batch), or is waiting, directly or
+// through other batches, for a batch whose function is w. Only batch
+// functions of tracked mode are known as workers.
+func (s *Scope) waitsForLocked(f *flight, w *worker) bool {
+	var buf [8]*flight
+	todo, seen := append(buf[:0], f), uint64(0)
+	for len(todo) > 0 {
+		g := todo[len(todo)-1]
+		todo = todo[:len(todo)-1]
+		if g.fn == nil {
+			continue
+		}
+		if g.fn == w {
+			return true
+		}
+		if seen++; seen > s.lastBatch {
+			return false // not a chain of distinct batches: cannot happen, but never loop
+		}
+		todo = append(todo, g.fn.on...)
+	}
+	return false
 }
 
 // flightLocked returns the flight to wait on, or nil if e is resolved.
@@ -568,7 +613,11 @@ func wait[V any](ctx context.Context, s *Scope, e *entry[V]) (V, error) {
 		s.mu.Unlock()
 		return v, err
 	}
-	s.parkLocked(ctx, e)
+	if !s.parkLocked(ctx, e) {
+		s.mu.Unlock()
+		var zero V
+		return zero, fmt.Errorf("%w (a key loaded earlier with LoadMany or LoadThunk)", ErrLoadCycle)
+	}
 	s.mu.Unlock()
 	return await(ctx, e)
 }

@@ -77,7 +77,11 @@
 //     counts as a worker, so loads made from batch functions of the same
 //     tick ("a loader called from a loader") share one batch; a batch
 //     function waiting on a slow query holds the scope's other batches
-//     back until it returns or the watchdog fires.
+//     back until it returns or the watchdog fires. A batch function that
+//     loads a key of its own batch (or of a batch waiting, through others,
+//     for its own) would wait for itself: in tracked mode that load fails
+//     at once with [ErrLoadCycle]; in window mode it waits until its
+//     context ends.
 //
 // Waits shorter than a millisecond are spent yielding the processor
 // ([runtime.Gosched]) while watching the clock, because Go timers cannot sleep

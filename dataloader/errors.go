@@ -24,6 +24,15 @@ var (
 	// differs from the number of keys.
 	ErrWrongLength = errors.New("dataloader: batch function returned the wrong number of results")
 
+	// ErrLoadCycle is matched by the error of a load that would wait
+	// forever: a batch function (or a goroutine under its context) loading
+	// a key of its own batch, or of a batch that waits, through others, for
+	// its own. Only batch functions of tracked mode (a scope with workers:
+	// the gqlgen integration) are recognized; in window mode such a load
+	// hangs until its context ends. Load the key in a later batch (after
+	// the batch function returns) or compute it in the batch itself.
+	ErrLoadCycle = errors.New("dataloader: a batch function waits for its own batch")
+
 	// ErrPanic is matched by [*PanicError].
 	ErrPanic = errors.New("dataloader: batch function panicked")
 )

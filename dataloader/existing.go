@@ -47,7 +47,10 @@ func (l *keyed[K, C, V]) loadExisting(ctx context.Context, key K) (V, bool, erro
 		}
 		return v, true, err
 	}
-	s.parkLocked(ctx, e)
+	if !s.parkLocked(ctx, e) {
+		s.mu.Unlock()
+		return zero, true, l.cycleError(key)
+	}
 	s.mu.Unlock()
 	if s.cfg.loadTracer != nil {
 		s.traceLoad(ctx, l.cfg.name, e.f.id)

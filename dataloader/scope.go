@@ -5,6 +5,7 @@ import (
 	"log/slog"
 	"maps"
 	"runtime"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -276,7 +277,9 @@ func (s *Scope) Stats() Stats {
 type worker struct {
 	context.Context
 	s       *Scope
-	waiting int  // loads this worker is blocked in; guarded by s.mu
+	waiting int       // loads this worker is blocked in; guarded by s.mu
+	on      []*flight // the batches of those loads, one per load; guarded by s.mu
+	onBuf   [1]*flight
 	done    bool // guarded by s.mu
 }
 
@@ -386,17 +389,24 @@ func (s *Scope) workerFrom(ctx context.Context) *worker {
 
 // blockLocked and unblockLocked keep the running count while a worker waits
 // in a load.
-func (w *worker) blockLocked() {
+func (w *worker) blockLocked(f *flight) {
 	if w.waiting == 0 && !w.done {
 		w.s.running--
 	}
 	w.waiting++
+	if w.on == nil {
+		w.on = w.onBuf[:0]
+	}
+	w.on = append(w.on, f)
 }
 
-func (w *worker) unblockLocked() {
+func (w *worker) unblockLocked(f *flight) {
 	w.waiting--
 	if w.waiting == 0 && !w.done {
 		w.s.running++
+	}
+	if i := slices.Index(w.on, f); i >= 0 {
+		w.on = slices.Delete(w.on, i, i+1)
 	}
 }
 
