@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"runtime/debug"
+	"slices"
 	"sync"
 	"time"
 )
@@ -560,20 +561,19 @@ func (s *Scope) parkLocked(ctx context.Context, e interface{ flightLocked() *fli
 // through other batches, for a batch whose function is w. Only batch
 // functions of tracked mode are known as workers.
 func (s *Scope) waitsForLocked(f *flight, w *worker) bool {
-	var buf [8]*flight
-	todo, seen := append(buf[:0], f), uint64(0)
+	var fbuf [8]*flight
+	var wbuf [8]*worker
+	todo, seen := append(fbuf[:0], f), wbuf[:0]
 	for len(todo) > 0 {
 		g := todo[len(todo)-1]
 		todo = todo[:len(todo)-1]
-		if g.fn == nil {
+		switch {
+		case g.fn == nil || slices.Contains(seen, g.fn):
 			continue
-		}
-		if g.fn == w {
+		case g.fn == w:
 			return true
 		}
-		if seen++; seen > s.lastBatch {
-			return false // not a chain of distinct batches: cannot happen, but never loop
-		}
+		seen = append(seen, g.fn)
 		todo = append(todo, g.fn.on...)
 	}
 	return false
