@@ -223,17 +223,7 @@ func TestTickPipelineRoundTrips(t *testing.T) {
 			t.Error(err)
 		}
 	})
-	p := startProxy(t, target, 2*time.Millisecond)
-	proxied, err := proxyDSN(schemaDSN, p.Addr())
-	if err != nil {
-		t.Fatal(err)
-	}
-	db, err := sql.Open("pgx", proxied)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
-	db.SetMaxOpenConns(1)
+	p, db := openOneThroughProxy(t, schemaDSN, target, 2*time.Millisecond)
 	ids := []int64{1, 2, 3}
 	stmts := slices.Clone(pipeStatements)
 	for i := range stmts {
@@ -432,26 +422,26 @@ func tickPipeline(ctx context.Context, db *sql.DB, stmts []pipeStatement, ids []
 	return errors.Join(err, conn.Close())
 }
 
+// rowScanner is what database/sql's and pgx's rows share.
+type rowScanner interface {
+	Next() bool
+	Scan(dest ...any) error
+	Err() error
+}
+
 // readRows scans every row of rows (database/sql) and checks their number.
 func readRows(rows *sql.Rows, s pipeStatement) error {
 	defer rows.Close()
-	ptrs := s.targets()
-	n := 0
-	for rows.Next() {
-		if err := rows.Scan(ptrs...); err != nil {
-			return err
-		}
-		n++
-	}
-	if err := rows.Err(); err != nil {
-		return err
-	}
-	return checkRowCount(s, n)
+	return scanAll(rows, s)
 }
 
 // readPgxRows scans every row of rows (pgx) and checks their number.
 func readPgxRows(rows pgx.Rows, s pipeStatement) error {
 	defer rows.Close()
+	return scanAll(rows, s)
+}
+
+func scanAll(rows rowScanner, s pipeStatement) error {
 	ptrs := s.targets()
 	n := 0
 	for rows.Next() {

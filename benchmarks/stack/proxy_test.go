@@ -160,17 +160,7 @@ func TestProxyPostgres(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	p := startProxy(t, u.Host, testRTT)
-	proxied, err := proxyDSN(dsn, p.Addr())
-	if err != nil {
-		t.Fatal(err)
-	}
-	db, err := sql.Open("pgx", proxied)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
-	db.SetMaxOpenConns(1)
+	p, db := openOneThroughProxy(t, dsn, u.Host, testRTT)
 	ctx := t.Context()
 	// step runs f and checks that it took want round trips, and at least
 	// an rtt for each.
@@ -243,6 +233,24 @@ func startEcho(t *testing.T) string {
 
 // startProxy starts a proxy to target with rtt; the test's cleanup closes
 // it and checks that none of its goroutines is left.
+// openOneThroughProxy opens a pool of one connection to the PostgreSQL of
+// dsn through a proxy to target that delays by rtt; both close with t.
+func openOneThroughProxy(t *testing.T, dsn, target string, rtt time.Duration) (*bench.Proxy, *sql.DB) {
+	t.Helper()
+	p := startProxy(t, target, rtt)
+	proxied, err := proxyDSN(dsn, p.Addr())
+	if err != nil {
+		t.Fatal(err)
+	}
+	db, err := sql.Open("pgx", proxied)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	db.SetMaxOpenConns(1)
+	return p, db
+}
+
 func startProxy(t *testing.T, target string, rtt time.Duration) *bench.Proxy {
 	t.Helper()
 	p, err := bench.StartProxy(target, rtt)
