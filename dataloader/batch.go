@@ -515,7 +515,7 @@ func (l *keyed[K, C, V]) load(ctx context.Context, key K, siblings []K) (V, erro
 	if s.cfg.loadTracer != nil {
 		s.traceLoad(ctx, l.cfg.name, e.f.id)
 	}
-	return await(ctx, e)
+	return await(ctx, s, e)
 }
 
 // cycleError is the error of a load that would wait for its own batch.
@@ -588,19 +588,27 @@ func (e *entry[V]) flightLocked() *flight {
 }
 
 // await waits for e's batch or for ctx.
-func await[V any](ctx context.Context, e *entry[V]) (V, error) {
+func await[V any](ctx context.Context, s *Scope, e *entry[V]) (V, error) {
 	select {
 	case <-e.f.done:
 		return e.val, e.err
 	case <-ctx.Done():
+		s.mu.Lock()
+		if w := s.workerFrom(ctx); w != nil {
+			// Still counted as blocked until the batch resolves (see
+			// parkLocked), but no longer waiting for it: a load of this
+			// worker's own batch from that batch is no cycle.
+			w.leaveLocked(e.f)
+		}
+		s.mu.Unlock()
 		var zero V
 		return zero, ctx.Err()
 	}
 }
 
-// wait is await for an entry enqueued earlier (LoadMany, LoadThunk). The
-// entry may have been resolved since, by its batch or by Set.
-func wait[V any](ctx context.Context, s *Scope, e *entry[V]) (V, error) {
+// wait is await for the entry of key enqueued earlier (LoadMany,
+// LoadThunk). The entry may have been resolved since, by its batch or by Set.
+func (l *keyed[K, C, V]) wait(ctx context.Context, s *Scope, e *entry[V], key K) (V, error) {
 	select {
 	case <-e.f.done:
 		return e.val, e.err
@@ -613,13 +621,18 @@ func wait[V any](ctx context.Context, s *Scope, e *entry[V]) (V, error) {
 		s.mu.Unlock()
 		return v, err
 	}
+	if err := ctx.Err(); err != nil {
+		s.mu.Unlock()
+		var zero V
+		return zero, err
+	}
 	if !s.parkLocked(ctx, e) {
 		s.mu.Unlock()
 		var zero V
-		return zero, fmt.Errorf("%w (a key loaded earlier with LoadMany or LoadThunk)", ErrLoadCycle)
+		return zero, l.cycleError(key)
 	}
 	s.mu.Unlock()
-	return await(ctx, e)
+	return await(ctx, s, e)
 }
 
 func (l *keyed[K, C, V]) loadMany(ctx context.Context, keys []K) ([]V, []error) {
@@ -639,7 +652,7 @@ func (l *keyed[K, C, V]) loadMany(ctx context.Context, keys []K) ([]V, []error) 
 	for i, e := range entries {
 		var err error
 		if err = ctx.Err(); err == nil {
-			vals[i], err = wait(ctx, s, e)
+			vals[i], err = l.wait(ctx, s, e, keys[i])
 		}
 		if err != nil {
 			if errs == nil {
@@ -709,7 +722,7 @@ func (l *keyed[K, C, V]) thunk(ctx context.Context, key K, siblings []K) (func()
 			var zero V
 			return zero, err
 		}
-		return wait(ctx, s, entries[0])
+		return l.wait(ctx, s, entries[0], key)
 	}, hits > 0
 }
 

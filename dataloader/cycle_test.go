@@ -148,3 +148,39 @@ func TestLoadCycleThroughAnotherBatch(t *testing.T) {
 		}
 	}
 }
+
+// A batch function that stopped waiting for another batch (its context
+// ended) no longer waits for it: when that batch then loads a key of the
+// first one, it is no cycle, and it gets the value once the first returns.
+func TestAnAbandonedWaitIsNoCycle(t *testing.T) {
+	var a, b *dataloader.Loader[int, string]
+	var errA, errB error
+	var gotB string
+	a = dataloader.New(func(ctx context.Context, keys []int) ([]string, []error, error) {
+		wctx, cancel := context.WithTimeout(ctx, 20*time.Millisecond)
+		_, errA = b.Load(wctx, 1) // gives up before b's batch loads from a
+		cancel()
+		time.Sleep(100 * time.Millisecond)
+		return []string{"a"}, nil, nil
+	})
+	b = dataloader.New(func(ctx context.Context, keys []int) ([]string, []error, error) {
+		time.Sleep(50 * time.Millisecond)
+		gotB, errB = a.Load(ctx, 1)
+		return []string{"b"}, nil, nil
+	})
+	ctx, s := dataloader.NewScope(context.Background(), dataloader.WithMaxWait(time.Hour))
+	defer s.Close()
+	ctx, end := s.StartWorker(ctx)
+	v, err := a.Load(ctx, 1)
+	end()
+	s.Close() // waits for b's batch function too
+	if v != "a" || err != nil {
+		t.Fatalf("outer load = %q, %v", v, err)
+	}
+	if !errors.Is(errA, context.DeadlineExceeded) {
+		t.Fatalf("a's wait for b: %v, want its deadline", errA)
+	}
+	if gotB != "a" || errB != nil {
+		t.Fatalf("b's load of a's key = %q, %v; want the value, not a cycle", gotB, errB)
+	}
+}

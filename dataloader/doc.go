@@ -79,9 +79,11 @@
 //     function waiting on a slow query holds the scope's other batches
 //     back until it returns or the watchdog fires. A batch function that
 //     loads a key of its own batch (or of a batch waiting, through others,
-//     for its own) would wait for itself: in tracked mode that load fails
-//     at once with [ErrLoadCycle]; in window mode it waits until its
-//     context ends.
+//     for its own) would wait for itself: in tracked mode that load, made
+//     under the batch function's context, fails at once with
+//     [ErrLoadCycle]; in window mode, or from a worker started with
+//     [Scope.Go] inside the batch function, it waits until its context
+//     ends.
 //
 // Waits shorter than a millisecond are spent yielding the processor
 // ([runtime.Gosched]) while watching the clock, because Go timers cannot sleep

@@ -25,12 +25,16 @@ var (
 	ErrWrongLength = errors.New("dataloader: batch function returned the wrong number of results")
 
 	// ErrLoadCycle is matched by the error of a load that would wait
-	// forever: a batch function (or a goroutine under its context) loading
-	// a key of its own batch, or of a batch that waits, through others, for
-	// its own. Only batch functions of tracked mode (a scope with workers:
-	// the gqlgen integration) are recognized; in window mode such a load
-	// hangs until its context ends. Load the key in a later batch (after
-	// the batch function returns) or compute it in the batch itself.
+	// forever: a batch function loading a key of its own batch, or of a
+	// batch that waits, through others, for its own. A goroutine that uses
+	// the batch function's context counts as the batch function, also one
+	// the batch function does not wait for (it gets this error rather than
+	// the value once the batch ends). Only batch functions of tracked mode
+	// (a scope with workers: the gqlgen integration) are recognized, and
+	// only through their context: a worker started with [Scope.Go] or
+	// [Scope.StartWorker] inside a batch function is a worker of its own,
+	// and in window mode such a load hangs until its context ends. Load the
+	// key after the batch function returns, or compute it in the batch.
 	ErrLoadCycle = errors.New("dataloader: a batch function waits for its own batch")
 
 	// ErrPanic is matched by [*PanicError].

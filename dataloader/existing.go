@@ -55,7 +55,7 @@ func (l *keyed[K, C, V]) loadExisting(ctx context.Context, key K) (V, bool, erro
 	if s.cfg.loadTracer != nil {
 		s.traceLoad(ctx, l.cfg.name, e.f.id)
 	}
-	v, err := await(ctx, e)
+	v, err := await(ctx, s, e)
 	return v, true, err
 }
 

@@ -405,8 +405,17 @@ func (w *worker) unblockLocked(f *flight) {
 	if w.waiting == 0 && !w.done {
 		w.s.running++
 	}
+	w.leaveLocked(f)
+}
+
+// leaveLocked removes one of the worker's parks on f from w.on (order does
+// not matter there), if it has one.
+func (w *worker) leaveLocked(f *flight) {
 	if i := slices.Index(w.on, f); i >= 0 {
-		w.on = slices.Delete(w.on, i, i+1)
+		last := len(w.on) - 1
+		w.on[i] = w.on[last]
+		w.on[last] = nil
+		w.on = w.on[:last]
 	}
 }
 

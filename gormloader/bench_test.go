@@ -39,6 +39,24 @@ func BenchmarkCachedLoad(b *testing.B) {
 			}
 		}
 	})
+	// A variant (a filter and a per-parent limit) is part of the batch key:
+	// a cached load of one builds and interns it (relations.NewPart).
+	b.Run("Load with a variant", func(b *testing.B) {
+		ctx := scope(b)
+		var bands []music.Band
+		must(b, e.db.WithContext(ctx).Find(&bands).Error)
+		opts := func() []gormloader.LoadOption {
+			return []gormloader.LoadOption{gormloader.Where("year > ?", 1990), gormloader.Limit(2)}
+		}
+		if _, err := gormloader.Load[music.Album](ctx, e.db, &bands[0], "Albums", opts()...); err != nil {
+			b.Fatal(err) // loads the albums of every band
+		}
+		for i := 0; b.Loop(); i++ {
+			if _, err := gormloader.Load[music.Album](ctx, e.db, &bands[i%len(bands)], "Albums", opts()...); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
 }
 
 // TestCachedLoadAllocations: a cached to-one load allocates the caller's

@@ -122,18 +122,36 @@ func NewPart(ctx context.Context, conn any, v Variant) Part {
 		return p
 	}
 	scope := dataloader.FromContext(ctx)
-	if scope == nil {
-		p.v = &v
+	if scope == nil || v != v { // no scope, or a NaN argument, which no map finds again
+		p.v = newVariant(v)
 		return p
 	}
 	t := scope.Local(variantsKey{}, func() any { return &variants{m: map[Variant]*Variant{}} }).(*variants)
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	if p.v = t.m[v]; p.v == nil {
-		p.v = &v
+		p.v = newVariant(v)
 		t.m[v] = p.v
 	}
 	return p
+}
+
+// newVariant returns a copy of v on the heap: only a new entry of the table
+// allocates (taking v's address would move every call's v to the heap).
+func newVariant(v Variant) *Variant {
+	nv := new(Variant)
+	*nv = v
+	return nv
+}
+
+// String describes the partition: its connection (the pool or a
+// transaction) and its variant.
+func (p Part) String() string {
+	conn := "pool"
+	if p.Conn != nil {
+		conn = fmt.Sprintf("conn %p", p.Conn)
+	}
+	return conn + ", " + p.Variant().String()
 }
 
 // Variant returns the variant of the partition's loads.
@@ -157,6 +175,9 @@ type BatchKey struct {
 	Part
 	Parent Key
 }
+
+// String describes the key: the parent key and its partition.
+func (k BatchKey) String() string { return fmt.Sprintf("%v (%v)", k.Parent, k.Part) }
 
 // Group is one partition of a batch, with its distinct parent keys in the
 // order of their first occurrence.

@@ -2,6 +2,7 @@ package relations
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"sync"
@@ -94,8 +95,9 @@ func (c *Claim) Wait(ctx context.Context) error {
 // Fail records that the load of row (the row's identity in the set, as the
 // adapter chooses it: its primary key, its node) failed with err, a failure
 // of the claim's batch (the database was down, the statement failed),
-// unless ctx, the load's own context, is done (then the batch may still
-// succeed for the others). The winner passes every row of the set as owed:
+// unless ctx, the load's own context, is done or the load would have waited
+// for its own batch ([dataloader.ErrLoadCycle]): then the batch may still
+// succeed for the others. The winner passes every row of the set as owed:
 // each of their loads gets the failure once ([Claim.Owed]). Rows, not batch
 // keys, since several rows may share one key (a belongs-to target). A loser
 // that got an error records it for its own row only, so that the row is not
@@ -103,8 +105,8 @@ func (c *Claim) Wait(ctx context.Context) error {
 // failure owed to the set is the first one reported with owed rows. Call it
 // only with a non-nil err: it boxes the rows.
 func (c *Claim) Fail(ctx context.Context, err error, row any, owed ...any) {
-	if err == nil || ctx.Err() != nil {
-		return
+	if err == nil || ctx.Err() != nil || errors.Is(err, dataloader.ErrLoadCycle) {
+		return // the load's own, not its batch's
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()

@@ -5,6 +5,8 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"math"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -217,6 +219,15 @@ func TestNewPart(t *testing.T) {
 	// Without a scope a part is its own: it batches with nothing anyway.
 	if p := relations.NewPart(context.Background(), nil, lim(2, "")); p.Variant() != lim(2, "") {
 		t.Fatalf("Variant() = %v", p.Variant())
+	}
+	// A NaN argument equals nothing, itself included: such a part batches
+	// with nothing and adds nothing to the scope's table.
+	nan := relations.NewPart(ctx, nil, lim(2, "score > ?", math.NaN()))
+	if nan == relations.NewPart(ctx, nil, lim(2, "score > ?", math.NaN())) {
+		t.Fatal("two NaN variants made one part")
+	}
+	if got := fmt.Sprint(relations.BatchKey{Part: a, Parent: relations.MustKey(7)}); !strings.Contains(got, "7") || !strings.Contains(got, "pool") || !strings.Contains(got, `where "year > ?"`) {
+		t.Fatalf("a batch key prints as %q", got)
 	}
 	if size := unsafe.Sizeof(relations.BatchKey{}); size > 96 {
 		t.Fatalf("BatchKey is %d bytes: it is copied through every load's frames", size)
