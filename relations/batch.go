@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"sync"
 
@@ -114,8 +115,8 @@ type Part struct {
 // NewPart returns the partition of the loads of variant v on conn. In the
 // scope of ctx, equal variants share one pointer (the scope holds the
 // table, which goes with it), so that a [BatchKey] is a few words to copy,
-// compare and hash however long the variant's SQL is. Outside a scope a
-// Part is made for one load, which batches with nothing.
+// compare and hash however long the variant's SQL is. Outside a scope each
+// call makes a Part of its own ([Partition] still groups equal variants).
 func NewPart(ctx context.Context, conn any, v Variant) Part {
 	p := Part{Conn: conn}
 	if v.IsZero() {
@@ -188,7 +189,38 @@ type Group struct {
 
 // Partition groups a batch's keys by partition and drops duplicate parents.
 // Groups come in the order of their first key. Zero parent keys are skipped.
-func Partition(keys []BatchKey) []Group {
+// Parts of equal variants are one partition however they were made.
+func Partition(keys []BatchKey) []Group { return partition(samePart(keys)) }
+
+// samePart returns keys with one pointer for equal variants: parts that
+// NewPart made apart (outside a scope: a LoadMany without one) then compare
+// equal. Within a scope NewPart shares them already, and keys come back
+// as they are, not copied.
+func samePart(keys []BatchKey) []BatchKey {
+	var canon map[Variant]*Variant
+	out := keys
+	for i, k := range keys {
+		if k.v == nil {
+			continue
+		}
+		if canon == nil {
+			canon = map[Variant]*Variant{}
+		}
+		c, ok := canon[*k.v]
+		switch {
+		case !ok:
+			canon[*k.v] = k.v
+		case c != k.v:
+			if &out[0] == &keys[0] {
+				out = slices.Clone(keys)
+			}
+			out[i].v = c
+		}
+	}
+	return out
+}
+
+func partition(keys []BatchKey) []Group {
 	var groups []Group
 	index := map[Part]int{}
 	seen := map[BatchKey]struct{}{}
@@ -223,9 +255,10 @@ func Partition(keys []BatchKey) []Group {
 // run is responsible for chunking its keys with [Chunks]; it gets them all so
 // it can record all rows of the partition as one load set.
 func Fetch[V any](ctx context.Context, keys []BatchKey, run func(ctx context.Context, p Part, parents []Key) (map[Key]V, error)) ([]V, []error, error) {
+	keys = samePart(keys)
 	results := map[Part]map[Key]V{}
 	var failed map[Part]error
-	for _, g := range Partition(keys) {
+	for _, g := range partition(keys) {
 		m, err := run(ctx, g.Part, g.Keys)
 		if err != nil {
 			if failed == nil {

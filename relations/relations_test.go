@@ -140,9 +140,12 @@ func TestPartitionAndFetch(t *testing.T) {
 		{Parent: k(1)}, {Parent: k(2)}, {Parent: k(1)}, // duplicate
 		{Part: relations.Part{Conn: tx}, Parent: k(1)},
 		{Part: relations.NewPart(context.Background(), nil, lim), Parent: k(2)},
+		// Made apart (no scope), the same variant: the same partition.
+		{Part: relations.NewPart(context.Background(), nil, lim), Parent: k(3)},
+		{Part: relations.NewPart(context.Background(), nil, lim), Parent: k(2)}, // duplicate
 	}
 	groups := relations.Partition(keys)
-	if len(groups) != 3 || len(groups[0].Keys) != 2 || len(groups[1].Keys) != 1 || len(groups[2].Keys) != 1 {
+	if len(groups) != 3 || len(groups[0].Keys) != 2 || len(groups[1].Keys) != 1 || len(groups[2].Keys) != 2 {
 		t.Fatalf("groups = %+v", groups)
 	}
 	calls := 0
@@ -157,7 +160,7 @@ func TestPartitionAndFetch(t *testing.T) {
 	if errs != nil || err != nil || calls != 3 {
 		t.Fatalf("errs %v, err %v, calls %d", errs, err, calls)
 	}
-	want := []string{"false/0/1", "false/0/2", "false/0/1", "true/0/1", "false/2/2"}
+	want := []string{"false/0/1", "false/0/2", "false/0/1", "true/0/1", "false/2/2", "false/2/3", "false/2/2"}
 	if fmt.Sprint(vals) != fmt.Sprint(want) {
 		t.Fatalf("vals %v, want %v", vals, want)
 	}
