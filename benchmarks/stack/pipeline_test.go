@@ -5,7 +5,6 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
-	"net/url"
 	"os"
 	"runtime"
 	"slices"
@@ -85,7 +84,7 @@ var pipeModes = []pipeMode{
 // TestTickPipelineRoundTrips checks the round trips of the modes on one
 // connection, cold and warm.
 //
-// The data: a schema of its own (ormloader_pipe_<pid>, dropped at the end)
+// The data: a schema of its own (ormloader_bench_pipe_<pid>, dropped at the end)
 // with pipe_labels (100 rows) and pipe_members (5 per band, 100 bands,
 // indexed on band_id). A tick is K statements over the 100 bands:
 //
@@ -467,39 +466,30 @@ func checkRowCount(s pipeStatement, n int) error {
 // of dsn, directly (not through a proxy), and returns dsn with its
 // search_path set to it and the function that drops it.
 func createPipeSchema(ctx context.Context, dsn string) (schemaDSN string, drop func() error, err error) {
-	schema := fmt.Sprintf("ormloader_pipe_%d", os.Getpid())
-	admin, err := sql.Open("pgx", dsn)
+	schemaDSN, drop, err = bench.NewSchema(dsn, "pipe")
 	if err != nil {
 		return "", nil, err
 	}
-	drop = func() error {
-		_, err := admin.Exec("DROP SCHEMA IF EXISTS " + schema + " CASCADE")
-		return errors.Join(err, admin.Close())
-	}
-	stmts := []string{
-		"CREATE SCHEMA " + schema,
-		"CREATE TABLE " + schema + ".pipe_labels (id bigint PRIMARY KEY, name text NOT NULL)",
-		"CREATE TABLE " + schema + ".pipe_members (id bigint PRIMARY KEY, band_id bigint NOT NULL, name text NOT NULL)",
-		"CREATE INDEX ON " + schema + ".pipe_members (band_id)",
-		fmt.Sprintf("INSERT INTO %s.pipe_labels SELECT i, 'label ' || i FROM generate_series(1, %d) i", schema, pipeBands),
-		fmt.Sprintf("INSERT INTO %s.pipe_members SELECT i, (i - 1) / %d + 1, 'member ' || i FROM generate_series(1, %d) i",
-			schema, pipeMembers, pipeBands*pipeMembers),
-		"ANALYZE " + schema + ".pipe_labels",
-		"ANALYZE " + schema + ".pipe_members",
-	}
-	for _, s := range stmts {
-		if _, err := admin.ExecContext(ctx, s); err != nil {
-			return "", nil, errors.Join(fmt.Errorf("%s: %w", s, err), drop())
-		}
-	}
-	u, err := url.Parse(dsn)
+	db, err := sql.Open("pgx", schemaDSN)
 	if err != nil {
 		return "", nil, errors.Join(err, drop())
 	}
-	q := u.Query()
-	q.Set("search_path", schema)
-	u.RawQuery = q.Encode()
-	return u.String(), drop, nil
+	defer db.Close()
+	for _, s := range []string{
+		"CREATE TABLE pipe_labels (id bigint PRIMARY KEY, name text NOT NULL)",
+		"CREATE TABLE pipe_members (id bigint PRIMARY KEY, band_id bigint NOT NULL, name text NOT NULL)",
+		"CREATE INDEX ON pipe_members (band_id)",
+		fmt.Sprintf("INSERT INTO pipe_labels SELECT i, 'label ' || i FROM generate_series(1, %d) i", pipeBands),
+		fmt.Sprintf("INSERT INTO pipe_members SELECT i, (i - 1) / %d + 1, 'member ' || i FROM generate_series(1, %d) i",
+			pipeMembers, pipeBands*pipeMembers),
+		"ANALYZE pipe_labels",
+		"ANALYZE pipe_members",
+	} {
+		if _, err := db.ExecContext(ctx, s); err != nil {
+			return "", nil, errors.Join(fmt.Errorf("%s: %w", s, err), drop())
+		}
+	}
+	return schemaDSN, drop, nil
 }
 
 // checkGoroutines fails b if more goroutines run than before (want), once

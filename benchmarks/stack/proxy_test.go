@@ -231,8 +231,6 @@ func startEcho(t *testing.T) string {
 	return ln.Addr().String()
 }
 
-// startProxy starts a proxy to target with rtt; the test's cleanup closes
-// it and checks that none of its goroutines is left.
 // openOneThroughProxy opens a pool of one connection to the PostgreSQL of
 // dsn through a proxy to target that delays by rtt; both close with t.
 func openOneThroughProxy(t *testing.T, dsn, target string, rtt time.Duration) (*bench.Proxy, *sql.DB) {
@@ -251,6 +249,8 @@ func openOneThroughProxy(t *testing.T, dsn, target string, rtt time.Duration) (*
 	return p, db
 }
 
+// startProxy starts a proxy to target with rtt; the test's cleanup closes
+// it and checks that none of its goroutines is left.
 func startProxy(t *testing.T, target string, rtt time.Duration) *bench.Proxy {
 	t.Helper()
 	p, err := bench.StartProxy(target, rtt)

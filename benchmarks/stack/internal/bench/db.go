@@ -78,18 +78,9 @@ func OpenDB(dsn, name string) (db *sql.DB, dialect string, closeDB func() error,
 		dsn = "file:" + filepath.Join(dir, name+".db") + "?_fk=1&_busy_timeout=10000&_journal_mode=WAL"
 	case strings.HasPrefix(dsn, "postgres://"), strings.HasPrefix(dsn, "postgresql://"):
 		driverName, dialect = "pgx", Postgres
-		schema := fmt.Sprintf("ormloader_bench_%s_%d", name, os.Getpid())
-		if drop, err = createSchema(dsn, schema); err != nil {
+		if dsn, drop, err = NewSchema(dsn, name); err != nil {
 			return nil, "", nil, err
 		}
-		u, err := url.Parse(dsn)
-		if err != nil {
-			return nil, "", nil, errors.Join(err, drop())
-		}
-		q := u.Query()
-		q.Set("search_path", schema)
-		u.RawQuery = q.Encode()
-		dsn = u.String()
 	default:
 		return nil, "", nil, fmt.Errorf("-dsn %q: want postgres://user@host:5432/db", dsn)
 	}
@@ -105,17 +96,26 @@ func OpenDB(dsn, name string) (db *sql.DB, dialect string, closeDB func() error,
 	return db, dialect, func() error { return errors.Join(db.Close(), drop()) }, nil
 }
 
-// createSchema creates schema in the PostgreSQL database of dsn, and returns
-// the function that drops it.
-func createSchema(dsn, schema string) (drop func() error, err error) {
+// NewSchema creates a schema named after name (and the process) in the
+// PostgreSQL database of dsn, and returns dsn with its search_path set to
+// it and the function that drops it.
+func NewSchema(dsn, name string) (schemaDSN string, drop func() error, err error) {
+	u, err := url.Parse(dsn)
+	if err != nil {
+		return "", nil, err
+	}
+	schema := fmt.Sprintf("ormloader_bench_%s_%d", name, os.Getpid())
 	admin, err := sql.Open("pgx", dsn)
 	if err != nil {
-		return nil, err
+		return "", nil, err
 	}
 	if _, err := admin.Exec("CREATE SCHEMA " + schema); err != nil {
-		return nil, errors.Join(fmt.Errorf("create schema %s: %w", schema, err), admin.Close())
+		return "", nil, errors.Join(fmt.Errorf("create schema %s: %w", schema, err), admin.Close())
 	}
-	return func() error {
+	q := u.Query()
+	q.Set("search_path", schema)
+	u.RawQuery = q.Encode()
+	return u.String(), func() error {
 		_, err := admin.Exec("DROP SCHEMA " + schema + " CASCADE")
 		return errors.Join(err, admin.Close())
 	}, nil
