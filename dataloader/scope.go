@@ -279,7 +279,7 @@ type worker struct {
 	s       *Scope
 	waiting int       // loads this worker is blocked in; guarded by s.mu
 	on      []*flight // the batches of those loads, one per load; guarded by s.mu
-	onBuf   [1]*flight
+	onBuf   [1]*flight // on's first backing array
 	done    bool // guarded by s.mu
 }
 
