@@ -277,10 +277,10 @@ func (s *Scope) Stats() Stats {
 type worker struct {
 	context.Context
 	s       *Scope
-	waiting int       // loads this worker is blocked in; guarded by s.mu
-	on      []*flight // the batches of those loads, one per load; guarded by s.mu
+	waiting int        // loads this worker is blocked in; guarded by s.mu
+	on      []*flight  // the batches of those loads, one per load; guarded by s.mu
 	onBuf   [1]*flight // on's first backing array
-	done    bool // guarded by s.mu
+	done    bool       // guarded by s.mu
 }
 
 type workerKey struct{}
