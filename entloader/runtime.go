@@ -165,10 +165,7 @@ func (l *Loader[ID, V]) Load(ctx context.Context, p Part, id ID, slot **NodeSet,
 	if slot == nil || sibling == nil {
 		return l.dl.Load(ctx, key)
 	}
-	// The common case of a wide fan-out: the key is cached. A key in
-	// flight takes the claim's path, which joins the batch and, if it
-	// fails, gives its error to each row of the set once
-	// (relations.Claim.Owed).
+	// The common case of a wide fan-out: the key is cached.
 	if v, ok := l.dl.Cached(ctx, key); ok {
 		return v, nil
 	}
@@ -178,6 +175,20 @@ func (l *Loader[ID, V]) Load(ctx context.Context, p Part, id ID, slot **NodeSet,
 		return l.dl.Load(ctx, key)
 	}
 	token := claim{loader: l, part: p}
+	// The second case: the key is pending or in flight in a batch another
+	// load started (the first row of the set enqueued the others'), or
+	// cached with a per-key error. Join it without claiming the set; an
+	// error is recorded on the set's claim as its losers record theirs, so
+	// that this node is not owed the failure again (relations.Claim.Owed)
+	// and its next load fetches.
+	if v, ok, err := l.dl.LoadExisting(ctx, key); ok {
+		if err != nil {
+			if c := ns.sets.Claimed(&ns.set, token); c != nil {
+				c.Fail(ctx, err, slot)
+			}
+		}
+		return v, err
+	}
 	c, won := ns.sets.Claim(&ns.set, token)
 	for !won {
 		if err := c.Wait(ctx); err != nil {

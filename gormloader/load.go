@@ -184,6 +184,9 @@ func load(ctx context.Context, db *gorm.DB, parent any, name string, want reflec
 	if res, ok := r.cached(ctx, &bk); ok {
 		return res, r, nil
 	}
+	if res, ok, err := r.joinExisting(ctx, l, m, row, &bk); ok {
+		return res, r, err
+	}
 	if res, done, err := r.loadSet(ctx, l, m, row, &bk); done {
 		return res, r, err
 	}
@@ -192,15 +195,53 @@ func load(ctx context.Context, db *gorm.DB, parent any, name string, want reflec
 }
 
 // cached returns bk's result if it is cached: the common case of a wide
-// fan-out, answered without finding or claiming a load set. A key in flight
-// takes the claim's path (loadSet), which joins the batch and, if it fails,
-// gives its error to each row of the set once (relations.Claim.Owed). It is
-// a step of its own, not part of loadSet, to keep the stack of a cached load
-// shallow (see load).
+// fan-out, answered without finding or claiming a load set. It is a step of
+// its own, not part of loadSet, to keep the stack of a cached load shallow
+// (see load).
 //
 //go:noinline
 func (r *relation) cached(ctx context.Context, bk *relations.BatchKey) (any, bool) {
 	return r.loader.Cached(ctx, *bk)
+}
+
+// joinExisting waits for bk's result if bk already has an entry (pending or
+// in flight in a batch another load started, or cached with a per-key
+// error): the second case of a wide fan-out, the rows after the first of a
+// set whose keys the first enqueued. ok is false if bk has no entry. Such a
+// load neither finds nor claims row's load set; if it gets an error, that is
+// recorded on the set's claim as the claim's losers record theirs
+// (relations.Claim.Fail), so that the row is not owed the failure again
+// (relations.Claim.Owed) and its next load fetches.
+//
+//go:noinline
+func (r *relation) joinExisting(ctx context.Context, l *Loader, m *model, row reflect.Value, bk *relations.BatchKey) (res any, ok bool, err error) {
+	res, ok, err = r.loader.LoadExisting(ctx, *bk)
+	if ok && err != nil {
+		if set, sets, pk := r.setOf(ctx, l, m, row); set != nil {
+			if c := sets.Claimed(set, claim{r, bk.Part}); c != nil {
+				c.Fail(ctx, err, pk)
+			}
+		}
+	}
+	return res, ok, err
+}
+
+// setOf returns row's load set, the registry that holds it and row's
+// primary key, or a nil set if loads of r do not go through one.
+func (r *relation) setOf(ctx context.Context, l *Loader, m *model, row reflect.Value) (*relations.Set, *relations.Sets, relations.Key) {
+	sets := relations.SetsOf(ctx)
+	if sets == nil || l.cfg.noLoadSets || l.cfg.alone[r.Name] {
+		return nil, nil, relations.Key{}
+	}
+	pk, err := m.pkKey(ctx, row)
+	if err != nil {
+		return nil, nil, relations.Key{}
+	}
+	set := sets.LookupAt(m.typ, pk, row.Addr().Interface())
+	if set == nil || set.Source != l {
+		return nil, nil, relations.Key{}
+	}
+	return set, sets, pk
 }
 
 // variantPart sets bk's partition to the variant of opts (and count) on
@@ -289,16 +330,8 @@ func (r *relation) typeMismatch(want reflect.Type) error {
 //
 //go:noinline
 func (r *relation) loadSet(ctx context.Context, l *Loader, m *model, row reflect.Value, bk *relations.BatchKey) (res any, done bool, err error) {
-	sets := relations.SetsOf(ctx)
-	if sets == nil || l.cfg.noLoadSets || l.cfg.alone[r.Name] {
-		return nil, false, nil
-	}
-	pk, err := m.pkKey(ctx, row)
-	if err != nil {
-		return nil, false, nil
-	}
-	set := sets.LookupAt(m.typ, pk, row.Addr().Interface())
-	if set == nil || set.Source != l {
+	set, sets, pk := r.setOf(ctx, l, m, row)
+	if set == nil {
 		return nil, false, nil
 	}
 	token := claim{r, bk.Part}

@@ -336,6 +336,24 @@ func (s *Sets) Claim(set *Set, token any) (c *Claim, won bool) {
 	return s.claimLocked(set, token), true
 }
 
+// Claimed returns the claim of token on set since the last
+// [Sets.Invalidate], or nil if there is none. It claims nothing. A load that
+// joined its key's entry without claiming the set (its key was pending, in
+// flight or cached: dataloader's LoadExisting) records an error it got on
+// that claim with [Claim.Fail], as a loser does, so that its row is not owed
+// the failure again.
+func (s *Sets) Claimed(set *Set, token any) *Claim {
+	if s == nil || set == nil {
+		return nil
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if c, ok := set.claims[token]; ok && c.gen == s.gen {
+		return c
+	}
+	return nil
+}
+
 // Retry replaces failed, a claim of token on set whose batch failed, with a
 // new claim, which the caller wins; if another load has replaced it already,
 // the caller gets that claim and does not win.
