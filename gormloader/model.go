@@ -55,6 +55,7 @@ type relation struct {
 
 	ownerFields []*schema.Field // parent key fields on the owner, in key order
 	ownerIdx    []int           // their index in owner.keyFields
+	ownerIsPK   bool            // ownerFields are the owner's primary key: rows of a set have distinct parent keys
 	matchFields []*schema.Field // target fields compared with the key (non-m2m)
 	joinFields  []*schema.Field // join-table fields compared with the key (m2m)
 
@@ -348,6 +349,7 @@ func (l *Loader) buildRelation(m *model, rel *schema.Relationship) (*relation, e
 		}
 		r.ownerIdx = append(r.ownerIdx, i)
 	}
+	r.ownerIsPK = slices.Equal(r.ownerFields, m.pk)
 	r.loader = dataloader.New(r.fetchBatch(l), dataloader.WithName("gormloader "+name))
 	return r, nil
 }
@@ -528,13 +530,27 @@ func addPlace(at *[]any, row reflect.Value) {
 	*at = append(*at, p)
 }
 
-// siblingKeys returns the parent keys of every row of set for r, in part.
+// siblingKeys returns the parent keys of the rows of set for r, in part,
+// each once: many rows share the key of a belongs-to (every album of a
+// band), and the batch would otherwise be sized for, and look up, every
+// row's copy of it.
 func (r *relation) siblingKeys(ctx context.Context, set *relations.Set, part relations.Part) []relations.BatchKey {
 	out := make([]relations.BatchKey, 0, set.Len())
+	var seen map[relations.Key]struct{}
+	if !r.ownerIsPK {
+		seen = make(map[relations.Key]struct{})
+	}
 	add := func(k relations.Key, err error) {
-		if err == nil { // else a NULL foreign key: nothing to load
-			out = append(out, relations.BatchKey{Part: part, Parent: k})
+		if err != nil { // a NULL foreign key: nothing to load
+			return
 		}
+		if seen != nil {
+			if _, dup := seen[k]; dup {
+				return
+			}
+			seen[k] = struct{}{}
+		}
+		out = append(out, relations.BatchKey{Part: part, Parent: k})
 	}
 	switch data := set.Data.(type) {
 	case reflect.Value:
