@@ -211,8 +211,9 @@ var entloaderRecordAlbum = InterceptFunc(func(next Querier) Querier {
 			return v, err
 		}
 		entloader.Record(ctx, nodes, func(n *Album) **entloaderNodeSet { return &n.Edges.entloaderSet })
-		// Rows of queries that selected every field are what the loader would load.
-		if tq, ok := q.(*AlbumQuery); ok && len(tq.ctx.Fields) == 0 {
+		// Rows of queries that selected every field are what the loader
+		// would load, unless a privacy decision let the query see more.
+		if tq, ok := q.(*AlbumQuery); ok && len(tq.ctx.Fields) == 0 && entloader.MayPrime(ctx) {
 			if p, err := nodes[0].config.entloaderPart(); err == nil {
 				for _, n := range nodes {
 					entloaderAlbumByID.Prime(ctx, p, n.ID, n)
@@ -778,8 +779,9 @@ var entloaderRecordBand = InterceptFunc(func(next Querier) Querier {
 			return v, err
 		}
 		entloader.Record(ctx, nodes, func(n *Band) **entloaderNodeSet { return &n.Edges.entloaderSet })
-		// Rows of queries that selected every field are what the loader would load.
-		if tq, ok := q.(*BandQuery); ok && len(tq.ctx.Fields) == 0 {
+		// Rows of queries that selected every field are what the loader
+		// would load, unless a privacy decision let the query see more.
+		if tq, ok := q.(*BandQuery); ok && len(tq.ctx.Fields) == 0 && entloader.MayPrime(ctx) {
 			if p, err := nodes[0].config.entloaderPart(); err == nil {
 				for _, n := range nodes {
 					entloaderBandByID.Prime(ctx, p, n.ID, n)
@@ -2216,8 +2218,9 @@ var entloaderRecordLabel = InterceptFunc(func(next Querier) Querier {
 			return v, err
 		}
 		entloader.Record(ctx, nodes, func(n *Label) **entloaderNodeSet { return &n.Edges.entloaderSet })
-		// Rows of queries that selected every field are what the loader would load.
-		if tq, ok := q.(*LabelQuery); ok && len(tq.ctx.Fields) == 0 {
+		// Rows of queries that selected every field are what the loader
+		// would load, unless a privacy decision let the query see more.
+		if tq, ok := q.(*LabelQuery); ok && len(tq.ctx.Fields) == 0 && entloader.MayPrime(ctx) {
 			if p, err := nodes[0].config.entloaderPart(); err == nil {
 				for _, n := range nodes {
 					entloaderLabelByID.Prime(ctx, p, n.ID, n)

@@ -17,6 +17,7 @@ import (
 	"github.com/ormloader/ormloader/ent/band"
 	"github.com/ormloader/ormloader/ent/influence"
 	"github.com/ormloader/ormloader/ent/predicate"
+	"github.com/ormloader/ormloader/ent/privacy"
 	"github.com/ormloader/ormloader/ent/review"
 	"github.com/ormloader/ormloader/ent/track"
 	"github.com/ormloader/ormloader/ent/viewer"
@@ -743,6 +744,43 @@ func TestPrivacy(t *testing.T) {
 			t.Errorf("no viewer: %d reviews", len(rs))
 		}
 		_ = review.Label
+	})
+}
+
+// TestQueryUnderPrivacyDecisionDoesNotPrime: query results prime the
+// primary-key loader that many-to-one edges use (an album's band is then no
+// statement), but not the rows of a query run under a privacy decision: a
+// system query with privacy.Allow may read rows the viewer's loads, which
+// run under the scope's context, would not.
+func TestQueryUnderPrivacyDecisionDoesNotPrime(t *testing.T) {
+	each(t, func(t *testing.T, e *env) {
+		seed(t, e.client)
+		for _, c := range []struct {
+			name   string
+			bandsQ func(context.Context) context.Context
+			want   int // statements of the albums' bands
+		}{
+			{"plain query", func(ctx context.Context) context.Context { return ctx }, 0},
+			{"under privacy.Allow", func(ctx context.Context) context.Context { return privacy.DecisionContext(ctx, privacy.Allow) }, 1},
+		} {
+			ctx, scope := dataloader.NewScope(viewer.NewContext(context.Background(), "alice"))
+			if _, err := e.client.Band.Query().All(c.bandsQ(ctx)); err != nil {
+				t.Fatal(err)
+			}
+			albums, err := e.client.Album.Query().All(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			e.count.reset()
+			for _, a := range albums {
+				b, err := a.Band(ctx)
+				if err != nil || b.ID != a.BandID {
+					t.Fatalf("%s: album %d: band %v, %v", c.name, a.ID, b, err)
+				}
+			}
+			e.count.expect(t, c.name, c.want)
+			scope.Close()
+		}
 	})
 }
 

@@ -14,6 +14,7 @@ import (
 	"entgo.io/ent/dialect"
 	"entgo.io/ent/dialect/sql"
 	"entgo.io/ent/dialect/sql/sqlgraph"
+	"entgo.io/ent/privacy"
 
 	"github.com/ormloader/ormloader/dataloader"
 	"github.com/ormloader/ormloader/relations"
@@ -150,6 +151,18 @@ func Record[N any](ctx context.Context, nodes []N, slot func(N) **NodeSet) {
 	for _, n := range nodes {
 		atomic.StorePointer((*unsafe.Pointer)(unsafe.Pointer(slot(n))), unsafe.Pointer(ns))
 	}
+}
+
+// MayPrime reports whether the rows of a query run under ctx may prime the
+// primary-key loaders that many-to-one edges use: the generated interceptors
+// prime with every query result that selected every field, which is what a
+// load would fetch, unless the query ran under a privacy decision
+// (privacy.DecisionContext). Batches run under the scope's context, so a row
+// read under privacy.Allow (a system query inside a request) may be one the
+// viewer's own loads would not return.
+func MayPrime(ctx context.Context) bool {
+	_, decided := privacy.DecisionFromContext(ctx)
+	return !decided
 }
 
 // Load loads the value of id in partition p. If the parent node has a load
