@@ -104,8 +104,9 @@
 // a load set too, so the next level batches the same way. Query results of
 // types that many-to-one edges point to also prime the primary-key loader, so
 // a back-reference (album → band of an already loaded band) costs nothing.
-// Only results of queries that selected every field prime it, and not those
-// of a query run under a privacy decision (privacy.DecisionContext, e.g. a
+// Only results of queries that selected every field prime it (with the
+// sql/modifier feature: and no Modify, which may change the select list),
+// and not those of a query run under a privacy decision (privacy.DecisionContext, e.g. a
 // system query with privacy.Allow inside a request): loads run under the
 // scope's context, and such rows may be ones the viewer's loads would not
 // return. An interceptor of your own that returns more rows when the context

@@ -10,6 +10,7 @@ import (
 
 	"github.com/ormloader/ormloader/dataloader"
 	"github.com/ormloader/ormloader/entloader/internal/plainent"
+	"github.com/ormloader/ormloader/entloader/internal/plainent/author"
 	"github.com/ormloader/ormloader/entloader/internal/plainent/tag"
 	"github.com/ormloader/ormloader/internal/testdb"
 )
@@ -76,6 +77,64 @@ func TestWithoutEntGQL(t *testing.T) {
 				t.Errorf("%d posts, %d tags", len(posts), ntags)
 			}
 			c.expect(t, "posts, authors, tags, first tag", 4)
+		})
+	}
+}
+
+// TestModifiedQueryDoesNotPrime: a query result primes the primary-key loader
+// that many-to-one edges use (a post's author already read is no
+// statement), but not the rows of a query whose Modify selected fewer
+// columns: a later load would get an author without its name.
+func TestModifiedQueryDoesNotPrime(t *testing.T) {
+	for _, db := range testdb.All(t) {
+		t.Run(db.Dialect, func(t *testing.T) {
+			sqldb, err := sql.Open(db.DriverName, db.DSN)
+			if err != nil {
+				t.Fatal(err)
+			}
+			c := &counter{Driver: entsql.OpenDB(entDialects[db.Dialect], sqldb)}
+			client := plainent.NewClient(plainent.Driver(c))
+			defer client.Close()
+			bg := context.Background()
+			if err := client.Schema.Create(bg); err != nil {
+				t.Fatal(err)
+			}
+			a, err := client.Author.Create().SetName("ada").Save(bg)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := client.Post.Create().SetTitle("p").SetAuthor(a).Save(bg); err != nil {
+				t.Fatal(err)
+			}
+			for _, q := range []struct {
+				name    string
+				authors func(context.Context) ([]*plainent.Author, error)
+				want    int // statements of the post's author
+			}{
+				{"plain query", client.Author.Query().All, 0},
+				{"Modify selecting the id only", client.Author.Query().Modify(func(s *entsql.Selector) {
+					s.Select(s.C(author.FieldID))
+				}).All, 1},
+			} {
+				ctx, scope := dataloader.NewScope(bg)
+				if _, err := q.authors(ctx); err != nil {
+					t.Fatal(err)
+				}
+				// The post as a loader reads it: with its hidden foreign
+				// key, so its author goes through the primary-key loader.
+				posts, err := a.Posts(ctx)
+				if err != nil || len(posts) != 1 {
+					t.Fatalf("%s: posts %v, %v", q.name, posts, err)
+				}
+				p := posts[0]
+				c.reset()
+				got, err := p.Author(ctx)
+				if err != nil || got.Name != "ada" {
+					t.Errorf("%s: author %+v, %v; want ada", q.name, got, err)
+				}
+				c.expect(t, q.name, q.want)
+				scope.Close()
+			}
 		})
 	}
 }

@@ -25,6 +25,7 @@ type AuthorQuery struct {
 	inters     []Interceptor
 	predicates []predicate.Author
 	withPosts  *PostQuery
+	modifiers  []func(*sql.Selector)
 	// intermediate query (i.e. traversal path).
 	sql  *sql.Selector
 	path func(context.Context) (*sql.Selector, error)
@@ -277,8 +278,9 @@ func (_q *AuthorQuery) Clone() *AuthorQuery {
 		predicates: append([]predicate.Author{}, _q.predicates...),
 		withPosts:  _q.withPosts.Clone(),
 		// clone intermediate query.
-		sql:  _q.sql.Clone(),
-		path: _q.path,
+		sql:       _q.sql.Clone(),
+		path:      _q.path,
+		modifiers: append([]func(*sql.Selector){}, _q.modifiers...),
 	}
 }
 
@@ -384,6 +386,9 @@ func (_q *AuthorQuery) sqlAll(ctx context.Context, hooks ...queryHook) ([]*Autho
 		node.Edges.loadedTypes = loadedTypes
 		return node.assignValues(columns, values)
 	}
+	if len(_q.modifiers) > 0 {
+		_spec.Modifiers = _q.modifiers
+	}
 	for i := range hooks {
 		hooks[i](ctx, _spec)
 	}
@@ -437,6 +442,9 @@ func (_q *AuthorQuery) loadPosts(ctx context.Context, query *PostQuery, nodes []
 
 func (_q *AuthorQuery) sqlCount(ctx context.Context) (int, error) {
 	_spec := _q.querySpec()
+	if len(_q.modifiers) > 0 {
+		_spec.Modifiers = _q.modifiers
+	}
 	_spec.Node.Columns = _q.ctx.Fields
 	if len(_q.ctx.Fields) > 0 {
 		_spec.Unique = _q.ctx.Unique != nil && *_q.ctx.Unique
@@ -499,6 +507,9 @@ func (_q *AuthorQuery) sqlQuery(ctx context.Context) *sql.Selector {
 	if _q.ctx.Unique != nil && *_q.ctx.Unique {
 		selector.Distinct()
 	}
+	for _, m := range _q.modifiers {
+		m(selector)
+	}
 	for _, p := range _q.predicates {
 		p(selector)
 	}
@@ -514,6 +525,12 @@ func (_q *AuthorQuery) sqlQuery(ctx context.Context) *sql.Selector {
 		selector.Limit(*limit)
 	}
 	return selector
+}
+
+// Modify adds a query modifier for attaching custom logic to queries.
+func (_q *AuthorQuery) Modify(modifiers ...func(s *sql.Selector)) *AuthorSelect {
+	_q.modifiers = append(_q.modifiers, modifiers...)
+	return _q.Select()
 }
 
 // AuthorGroupBy is the group-by builder for Author entities.
@@ -604,4 +621,10 @@ func (_s *AuthorSelect) sqlScan(ctx context.Context, root *AuthorQuery, v any) e
 	}
 	defer rows.Close()
 	return sql.ScanSlice(rows, v)
+}
+
+// Modify adds a query modifier for attaching custom logic to queries.
+func (_s *AuthorSelect) Modify(modifiers ...func(s *sql.Selector)) *AuthorSelect {
+	_s.modifiers = append(_s.modifiers, modifiers...)
+	return _s
 }

@@ -18,8 +18,9 @@ import (
 // AuthorUpdate is the builder for updating Author entities.
 type AuthorUpdate struct {
 	config
-	hooks    []Hook
-	mutation *AuthorMutation
+	hooks     []Hook
+	mutation  *AuthorMutation
+	modifiers []func(*sql.UpdateBuilder)
 }
 
 // Where appends a list predicates to the AuthorUpdate builder.
@@ -110,6 +111,12 @@ func (_u *AuthorUpdate) ExecX(ctx context.Context) {
 	}
 }
 
+// Modify adds a statement modifier for attaching custom logic to the UPDATE statement.
+func (_u *AuthorUpdate) Modify(modifiers ...func(u *sql.UpdateBuilder)) *AuthorUpdate {
+	_u.modifiers = append(_u.modifiers, modifiers...)
+	return _u
+}
+
 func (_u *AuthorUpdate) sqlSave(ctx context.Context) (_node int, err error) {
 	_spec := sqlgraph.NewUpdateSpec(author.Table, author.Columns, sqlgraph.NewFieldSpec(author.FieldID, field.TypeInt))
 	if ps := _u.mutation.predicates; len(ps) > 0 {
@@ -167,6 +174,7 @@ func (_u *AuthorUpdate) sqlSave(ctx context.Context) (_node int, err error) {
 		}
 		_spec.Edges.Add = append(_spec.Edges.Add, edge)
 	}
+	_spec.AddModifiers(_u.modifiers...)
 	if _node, err = sqlgraph.UpdateNodes(ctx, _u.driver, _spec); err != nil {
 		if _, ok := err.(*sqlgraph.NotFoundError); ok {
 			err = &NotFoundError{author.Label}
@@ -182,9 +190,10 @@ func (_u *AuthorUpdate) sqlSave(ctx context.Context) (_node int, err error) {
 // AuthorUpdateOne is the builder for updating a single Author entity.
 type AuthorUpdateOne struct {
 	config
-	fields   []string
-	hooks    []Hook
-	mutation *AuthorMutation
+	fields    []string
+	hooks     []Hook
+	mutation  *AuthorMutation
+	modifiers []func(*sql.UpdateBuilder)
 }
 
 // SetName sets the "name" field.
@@ -282,6 +291,12 @@ func (_u *AuthorUpdateOne) ExecX(ctx context.Context) {
 	}
 }
 
+// Modify adds a statement modifier for attaching custom logic to the UPDATE statement.
+func (_u *AuthorUpdateOne) Modify(modifiers ...func(u *sql.UpdateBuilder)) *AuthorUpdateOne {
+	_u.modifiers = append(_u.modifiers, modifiers...)
+	return _u
+}
+
 func (_u *AuthorUpdateOne) sqlSave(ctx context.Context) (_node *Author, err error) {
 	_spec := sqlgraph.NewUpdateSpec(author.Table, author.Columns, sqlgraph.NewFieldSpec(author.FieldID, field.TypeInt))
 	id, ok := _u.mutation.ID()
@@ -356,6 +371,7 @@ func (_u *AuthorUpdateOne) sqlSave(ctx context.Context) (_node *Author, err erro
 		}
 		_spec.Edges.Add = append(_spec.Edges.Add, edge)
 	}
+	_spec.AddModifiers(_u.modifiers...)
 	_node = &Author{config: _u.config}
 	_spec.Assign = _node.assignValues
 	_spec.ScanValues = _node.scanValues

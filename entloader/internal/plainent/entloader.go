@@ -198,7 +198,8 @@ var entloaderRecordAuthor = InterceptFunc(func(next Querier) Querier {
 		entloader.Record(ctx, nodes, func(n *Author) **entloaderNodeSet { return &n.Edges.entloaderSet })
 		// Rows of queries that selected every field are what the loader
 		// would load, unless a privacy decision let the query see more.
-		if tq, ok := q.(*AuthorQuery); ok && len(tq.ctx.Fields) == 0 && entloader.MayPrime(ctx) {
+		// A Modify may have changed what it selects.
+		if tq, ok := q.(*AuthorQuery); ok && len(tq.ctx.Fields) == 0 && len(tq.modifiers) == 0 && entloader.MayPrime(ctx) {
 			if p, err := nodes[0].config.entloaderPart(); err == nil {
 				for _, n := range nodes {
 					entloaderAuthorByID.Prime(ctx, p, n.ID, n)
