@@ -341,7 +341,14 @@ func (s *Sets) Claim(set *Set, token any) (c *Claim, won bool) {
 // joined its key's entry without claiming the set (its key was pending, in
 // flight or cached: dataloader's LoadExisting) records an error it got on
 // that claim with [Claim.Fail], as a loser does, so that its row is not owed
-// the failure again.
+// the failure again. The claim is the current one when the error arrives: if
+// the set was claimed again meanwhile (a retry after that batch failed, a
+// claim after a write), the error is recorded on the newer claim, and should
+// the newer batch fail too, the row's next load fetches again instead of
+// taking its share of that failure: one statement more, in a rare
+// interleaving, never a failure reported twice. (Recording on the claims
+// made before the load joined would drop the error of a claim made between
+// that moment and the join, and report that failure twice.)
 func (s *Sets) Claimed(set *Set, token any) *Claim {
 	if s == nil || set == nil {
 		return nil
