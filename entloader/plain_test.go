@@ -15,22 +15,30 @@ import (
 	"github.com/ormloader/ormloader/internal/testdb"
 )
 
+// openPlain opens a plainent client on db with its schema created, and the
+// counter of its statements; the client is closed when t ends.
+func openPlain(t *testing.T, db testdb.DB) (*plainent.Client, *counter) {
+	t.Helper()
+	sqldb, err := sql.Open(db.DriverName, db.DSN)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := &counter{Driver: entsql.OpenDB(entDialects[db.Dialect], sqldb)}
+	client := plainent.NewClient(plainent.Driver(c))
+	t.Cleanup(func() { client.Close() })
+	if err := client.Schema.Create(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	return client, c
+}
+
 // TestWithoutEntGQL runs the code generated without entgql (the edge methods
 // come from entloader's template).
 func TestWithoutEntGQL(t *testing.T) {
 	for _, db := range testdb.All(t) {
 		t.Run(db.Dialect, func(t *testing.T) {
-			sqldb, err := sql.Open(db.DriverName, db.DSN)
-			if err != nil {
-				t.Fatal(err)
-			}
-			c := &counter{Driver: entsql.OpenDB(entDialects[db.Dialect], sqldb)}
-			client := plainent.NewClient(plainent.Driver(c))
-			defer client.Close()
+			client, c := openPlain(t, db)
 			bg := context.Background()
-			if err := client.Schema.Create(bg); err != nil {
-				t.Fatal(err)
-			}
 			var tags []*plainent.Tag
 			for i := range 4 {
 				tg, err := client.Tag.Create().SetName(fmt.Sprint("tag", i)).Save(bg)
@@ -88,17 +96,8 @@ func TestWithoutEntGQL(t *testing.T) {
 func TestModifiedQueryDoesNotPrime(t *testing.T) {
 	for _, db := range testdb.All(t) {
 		t.Run(db.Dialect, func(t *testing.T) {
-			sqldb, err := sql.Open(db.DriverName, db.DSN)
-			if err != nil {
-				t.Fatal(err)
-			}
-			c := &counter{Driver: entsql.OpenDB(entDialects[db.Dialect], sqldb)}
-			client := plainent.NewClient(plainent.Driver(c))
-			defer client.Close()
+			client, c := openPlain(t, db)
 			bg := context.Background()
-			if err := client.Schema.Create(bg); err != nil {
-				t.Fatal(err)
-			}
 			a, err := client.Author.Create().SetName("ada").Save(bg)
 			if err != nil {
 				t.Fatal(err)
