@@ -105,13 +105,14 @@
 // types that many-to-one edges point to also prime the primary-key loader, so
 // a back-reference (album → band of an already loaded band) costs nothing.
 // Only results of queries that selected every field prime it (with the
-// sql/modifier feature: and no Modify, which may change the select list),
-// and not those of a query run under a privacy decision (privacy.DecisionContext, e.g. a
-// system query with privacy.Allow inside a request): loads run under the
-// scope's context, and such rows may be ones the viewer's loads would not
-// return. An interceptor of your own that returns more rows when the context
-// says so (a soft-delete skip) is not detected: give such a query a Select
-// of its fields, and its rows prime nothing ([MayPrime]).
+// sql/modifier feature: and had no Modify, which may change the select
+// list), and not those of a query run under a privacy decision
+// (privacy.DecisionContext, e.g. a system query with privacy.Allow inside a
+// request): loads run under the scope's context, and such rows may be ones
+// the viewer's loads would not return. An interceptor of your own that
+// returns more rows when the context says so (a soft-delete skip) is not
+// detected: give such a query a Select of its fields, and its rows prime
+// nothing ([MayPrime]).
 //
 // # Contracts
 //
