@@ -330,7 +330,7 @@ func (s *Sets) Claim(set *Set, token any) (c *Claim, won bool) {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if c, ok := set.claims[token]; ok && c.gen == s.gen {
+	if c := s.currentLocked(set, token); c != nil {
 		return c, false
 	}
 	return s.claimLocked(set, token), true
@@ -355,10 +355,7 @@ func (s *Sets) Claimed(set *Set, token any) *Claim {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if c, ok := set.claims[token]; ok && c.gen == s.gen {
-		return c
-	}
-	return nil
+	return s.currentLocked(set, token)
 }
 
 // Retry replaces failed, a claim of token on set whose batch failed, with a
@@ -370,10 +367,19 @@ func (s *Sets) Retry(set *Set, token any, failed *Claim) (c *Claim, won bool) {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if c, ok := set.claims[token]; ok && c.gen == s.gen && c != failed {
+	if c := s.currentLocked(set, token); c != nil && c != failed {
 		return c, false
 	}
 	return s.claimLocked(set, token), true
+}
+
+// currentLocked returns the claim of token on set since the last
+// Invalidate, or nil.
+func (s *Sets) currentLocked(set *Set, token any) *Claim {
+	if c, ok := set.claims[token]; ok && c.gen == s.gen {
+		return c
+	}
+	return nil
 }
 
 func (s *Sets) claimLocked(set *Set, token any) *Claim {
