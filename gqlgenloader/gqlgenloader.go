@@ -44,6 +44,16 @@
 // period has passed, so a level of the query costs no fixed wait. Plain
 // struct fields are not tracked: they cannot load.
 //
+// A field with a gqlgen batch resolver (batch: true in gqlgen.yml) is
+// resolved with one call for the elements of a list; gqlgen starts the
+// field for each element and all but one wait for that call. The extension
+// tracks only the element that makes it (see [Extension.InterceptField]), so
+// a batch resolver that loads costs no watchdog wait. It finds the batch
+// fields when it is installed ([Extension.Validate]), from the generated
+// resolver interfaces: a method whose argument after the context is a slice
+// of parents. An extension installed on several servers knows the batch
+// fields of all their schemas.
+//
 // The root fields of a query are held together: the scope reserves a
 // worker for each from the start of the operation until its resolver runs
 // (dataloader.Scope.Reserve; up to 20 watchdogs, 100 ms by default), so
@@ -79,6 +89,11 @@ import (
 type Extension struct {
 	contexts  []func(context.Context) context.Context
 	scopeOpts []dataloader.ScopeOption
+
+	// batch holds the fields that gqlgen resolves with batch resolvers,
+	// read from the schema's resolver interfaces by Validate, which gqlgen
+	// calls when the extension is installed, before any operation runs.
+	batch batchFields
 }
 
 var _ interface {
@@ -121,8 +136,12 @@ func WithScopeOptions(opts ...dataloader.ScopeOption) Option {
 // ExtensionName implements graphql.HandlerExtension.
 func (*Extension) ExtensionName() string { return "ormloader" }
 
-// Validate implements graphql.HandlerExtension.
-func (*Extension) Validate(graphql.ExecutableSchema) error { return nil }
+// Validate implements graphql.HandlerExtension: it finds the schema's batch
+// resolvers (see [Extension.InterceptField]).
+func (e *Extension) Validate(es graphql.ExecutableSchema) error {
+	e.batch.add(es)
+	return nil
+}
 
 // InterceptOperation implements graphql.OperationInterceptor: it opens the
 // operation's scope (one per event for subscriptions) and closes it after the
@@ -224,6 +243,13 @@ func (e *Extension) perEvent(responses graphql.ResponseHandler) graphql.Response
 
 // InterceptField implements graphql.FieldInterceptor: it runs the resolver
 // as a tracked worker of the operation's scope.
+//
+// A field with a gqlgen batch resolver (batch: true in gqlgen.yml) is
+// resolved once for the elements of a list: gqlgen still starts the field
+// for every element, and all but one wait for that one's call. Only that
+// one is tracked; the others wait here, untracked, until it has returned,
+// so that they do not hold the scope's batches back while its resolver
+// waits in a load.
 func (e *Extension) InterceptField(ctx context.Context, next graphql.Resolver) (any, error) {
 	// Most fields are plain struct fields: decide that before looking up
 	// the scope through the whole context chain.
@@ -234,6 +260,14 @@ func (e *Extension) InterceptField(ctx context.Context, next graphql.Resolver) (
 	scope := dataloader.FromContext(ctx)
 	if scope == nil {
 		return next(ctx)
+	}
+	if group := e.batch.group(ctx, fc); group != nil {
+		done, first := batchCall(scope, group, fc)
+		if !first {
+			<-done
+			return next(ctx) // gqlgen returns this element's share of the call
+		}
+		defer close(done)
 	}
 	ctx, end := scope.StartWorker(ctx)
 	defer end() // a panicking resolver ends too; gqlgen recovers it above us

@@ -38,6 +38,8 @@ type DirectiveRoot struct {
 
 type ComplexityRoot struct {
 	Item struct {
+		BatchBoom    func(childComplexity int) int
+		BatchValue   func(childComplexity int) int
 		Boom         func(childComplexity int) int
 		Children     func(childComplexity int, n int) int
 		Fail         func(childComplexity int) int
@@ -67,6 +69,8 @@ type ComplexityRoot struct {
 type ItemResolver interface {
 	Value(ctx context.Context, obj *Item) (int, error)
 	SiblingValue(ctx context.Context, obj *Item) (int, error)
+	BatchValue(ctx context.Context, objs []*Item) ([]int, error)
+	BatchBoom(ctx context.Context, objs []*Item) ([]*int, error)
 	Children(ctx context.Context, obj *Item, n int) ([]*Item, error)
 	Fail(ctx context.Context, obj *Item) (*int, error)
 	Boom(ctx context.Context, obj *Item) (*int, error)
@@ -100,6 +104,18 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 	_ = ec
 	switch typeName + "." + field {
 
+	case "Item.batchBoom":
+		if e.ComplexityRoot.Item.BatchBoom == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Item.BatchBoom(childComplexity), true
+	case "Item.batchValue":
+		if e.ComplexityRoot.Item.BatchValue == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Item.BatchValue(childComplexity), true
 	case "Item.boom":
 		if e.ComplexityRoot.Item.Boom == nil {
 			break
@@ -317,6 +333,10 @@ func (ec *executionContext) childFields_Item(ctx context.Context, field graphql.
 		return ec.fieldContext_Item_value(ctx, field)
 	case "siblingValue":
 		return ec.fieldContext_Item_siblingValue(ctx, field)
+	case "batchValue":
+		return ec.fieldContext_Item_batchValue(ctx, field)
+	case "batchBoom":
+		return ec.fieldContext_Item_batchBoom(ctx, field)
 	case "children":
 		return ec.fieldContext_Item_children(ctx, field)
 	case "fail":
@@ -676,6 +696,98 @@ func (ec *executionContext) _Item_siblingValue(ctx context.Context, field graphq
 }
 func (ec *executionContext) fieldContext_Item_siblingValue(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Item", field, true, true, "Int")
+}
+
+func (ec *executionContext) _Item_batchValue(ctx context.Context, field graphql.CollectedField, obj *Item) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Item_batchValue(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.resolveBatch_Item_batchValue(ctx, field, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Item_batchValue(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Item", field, true, true, "Int")
+}
+func (ec *executionContext) resolveBatch_Item_batchValue(ctx context.Context, field graphql.CollectedField, obj *Item) (any, error) {
+	resolver := ec.Resolvers.Item()
+	if batch, ok := graphql.BatchParentsFor[*Item](ctx, "Item"); ok {
+		result := batch.FieldResult(field, func() (any, error) {
+			return resolver.BatchValue(ctx, batch.Parents)
+		})
+		return graphql.ResolveBatchGroupResult[int](
+			ctx,
+			batch.Index,
+			len(batch.Parents),
+			result,
+			"Item.batchValue",
+			batch.IndexMap,
+		)
+	}
+	results, err := resolver.BatchValue(ctx, []*Item{obj})
+	return graphql.ResolveBatchSingleResult[int](
+		ctx,
+		results,
+		err,
+		"Item.batchValue",
+	)
+}
+
+func (ec *executionContext) _Item_batchBoom(ctx context.Context, field graphql.CollectedField, obj *Item) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Item_batchBoom(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.resolveBatch_Item_batchBoom(ctx, field, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *int) graphql.Marshaler {
+			return ec.marshalOInt2ᚖint(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Item_batchBoom(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Item", field, true, true, "Int")
+}
+func (ec *executionContext) resolveBatch_Item_batchBoom(ctx context.Context, field graphql.CollectedField, obj *Item) (any, error) {
+	resolver := ec.Resolvers.Item()
+	if batch, ok := graphql.BatchParentsFor[*Item](ctx, "Item"); ok {
+		result := batch.FieldResult(field, func() (any, error) {
+			return resolver.BatchBoom(ctx, batch.Parents)
+		})
+		return graphql.ResolveBatchGroupResult[*int](
+			ctx,
+			batch.Index,
+			len(batch.Parents),
+			result,
+			"Item.batchBoom",
+			batch.IndexMap,
+		)
+	}
+	results, err := resolver.BatchBoom(ctx, []*Item{obj})
+	return graphql.ResolveBatchSingleResult[*int](
+		ctx,
+		results,
+		err,
+		"Item.batchBoom",
+	)
 }
 
 func (ec *executionContext) _Item_children(ctx context.Context, field graphql.CollectedField, obj *Item) (ret graphql.Marshaler) {
@@ -2129,6 +2241,18 @@ func (ec *executionContext) _Item(ctx context.Context, sel ast.SelectionSet, obj
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Item_siblingValue(ctx, field, obj)
 				})
+		case "batchValue":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Item_batchValue(ctx, field, obj)
+				})
+		case "batchBoom":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Item_batchBoom(ctx, field, obj)
+				})
 		case "children":
 			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
 				true, true,
@@ -2680,6 +2804,7 @@ func (ec *executionContext) marshalNInt2int(ctx context.Context, sel ast.Selecti
 }
 
 func (ec *executionContext) marshalNItem2ᚕᚖgithubᚗcomᚋormloaderᚋormloaderᚋgqlgenloaderᚋinternalᚋtestserverᚐItemᚄ(ctx context.Context, sel ast.SelectionSet, v []*Item) graphql.Marshaler {
+	ctx = graphql.WithBatchParents(ctx, "Item", v, nil)
 	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 8, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]

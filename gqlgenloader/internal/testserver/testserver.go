@@ -137,3 +137,17 @@ func list(base, n int) []*Item {
 	}
 	return items
 }
+
+// BatchValue is a gqlgen batch resolver: one call for the items of a list.
+func (r itemResolver) BatchValue(ctx context.Context, objs []*Item) ([]int, error) {
+	ids := make([]int, len(objs))
+	for i, o := range objs {
+		ids[i] = o.ID
+	}
+	vals, errs := r.Values.LoadMany(ctx, ids)
+	return vals, errors.Join(errs...)
+}
+
+func (itemResolver) BatchBoom(context.Context, []*Item) ([]*int, error) {
+	panic("batchBoom: this batch resolver always panics")
+}
