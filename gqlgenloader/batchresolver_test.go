@@ -78,7 +78,7 @@ func TestBatchResolverWorkerLimit(t *testing.T) {
 	}
 	for i, it := range out.Items {
 		for j, c := range it.Children {
-			if want := ((i+1)*100+j+1)*10; c.BatchValue != want {
+			if want := ((i+1)*100 + j + 1) * 10; c.BatchValue != want {
 				t.Fatalf("items[%d].children[%d]: %d, want %d", i, j, c.BatchValue, want)
 			}
 		}
