@@ -85,6 +85,16 @@
 //     [Scope.Go] inside the batch function, it waits until its context
 //     ends.
 //
+// A worker is one goroutine. Goroutines started under a worker's context
+// without [Scope.Go] (go f(ctx) or an errgroup in a resolver, or gqlgen
+// federation resolving each representation of an entity without multi: true
+// in a goroutine of its own under the _entities field's context) share that
+// worker: the first of them to block in a load makes it count as blocked,
+// and the others' keys join that batch only if they arrive within the quiet
+// period (100 such goroutines loading a key each made 1 to 4 batches on 2
+// cores). Start them with [Scope.Go], or load their keys at once with
+// [Loader.LoadMany] from the worker.
+//
 // Waits shorter than a millisecond are spent yielding the processor
 // ([runtime.Gosched]) while watching the clock, because Go timers cannot sleep
 // for less than about a millisecond. The defaults and the measurements behind
