@@ -81,6 +81,11 @@ type batch[K any, C comparable, V any] struct {
 	// for the other batch functions of its tick ("a loader called from a
 	// loader"). Its context is the scope's.
 	w worker
+	// held: a set of siblings was enqueued while the scope was held
+	// (Scope.HoldSiblings), so the batch was left to the tick instead of
+	// going at once. A load of one of its keys with the siblings of another
+	// set enqueues them in it too (see heldLocked).
+	held bool
 }
 
 type slot[C comparable, V any] struct {
@@ -165,17 +170,32 @@ func (st *state[K, C, V]) enqueueLocked(s *Scope, key K, ck C, more int, c *cloc
 // at once: the siblings say who else is coming, and waiting for the tick
 // would only add the time the other loads of the set take to start (a
 // GraphQL level's resolvers: milliseconds). A key without siblings of its
-// own (a one-row result) still waits for the tick, to merge with others.
+// own (a one-row result) still waits for the tick, to merge with others,
+// and so does every set while the scope is held (Scope.HoldSiblings).
 func (st *state[K, C, V]) enqueueSiblingsLocked(s *Scope, ck C, siblings []K, cks []C, c *clock) {
 	named := false
 	for i, sib := range siblings {
 		st.enqueueLocked(s, sib, cks[i], len(siblings)-i, c)
 		named = named || cks[i] != ck
 	}
-	if named && st.pending != nil {
-		s.unreadyLocked(st)
-		st.dispatchLocked(s)
+	if !named || st.pending == nil {
+		return
 	}
+	if s.holdingLocked() {
+		st.pending.held = true
+		return
+	}
+	s.unreadyLocked(st)
+	st.dispatchLocked(s)
+}
+
+// heldLocked reports whether e is an entry of a pending batch that a hold
+// kept from going at once (Scope.HoldSiblings). A load of such a key with
+// siblings enqueues them although the key has an entry: the key came first
+// in another set (another root field's rows), and this set's rows belong in
+// the same batch.
+func (st *state[K, C, V]) heldLocked(e *entry[V]) bool {
+	return st.pending != nil && st.pending.held && e.f == &st.pending.flight
 }
 
 // dispatchLocked starts the pending batch. In tracked mode the batch
@@ -490,9 +510,10 @@ func (l *keyed[K, C, V]) load(ctx context.Context, key K, siblings []K) (V, erro
 	}
 	st := l.stateLocked(s)
 	e, hit := st.enqueueLocked(s, key, ck, len(sibCks)+1, &c)
-	if !hit {
+	if !hit || (len(sibCks) > 0 && st.heldLocked(e)) {
 		// A load whose own key is cached, pending or in flight does not
-		// start a batch for others (see LoadWith).
+		// start a batch for others (see LoadWith), unless the key waits
+		// in a held batch.
 		st.enqueueSiblingsLocked(s, ck, siblings, sibCks, &c)
 	}
 	s.stats.Loads++
@@ -665,25 +686,25 @@ func (l *keyed[K, C, V]) loadMany(ctx context.Context, keys []K) ([]V, []error) 
 }
 
 // enqueueAll adds keys, and the siblings that have no entry, to the
-// pending batch as one unit, and returns the entries of keys and how many
-// of them had one already.
-func (l *keyed[K, C, V]) enqueueAll(ctx context.Context, s *Scope, keys, siblings []K) ([]*entry[V], int, error) {
+// pending batch as one unit, and returns the entries of keys and whether
+// they all had one already and no sibling was enqueued (joined).
+func (l *keyed[K, C, V]) enqueueAll(ctx context.Context, s *Scope, keys, siblings []K) (_ []*entry[V], joined bool, _ error) {
 	if err := ctx.Err(); err != nil {
-		return nil, 0, err
+		return nil, false, err
 	}
 	if l.cfg.noCache {
 		siblings = nil // their results could not be kept
 	}
 	cks, err := l.cacheKeys(append(keys[:len(keys):len(keys)], siblings...))
 	if err != nil {
-		return nil, 0, err
+		return nil, false, err
 	}
 	var c clock
 	entries := make([]*entry[V], len(keys))
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.closed {
-		return nil, 0, ErrScopeClosed
+		return nil, false, ErrScopeClosed
 	}
 	st := l.stateLocked(s)
 	hits := 0
@@ -695,11 +716,14 @@ func (l *keyed[K, C, V]) enqueueAll(ctx context.Context, s *Scope, keys, sibling
 		}
 	}
 	s.stats.CacheHits += int64(hits)
-	if len(siblings) > 0 && hits < len(keys) { // as in load: not for a cached key
+	joined = hits == len(keys)
+	// as in load: not for a key with an entry, unless it waits in a held batch
+	if len(siblings) > 0 && (!joined || st.heldLocked(entries[0])) {
 		st.enqueueSiblingsLocked(s, cks[0], siblings, cks[len(keys):], &c)
+		joined = false
 	}
 	s.stats.Loads += int64(len(keys))
-	return entries, hits, nil
+	return entries, joined, nil
 }
 
 func (l *keyed[K, C, V]) thunk(ctx context.Context, key K, siblings []K) (func() (V, error), bool) {
@@ -713,7 +737,7 @@ func (l *keyed[K, C, V]) thunk(ctx context.Context, key K, siblings []K) (func()
 			return v, err
 		}, false
 	}
-	entries, hits, err := l.enqueueAll(ctx, s, []K{key}, siblings)
+	entries, joined, err := l.enqueueAll(ctx, s, []K{key}, siblings)
 	if err == nil && s.cfg.loadTracer != nil {
 		traceLoads(ctx, s, l.cfg.name, entries)
 	}
@@ -723,7 +747,7 @@ func (l *keyed[K, C, V]) thunk(ctx context.Context, key K, siblings []K) (func()
 			return zero, err
 		}
 		return l.wait(ctx, s, entries[0], key)
-	}, hits > 0
+	}, joined
 }
 
 // inPendingLocked reports whether e belongs to the pending batch (it may

@@ -11,10 +11,21 @@ import "context"
 // cached (it failed, or a Clear forgot it). Without a scope it returns ok
 // false.
 func (l *Loader[K, V]) LoadExisting(ctx context.Context, key K) (v V, ok bool, err error) {
-	return l.impl.loadExisting(ctx, key)
+	return l.impl.loadExisting(ctx, key, false)
 }
 
-func (l *keyed[K, C, V]) loadExisting(ctx context.Context, key K) (V, bool, error) {
+// LoadExistingUnlessHeld is [Loader.LoadExisting], except that a key
+// pending in a batch that [Scope.HoldSiblings] kept from going at once is
+// left alone: it returns ok false at once, and the caller claims the key's
+// own set of siblings and enqueues them with [Loader.LoadWithThunk], which
+// adds them to that batch. The ORM adapters join a batch this way before
+// claiming a row's load set, so that the sets of several root fields of a
+// query make one batch.
+func (l *Loader[K, V]) LoadExistingUnlessHeld(ctx context.Context, key K) (v V, ok bool, err error) {
+	return l.impl.loadExisting(ctx, key, true)
+}
+
+func (l *keyed[K, C, V]) loadExisting(ctx context.Context, key K, unlessHeld bool) (V, bool, error) {
 	var zero V
 	s := FromContext(ctx)
 	if s == nil {
@@ -32,8 +43,9 @@ func (l *keyed[K, C, V]) loadExisting(ctx context.Context, key K) (V, bool, erro
 		s.mu.Unlock()
 		return zero, true, ErrScopeClosed
 	}
-	e, ok := l.stateLocked(s).cache[ck]
-	if !ok {
+	st := l.stateLocked(s)
+	e, ok := st.cache[ck]
+	if !ok || (unlessHeld && st.heldLocked(e)) {
 		s.mu.Unlock()
 		return zero, false, nil
 	}

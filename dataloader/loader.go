@@ -58,7 +58,7 @@ type loaderImpl[K, V any] interface {
 	load(ctx context.Context, key K, siblings []K) (V, error)
 	loadMany(ctx context.Context, keys []K) ([]V, []error)
 	thunk(ctx context.Context, key K, siblings []K) (func() (V, error), bool)
-	loadExisting(ctx context.Context, key K) (V, bool, error)
+	loadExisting(ctx context.Context, key K, unlessHeld bool) (V, bool, error)
 	cached(ctx context.Context, key K) (V, bool)
 	prime(ctx context.Context, key K, v V, err error, replace bool)
 	primeMany(ctx context.Context, keys []K, vals []V)
@@ -176,14 +176,17 @@ func (l *Loader[K, V]) Load(ctx context.Context, key K) (V, error) {
 // is dispatched at once instead of waiting for the tick: the caller has
 // said who else is coming. (Keys of another set enqueued later go into the
 // next batch.) A key whose only sibling is itself waits for the tick, as
-// Load does. A loader created with [WithoutCache] ignores siblings, whose
+// Load does, and so does every batch while the scope is held
+// ([Scope.HoldSiblings]). A loader created with [WithoutCache] ignores siblings, whose
 // results it could not keep.
 //
 // If key itself is already cached, pending or in flight, the siblings are
 // not enqueued: a load whose own result is there does not start a batch for
 // others (it would run in the background, for rows nobody asked for yet,
 // and on a transaction's connection while the caller goes on using it).
-// Their own loads enqueue them when they come.
+// Their own loads enqueue them when they come. The exception is a key
+// pending in a batch that a hold kept from going at once: the siblings
+// join that batch, which has not started.
 func (l *Loader[K, V]) LoadWith(ctx context.Context, key K, siblings []K) (V, error) {
 	return l.impl.load(ctx, key, siblings)
 }

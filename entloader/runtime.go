@@ -193,8 +193,10 @@ func (l *Loader[ID, V]) Load(ctx context.Context, p Part, id ID, slot **NodeSet,
 	// cached with a per-key error. Join it without claiming the set; an
 	// error is recorded on the set's claim as its losers record theirs, so
 	// that this node is not owed the failure again (relations.Claim.Owed)
-	// and its next load fetches.
-	if v, ok, err := l.dl.LoadExisting(ctx, key); ok {
+	// and its next load fetches. A key pending in a held batch (another
+	// root field's set, dataloader.Scope.HoldSiblings) claims this node's
+	// set instead, whose keys then join that batch.
+	if v, ok, err := l.dl.LoadExistingUnlessHeld(ctx, key); ok {
 		if err != nil {
 			if c := ns.sets.Claimed(&ns.set, token); c != nil {
 				c.Fail(ctx, err, slot)

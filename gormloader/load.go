@@ -211,11 +211,13 @@ func (r *relation) cached(ctx context.Context, bk *relations.BatchKey) (any, boo
 // load neither finds nor claims row's load set; if it gets an error, that is
 // recorded on the set's claim as the claim's losers record theirs
 // (relations.Claim.Fail), so that the row is not owed the failure again
-// (relations.Claim.Owed) and its next load fetches.
+// (relations.Claim.Owed) and its next load fetches. A key pending in a held
+// batch (another root field's set, dataloader.Scope.HoldSiblings) is not
+// joined: row's set is claimed instead, and its keys join that batch.
 //
 //go:noinline
 func (r *relation) joinExisting(ctx context.Context, l *Loader, m *model, row reflect.Value, bk *relations.BatchKey) (res any, ok bool, err error) {
-	res, ok, err = r.loader.LoadExisting(ctx, *bk)
+	res, ok, err = r.loader.LoadExistingUnlessHeld(ctx, *bk)
 	if ok && err != nil {
 		if set, sets, pk := r.setOf(ctx, l, m, row); set != nil {
 			if c := sets.Claimed(set, claim{r, bk.Part}); c != nil {

@@ -77,6 +77,7 @@ import (
 	"net/http"
 	"strings"
 	"sync"
+	"sync/atomic"
 
 	"github.com/99designs/gqlgen/graphql"
 	"github.com/vektah/gqlparser/v2/ast"
@@ -271,8 +272,13 @@ func (e *Extension) InterceptField(ctx context.Context, next graphql.Resolver) (
 	}
 	ctx, end := scope.StartWorker(ctx)
 	defer end() // a panicking resolver ends too; gqlgen recovers it above us
-	if handOff, ok := ctx.Value(rootKey{}).(func()); ok && fc.Parent != nil && fc.Parent.Parent == nil {
-		handOff() // this root field's resolver now runs as a worker of its own
+	if root, ok := ctx.Value(rootKey{}).(*rootField); ok {
+		if fc.Parent == nil || fc.Parent.Parent != nil {
+			root.childStarted() // a field below the root field
+		} else {
+			root.handOff() // this root field's resolver now runs as a worker of its own
+			defer root.returned(scope)
+		}
 	}
 	return next(ctx)
 }
@@ -289,14 +295,56 @@ func (e *Extension) InterceptField(ctx context.Context, next graphql.Resolver) (
 // busy machine still joins the batch); each is released when that root
 // field's resolver has started its own worker (or when the root field is
 // over, if it never does), and all are released when the execution is.
+//
+// Each root field's result is a load set of its own: with a: bands(first:
+// 2) and b: bands(first: 10), the first album load of a's bands would
+// dispatch the albums of a's two bands at once, before b's resolver had
+// returned its rows, and b's would be a second statement. So a query of
+// several root fields holds the scope's sibling sets
+// (dataloader.Scope.HoldSiblings) until every root field's resolver has
+// returned: the albums of both sets go in one batch, at the tick after.
+// Between a root field's return and the start of the first field below it
+// gqlgen runs untracked (it marshals the result and starts the fields'
+// goroutines), and that tick would come too early: under a hold that gap is
+// reserved too.
 
 type rootKey struct{}
 
+// rootField is what the fields of a root field find in their context: the
+// release of its reservation, what to call when its resolver has returned,
+// and the reservation of the gap before the first field below it starts.
+type rootField struct {
+	handOff, resolved func()
+	hold              bool         // the operation holds sibling sets
+	gap               atomic.Value // func(): releases the gap's reservation
+	gapOnce           sync.Once
+}
+
+// returned reports the root field's resolver as returned; under a hold it
+// first reserves the gap until a field below it starts.
+func (r *rootField) returned(scope *dataloader.Scope) {
+	if r.hold {
+		r.gap.Store(scope.Reserve())
+	}
+	r.resolved()
+}
+
+// childStarted releases the gap's reservation, if any, once a field below
+// the root field runs as a worker (or the root field is over).
+func (r *rootField) childStarted() {
+	if r.gap.Load() == nil {
+		return
+	}
+	r.gapOnce.Do(func() { r.gap.Load().(func())() })
+}
+
 // pendingRoots holds the reservations of root fields that have not started
-// yet.
+// yet, and the hold of sibling sets until their resolvers have returned.
 type pendingRoots struct {
-	mu   sync.Mutex // protects ends
-	ends []func()
+	mu         sync.Mutex // protects the fields below
+	ends       []func()
+	unresolved int    // root fields whose resolvers have not returned
+	release    func() // of the hold; nil if there is none
 }
 
 func startRoots(ctx context.Context, scope *dataloader.Scope, opCtx *graphql.OperationContext) (context.Context, *pendingRoots) {
@@ -306,7 +354,28 @@ func startRoots(ctx context.Context, scope *dataloader.Scope, opCtx *graphql.Ope
 			p.ends = append(p.ends, scope.Reserve())
 		}
 	}
+	if len(p.ends) > 1 {
+		p.unresolved, p.release = len(p.ends), scope.HoldSiblings()
+	}
 	return context.WithValue(ctx, pendingKey{}, p), p
+}
+
+// resolvedOnce returns the function that reports one root field's resolver
+// as returned; calls after the first do nothing. The last one releases the
+// hold of sibling sets.
+func (p *pendingRoots) resolvedOnce() func() {
+	var once sync.Once
+	return func() {
+		once.Do(func() {
+			p.mu.Lock()
+			p.unresolved--
+			release := p.unresolved == 0 && p.release != nil
+			p.mu.Unlock()
+			if release {
+				p.release()
+			}
+		})
+	}
 }
 
 type pendingKey struct{}
@@ -327,6 +396,9 @@ func (p *pendingRoots) endAll() {
 	for end := p.take(); end != nil; end = p.take() {
 		end()
 	}
+	if p.release != nil {
+		p.release()
+	}
 }
 
 // InterceptRootField implements graphql.RootFieldInterceptor: it hands the
@@ -340,8 +412,11 @@ func (e *Extension) InterceptRootField(ctx context.Context, next graphql.RootRes
 	if end == nil {
 		return next(ctx)
 	}
-	defer end() // the field is over; end calls after the first do nothing
-	return next(context.WithValue(ctx, rootKey{}, end))
+	root := &rootField{handOff: end, resolved: p.resolvedOnce(), hold: p.release != nil}
+	defer root.childStarted() // the field is over
+	defer root.resolved()     // a root field without a tracked resolver
+	defer end()               // the field is over; end calls after the first do nothing
+	return next(context.WithValue(ctx, rootKey{}, root))
 }
 
 // mayLoad reports whether resolving the field runs code that may call a

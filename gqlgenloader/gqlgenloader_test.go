@@ -205,6 +205,32 @@ func TestRootFieldsOneBatch(t *testing.T) {
 	}
 }
 
+// Each root field's list is a set of siblings of its own (siblingValue
+// loads with the ids of its list), and a set's batch normally goes at once:
+// without the hold, a's two items went before b had returned its five. The
+// extension holds the sets until every root field has returned, so the
+// sets make one batch, in whatever order the root fields return.
+func TestRootFieldSetsOneBatch(t *testing.T) {
+	h := newHarness(t)
+	for _, q := range []string{
+		`{ a: items(n: 2) { siblingValue } b: items(n: 5) { siblingValue } }`,
+		`{ a: items(n: 5) { siblingValue } b: items(n: 2) { siblingValue } c: items(n: 3) { id } }`,
+	} {
+		for range 10 { // each waits for the tick that ends the hold: 200 ms with tickOptions
+			h.only(h.run(t.Context(), q))
+			if got := sizes(h.takeBatches()); !slices.Equal(got, []int{5}) {
+				t.Fatalf("%s: batch sizes %v, want [5]", q, got)
+			}
+		}
+	}
+	// A single root field's set still goes at once: the next level's batch
+	// follows it without a tick (sizes [3 6]).
+	h.only(h.run(t.Context(), `{ items(n: 3) { siblingValue children(n: 2) { value } } }`))
+	if got := sizes(h.takeBatches()); !slices.Equal(got, []int{3, 6}) {
+		t.Fatalf("batch sizes %v, want [3 6]", got)
+	}
+}
+
 func TestBatchContext(t *testing.T) {
 	h := newHarness(t)
 	h.only(h.run(t.Context(), `{ item(id: 1) { value } }`))

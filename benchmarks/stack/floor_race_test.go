@@ -9,3 +9,7 @@ package main
 // cores), 165 s with PostgreSQL too on a busy machine; with 150, 13 s and
 // 31 to 36 s.
 const floorRequests = 150
+
+// randomQueriesDefault is how many queries TestRandomQueries sends per
+// dialect by default (40 without the race detector).
+const randomQueriesDefault = 12

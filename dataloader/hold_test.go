@@ -1,0 +1,111 @@
+package dataloader_test
+
+import (
+	"context"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/ormloader/ormloader/dataloader"
+)
+
+// While a scope holds sibling sets, LoadWith leaves its batch to the tick; a
+// key of that held batch is not joined by LoadExistingUnlessHeld, and its
+// LoadWithThunk adds another set's siblings to the same batch. The tick
+// after the release ends the hold: then a set goes at once again.
+func TestHoldSiblings(t *testing.T) {
+	r := &recorder{}
+	l := dataloader.New(r.fetch)
+	ctx, s := newScope(t, dataloader.WithMaxWait(time.Minute)) // no watchdog in the way
+	wctx, end := s.StartWorker(ctx)                            // tracked mode: the tick waits for this worker
+	release := s.HoldSiblings()
+
+	// The first root field's set, {1, 2}: held, not dispatched.
+	waitA, joined := l.LoadWithThunk(wctx, 1, []int{1, 2})
+	if joined {
+		t.Fatal("the first load of a set joined nothing")
+	}
+	if got := r.calls(); len(got) != 0 {
+		t.Fatalf("batches under the hold: %v, want none yet", got)
+	}
+	// The second root field's set, {1, ..., 5}, whose first load is key 1:
+	// not joined as existing, so that its set is claimed and enqueued.
+	if _, ok, _ := l.LoadExistingUnlessHeld(wctx, 1); ok {
+		t.Fatal("LoadExistingUnlessHeld joined a key of a held batch")
+	}
+	if _, ok, _ := l.LoadExistingUnlessHeld(wctx, 7); ok {
+		t.Fatal("LoadExistingUnlessHeld found a key without an entry")
+	}
+	waitB, joined := l.LoadWithThunk(wctx, 1, []int{1, 2, 3, 4, 5})
+	if joined {
+		t.Fatal("a key of a held batch loaded with another set's siblings must enqueue them (joined false)")
+	}
+	if got := r.calls(); len(got) != 0 {
+		t.Fatalf("batches under the hold: %v, want none yet", got)
+	}
+	release()
+	release() // idempotent
+	end()     // nothing runs: the tick sends the held batch
+	for _, wait := range []func() (string, error){waitA, waitB} {
+		if v, err := wait(); err != nil || v != "v1" {
+			t.Fatalf("wait = %q, %v", v, err)
+		}
+	}
+	wantBatches(t, r.sorted(), [][]int{{1, 2, 3, 4, 5}})
+
+	// The tick ended the hold: a set goes at once, without waiting for the
+	// running worker.
+	wctx, end = s.StartWorker(ctx)
+	defer end()
+	if v, err := l.LoadWith(wctx, 6, []int{6, 7}); err != nil || v != "v6" {
+		t.Fatalf("LoadWith after the hold = %q, %v", v, err)
+	}
+	wantBatches(t, r.sorted(), [][]int{{1, 2, 3, 4, 5}, {6, 7}})
+	// A key pending in a batch that was not held is joined as before.
+	waitC := l.LoadThunk(wctx, 8)
+	if _, ok, _ := l.LoadExistingUnlessHeld(wctx, 8); !ok {
+		t.Fatal("LoadExistingUnlessHeld did not join a key of a batch that was not held")
+	}
+	end()
+	if v, err := waitC(); err != nil || v != "v8" {
+		t.Fatalf("thunk = %q, %v", v, err)
+	}
+}
+
+// Sets loaded from concurrent workers while the scope is held make one
+// batch, however the workers interleave.
+func TestHoldSiblingsConcurrentSets(t *testing.T) {
+	for range 50 {
+		r := &recorder{}
+		l := dataloader.New(r.fetch)
+		ctx, s := newScope(t, dataloader.WithMaxWait(time.Minute))
+		release := s.HoldSiblings()
+		sets := [][]int{{1, 2}, {1, 2, 3, 4, 5, 6}, {5, 6, 7}}
+		type load struct {
+			ctx context.Context
+			end func()
+			key int
+			set []int
+		}
+		var loads []load
+		for _, set := range sets { // every worker starts before any loads
+			for _, k := range set {
+				wctx, end := s.StartWorker(ctx)
+				loads = append(loads, load{wctx, end, k, set})
+			}
+		}
+		var wg sync.WaitGroup
+		for _, ld := range loads {
+			wg.Go(func() {
+				defer ld.end()
+				if v, err := l.LoadWith(ld.ctx, ld.key, ld.set); err != nil || v == "" {
+					t.Errorf("LoadWith(%d) = %q, %v", ld.key, v, err)
+				}
+			})
+		}
+		time.Sleep(time.Millisecond) // the workers enqueue under the hold
+		release()
+		wg.Wait()
+		wantBatches(t, r.sorted(), [][]int{{1, 2, 3, 4, 5, 6, 7}})
+	}
+}
