@@ -105,7 +105,11 @@
 // once: the ORM adapters use it to load a relation for every row that came
 // back in the same result set with a single statement, whatever the timing.
 // [Scope.Dispatch] sends every pending batch of a scope now, for code that
-// knows it has enqueued every key it wants in them. Everything else waits for
+// knows it has enqueued every key it wants in them. [Scope.HoldSiblings]
+// does the opposite for work that is still producing sets (gqlgenloader:
+// the root fields of a query, each a query result of its own): until the
+// first tick after its release, LoadWith leaves its batch to the tick, so
+// that the sets share it. Everything else waits for
 // the tick: [Loader.LoadMany] puts its keys in one batch, but that batch waits
 // like Load's, and other keys may join it.
 //

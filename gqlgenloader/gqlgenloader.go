@@ -58,7 +58,17 @@
 // worker for each from the start of the operation until its resolver runs
 // (dataloader.Scope.Reserve; up to 20 watchdogs, 100 ms by default), so
 // aliased lookups (a: band(id: 1) b: band(id: 2)) are one batch whatever the
-// goroutines' timing, also on a busy machine. Below the root, gqlgen starts the resolvers of list
+// goroutines' timing, also on a busy machine. Root fields that return lists
+// (a: bands(first: 2) b: bands(first: 10)) are two load sets, each of which
+// would send its relation batches at once; in a query of several root
+// fields the extension holds the sets (dataloader.Scope.HoldSiblings) until
+// every root field has returned and the tick after that, with ten times
+// the quiet period, sends one batch per relation for all of them (in
+// benchmarks/stack's random queries, 166–168 of 168 sequential requests at
+// the floor and 93–95 % under 8 concurrent clients, against 68–77 % and
+// 70 % before: a field that the scheduler starts late can still miss the
+// tick).
+// Below the root, gqlgen starts the resolvers of list
 // elements and child fields only after the parent resolver has returned;
 // the quiet period ([dataloader.DefaultQuietPeriod]) bridges that gap, and the
 // ORM adapters' load sets make relation loads one statement per level
