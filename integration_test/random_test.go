@@ -1,6 +1,7 @@
 package integration
 
 import (
+	"flag"
 	"fmt"
 	"math/rand/v2"
 	"strings"
@@ -213,6 +214,8 @@ func (g *queryGen) object(b *strings.Builder, t string, depth int) int {
 	return relations
 }
 
+var randomQueries = flag.Int("random-queries", 0, "TestRandomQueries: queries per ORM and database (0: 30, or 10 with -short or -race)")
+
 // TestRandomQueries sends random queries (randomQuery: up to three root
 // fields, four relation levels, connections and pages with cursors and
 // sizes, per-parent limits, the search union, aliases and fragments) to the
@@ -222,13 +225,17 @@ func (g *queryGen) object(b *strings.Builder, t string, depth int) int {
 // two per relation field of the query per root field, plus one per root
 // field (a page and its count are one statement; the bound is what no N+1
 // and no split by load set can stay under), nor more than the naive
-// resolvers ran. 30 queries per ORM and database (10 with -short or -race);
+// resolvers ran. 30 queries per ORM and database (10 with -short or -race;
+// -random-queries N for more);
 // a query whose naive answer ran out of database connections (PostgreSQL's
 // and MariaDB's limits, a connection per concurrent resolver) is skipped.
 func TestRandomQueries(t *testing.T) {
-	queries := 30
-	if testing.Short() || raceDetector {
-		queries = 10
+	queries := *randomQueries
+	if queries == 0 {
+		queries = 30
+		if testing.Short() || raceDetector {
+			queries = 10
+		}
 	}
 	for _, db := range testdb.All(t) {
 		t.Run(db.Dialect, func(t *testing.T) {
