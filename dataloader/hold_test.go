@@ -109,3 +109,36 @@ func TestHoldSiblingsConcurrentSets(t *testing.T) {
 		wantBatches(t, r.sorted(), [][]int{{1, 2, 3, 4, 5, 6, 7}})
 	}
 }
+
+// A root field blocked outside loaders (its own slow query) makes the
+// watchdog send the held batch; that ends the hold, so the levels below go
+// at once again instead of waiting for the watchdog each.
+func TestHoldEndsAtTheWatchdog(t *testing.T) {
+	const maxWait = 200 * time.Millisecond
+	r := &recorder{}
+	l := dataloader.New(r.fetch)
+	ctx, s := newScope(t, dataloader.WithMaxWait(maxWait))
+	release := s.HoldSiblings()
+	defer release()
+	_, endSlow := s.StartWorker(ctx) // a root field still in its query
+	defer endSlow()
+	wctx, end := s.StartWorker(ctx)
+	defer end()
+	start := time.Now()
+	if _, err := l.LoadWith(wctx, 1, []int{1, 2}); err != nil { // waits for the watchdog
+		t.Fatal(err)
+	}
+	first := time.Since(start)
+	if first < maxWait/2 {
+		t.Fatalf("the held batch went after %v, before the watchdog (%v)", first, maxWait)
+	}
+	for k := 10; k <= 30; k += 10 { // three more levels
+		if _, err := l.LoadWith(wctx, k, []int{k, k + 1}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if rest := time.Since(start) - first; rest > maxWait*3/4 {
+		t.Fatalf("three levels after the watchdog took %v: each waited for it again (%v)", rest, maxWait)
+	}
+	wantBatches(t, r.sorted(), [][]int{{1, 2}, {10, 11}, {20, 21}, {30, 31}})
+}

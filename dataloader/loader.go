@@ -226,7 +226,9 @@ func (l *Loader[K, V]) LoadThunk(ctx context.Context, key K) func() (V, error) {
 //
 // joined reports that key already had an entry (cached, pending or in
 // flight), so the siblings were not enqueued and the thunk's result, an
-// error too, is that of a batch the caller did not start.
+// error too, is that of a batch the caller did not start. A key pending in a
+// batch that a hold kept from going at once ([Scope.HoldSiblings]) is not
+// joined: its siblings are enqueued in that batch, and joined is false.
 func (l *Loader[K, V]) LoadWithThunk(ctx context.Context, key K, siblings []K) (wait func() (V, error), joined bool) {
 	return l.impl.thunk(ctx, key, siblings)
 }

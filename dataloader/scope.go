@@ -142,6 +142,7 @@ type Scope struct {
 	reserved     int           // workers about to start (Reserve)
 	siblingHolds int           // HoldSiblings calls not yet released
 	holdsEnding  int           // holds released since the last tick, which ends them
+	holdsCut     bool          // the watchdog sent held batches: the holds are over
 	lastStart    time.Time     // when a worker last started or a reservation was released
 	closed       bool
 	stats        Stats
@@ -363,10 +364,12 @@ func (s *Scope) Reserve() (release func()) {
 // sets), and a set's batch must not go before the other root fields have
 // returned their rows and their fields have enqueued them, which the tick
 // after the last root field has returned waits for. A key of a held batch
-// loaded with the siblings of another set enqueues them in it
-// ([Loader.LoadExistingUnlessHeld]). The wait it adds is the tick's: until
-// no worker runs, bounded by the watchdog ([WithMaxWait]) for a worker
-// blocked outside loaders. Release is idempotent.
+// loaded with siblings enqueues them in it, so that another set's keys join
+// it (see [Loader.LoadExistingUnlessHeld]). The wait it adds is the tick's: until
+// no worker runs, and at most one watchdog ([WithMaxWait]) for a worker
+// blocked outside loaders (a root field's slow query): a tick that the
+// watchdog forces ends every hold of the scope, so that the levels below
+// do not wait for the watchdog again. Release is idempotent.
 func (s *Scope) HoldSiblings() (release func()) {
 	s.mu.Lock()
 	s.siblingHolds++
@@ -384,7 +387,9 @@ func (s *Scope) HoldSiblings() (release func()) {
 
 // holdingLocked reports whether LoadWith must leave its batches to the tick
 // (HoldSiblings).
-func (s *Scope) holdingLocked() bool { return s.siblingHolds > 0 || s.holdsEnding > 0 }
+func (s *Scope) holdingLocked() bool {
+	return !s.holdsCut && (s.siblingHolds > 0 || s.holdsEnding > 0)
+}
 
 func (w *worker) end() {
 	w.s.mu.Lock()
@@ -569,6 +574,9 @@ func (s *Scope) tick() {
 		wait, sleep := s.untilDispatchLocked(now)
 		if wait <= 0 {
 			s.holdsEnding = 0 // the held sets are in: the next ones go at once
+			if s.running > 0 && s.holdingLocked() {
+				s.holdsCut = true // the watchdog: merging would cost a watchdog per level
+			}
 			s.dispatchReadyLocked()
 			s.mu.Unlock()
 			continue

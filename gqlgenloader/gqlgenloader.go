@@ -65,9 +65,14 @@
 // every root field has returned and the tick after that, with ten times
 // the quiet period, sends one batch per relation for all of them (in
 // benchmarks/stack's random queries, 166–168 of 168 sequential requests at
-// the floor and 93–95 % under 8 concurrent clients, against 68–77 % and
+// the floor and 91–95 % under 8 concurrent clients, against 68–77 % and
 // 70 % before: a field that the scheduler starts late can still miss the
-// tick).
+// tick). A root field that blocks outside loaders past the watchdog ends the
+// hold (dataloader.Scope.HoldSiblings), so that the levels below the other
+// root fields do not wait for the watchdog each. Install the extension
+// before other field interceptors that may load or block: the time they
+// spend before it on the first field below a root field counts as a running
+// worker, up to one watchdog.
 // Below the root, gqlgen starts the resolvers of list
 // elements and child fields only after the parent resolver has returned;
 // the quiet period ([dataloader.DefaultQuietPeriod]) bridges that gap, and the
@@ -287,7 +292,7 @@ func (e *Extension) InterceptField(ctx context.Context, next graphql.Resolver) (
 			root.childStarted() // a field below the root field
 		} else {
 			root.handOff() // this root field's resolver now runs as a worker of its own
-			defer root.returned(scope)
+			defer root.returned(ctx, scope)
 		}
 	}
 	return next(ctx)
@@ -315,37 +320,54 @@ func (e *Extension) InterceptField(ctx context.Context, next graphql.Resolver) (
 // returned: the albums of both sets go in one batch, at the tick after.
 // Between a root field's return and the start of the first field below it
 // gqlgen runs untracked (it marshals the result and starts the fields'
-// goroutines), and that tick would come too early: under a hold that gap is
-// reserved too.
+// goroutines), and that tick would come too early: under a hold that gap
+// counts as a running worker too (bounded by the watchdog, like any worker:
+// an interceptor installed before this one that blocks there costs one
+// watchdog, not a stall).
 
 type rootKey struct{}
 
 // rootField is what the fields of a root field find in their context: the
 // release of its reservation, what to call when its resolver has returned,
-// and the reservation of the gap before the first field below it starts.
+// and the worker that covers the gap before the first field below it
+// starts.
 type rootField struct {
 	handOff, resolved func()
-	hold              bool         // the operation holds sibling sets
-	gap               atomic.Value // func(): releases the gap's reservation
-	gapOnce           sync.Once
+	hold              bool // the operation holds sibling sets; never changes
+	gapOver           atomic.Bool
+	mu                sync.Mutex // protects gapEnd
+	gapEnd            func()     // ends the gap's worker; nil if it is not running
 }
 
 // returned reports the root field's resolver as returned; under a hold it
-// first reserves the gap until a field below it starts.
-func (r *rootField) returned(scope *dataloader.Scope) {
+// first starts the gap's worker, once (an interceptor may call the resolver
+// twice), which runs until a field below the root field starts.
+func (r *rootField) returned(ctx context.Context, scope *dataloader.Scope) {
 	if r.hold {
-		r.gap.Store(scope.Reserve())
+		r.mu.Lock()
+		if r.gapEnd == nil && !r.gapOver.Load() {
+			_, r.gapEnd = scope.StartWorker(ctx)
+		}
+		r.mu.Unlock()
 	}
 	r.resolved()
 }
 
-// childStarted releases the gap's reservation, if any, once a field below
-// the root field runs as a worker (or the root field is over).
+// childStarted ends the gap's worker, if any, once a field below the root
+// field runs as a worker (or the root field is over); after the first call
+// it is one atomic load.
 func (r *rootField) childStarted() {
-	if r.gap.Load() == nil {
+	if !r.hold || r.gapOver.Load() {
 		return
 	}
-	r.gapOnce.Do(func() { r.gap.Load().(func())() })
+	r.mu.Lock()
+	end := r.gapEnd
+	r.gapEnd = nil
+	r.gapOver.Store(true)
+	r.mu.Unlock()
+	if end != nil {
+		end()
+	}
 }
 
 // pendingRoots holds the reservations of root fields that have not started

@@ -53,6 +53,13 @@ var tickOptions = []dataloader.ScopeOption{
 
 func newHarness(t *testing.T, opts ...gqlgenloader.Option) *harness {
 	t.Helper()
+	return newHarnessWith(t, nil, opts...)
+}
+
+// newHarnessWith is newHarness with outer, if not nil, installed before the
+// extension (its interceptors run around the extension's).
+func newHarnessWith(t *testing.T, outer graphql.HandlerExtension, opts ...gqlgenloader.Option) *harness {
+	t.Helper()
 	t.Cleanup(func() { goleak.VerifyNone(t) })
 	h := &harness{t: t, store: &testserver.Store{}}
 	values := dataloader.New(func(ctx context.Context, keys []int) ([]int, []error, error) {
@@ -73,6 +80,9 @@ func newHarness(t *testing.T, opts ...gqlgenloader.Option) *harness {
 		}),
 	}, opts...)
 	h.exec.Use(extension.Introspection{})
+	if outer != nil {
+		h.exec.Use(outer)
+	}
 	h.exec.Use(gqlgenloader.New(opts...))
 	h.exec.SetRecoverFunc(func(_ context.Context, err any) error { return fmt.Errorf("panic: %v", err) })
 	return h
@@ -226,6 +236,45 @@ func TestRootFieldSetsOneBatch(t *testing.T) {
 	// A single root field's set still goes at once: the next level's batch
 	// follows it without a tick (sizes [3 6]).
 	h.only(h.run(t.Context(), `{ items(n: 3) { siblingValue children(n: 2) { value } } }`))
+	if got := sizes(h.takeBatches()); !slices.Equal(got, []int{3, 6}) {
+		t.Fatalf("batch sizes %v, want [3 6]", got)
+	}
+}
+
+// rootRetry is an interceptor that calls the resolver of every root field
+// twice, as a retrying middleware would.
+type rootRetry struct{}
+
+func (rootRetry) ExtensionName() string                   { return "rootRetry" }
+func (rootRetry) Validate(graphql.ExecutableSchema) error { return nil }
+func (rootRetry) InterceptField(ctx context.Context, next graphql.Resolver) (any, error) {
+	if fc := graphql.GetFieldContext(ctx); fc != nil && fc.Object == "Query" {
+		if _, err := next(ctx); err != nil {
+			return nil, err
+		}
+	}
+	return next(ctx)
+}
+
+// A root field's resolver that returns twice (an interceptor installed
+// before the extension retries it) covers the gap to its fields once: the
+// gap's second worker, never ended, held every batch of the scope back
+// until the watchdog (a minute here: the test would time out).
+func TestRootFieldResolvedTwice(t *testing.T) {
+	h := newHarnessWith(t, rootRetry{})
+	done := make(chan string, 1)
+	go func() {
+		done <- h.only(h.run(t.Context(), `{ a: items(n: 2) { siblingValue } b: items(n: 3) { value children(n: 2) { value } } }`))
+	}()
+	select {
+	case data := <-done:
+		want := `{"a":[{"siblingValue":10},{"siblingValue":20}],"b":[{"value":10,"children":[{"value":1010},{"value":1020}]},{"value":20,"children":[{"value":2010},{"value":2020}]},{"value":30,"children":[{"value":3010},{"value":3020}]}]}`
+		if data != want {
+			t.Fatalf("data %s, want %s", data, want)
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("the query stalled: a worker or reservation of the scope was never released")
+	}
 	if got := sizes(h.takeBatches()); !slices.Equal(got, []int{3, 6}) {
 		t.Fatalf("batch sizes %v, want [3 6]", got)
 	}
