@@ -23,6 +23,9 @@ const (
 	MySQL    = "mysql"
 )
 
+// MaxOpenConns bounds the pool of a database opened by [OpenDB].
+const MaxOpenConns = 10
+
 // OpenDB opens the database named by dsn and returns it with its dialect
 // and a function that closes it (and removes the temporary SQLite file):
 //
@@ -39,6 +42,10 @@ const (
 // Each wrap, if any, wraps the driver's connector, the first one innermost,
 // below the counting: a statement that a wrapper fails is still counted.
 // The reliability tests inject faults this way (internal/faultdb).
+//
+// The pool holds at most [MaxOpenConns] connections, as a server's pool
+// should: without a bound, the naive resolvers open one connection per
+// concurrent field and a busy PostgreSQL refuses them ("too many clients").
 func OpenDB(dsn string, wrap ...func(driver.Connector) driver.Connector) (db *sql.DB, dialect string, closeDB func() error, err error) {
 	driverName, dialect, dsn, cleanup, err := parseDSN(dsn)
 	if err != nil {
@@ -49,6 +56,7 @@ func OpenDB(dsn string, wrap ...func(driver.Connector) driver.Connector) (db *sq
 		cleanup()
 		return nil, "", nil, err
 	}
+	db.SetMaxOpenConns(MaxOpenConns)
 	if err := db.Ping(); err != nil {
 		db.Close()
 		cleanup()
