@@ -67,10 +67,12 @@
 // those two kinds of statement (the callbacks before and after it do). One difference remains: a
 // many-to-many load is one JOIN, whose callbacks run for the target model,
 // where GORM's Preload runs a statement of its own on the join table first.
-// A condition that a callback adds for the join table's own model (a custom
-// join model set up with SetupJoinTable that has, say, a tenant column) does
-// not apply; conditions on the target rows, and on the parents (already
-// filtered when they were loaded), do. Keys are deduplicated, an empty key set issues no
+// The query clauses of a join model set up with SetupJoinTable (its
+// gorm.DeletedAt, a soft-delete plugin's flag) apply to the JOIN, as in
+// Preload and associations: a deleted link links nothing. A condition that
+// a callback adds for the join model (a callback that filters every model
+// with, say, a tenant column) does not apply; conditions on the target
+// rows, and on the parents (already filtered when they were loaded), do. Keys are deduplicated, an empty key set issues no
 // statement, and batches larger than the dialect's bind-parameter limit
 // (SQLite: asked from the connection, 32766 on current versions; PostgreSQL
 // and MySQL: 65535 divided by the key width) are split into the fewest

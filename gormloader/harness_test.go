@@ -137,6 +137,18 @@ type env struct {
 
 func open(t testing.TB, d testdb.DB, opts ...gormloader.PluginOption) *env {
 	t.Helper()
+	db := openGorm(t, d)
+	must(t, db.AutoMigrate(music.Models()...))
+	l := gormloader.New(opts...)
+	must(t, db.Use(l))
+	c := &counter{}
+	c.register(t, db)
+	return &env{dialect: d.Dialect, db: db, loader: l, count: c}
+}
+
+// openGorm opens d with GORM, closed at the end of the test.
+func openGorm(t testing.TB, d testdb.DB) *gorm.DB {
+	t.Helper()
 	var dial gorm.Dialector
 	switch d.Dialect {
 	case "sqlite":
@@ -156,12 +168,7 @@ func open(t testing.TB, d testdb.DB, opts ...gormloader.PluginOption) *env {
 	sqlDB, err := db.DB()
 	must(t, err)
 	t.Cleanup(func() { sqlDB.Close() })
-	must(t, db.AutoMigrate(music.Models()...))
-	l := gormloader.New(opts...)
-	must(t, db.Use(l))
-	c := &counter{}
-	c.register(t, db)
-	return &env{dialect: d.Dialect, db: db, loader: l, count: c}
+	return db
 }
 
 // forEachDB runs fn on every available dialect, seeded with the reference data.

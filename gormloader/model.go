@@ -58,6 +58,7 @@ type relation struct {
 	ownerIsPK   bool            // ownerFields are the owner's primary key: rows of a set have distinct parent keys
 	matchFields []*schema.Field // target fields compared with the key (non-m2m)
 	joinFields  []*schema.Field // join-table fields compared with the key (m2m)
+	joinSchema  *schema.Schema  // the join table's model (m2m): its query clauses apply
 
 	loader    *dataloader.Loader[relations.BatchKey, any]
 	collation collation // of the match columns (see collate.go)
@@ -323,6 +324,7 @@ func (l *Loader) buildRelation(m *model, rel *schema.Relationship) (*relation, e
 		}
 		r.Kind = relations.ManyToMany
 		r.Join = &relations.JoinTable{Name: rel.JoinTable.Table}
+		r.joinSchema = rel.JoinTable
 		for _, ref := range rel.References {
 			switch {
 			case ref.PrimaryKey == nil:
