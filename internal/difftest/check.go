@@ -252,6 +252,11 @@ func open(t *testing.T, d testdb.DB, s *Schema) *env {
 	for i, m := range s.Models {
 		models[i] = reflect.New(m.typ).Interface()
 	}
+	for _, j := range s.JoinModels {
+		if err := db.SetupJoinTable(j.Owner, j.Field, j.Join); err != nil {
+			t.Fatalf("SetupJoinTable(%T, %q, %T): %v", j.Owner, j.Field, j.Join, err)
+		}
+	}
 	if err := db.AutoMigrate(models...); err != nil {
 		t.Fatalf("migrating %s: %v", s.Name, err)
 	}

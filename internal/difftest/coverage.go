@@ -29,6 +29,9 @@ func shape(s *step) string {
 	if len(s.rel.rel.Field.BindNames) > 1 {
 		kind += " embedded"
 	}
+	if j := s.rel.rel.JoinTable; j != nil && j.QueryClauses != nil {
+		kind += " join model"
+	}
 	var opts []string
 	if s.v.where != "" {
 		opts = append(opts, "Where")

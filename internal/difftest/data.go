@@ -348,6 +348,9 @@ func (g *dataGen) join(j *joinGroup) {
 				return // join columns are part of the join table's primary key
 			}
 		}
+		if j.deleted != nil && g.chance(0.3) {
+			row[j.deleted.DBName] = time.Date(2020, 1, 2, 3, 4, 5, 0, time.UTC) // a deleted link
+		}
 		if key := strings.Join(k, "\x00"); !seen[key] {
 			seen[key] = true
 			g.ds.joins[j.table] = append(g.ds.joins[j.table], row)

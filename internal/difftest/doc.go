@@ -51,7 +51,8 @@
 // referencing a unique non-key column (nullable too). Relations: belongs-to,
 // has-one, has-many ([]T and []*T), many2many (self-referencing too, custom
 // join columns with joinForeignKey/joinReferences, custom foreignKey and
-// references, declared on one or both sides), polymorphic has-one and
+// references, declared on one or both sides, a join model of its own set up
+// with SetupJoinTable whose rows are soft-deleted), polymorphic has-one and
 // has-many (polymorphic:X or polymorphicType/polymorphicId, default and
 // custom polymorphicValue, one to three owner models), self references,
 // several relations between the same two models, a belongs-to inside an
@@ -73,7 +74,8 @@
 // Data: 0, 1 or up to 14 rows per table; foreign keys that are NULL,
 // orphaned (a missing key, or 0), or shared by many rows, so that some
 // parents have many children and others none; soft-deleted rows; polymorphic
-// rows of other owner types and of no owner; join rows of missing owners;
+// rows of other owner types and of no owner; join rows of missing owners,
+// and soft-deleted ones in join models;
 // columns with few values, so that filters match some rows and orders tie.
 //
 // Query trees: a root Find with random Where, Order and Limit (and now and
@@ -87,7 +89,7 @@
 // the root *gorm.DB, a session of it, nil (the db in the context) or a
 // transaction. Some trees then write through GORM in their scope (a data
 // column updated, a foreign key moved or set to NULL, a row deleted, a join
-// row added) and run again in the same scope: gormloader must have cleared
+// row added, a join model's row deleted) and run again in the same scope: gormloader must have cleared
 // what the write changed. ByID and ByIDs run on existing, soft-deleted and
 // missing keys, given as the key's type, int64 or int, in one call, in a
 // loop and from goroutines.

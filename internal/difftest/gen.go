@@ -52,7 +52,8 @@ type genModel struct {
 	pk     []keyCol
 	code   *keyCol // a unique column that custom references can point at
 	fields []genField
-	types  []string // extra declarations (embedded structs, methods)
+	types  []string    // extra declarations (embedded structs, methods)
+	links  []*genModel // join models declared after it
 }
 
 func (m *genModel) has(field string) bool {
@@ -71,8 +72,13 @@ type schemaGen struct {
 	summary     []string          // one line per relation, for the file comment
 	unsupported map[string]string // "Model.Field" -> expected error text
 	joins       int
-	convention  map[[2]string]bool // (parent, child) pairs that use GORM's default names
-	imports     map[string]bool
+	joinModels  []string // difftest.JoinModel literals, for SetupJoinTable
+	// jr draws whether a many2many has a join model of its own: a stream
+	// of its own, so that adding join models left every other draw of the
+	// checked-in schemas as it was.
+	jr         *rand.Rand
+	convention map[[2]string]bool // (parent, child) pairs that use GORM's default names
+	imports    map[string]bool
 }
 
 var nouns = []string{
@@ -100,6 +106,7 @@ func SchemaName(seed uint64) string { return fmt.Sprintf("s%04d", seed) }
 func GenerateSchema(seed uint64, pkg string) ([]byte, error) {
 	g := &schemaGen{
 		r:           rand.New(rand.NewPCG(seed, 0x6f726d6c6f616472)),
+		jr:          rand.New(rand.NewPCG(seed, 0x6a6f696e6d6f646c)),
 		seed:        seed,
 		prefix:      schemaPrefix(seed),
 		unsupported: map[string]string{},
@@ -461,9 +468,10 @@ func (g *schemaGen) many2many(a, b *genModel) {
 		aKeys, bKeys = []keyCol{*a.code}, []keyCol{*b.code}
 		keyTags = append(keyTags, "foreignKey:Code", "references:Code")
 	}
+	withModel := g.jr.Float64() < 0.35
 	custom := g.chance(0.4)
 	var ownCols, refCols []string
-	if custom || len(keyTags) > 0 {
+	if custom || withModel || len(keyTags) > 0 {
 		for _, k := range aKeys {
 			ownCols = append(ownCols, role+"Own"+k.field)
 		}
@@ -481,14 +489,41 @@ func (g *schemaGen) many2many(a, b *genModel) {
 	name := role + plural(b.noun)
 	a.add(genField{name, pick(g, "[]"+b.name, "[]*"+b.name), tag(ownCols, refCols, keyTags)})
 	what := fmt.Sprintf("many2many %s.%s", a.name, name)
+	var link *genModel
+	through := table
+	if withModel {
+		link = g.joinModel(a, fmt.Sprintf("%s%s%sLink%d", g.prefix, a.noun, b.noun, g.joins), ownCols, aKeys, refCols, bKeys)
+		g.joinModels = append(g.joinModels, fmt.Sprintf("{Owner: &%s{}, Field: %q, Join: &%s{}}", a.name, name, link.name))
+		through = link.name + " (SetupJoinTable, soft delete)"
+	}
 	if a != b && g.chance(0.4) {
 		inverse := role + plural(a.noun)
 		if !b.has(inverse) {
 			b.add(genField{inverse, "[]" + a.name, tag(refCols, ownCols, keyTags)})
 			what += fmt.Sprintf(" and %s.%s", b.name, inverse)
+			if link != nil {
+				g.joinModels = append(g.joinModels, fmt.Sprintf("{Owner: &%s{}, Field: %q, Join: &%s{}}", b.name, inverse, link.name))
+			}
 		}
 	}
-	g.summary = append(g.summary, fmt.Sprintf("%s <-> %s through %s: %s", a.name, b.name, table, what))
+	g.summary = append(g.summary, fmt.Sprintf("%s <-> %s through %s: %s", a.name, b.name, through, what))
+}
+
+// joinModel makes the join model of a many2many (for SetupJoinTable): the
+// join columns as its primary key, and soft delete, so that a deleted row
+// links nothing. It is declared after owner.
+func (g *schemaGen) joinModel(owner *genModel, name string, ownCols []string, ownKeys []keyCol, refCols []string, refKeys []keyCol) *genModel {
+	m := &genModel{name: name}
+	for i, c := range ownCols {
+		m.add(genField{c, ownKeys[i].goType, joinTag("primaryKey", "autoIncrement:false", sizeTag(ownKeys[i]))})
+	}
+	for i, c := range refCols {
+		m.add(genField{c, refKeys[i].goType, joinTag("primaryKey", "autoIncrement:false", sizeTag(refKeys[i]))})
+	}
+	m.add(genField{"DeletedAt", "gorm.DeletedAt", "index"})
+	g.imports["gorm.io/gorm"] = true
+	owner.links = append(owner.links, m)
+	return m
 }
 
 // polymorphic adds a polymorphic target: a model with <Role>ID and
@@ -641,6 +676,13 @@ func (g *schemaGen) render(pkg string) []byte {
 		fmt.Fprintf(&b, "\t\t\tdifftest.ModelOf[%s](),\n", m.name)
 	}
 	fmt.Fprintf(&b, "\t\t},\n")
+	if len(g.joinModels) > 0 {
+		fmt.Fprintf(&b, "\t\tJoinModels: []difftest.JoinModel{\n")
+		for _, j := range g.joinModels {
+			fmt.Fprintf(&b, "\t\t\t%s,\n", j)
+		}
+		fmt.Fprintf(&b, "\t\t},\n")
+	}
 	if len(g.unsupported) > 0 {
 		keys := make([]string, 0, len(g.unsupported))
 		for k := range g.unsupported {
@@ -654,7 +696,11 @@ func (g *schemaGen) render(pkg string) []byte {
 		fmt.Fprintf(&b, "\t\t},\n")
 	}
 	fmt.Fprintf(&b, "\t}\n}\n")
+	var models []*genModel
 	for _, m := range g.models {
+		models = append(append(models, m), m.links...)
+	}
+	for _, m := range models {
 		fmt.Fprintf(&b, "\ntype %s struct {\n", m.name)
 		for _, f := range m.fields {
 			if f.goType == "" {

@@ -22,9 +22,19 @@ type Schema struct {
 	Name   string
 	Seed   uint64 // the generator's seed, if generated
 	Models []Model
+	// JoinModels are set up with SetupJoinTable before the models migrate.
+	JoinModels []JoinModel
 	// Unsupported lists the relations ("Model.Field") gormloader is
 	// expected to refuse, with a text its error must contain.
 	Unsupported map[string]string
+}
+
+// JoinModel is the join model of a many2many relation: the arguments of
+// gorm.DB.SetupJoinTable(Owner, Field, Join).
+type JoinModel struct {
+	Owner any
+	Field string
+	Join  any
 }
 
 // Model binds a model type to gormloader's generic functions, instantiated
@@ -134,6 +144,8 @@ type joinGroup struct {
 	owner, target       *modelMeta
 	ownCols, ownRefs    []*schema.Field // join-table columns, owner columns
 	targetCols, tgtRefs []*schema.Field // join-table columns, target columns
+	model               *schema.Schema  // the join model, if it has soft delete (SetupJoinTable)
+	deleted             *schema.Field   // its gorm.DeletedAt
 }
 
 // parseMeta parses s's models through db's GORM parser.
@@ -195,6 +207,11 @@ func (mt *meta) addConstraint(r *relMeta) {
 			return // the other side of a join table already listed
 		}
 		j := &joinGroup{table: rel.JoinTable.Table, owner: r.owner, target: r.target}
+		for _, f := range rel.JoinTable.Fields {
+			if f.FieldType == deletedAtType {
+				j.model, j.deleted = rel.JoinTable, f
+			}
+		}
 		for _, ref := range rel.References {
 			if ref.OwnPrimaryKey {
 				j.ownCols = append(j.ownCols, ref.ForeignKey)

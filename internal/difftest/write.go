@@ -14,7 +14,8 @@ import (
 // write makes one random write through GORM in the tree's scope, for the
 // tree to run again after it: an update of a data column, a foreign key
 // set to another parent or to NULL, a delete (soft where the model has
-// gorm.DeletedAt), or a new join row. gormloader must have cleared every
+// gorm.DeletedAt), a new join row, or a join model's row deleted.
+// gormloader must have cleared every
 // cached result it changes. It returns what it wrote, or "" if it found
 // nothing to write.
 func (x *run) write(seed uint64) (string, error) {
@@ -76,6 +77,9 @@ func (x *run) write(seed uint64) (string, error) {
 		return "", nil
 	}
 	j := e.mt.joins[r.IntN(len(e.mt.joins))]
+	if j.model != nil && r.IntN(2) == 0 {
+		return e.deleteLink(r, db, j)
+	}
 	own, tgt := e.randomRow(r, j.owner), e.randomRow(r, j.target)
 	if own == nil || tgt == nil {
 		return "", nil
@@ -99,6 +103,23 @@ func (x *run) write(seed uint64) (string, error) {
 	desc := fmt.Sprintf("db.Table(%q).Create(%v)", j.table, formatMap(row))
 	coverKey("(write) join row", true)
 	return desc, db.Table(j.table).Create(row).Error
+}
+
+// deleteLink soft-deletes a random link of j's join model through the
+// model (db.Where(keys).Delete(&JoinModel{})).
+func (e *env) deleteLink(r *rand.Rand, db *gorm.DB, j *joinGroup) (string, error) {
+	var links []map[string]any
+	if err := e.db.Model(reflect.New(j.model.ModelType).Interface()).Find(&links).Error; err != nil || len(links) == 0 {
+		return "", err
+	}
+	link := links[r.IntN(len(links))]
+	keys := map[string]any{}
+	for _, c := range slices.Concat(j.ownCols, j.targetCols) {
+		keys[c.DBName] = link[c.DBName]
+	}
+	desc := fmt.Sprintf("db.Where(%v).Delete(&%s{})", formatMap(keys), j.model.Name)
+	coverKey("(write) join model row deleted", true)
+	return desc, db.Where(keys).Delete(reflect.New(j.model.ModelType).Interface()).Error
 }
 
 // randomRow returns a pointer to a random row of m (soft-deleted rows

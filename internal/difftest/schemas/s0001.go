@@ -16,7 +16,7 @@ import (
 //   - S1Tool -> S1Farm on LenderSerial: has-many S1Farm.LenderTools
 //   - S1Team <-> S1Card through s1_team_card_2: many2many S1Team.AuthorCards
 //   - S1Part -> S1Farm on LeaderSerial: belongs-to S1Part.Leader, has-many S1Farm.LeaderParts
-//   - S1Farm <-> S1Shop through s1_farm_shop_3: many2many S1Farm.PupilShops and S1Shop.PupilFarms
+//   - S1Farm <-> S1Shop through S1FarmShopLink3 (SetupJoinTable, soft delete): many2many S1Farm.PupilShops and S1Shop.PupilFarms
 //   - S1Card <-> S1Farm through s1_card_farm_4: many2many S1Card.ParentFarms
 //   - S1Part <-> S1Part through s1_part_part_5: many2many S1Part.GuestParts
 //   - S1Card -> S1Part on ReaderID: has-one S1Part.ReaderCard
@@ -36,6 +36,10 @@ func s0001() *difftest.Schema {
 			difftest.ModelOf[S1Part](),
 			difftest.ModelOf[S1Shop](),
 		},
+		JoinModels: []difftest.JoinModel{
+			{Owner: &S1Farm{}, Field: "PupilShops", Join: &S1FarmShopLink3{}},
+			{Owner: &S1Shop{}, Field: "PupilFarms", Join: &S1FarmShopLink3{}},
+		},
 	}
 }
 
@@ -47,8 +51,15 @@ type S1Farm struct {
 	CriticTeams []S1Team  `gorm:"many2many:s1_farm_team_1;joinForeignKey:CriticOwnSerial;joinReferences:CriticRefID"`
 	LenderTools []S1Tool  `gorm:"foreignKey:LenderSerial;references:Serial"`
 	LeaderParts []S1Part  `gorm:"foreignKey:LeaderSerial;references:Serial"`
-	PupilShops  []*S1Shop `gorm:"many2many:s1_farm_shop_3"`
+	PupilShops  []*S1Shop `gorm:"many2many:s1_farm_shop_3;joinForeignKey:PupilOwnSerial;joinReferences:PupilRefShard,PupilRefSeq"`
 	AllyTeams   []S1Team  `gorm:"foreignKey:AllySerial;references:Serial"`
+}
+
+type S1FarmShopLink3 struct {
+	PupilOwnSerial uint           `gorm:"primaryKey;autoIncrement:false"`
+	PupilRefShard  uint           `gorm:"primaryKey;autoIncrement:false"`
+	PupilRefSeq    int64          `gorm:"primaryKey;autoIncrement:false"`
+	DeletedAt      gorm.DeletedAt `gorm:"index"`
 }
 
 type S1Team struct {
@@ -113,6 +124,6 @@ type S1Shop struct {
 	Grade      sql.NullInt64
 	Memo       *string `gorm:"size:32"`
 	Amount     *int
-	PupilFarms []S1Farm  `gorm:"many2many:s1_farm_shop_3"`
+	PupilFarms []S1Farm  `gorm:"many2many:s1_farm_shop_3;joinForeignKey:PupilRefShard,PupilRefSeq;joinReferences:PupilOwnSerial"`
 	OwnerTools []*S1Tool `gorm:"foreignKey:OwnerShard,OwnerSeq;references:Shard,Seq"`
 }

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/ormloader/ormloader/internal/difftest"
+	"gorm.io/gorm"
 )
 
 // Schema s0002 (seed 2): 5 models.
@@ -16,8 +17,8 @@ import (
 //   - S2Hall -> S2Book on CriticShard, CriticSeq: belongs-to S2Hall.Critic, has-many S2Book.CriticHalls
 //   - S2Coin -> S2Farm on CoachRef: belongs-to S2Coin.Coach, has-many S2Farm.CoachCoins
 //   - S2Farm -> S2Farm on HeirRef: belongs-to S2Farm.Heir, has-many S2Farm.HeirFarms
-//   - S2Farm <-> S2Book through s2_farm_book_1: many2many S2Farm.HeraldBooks
-//   - S2Coin <-> S2Hall through s2_coin_hall_2: many2many S2Coin.AnchorHalls
+//   - S2Farm <-> S2Book through S2FarmBookLink1 (SetupJoinTable, soft delete): many2many S2Farm.HeraldBooks
+//   - S2Coin <-> S2Hall through S2CoinHallLink2 (SetupJoinTable, soft delete): many2many S2Coin.AnchorHalls
 //   - S2Song -> S2Book on ParentShard, ParentSeq: belongs-to S2Song.Parent
 //   - S2Song -> S2Hall on S2HallRegion, S2HallSerial: belongs-to S2Song.S2Hall, has-one S2Hall.Song
 //   - S2Song <-> S2Song through s2_song_song_3: many2many S2Song.ReaderSongs
@@ -32,6 +33,10 @@ func s0002() *difftest.Schema {
 			difftest.ModelOf[S2Book](),
 			difftest.ModelOf[S2Hall](),
 			difftest.ModelOf[S2Coin](),
+		},
+		JoinModels: []difftest.JoinModel{
+			{Owner: &S2Farm{}, Field: "HeraldBooks", Join: &S2FarmBookLink1{}},
+			{Owner: &S2Coin{}, Field: "AnchorHalls", Join: &S2CoinHallLink2{}},
 		},
 	}
 }
@@ -55,6 +60,13 @@ type S2Farm struct {
 type S2FarmMeta struct {
 	Note  string `gorm:"size:16"`
 	Level int
+}
+
+type S2FarmBookLink1 struct {
+	HeraldOwnRef   string         `gorm:"primaryKey;autoIncrement:false;size:36"`
+	HeraldRefShard uint           `gorm:"primaryKey;autoIncrement:false"`
+	HeraldRefSeq   int64          `gorm:"primaryKey;autoIncrement:false"`
+	DeletedAt      gorm.DeletedAt `gorm:"index"`
 }
 
 type S2Song struct {
@@ -104,4 +116,11 @@ type S2Coin struct {
 	Coach       *S2Farm   `gorm:"foreignKey:CoachRef;references:Ref"`
 	AnchorHalls []*S2Hall `gorm:"many2many:s2_coin_hall_2;joinForeignKey:AnchorOwnID;joinReferences:AnchorRefRegion,AnchorRefSerial"`
 	BrokerFarm  *S2Farm   `gorm:"polymorphic:Broker"`
+}
+
+type S2CoinHallLink2 struct {
+	AnchorOwnID     uint           `gorm:"primaryKey;autoIncrement:false"`
+	AnchorRefRegion string         `gorm:"primaryKey;autoIncrement:false;size:24"`
+	AnchorRefSerial string         `gorm:"primaryKey;autoIncrement:false;size:24"`
+	DeletedAt       gorm.DeletedAt `gorm:"index"`
 }

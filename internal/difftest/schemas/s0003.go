@@ -16,11 +16,11 @@ import (
 //   - S3Page <-> S3Post through s3_page_post_1: many2many S3Page.BearerPosts and S3Post.BearerPages
 //   - S3Post <-> S3Gate through s3_post_gate_2: many2many S3Post.BackerGates
 //   - S3Page <-> S3Team through s3_page_team_3: many2many S3Page.EditorTeams and S3Team.EditorPages
-//   - S3Post <-> S3Team through s3_post_team_4: many2many S3Post.FixerTeams
+//   - S3Post <-> S3Team through S3PostTeamLink4 (SetupJoinTable, soft delete): many2many S3Post.FixerTeams
 //   - S3Desk -> S3Coin on HeirUID: has-many S3Coin.HeirDesks
 //   - S3Gate -> S3Post on AnchorUID: belongs-to S3Gate.Anchor, has-many S3Post.AnchorGates
 //   - S3Team -> S3Post on SenderUID: has-one S3Post.SenderTeam
-//   - S3Coin <-> S3Team through s3_coin_team_5: many2many S3Coin.CoachTeams
+//   - S3Coin <-> S3Team through S3CoinTeamLink5 (SetupJoinTable, soft delete): many2many S3Coin.CoachTeams
 //   - S3Post polymorphic on MentorID/MentorType: S3Desk.MentorPost
 func s0003() *difftest.Schema {
 	return &difftest.Schema{
@@ -33,6 +33,10 @@ func s0003() *difftest.Schema {
 			difftest.ModelOf[S3Post](),
 			difftest.ModelOf[S3Gate](),
 			difftest.ModelOf[S3Team](),
+		},
+		JoinModels: []difftest.JoinModel{
+			{Owner: &S3Post{}, Field: "FixerTeams", Join: &S3PostTeamLink4{}},
+			{Owner: &S3Coin{}, Field: "CoachTeams", Join: &S3CoinTeamLink5{}},
 		},
 	}
 }
@@ -64,6 +68,12 @@ type S3Coin struct {
 	CoachTeams  []S3Team  `gorm:"many2many:s3_coin_team_5;joinForeignKey:CoachOwnUID;joinReferences:CoachRefID"`
 }
 
+type S3CoinTeamLink5 struct {
+	CoachOwnUID int64          `gorm:"primaryKey;autoIncrement:false"`
+	CoachRefID  uint           `gorm:"primaryKey;autoIncrement:false"`
+	DeletedAt   gorm.DeletedAt `gorm:"index"`
+}
+
 type S3Page struct {
 	ID    int64
 	Title string `gorm:"size:32"`
@@ -87,7 +97,7 @@ type S3Post struct {
 	Finds       int       `gorm:"-"`
 	BearerPages []S3Page  `gorm:"many2many:s3_page_post_1"`
 	BackerGates []*S3Gate `gorm:"many2many:s3_post_gate_2;joinForeignKey:BackerOwnUID;joinReferences:BackerRefID"`
-	FixerTeams  []*S3Team `gorm:"many2many:s3_post_team_4"`
+	FixerTeams  []*S3Team `gorm:"many2many:s3_post_team_4;joinForeignKey:FixerOwnUID;joinReferences:FixerRefID"`
 	AnchorGates []S3Gate  `gorm:"foreignKey:AnchorUID;references:UID"`
 	SenderTeam  *S3Team   `gorm:"foreignKey:SenderUID;references:UID"`
 	MentorID    string    `gorm:"size:36"`
@@ -98,6 +108,12 @@ type S3Post struct {
 func (m *S3Post) AfterFind(*gorm.DB) error {
 	m.Finds++
 	return nil
+}
+
+type S3PostTeamLink4 struct {
+	FixerOwnUID int64          `gorm:"primaryKey;autoIncrement:false"`
+	FixerRefID  uint           `gorm:"primaryKey;autoIncrement:false"`
+	DeletedAt   gorm.DeletedAt `gorm:"index"`
 }
 
 type S3Gate struct {

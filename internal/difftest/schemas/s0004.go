@@ -11,7 +11,7 @@ import (
 
 // Schema s0004 (seed 4): 3 models.
 //
-//   - S4Song <-> S4Crew through s4_song_crew_1: many2many S4Song.EditorCrews
+//   - S4Song <-> S4Crew through S4SongCrewLink1 (SetupJoinTable, soft delete): many2many S4Song.EditorCrews
 //   - S4Team -> S4Song on SellerID: has-one S4Song.SellerTeam
 //   - S4Team -> S4Song on RivalID: belongs-to S4Team.Rival, has-many S4Song.RivalTeams
 //   - S4Song -> S4Song on GuestID: belongs-to S4Song.Guest
@@ -24,6 +24,9 @@ func s0004() *difftest.Schema {
 			difftest.ModelOf[S4Crew](),
 			difftest.ModelOf[S4Team](),
 		},
+		JoinModels: []difftest.JoinModel{
+			{Owner: &S4Song{}, Field: "EditorCrews", Join: &S4SongCrewLink1{}},
+		},
 	}
 }
 
@@ -33,11 +36,17 @@ type S4Song struct {
 	Active      bool
 	Score       int
 	Tags        []string  `gorm:"serializer:json"`
-	EditorCrews []*S4Crew `gorm:"many2many:s4_song_crew_1"`
+	EditorCrews []*S4Crew `gorm:"many2many:s4_song_crew_1;joinForeignKey:EditorOwnID;joinReferences:EditorRefRef"`
 	SellerTeam  *S4Team   `gorm:"foreignKey:SellerID;references:ID"`
 	RivalTeams  []S4Team  `gorm:"foreignKey:RivalID;references:ID"`
 	GuestID     *uint
 	Guest       *S4Song `gorm:"foreignKey:GuestID;references:ID"`
+}
+
+type S4SongCrewLink1 struct {
+	EditorOwnID  int32          `gorm:"primaryKey;autoIncrement:false"`
+	EditorRefRef string         `gorm:"primaryKey;autoIncrement:false;size:36"`
+	DeletedAt    gorm.DeletedAt `gorm:"index"`
 }
 
 type S4Crew struct {

@@ -12,9 +12,9 @@ import (
 
 // Schema s0005 (seed 5): 4 models.
 //
-//   - S5Tag <-> S5Post through s5_tag_post_1: many2many S5Tag.PatronPosts
+//   - S5Tag <-> S5Post through S5TagPostLink1 (SetupJoinTable, soft delete): many2many S5Tag.PatronPosts
 //   - S5Crew -> S5Post on CoachID: belongs-to S5Crew.Coach
-//   - S5Tag <-> S5Hall through s5_tag_hall_2: many2many S5Tag.AnchorHalls
+//   - S5Tag <-> S5Hall through S5TagHallLink2 (SetupJoinTable, soft delete): many2many S5Tag.AnchorHalls
 //   - S5Tag -> S5Crew on FixerID: has-many S5Crew.FixerTags
 //   - S5Crew -> S5Crew on RivalID: belongs-to S5Crew.Rival, has-many S5Crew.RivalCrews
 //   - S5Tag -> S5Hall on S5HallID: belongs-to S5Tag.S5Hall, has-one S5Hall.Tag
@@ -30,6 +30,10 @@ func s0005() *difftest.Schema {
 			difftest.ModelOf[S5Crew](),
 			difftest.ModelOf[S5Hall](),
 		},
+		JoinModels: []difftest.JoinModel{
+			{Owner: &S5Tag{}, Field: "PatronPosts", Join: &S5TagPostLink1{}},
+			{Owner: &S5Tag{}, Field: "AnchorHalls", Join: &S5TagHallLink2{}},
+		},
 	}
 }
 
@@ -38,7 +42,7 @@ type S5Tag struct {
 	Weight      float64
 	Score       int
 	DeletedAt   gorm.DeletedAt `gorm:"index"`
-	PatronPosts []*S5Post      `gorm:"many2many:s5_tag_post_1"`
+	PatronPosts []*S5Post      `gorm:"many2many:s5_tag_post_1;joinForeignKey:PatronOwnID;joinReferences:PatronRefID"`
 	AnchorHalls []S5Hall       `gorm:"many2many:s5_tag_hall_2;joinForeignKey:AnchorOwnID;joinReferences:AnchorRefID"`
 	FixerID     *string        `gorm:"size:24"`
 	S5HallID    uint           `gorm:"column:s5hallid_fk"`
@@ -48,6 +52,18 @@ type S5Tag struct {
 
 // TableName is not GORM's name for the model.
 func (S5Tag) TableName() string { return "s5_tbl_tag" }
+
+type S5TagPostLink1 struct {
+	PatronOwnID string         `gorm:"primaryKey;autoIncrement:false;size:36"`
+	PatronRefID uint           `gorm:"primaryKey;autoIncrement:false"`
+	DeletedAt   gorm.DeletedAt `gorm:"index"`
+}
+
+type S5TagHallLink2 struct {
+	AnchorOwnID string         `gorm:"primaryKey;autoIncrement:false;size:36"`
+	AnchorRefID uint           `gorm:"primaryKey;autoIncrement:false"`
+	DeletedAt   gorm.DeletedAt `gorm:"index"`
+}
 
 type S5Post struct {
 	ID    uint

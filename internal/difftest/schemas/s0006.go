@@ -21,7 +21,7 @@ import (
 //   - S6Yard <-> S6Note through s6_yard_note_4: many2many S6Yard.MakerNotes and S6Note.MakerYards
 //   - S6Note <-> S6Tag through s6_note_tag_5: many2many S6Note.WardenTags
 //   - S6Yard -> S6Card on S6CardID: belongs-to S6Yard.S6Card
-//   - S6Song <-> S6Card through s6_song_card_6: many2many S6Song.HolderCards
+//   - S6Song <-> S6Card through S6SongCardLink6 (SetupJoinTable, soft delete): many2many S6Song.HolderCards
 //   - S6Note <-> S6Tag through s6_note_tag_7: many2many S6Note.RivalTags
 //   - UNSUPPORTED has-many S6Note.AuthorSongs on five key columns
 func s0006() *difftest.Schema {
@@ -35,6 +35,9 @@ func s0006() *difftest.Schema {
 			difftest.ModelOf[S6Song](),
 			difftest.ModelOf[S6Tag](),
 			difftest.ModelOf[S6Note](),
+		},
+		JoinModels: []difftest.JoinModel{
+			{Owner: &S6Song{}, Field: "HolderCards", Join: &S6SongCardLink6{}},
 		},
 		Unsupported: map[string]string{
 			"S6Note.AuthorSongs": "5 key columns",
@@ -92,6 +95,12 @@ type S6Song struct {
 	AuthorFk3   int
 	AuthorFk4   int
 	AuthorFk5   int
+}
+
+type S6SongCardLink6 struct {
+	HolderOwnID int32          `gorm:"primaryKey;autoIncrement:false"`
+	HolderRefID uint           `gorm:"primaryKey;autoIncrement:false"`
+	DeletedAt   gorm.DeletedAt `gorm:"index"`
 }
 
 type S6Tag struct {

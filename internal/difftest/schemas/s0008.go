@@ -12,14 +12,14 @@ import (
 // Schema s0008 (seed 8): 6 models.
 //
 //   - S8Card -> S8City on RivalID: belongs-to S8Card.Rival
-//   - S8Card <-> S8Book through s8_card_book_1: many2many S8Card.BearerBooks
+//   - S8Card <-> S8Book through S8CardBookLink1 (SetupJoinTable, soft delete): many2many S8Card.BearerBooks
 //   - S8Ship -> S8Card on BackerYear, BackerNum: belongs-to S8Ship.Backer, has-many S8Card.BackerShips
 //   - S8Card <-> S8Farm through s8_card_farm_2: many2many S8Card.RangerFarms and S8Farm.RangerCards
 //   - S8Yard -> S8City on JudgeID: has-many S8City.JudgeYards
 //   - S8Yard -> S8Book on SenderYear, SenderSerial: belongs-to S8Yard.Sender, has-many S8Book.SenderYards
 //   - S8Yard -> S8Card on S8CardYear, S8CardNum: belongs-to S8Yard.S8Card, has-many S8Card.Yards
-//   - S8Farm <-> S8Yard through s8_farm_yard_3: many2many S8Farm.ScribeYards
-//   - S8Ship <-> S8City through s8_ship_city_4: many2many S8Ship.HostCitys and S8City.HostShips
+//   - S8Farm <-> S8Yard through S8FarmYardLink3 (SetupJoinTable, soft delete): many2many S8Farm.ScribeYards
+//   - S8Ship <-> S8City through S8ShipCityLink4 (SetupJoinTable, soft delete): many2many S8Ship.HostCitys and S8City.HostShips
 //   - S8City <-> S8City through s8_city_city_5: many2many S8City.SellerCitys
 //   - S8Book <-> S8Book through s8_book_book_6: many2many S8Book.ScoutBooks
 //   - S8Book polymorphic on DonorID/DonorType: S8Yard.DonorBook, S8City.DonorBooks, S8Farm.DonorBooks
@@ -35,6 +35,12 @@ func s0008() *difftest.Schema {
 			difftest.ModelOf[S8Ship](),
 			difftest.ModelOf[S8Farm](),
 			difftest.ModelOf[S8Yard](),
+		},
+		JoinModels: []difftest.JoinModel{
+			{Owner: &S8Card{}, Field: "BearerBooks", Join: &S8CardBookLink1{}},
+			{Owner: &S8Farm{}, Field: "ScribeYards", Join: &S8FarmYardLink3{}},
+			{Owner: &S8Ship{}, Field: "HostCitys", Join: &S8ShipCityLink4{}},
+			{Owner: &S8City{}, Field: "HostShips", Join: &S8ShipCityLink4{}},
 		},
 	}
 }
@@ -83,6 +89,14 @@ type S8CardBrokerInfo struct {
 	Broker   *S8Farm
 }
 
+type S8CardBookLink1 struct {
+	BearerOwnYear   int            `gorm:"primaryKey;autoIncrement:false"`
+	BearerOwnNum    int            `gorm:"primaryKey;autoIncrement:false"`
+	BearerRefYear   int            `gorm:"primaryKey;autoIncrement:false"`
+	BearerRefSerial string         `gorm:"primaryKey;autoIncrement:false;size:24"`
+	DeletedAt       gorm.DeletedAt `gorm:"index"`
+}
+
 type S8Book struct {
 	Year        int    `gorm:"primaryKey;autoIncrement:false"`
 	Serial      string `gorm:"primaryKey;size:24"`
@@ -114,6 +128,13 @@ type S8ShipMeta struct {
 	Level int
 }
 
+type S8ShipCityLink4 struct {
+	HostOwnShard  uint           `gorm:"primaryKey;autoIncrement:false"`
+	HostOwnSerial string         `gorm:"primaryKey;autoIncrement:false;size:24"`
+	HostRefID     uint           `gorm:"primaryKey;autoIncrement:false"`
+	DeletedAt     gorm.DeletedAt `gorm:"index"`
+}
+
 type S8Farm struct {
 	ID          uint
 	Score       int      `gorm:"column:score_col"`
@@ -128,6 +149,12 @@ type S8Farm struct {
 func (m *S8Farm) AfterFind(*gorm.DB) error {
 	m.Finds++
 	return nil
+}
+
+type S8FarmYardLink3 struct {
+	ScribeOwnID uint           `gorm:"primaryKey;autoIncrement:false"`
+	ScribeRefID uint           `gorm:"primaryKey;autoIncrement:false"`
+	DeletedAt   gorm.DeletedAt `gorm:"index"`
 }
 
 type S8Yard struct {

@@ -13,7 +13,7 @@ import (
 // Schema s0010 (seed 10): 5 models.
 //
 //   - S10Bird <-> S10Page through s10_bird_page_1: many2many S10Bird.KeeperPages and S10Page.KeeperBirds
-//   - S10Page <-> S10Lake through s10_page_lake_2: many2many S10Page.HeirLakes
+//   - S10Page <-> S10Lake through S10PageLakeLink2 (SetupJoinTable, soft delete): many2many S10Page.HeirLakes
 //   - S10Page <-> S10Note through s10_page_note_3: many2many S10Page.OwnerNotes and S10Note.OwnerPages
 //   - S10Hall -> S10Note on GuestID: belongs-to S10Hall.Guest, has-many S10Note.GuestHalls
 //   - S10Page -> S10Bird on EditorID: belongs-to S10Page.Editor
@@ -30,6 +30,9 @@ func s0010() *difftest.Schema {
 			difftest.ModelOf[S10Lake](),
 			difftest.ModelOf[S10Note](),
 			difftest.ModelOf[S10Hall](),
+		},
+		JoinModels: []difftest.JoinModel{
+			{Owner: &S10Page{}, Field: "HeirLakes", Join: &S10PageLakeLink2{}},
 		},
 	}
 }
@@ -69,6 +72,14 @@ type S10Page struct {
 func (m *S10Page) AfterFind(*gorm.DB) error {
 	m.Finds++
 	return nil
+}
+
+type S10PageLakeLink2 struct {
+	HeirOwnYear   int            `gorm:"primaryKey;autoIncrement:false"`
+	HeirOwnSerial string         `gorm:"primaryKey;autoIncrement:false;size:24"`
+	HeirRefYear   int            `gorm:"primaryKey;autoIncrement:false"`
+	HeirRefSeq    int64          `gorm:"primaryKey;autoIncrement:false"`
+	DeletedAt     gorm.DeletedAt `gorm:"index"`
 }
 
 type S10Lake struct {

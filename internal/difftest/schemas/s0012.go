@@ -13,8 +13,8 @@ import (
 //
 //   - S12Task -> S12Item on DonorID: belongs-to S12Task.Donor, has-one S12Item.DonorTask
 //   - S12Wall -> S12Task on OwnerID: belongs-to S12Wall.Owner, has-many S12Task.OwnerWalls
-//   - S12Wall <-> S12Task through s12_wall_task_1: many2many S12Wall.HeraldTasks
-//   - S12Item <-> S12Task through s12_item_task_2: many2many S12Item.PupilTasks
+//   - S12Wall <-> S12Task through S12WallTaskLink1 (SetupJoinTable, soft delete): many2many S12Wall.HeraldTasks
+//   - S12Item <-> S12Task through S12ItemTaskLink2 (SetupJoinTable, soft delete): many2many S12Item.PupilTasks
 func s0012() *difftest.Schema {
 	return &difftest.Schema{
 		Name: "s0012",
@@ -23,6 +23,10 @@ func s0012() *difftest.Schema {
 			difftest.ModelOf[S12Item](),
 			difftest.ModelOf[S12Task](),
 			difftest.ModelOf[S12Wall](),
+		},
+		JoinModels: []difftest.JoinModel{
+			{Owner: &S12Wall{}, Field: "HeraldTasks", Join: &S12WallTaskLink1{}},
+			{Owner: &S12Item{}, Field: "PupilTasks", Join: &S12ItemTaskLink2{}},
 		},
 	}
 }
@@ -33,7 +37,13 @@ type S12Item struct {
 	Grade      sql.NullInt64
 	DeletedAt  gorm.DeletedAt `gorm:"index"`
 	DonorTask  *S12Task       `gorm:"foreignKey:DonorID;references:ID"`
-	PupilTasks []*S12Task     `gorm:"many2many:s12_item_task_2"`
+	PupilTasks []*S12Task     `gorm:"many2many:s12_item_task_2;joinForeignKey:PupilOwnID;joinReferences:PupilRefID"`
+}
+
+type S12ItemTaskLink2 struct {
+	PupilOwnID int            `gorm:"primaryKey;autoIncrement:false"`
+	PupilRefID string         `gorm:"primaryKey;autoIncrement:false;size:36"`
+	DeletedAt  gorm.DeletedAt `gorm:"index"`
 }
 
 type S12Task struct {
@@ -62,4 +72,10 @@ type S12Wall struct {
 func (m *S12Wall) AfterFind(*gorm.DB) error {
 	m.Finds++
 	return nil
+}
+
+type S12WallTaskLink1 struct {
+	HeraldOwnID int32          `gorm:"primaryKey;autoIncrement:false"`
+	HeraldRefID string         `gorm:"primaryKey;autoIncrement:false;size:36"`
+	DeletedAt   gorm.DeletedAt `gorm:"index"`
 }

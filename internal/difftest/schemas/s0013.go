@@ -13,7 +13,7 @@ import (
 // Schema s0013 (seed 13): 6 models.
 //
 //   - S13Book -> S13Tool on AuthorShard, AuthorNum: belongs-to S13Book.Author, has-many S13Tool.AuthorBooks
-//   - S13Book <-> S13Port through s13_book_port_1: many2many S13Book.MentorPorts and S13Port.MentorBooks
+//   - S13Book <-> S13Port through S13BookPortLink1 (SetupJoinTable, soft delete): many2many S13Book.MentorPorts and S13Port.MentorBooks
 //   - S13City -> S13Tool on HeraldCode: belongs-to S13City.Herald, has-many S13Tool.HeraldCitys
 //   - S13Post -> S13Port on S13PortSerial: belongs-to S13Post.S13Port, has-many S13Port.Posts
 //   - S13Tool <-> S13Farm through s13_tool_farm_2: many2many S13Tool.BackerFarms and S13Farm.BackerTools
@@ -32,6 +32,10 @@ func s0013() *difftest.Schema {
 			difftest.ModelOf[S13City](),
 			difftest.ModelOf[S13Post](),
 			difftest.ModelOf[S13Farm](),
+		},
+		JoinModels: []difftest.JoinModel{
+			{Owner: &S13Book{}, Field: "MentorPorts", Join: &S13BookPortLink1{}},
+			{Owner: &S13Port{}, Field: "MentorBooks", Join: &S13BookPortLink1{}},
 		},
 	}
 }
@@ -59,7 +63,7 @@ type S13Book struct {
 	AuthorShard uint           `gorm:"column:authorshard_fk"`
 	AuthorNum   int
 	Author      *S13Tool
-	MentorPorts []S13Port `gorm:"many2many:s13_book_port_1"`
+	MentorPorts []S13Port `gorm:"many2many:s13_book_port_1;joinForeignKey:MentorOwnID;joinReferences:MentorRefSerial"`
 	RivalID     *string   `gorm:"size:36"`
 	RivalBooks  []S13Book `gorm:"foreignKey:RivalID;references:ID"`
 }
@@ -69,12 +73,18 @@ type S13BookMeta struct {
 	Level int
 }
 
+type S13BookPortLink1 struct {
+	MentorOwnID     string         `gorm:"primaryKey;autoIncrement:false;size:36"`
+	MentorRefSerial uint           `gorm:"primaryKey;autoIncrement:false"`
+	DeletedAt       gorm.DeletedAt `gorm:"index"`
+}
+
 type S13Port struct {
 	Serial      uint `gorm:"primaryKey;autoIncrement:false"`
 	Stamp       time.Time
 	Memo        *string   `gorm:"size:32"`
 	Title       string    `gorm:"size:32"`
-	MentorBooks []S13Book `gorm:"many2many:s13_book_port_1"`
+	MentorBooks []S13Book `gorm:"many2many:s13_book_port_1;joinForeignKey:MentorRefSerial;joinReferences:MentorOwnID"`
 	Posts       []*S13Post
 }
 

@@ -12,7 +12,7 @@ import (
 
 // Schema s0014 (seed 14): 6 models.
 //
-//   - S14Film <-> S14Wall through s14_film_wall_1: many2many S14Film.RangerWalls and S14Wall.RangerFilms
+//   - S14Film <-> S14Wall through S14FilmWallLink1 (SetupJoinTable, soft delete): many2many S14Film.RangerWalls and S14Wall.RangerFilms
 //   - S14Wall <-> S14Bird through s14_wall_bird_2: many2many S14Wall.OriginBirds
 //   - S14Tool -> S14Wall on SourceID: belongs-to S14Tool.Source, has-many S14Wall.SourceTools
 //   - S14Film <-> S14Crew through s14_film_crew_3: many2many S14Film.HeirCrews
@@ -35,6 +35,10 @@ func s0014() *difftest.Schema {
 			difftest.ModelOf[S14Crew](),
 			difftest.ModelOf[S14City](),
 		},
+		JoinModels: []difftest.JoinModel{
+			{Owner: &S14Film{}, Field: "RangerWalls", Join: &S14FilmWallLink1{}},
+			{Owner: &S14Wall{}, Field: "RangerFilms", Join: &S14FilmWallLink1{}},
+		},
 	}
 }
 
@@ -56,6 +60,13 @@ type S14Film struct {
 func (m *S14Film) AfterFind(*gorm.DB) error {
 	m.Finds++
 	return nil
+}
+
+type S14FilmWallLink1 struct {
+	RangerOwnYear int            `gorm:"primaryKey;autoIncrement:false"`
+	RangerOwnSeq  int64          `gorm:"primaryKey;autoIncrement:false"`
+	RangerRefID   int32          `gorm:"primaryKey;autoIncrement:false"`
+	DeletedAt     gorm.DeletedAt `gorm:"index"`
 }
 
 type S14Wall struct {

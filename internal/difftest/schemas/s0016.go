@@ -15,7 +15,7 @@ import (
 //   - S16User -> S16Farm on HolderCode: belongs-to S16User.Holder, has-many S16Farm.HolderUsers
 //   - S16Wall -> S16Farm on S16FarmID: belongs-to S16Wall.S16Farm, has-many S16Farm.Walls
 //   - S16Yard -> S16Farm on LenderID: belongs-to S16Yard.Lender
-//   - S16Wall <-> S16Card through s16_wall_card_1: many2many S16Wall.TutorCards and S16Card.TutorWalls
+//   - S16Wall <-> S16Card through S16WallCardLink1 (SetupJoinTable, soft delete): many2many S16Wall.TutorCards and S16Card.TutorWalls
 //   - S16Wall <-> S16Task through s16_wall_task_2: many2many S16Wall.AgentTasks
 //   - S16Farm -> S16Task on SourceSerial: belongs-to S16Farm.Source
 //   - S16User -> S16Card on RangerUID: belongs-to S16User.Ranger, has-one S16Card.RangerUser
@@ -34,6 +34,10 @@ func s0016() *difftest.Schema {
 			difftest.ModelOf[S16Yard](),
 			difftest.ModelOf[S16Card](),
 			difftest.ModelOf[S16Task](),
+		},
+		JoinModels: []difftest.JoinModel{
+			{Owner: &S16Wall{}, Field: "TutorCards", Join: &S16WallCardLink1{}},
+			{Owner: &S16Card{}, Field: "TutorWalls", Join: &S16WallCardLink1{}},
 		},
 		Unsupported: map[string]string{
 			"S16Card.Herald": "embedded",
@@ -73,9 +77,15 @@ type S16Wall struct {
 	DeletedAt   gorm.DeletedAt `gorm:"index"`
 	S16FarmID   *int           `gorm:"column:s16farmid_fk"`
 	S16Farm     *S16Farm
-	TutorCards  []S16Card `gorm:"many2many:s16_wall_card_1"`
+	TutorCards  []S16Card `gorm:"many2many:s16_wall_card_1;joinForeignKey:TutorOwnID;joinReferences:TutorRefUID"`
 	AgentTasks  []S16Task `gorm:"many2many:s16_wall_task_2"`
 	SellerFarms []S16Farm `gorm:"polymorphic:Seller;polymorphicValue:kind0"`
+}
+
+type S16WallCardLink1 struct {
+	TutorOwnID  int32          `gorm:"primaryKey;autoIncrement:false"`
+	TutorRefUID int64          `gorm:"primaryKey;autoIncrement:false"`
+	DeletedAt   gorm.DeletedAt `gorm:"index"`
 }
 
 type S16Yard struct {
@@ -94,7 +104,7 @@ type S16Card struct {
 	Stamp      time.Time
 	Weight     float64           `gorm:"column:weight_col"`
 	DeletedAt  gorm.DeletedAt    `gorm:"index"`
-	TutorWalls []S16Wall         `gorm:"many2many:s16_wall_card_1"`
+	TutorWalls []S16Wall         `gorm:"many2many:s16_wall_card_1;joinForeignKey:TutorRefUID;joinReferences:TutorOwnID"`
 	RangerUser *S16User          `gorm:"foreignKey:RangerUID;references:UID"`
 	WardenCode *string           `gorm:"size:24"`
 	Warden     *S16Card          `gorm:"foreignKey:WardenCode;references:Code"`

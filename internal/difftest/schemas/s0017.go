@@ -13,7 +13,7 @@ import (
 // Schema s0017 (seed 17): 3 models.
 //
 //   - S17Post -> S17Lake on S17LakeShard, S17LakeSerial: belongs-to S17Post.S17Lake, has-one S17Lake.Post
-//   - S17Post <-> S17Bird through s17_post_bird_1: many2many S17Post.WardenBirds
+//   - S17Post <-> S17Bird through S17PostBirdLink1 (SetupJoinTable, soft delete): many2many S17Post.WardenBirds
 //   - S17Lake -> S17Post on AnchorCode: has-many S17Post.AnchorLakes
 func s0017() *difftest.Schema {
 	return &difftest.Schema{
@@ -23,6 +23,9 @@ func s0017() *difftest.Schema {
 			difftest.ModelOf[S17Lake](),
 			difftest.ModelOf[S17Post](),
 			difftest.ModelOf[S17Bird](),
+		},
+		JoinModels: []difftest.JoinModel{
+			{Owner: &S17Post{}, Field: "WardenBirds", Join: &S17PostBirdLink1{}},
 		},
 	}
 }
@@ -53,8 +56,14 @@ type S17Post struct {
 	S17LakeShard  uint
 	S17LakeSerial string `gorm:"size:24"`
 	S17Lake       *S17Lake
-	WardenBirds   []*S17Bird `gorm:"many2many:s17_post_bird_1"`
+	WardenBirds   []*S17Bird `gorm:"many2many:s17_post_bird_1;joinForeignKey:WardenOwnID;joinReferences:WardenRefID"`
 	AnchorLakes   []S17Lake  `gorm:"foreignKey:AnchorCode;references:Code"`
+}
+
+type S17PostBirdLink1 struct {
+	WardenOwnID uint           `gorm:"primaryKey;autoIncrement:false"`
+	WardenRefID int            `gorm:"primaryKey;autoIncrement:false"`
+	DeletedAt   gorm.DeletedAt `gorm:"index"`
 }
 
 type S17Bird struct {

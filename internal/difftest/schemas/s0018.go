@@ -16,7 +16,7 @@ import (
 //   - S18Team -> S18User on S18UserRef: belongs-to S18Team.S18User, has-many S18User.Teams
 //   - S18Song <-> S18Post through s18_song_post_1: many2many S18Song.JudgePosts
 //   - S18Song -> S18User on SellerRef: belongs-to S18Song.Seller, has-many S18User.SellerSongs
-//   - S18Song <-> S18Song through s18_song_song_2: many2many S18Song.WardenSongs
+//   - S18Song <-> S18Song through S18SongSongLink2 (SetupJoinTable, soft delete): many2many S18Song.WardenSongs
 //   - S18User -> S18User on ReaderRef: belongs-to S18User.Reader, has-many S18User.ReaderUsers
 //   - S18Song -> S18Post on LenderSerial: has-many S18Post.LenderSongs
 func s0018() *difftest.Schema {
@@ -28,6 +28,9 @@ func s0018() *difftest.Schema {
 			difftest.ModelOf[S18Song](),
 			difftest.ModelOf[S18Team](),
 			difftest.ModelOf[S18Post](),
+		},
+		JoinModels: []difftest.JoinModel{
+			{Owner: &S18Song{}, Field: "WardenSongs", Join: &S18SongSongLink2{}},
 		},
 	}
 }
@@ -57,12 +60,18 @@ type S18Song struct {
 	JudgePosts   []*S18Post     `gorm:"many2many:s18_song_post_1;foreignKey:Code;references:Code;joinForeignKey:JudgeOwnCode;joinReferences:JudgeRefCode"`
 	SellerRef    *string        `gorm:"size:36;column:sellerref_fk"`
 	Seller       *S18User
-	WardenSongs  []*S18Song `gorm:"many2many:s18_song_song_2"`
+	WardenSongs  []*S18Song `gorm:"many2many:s18_song_song_2;joinForeignKey:WardenOwnID;joinReferences:WardenRefID"`
 	LenderSerial sql.NullInt64
 }
 
 // TableName is not GORM's name for the model.
 func (S18Song) TableName() string { return "s18_tbl_song" }
+
+type S18SongSongLink2 struct {
+	WardenOwnID int            `gorm:"primaryKey;autoIncrement:false"`
+	WardenRefID int            `gorm:"primaryKey;autoIncrement:false"`
+	DeletedAt   gorm.DeletedAt `gorm:"index"`
+}
 
 type S18Team struct {
 	UID        int64 `gorm:"primaryKey;autoIncrement:false"`

@@ -14,10 +14,10 @@ import (
 //
 //   - S19Task -> S19Desk on TutorID: belongs-to S19Task.Tutor, has-many S19Desk.TutorTasks
 //   - S19Farm -> S19Desk on SellerID: belongs-to S19Farm.Seller, has-many S19Desk.SellerFarms
-//   - S19Desk <-> S19Wall through s19_desk_wall_1: many2many S19Desk.BrokerWalls and S19Wall.BrokerDesks
+//   - S19Desk <-> S19Wall through S19DeskWallLink1 (SetupJoinTable, soft delete): many2many S19Desk.BrokerWalls and S19Wall.BrokerDesks
 //   - S19Yard -> S19Farm on LeaderID: belongs-to S19Yard.Leader, has-one S19Farm.LeaderYard
 //   - S19Wall -> S19Desk on GuestID: belongs-to S19Wall.Guest, has-many S19Desk.GuestWalls
-//   - S19Task <-> S19Farm through s19_task_farm_2: many2many S19Task.BearerFarms
+//   - S19Task <-> S19Farm through S19TaskFarmLink2 (SetupJoinTable, soft delete): many2many S19Task.BearerFarms
 //   - S19Desk -> S19Task on SourceRef: belongs-to S19Desk.Source
 //   - S19Desk polymorphic on AuthorID/AuthorType: S19Task.AuthorDesks, S19Wall.AuthorDesks, S19Yard.AuthorDesks
 func s0019() *difftest.Schema {
@@ -30,6 +30,11 @@ func s0019() *difftest.Schema {
 			difftest.ModelOf[S19Farm](),
 			difftest.ModelOf[S19Wall](),
 			difftest.ModelOf[S19Yard](),
+		},
+		JoinModels: []difftest.JoinModel{
+			{Owner: &S19Desk{}, Field: "BrokerWalls", Join: &S19DeskWallLink1{}},
+			{Owner: &S19Wall{}, Field: "BrokerDesks", Join: &S19DeskWallLink1{}},
+			{Owner: &S19Task{}, Field: "BearerFarms", Join: &S19TaskFarmLink2{}},
 		},
 	}
 }
@@ -53,6 +58,12 @@ type S19Desk struct {
 // TableName is not GORM's name for the model.
 func (S19Desk) TableName() string { return "s19_tbl_desk" }
 
+type S19DeskWallLink1 struct {
+	BrokerOwnID  string         `gorm:"primaryKey;autoIncrement:false;size:24"`
+	BrokerRefRef string         `gorm:"primaryKey;autoIncrement:false;size:36"`
+	DeletedAt    gorm.DeletedAt `gorm:"index"`
+}
+
 type S19Task struct {
 	Ref    string `gorm:"primaryKey;size:36"`
 	Grade  sql.NullInt64
@@ -63,7 +74,7 @@ type S19Task struct {
 	Finds       int            `gorm:"-"`
 	TutorID     string         `gorm:"size:24"`
 	Tutor       *S19Desk
-	BearerFarms []*S19Farm `gorm:"many2many:s19_task_farm_2"`
+	BearerFarms []*S19Farm `gorm:"many2many:s19_task_farm_2;joinForeignKey:BearerOwnRef;joinReferences:BearerRefID"`
 	AuthorDesks []S19Desk  `gorm:"polymorphic:Author;polymorphicValue:kind0"`
 }
 
@@ -76,6 +87,12 @@ type S19TaskMeta struct {
 func (m *S19Task) AfterFind(*gorm.DB) error {
 	m.Finds++
 	return nil
+}
+
+type S19TaskFarmLink2 struct {
+	BearerOwnRef string         `gorm:"primaryKey;autoIncrement:false;size:36"`
+	BearerRefID  int32          `gorm:"primaryKey;autoIncrement:false"`
+	DeletedAt    gorm.DeletedAt `gorm:"index"`
 }
 
 type S19Farm struct {

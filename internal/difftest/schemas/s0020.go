@@ -13,13 +13,13 @@ import (
 // Schema s0020 (seed 20): 5 models.
 //
 //   - S20Yard <-> S20Road through s20_yard_road_1: many2many S20Yard.JudgeRoads and S20Road.JudgeYards
-//   - S20Yard <-> S20Tool through s20_yard_tool_2: many2many S20Yard.PupilTools
+//   - S20Yard <-> S20Tool through S20YardToolLink2 (SetupJoinTable, soft delete): many2many S20Yard.PupilTools
 //   - S20Book -> S20Road on BackerID: has-one S20Road.BackerBook
 //   - S20Ship -> S20Road on S20RoadID: has-many S20Road.Ships
-//   - S20Road <-> S20Book through s20_road_book_3: many2many S20Road.WardenBooks
+//   - S20Road <-> S20Book through S20RoadBookLink3 (SetupJoinTable, soft delete): many2many S20Road.WardenBooks
 //   - S20Ship <-> S20Ship through s20_ship_ship_4: many2many S20Ship.OwnerShips
 //   - S20Ship <-> S20Road through s20_ship_road_5: many2many S20Ship.MakerRoads
-//   - S20Ship <-> S20Yard through s20_ship_yard_6: many2many S20Ship.CriticYards and S20Yard.CriticShips
+//   - S20Ship <-> S20Yard through S20ShipYardLink6 (SetupJoinTable, soft delete): many2many S20Ship.CriticYards and S20Yard.CriticShips
 //   - S20Road <-> S20Yard through s20_road_yard_7: many2many S20Road.TutorYards and S20Yard.TutorRoads
 //   - S20Tool -> S20Book on AnchorID: belongs-to S20Tool.Anchor, has-many S20Book.AnchorTools
 //   - S20Book polymorphic on DonorID/DonorType: S20Ship.DonorBook
@@ -33,6 +33,12 @@ func s0020() *difftest.Schema {
 			difftest.ModelOf[S20Tool](),
 			difftest.ModelOf[S20Book](),
 			difftest.ModelOf[S20Ship](),
+		},
+		JoinModels: []difftest.JoinModel{
+			{Owner: &S20Yard{}, Field: "PupilTools", Join: &S20YardToolLink2{}},
+			{Owner: &S20Road{}, Field: "WardenBooks", Join: &S20RoadBookLink3{}},
+			{Owner: &S20Ship{}, Field: "CriticYards", Join: &S20ShipYardLink6{}},
+			{Owner: &S20Yard{}, Field: "CriticShips", Join: &S20ShipYardLink6{}},
 		},
 	}
 }
@@ -50,6 +56,13 @@ type S20Yard struct {
 	TutorRoads  []S20Road  `gorm:"many2many:s20_road_yard_7;joinForeignKey:TutorRefShard,TutorRefSerial;joinReferences:TutorOwnID"`
 }
 
+type S20YardToolLink2 struct {
+	PupilOwnShard  uint           `gorm:"primaryKey;autoIncrement:false"`
+	PupilOwnSerial string         `gorm:"primaryKey;autoIncrement:false;size:24"`
+	PupilRefID     int32          `gorm:"primaryKey;autoIncrement:false"`
+	DeletedAt      gorm.DeletedAt `gorm:"index"`
+}
+
 type S20Road struct {
 	ID          int32
 	Grade       sql.NullInt64
@@ -58,7 +71,7 @@ type S20Road struct {
 	JudgeYards  []S20Yard `gorm:"many2many:s20_yard_road_1"`
 	BackerBook  *S20Book  `gorm:"foreignKey:BackerID;references:ID"`
 	Ships       []S20Ship
-	WardenBooks []S20Book  `gorm:"many2many:s20_road_book_3"`
+	WardenBooks []S20Book  `gorm:"many2many:s20_road_book_3;joinForeignKey:WardenOwnID;joinReferences:WardenRefID"`
 	TutorYards  []*S20Yard `gorm:"many2many:s20_road_yard_7;joinForeignKey:TutorOwnID;joinReferences:TutorRefShard,TutorRefSerial"`
 }
 
@@ -66,6 +79,12 @@ type S20Road struct {
 func (m *S20Road) AfterFind(*gorm.DB) error {
 	m.Finds++
 	return nil
+}
+
+type S20RoadBookLink3 struct {
+	WardenOwnID int32          `gorm:"primaryKey;autoIncrement:false"`
+	WardenRefID int64          `gorm:"primaryKey;autoIncrement:false"`
+	DeletedAt   gorm.DeletedAt `gorm:"index"`
 }
 
 type S20Tool struct {
@@ -110,4 +129,11 @@ type S20Ship struct {
 	MakerRoads  []*S20Road `gorm:"many2many:s20_ship_road_5"`
 	CriticYards []*S20Yard `gorm:"many2many:s20_ship_yard_6;joinForeignKey:CriticOwnID;joinReferences:CriticRefShard,CriticRefSerial"`
 	DonorBook   *S20Book   `gorm:"polymorphic:Donor;polymorphicValue:kind0"`
+}
+
+type S20ShipYardLink6 struct {
+	CriticOwnID     string         `gorm:"primaryKey;autoIncrement:false;size:24"`
+	CriticRefShard  uint           `gorm:"primaryKey;autoIncrement:false"`
+	CriticRefSerial string         `gorm:"primaryKey;autoIncrement:false;size:24"`
+	DeletedAt       gorm.DeletedAt `gorm:"index"`
 }

@@ -11,7 +11,7 @@ import (
 //
 //   - S21Port -> S21Road on S21RoadID: belongs-to S21Port.S21Road
 //   - S21Port <-> S21Crew through s21_port_crew_1: many2many S21Port.SellerCrews
-//   - S21Crew <-> S21Crew through s21_crew_crew_2: many2many S21Crew.HostCrews
+//   - S21Crew <-> S21Crew through S21CrewCrewLink2 (SetupJoinTable, soft delete): many2many S21Crew.HostCrews
 //   - S21Road polymorphic on MakerID/MakerType: S21Port.MakerRoads
 func s0021() *difftest.Schema {
 	return &difftest.Schema{
@@ -21,6 +21,9 @@ func s0021() *difftest.Schema {
 			difftest.ModelOf[S21Road](),
 			difftest.ModelOf[S21Port](),
 			difftest.ModelOf[S21Crew](),
+		},
+		JoinModels: []difftest.JoinModel{
+			{Owner: &S21Crew{}, Field: "HostCrews", Join: &S21CrewCrewLink2{}},
 		},
 	}
 }
@@ -51,4 +54,12 @@ type S21Crew struct {
 	Amount    *int           `gorm:"column:amount_col"`
 	DeletedAt gorm.DeletedAt `gorm:"index"`
 	HostCrews []S21Crew      `gorm:"many2many:s21_crew_crew_2;joinForeignKey:HostOwnRegion,HostOwnSeq;joinReferences:HostRefRegion,HostRefSeq"`
+}
+
+type S21CrewCrewLink2 struct {
+	HostOwnRegion string         `gorm:"primaryKey;autoIncrement:false;size:24"`
+	HostOwnSeq    int64          `gorm:"primaryKey;autoIncrement:false"`
+	HostRefRegion string         `gorm:"primaryKey;autoIncrement:false;size:24"`
+	HostRefSeq    int64          `gorm:"primaryKey;autoIncrement:false"`
+	DeletedAt     gorm.DeletedAt `gorm:"index"`
 }

@@ -11,9 +11,9 @@ import (
 
 // Schema s0022 (seed 22): 3 models.
 //
-//   - S22Wall <-> S22Task through s22_wall_task_1: many2many S22Wall.ReaderTasks
+//   - S22Wall <-> S22Task through S22WallTaskLink1 (SetupJoinTable, soft delete): many2many S22Wall.ReaderTasks
 //   - S22Card -> S22Wall on PatronRef: has-one S22Wall.PatronCard
-//   - S22Task <-> S22Task through s22_task_task_2: many2many S22Task.HostTasks
+//   - S22Task <-> S22Task through S22TaskTaskLink2 (SetupJoinTable, soft delete): many2many S22Task.HostTasks
 //   - S22Wall polymorphic on AllyRef/AllyKind: S22Card.AllyWall, S22Task.AllyWalls
 func s0022() *difftest.Schema {
 	return &difftest.Schema{
@@ -23,6 +23,10 @@ func s0022() *difftest.Schema {
 			difftest.ModelOf[S22Wall](),
 			difftest.ModelOf[S22Task](),
 			difftest.ModelOf[S22Card](),
+		},
+		JoinModels: []difftest.JoinModel{
+			{Owner: &S22Wall{}, Field: "ReaderTasks", Join: &S22WallTaskLink1{}},
+			{Owner: &S22Task{}, Field: "HostTasks", Join: &S22TaskTaskLink2{}},
 		},
 	}
 }
@@ -38,14 +42,26 @@ type S22Wall struct {
 	AllyKind    string `gorm:"size:32"`
 }
 
+type S22WallTaskLink1 struct {
+	ReaderOwnRef string         `gorm:"primaryKey;autoIncrement:false;size:36"`
+	ReaderRefID  int            `gorm:"primaryKey;autoIncrement:false"`
+	DeletedAt    gorm.DeletedAt `gorm:"index"`
+}
+
 type S22Task struct {
 	ID        int
 	Code      string `gorm:"size:24;uniqueIndex"`
 	Title     string `gorm:"size:32"`
 	Amount    *int
 	Score     int
-	HostTasks []*S22Task `gorm:"many2many:s22_task_task_2"`
+	HostTasks []*S22Task `gorm:"many2many:s22_task_task_2;joinForeignKey:HostOwnID;joinReferences:HostRefID"`
 	AllyWalls []S22Wall  `gorm:"polymorphicType:AllyKind;polymorphicId:AllyRef"`
+}
+
+type S22TaskTaskLink2 struct {
+	HostOwnID int            `gorm:"primaryKey;autoIncrement:false"`
+	HostRefID int            `gorm:"primaryKey;autoIncrement:false"`
+	DeletedAt gorm.DeletedAt `gorm:"index"`
 }
 
 type S22Card struct {

@@ -13,8 +13,8 @@ import (
 // Schema s0024 (seed 24): 5 models.
 //
 //   - S24User -> S24Book on DonorShard, DonorSerial: belongs-to S24User.Donor, has-many S24Book.DonorUsers
-//   - S24User <-> S24Team through s24_user_team_1: many2many S24User.SourceTeams
-//   - S24Book <-> S24Farm through s24_book_farm_2: many2many S24Book.HolderFarms
+//   - S24User <-> S24Team through S24UserTeamLink1 (SetupJoinTable, soft delete): many2many S24User.SourceTeams
+//   - S24Book <-> S24Farm through S24BookFarmLink2 (SetupJoinTable, soft delete): many2many S24Book.HolderFarms
 //   - S24Lamp -> S24Farm on HeraldID: belongs-to S24Lamp.Herald
 //   - S24Farm -> S24Farm on MakerID: belongs-to S24Farm.Maker, has-many S24Farm.MakerFarms
 //   - S24User <-> S24User through s24_user_user_3: many2many S24User.GuestUsers
@@ -31,6 +31,10 @@ func s0024() *difftest.Schema {
 			difftest.ModelOf[S24Team](),
 			difftest.ModelOf[S24Farm](),
 			difftest.ModelOf[S24Lamp](),
+		},
+		JoinModels: []difftest.JoinModel{
+			{Owner: &S24User{}, Field: "SourceTeams", Join: &S24UserTeamLink1{}},
+			{Owner: &S24Book{}, Field: "HolderFarms", Join: &S24BookFarmLink2{}},
 		},
 		Unsupported: map[string]string{
 			"S24Farm.Tutor":       "embedded",
@@ -49,6 +53,13 @@ type S24Book struct {
 	HolderFarms []*S24Farm `gorm:"many2many:s24_book_farm_2;joinForeignKey:HolderOwnShard,HolderOwnSerial;joinReferences:HolderRefID"`
 }
 
+type S24BookFarmLink2 struct {
+	HolderOwnShard  uint           `gorm:"primaryKey;autoIncrement:false"`
+	HolderOwnSerial string         `gorm:"primaryKey;autoIncrement:false;size:24"`
+	HolderRefID     string         `gorm:"primaryKey;autoIncrement:false;size:24"`
+	DeletedAt       gorm.DeletedAt `gorm:"index"`
+}
+
 type S24User struct {
 	Year        int    `gorm:"primaryKey;autoIncrement:false"`
 	Serial      string `gorm:"primaryKey;size:24"`
@@ -59,8 +70,15 @@ type S24User struct {
 	DonorShard  *uint
 	DonorSerial *string `gorm:"size:24"`
 	Donor       *S24Book
-	SourceTeams []S24Team `gorm:"many2many:s24_user_team_1"`
+	SourceTeams []S24Team `gorm:"many2many:s24_user_team_1;joinForeignKey:SourceOwnYear,SourceOwnSerial;joinReferences:SourceRefID"`
 	GuestUsers  []S24User `gorm:"many2many:s24_user_user_3;foreignKey:Code;references:Code;joinForeignKey:GuestOwnCode;joinReferences:GuestRefCode"`
+}
+
+type S24UserTeamLink1 struct {
+	SourceOwnYear   int            `gorm:"primaryKey;autoIncrement:false"`
+	SourceOwnSerial string         `gorm:"primaryKey;autoIncrement:false;size:24"`
+	SourceRefID     int32          `gorm:"primaryKey;autoIncrement:false"`
+	DeletedAt       gorm.DeletedAt `gorm:"index"`
 }
 
 type S24Team struct {
