@@ -86,6 +86,88 @@ type batch[K any, C comparable, V any] struct {
 	// going at once. A load of one of its keys with the siblings of another
 	// set enqueues them in it too (see heldLocked).
 	held bool
+	// marks: the sibling sets enqueued in this held batch, so that the
+	// other loads of a set do not walk it again (see siblingsWantedLocked).
+	marks map[setMark[C]]struct{}
+}
+
+// setMark tells sibling sets apart cheaply: their length and the cache keys
+// at both ends and in the middle. Two sets that differ only elsewhere share
+// a mark; then the second set's loads enqueue only their own keys (which
+// costs a batch split at worst, never a result).
+type setMark[C comparable] struct {
+	n                int
+	first, mid, last C
+}
+
+// markOf returns the mark of the sibling set siblings (not empty).
+func (l *keyed[K, C, V]) markOf(siblings []K) (m setMark[C], err error) {
+	m.n = len(siblings)
+	if m.first, err = l.safeCacheKey(siblings[0]); err != nil {
+		return m, err
+	}
+	if m.mid, err = l.safeCacheKey(siblings[len(siblings)/2]); err != nil {
+		return m, err
+	}
+	m.last, err = l.safeCacheKey(siblings[len(siblings)-1])
+	return m, err
+}
+
+// siblingsWantedLocked reports whether a load of the keys whose cache keys
+// are cks, with siblings, enqueues them: when a key has no entry, or the
+// first waits in a held batch that the set (marked m; nil: any set) is not
+// in yet. The others join what is there without computing the siblings'
+// cache keys, so that n loads of one set of n cost O(n), not O(n²).
+func (st *state[K, C, V]) siblingsWantedLocked(cks []C, m *setMark[C]) bool {
+	for _, ck := range cks {
+		if _, ok := st.cache[ck]; !ok {
+			return true
+		}
+	}
+	e := st.cache[cks[0]]
+	if !st.heldLocked(e) {
+		return false
+	}
+	if m == nil {
+		return true
+	}
+	_, marked := st.pending.marks[*m]
+	return !marked
+}
+
+// markHeldLocked records that the set marked m was enqueued, if it went
+// into a held batch.
+func (st *state[K, C, V]) markHeldLocked(m setMark[C]) {
+	b := st.pending
+	if b == nil || !b.held {
+		return
+	}
+	if b.marks == nil {
+		b.marks = make(map[setMark[C]]struct{})
+	}
+	b.marks[m] = struct{}{}
+}
+
+// siblingCacheKeys returns the cache keys of siblings if a load of the keys
+// whose cache keys are cks enqueues them (siblingsWantedLocked; m as
+// there), and nil otherwise. It is called with s.mu held and returns with it held, but
+// computes the cache keys without it (the cache key function is the
+// application's); ok is false, with s.mu released, if the scope closed
+// meanwhile or a cache key function panicked (err).
+func (l *keyed[K, C, V]) siblingCacheKeys(s *Scope, cks []C, siblings []K, m *setMark[C]) (sibCks []C, ok bool, err error) {
+	if !l.stateLocked(s).siblingsWantedLocked(cks, m) {
+		return nil, true, nil
+	}
+	s.mu.Unlock()
+	if sibCks, err = l.cacheKeys(siblings); err != nil {
+		return nil, false, err
+	}
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		return nil, false, ErrScopeClosed
+	}
+	return sibCks, true, nil
 }
 
 type slot[C comparable, V any] struct {
@@ -496,9 +578,9 @@ func (l *keyed[K, C, V]) load(ctx context.Context, key K, siblings []K) (V, erro
 	if l.cfg.noCache {
 		siblings = nil // their results could not be kept
 	}
-	var sibCks []C
+	var mark setMark[C]
 	if len(siblings) > 0 {
-		if sibCks, err = l.cacheKeys(siblings); err != nil {
+		if mark, err = l.markOf(siblings); err != nil {
 			return zero, err
 		}
 	}
@@ -508,13 +590,21 @@ func (l *keyed[K, C, V]) load(ctx context.Context, key K, siblings []K) (V, erro
 		s.mu.Unlock()
 		return zero, ErrScopeClosed
 	}
+	var sibCks []C
+	if len(siblings) > 0 {
+		var ok bool
+		if sibCks, ok, err = l.siblingCacheKeys(s, []C{ck}, siblings, &mark); !ok {
+			return zero, err
+		}
+	}
 	st := l.stateLocked(s)
 	e, hit := st.enqueueLocked(s, key, ck, len(sibCks)+1, &c)
-	if !hit || (len(sibCks) > 0 && st.heldLocked(e)) {
+	if len(sibCks) > 0 && (!hit || st.heldLocked(e)) {
 		// A load whose own key is cached, pending or in flight does not
 		// start a batch for others (see LoadWith), unless the key waits
 		// in a held batch.
 		st.enqueueSiblingsLocked(s, ck, siblings, sibCks, &c)
+		st.markHeldLocked(mark)
 	}
 	s.stats.Loads++
 	if hit {
@@ -695,17 +785,28 @@ func (l *keyed[K, C, V]) enqueueAll(ctx context.Context, s *Scope, keys, sibling
 	if l.cfg.noCache {
 		siblings = nil // their results could not be kept
 	}
-	cks, err := l.cacheKeys(append(keys[:len(keys):len(keys)], siblings...))
+	cks, err := l.cacheKeys(keys)
 	if err != nil {
 		return nil, false, err
 	}
 	var c clock
 	entries := make([]*entry[V], len(keys))
 	s.mu.Lock()
-	defer s.mu.Unlock()
 	if s.closed {
+		s.mu.Unlock()
 		return nil, false, ErrScopeClosed
 	}
+	var sibCks []C
+	if len(siblings) > 0 {
+		// Without marks: its caller (LoadWithThunk) learns from joined
+		// whether its set went into the batch, and a mark shared by two
+		// sets would answer wrongly for the second.
+		var ok bool
+		if sibCks, ok, err = l.siblingCacheKeys(s, cks, siblings, nil); !ok {
+			return nil, false, err
+		}
+	}
+	defer s.mu.Unlock()
 	st := l.stateLocked(s)
 	hits := 0
 	for i, k := range keys {
@@ -718,8 +819,8 @@ func (l *keyed[K, C, V]) enqueueAll(ctx context.Context, s *Scope, keys, sibling
 	s.stats.CacheHits += int64(hits)
 	joined = hits == len(keys)
 	// as in load: not for a key with an entry, unless it waits in a held batch
-	if len(siblings) > 0 && (!joined || st.heldLocked(entries[0])) {
-		st.enqueueSiblingsLocked(s, cks[0], siblings, cks[len(keys):], &c)
+	if len(sibCks) > 0 && (!joined || st.heldLocked(entries[0])) {
+		st.enqueueSiblingsLocked(s, cks[0], siblings, sibCks, &c)
 		joined = false
 	}
 	s.stats.Loads += int64(len(keys))

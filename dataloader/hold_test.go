@@ -2,7 +2,9 @@ package dataloader_test
 
 import (
 	"context"
+	"fmt"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -141,4 +143,82 @@ func TestHoldEndsAtTheWatchdog(t *testing.T) {
 		t.Fatalf("three levels after the watchdog took %v: each waited for it again (%v)", rest, maxWait)
 	}
 	wantBatches(t, r.sorted(), [][]int{{1, 2}, {10, 11}, {20, 21}, {30, 31}})
+}
+
+// n loads of one set of n siblings compute O(n) cache keys, not O(n²):
+// a load whose key has an entry does not read its siblings, and under a
+// hold, a set already enqueued in the held batch is not walked again. The
+// batch is the same: one, with every key.
+func TestLoadWithSetCostsLinear(t *testing.T) {
+	for _, hold := range []bool{false, true} {
+		t.Run(fmt.Sprintf("hold=%v", hold), func(t *testing.T) {
+			r := &recorder{}
+			var calls atomic.Int64
+			l := dataloader.NewWithCacheKey(r.fetch, func(k int) int { calls.Add(1); return k })
+			ctx, s := newScope(t, dataloader.WithMaxWait(time.Minute))
+			release := func() {}
+			if hold {
+				release = s.HoldSiblings()
+			}
+			const n = 500
+			set := make([]int, n)
+			for i := range set {
+				set[i] = i
+			}
+			var wg sync.WaitGroup
+			for _, k := range set {
+				wctx, end := s.StartWorker(ctx)
+				wg.Go(func() {
+					defer end()
+					if v, err := l.LoadWith(wctx, k, set); err != nil || v != fmt.Sprintf("v%d", k) {
+						t.Errorf("LoadWith(%d) = %q, %v", k, v, err)
+					}
+				})
+			}
+			time.Sleep(time.Millisecond)
+			release()
+			wg.Wait()
+			wantBatches(t, r.sorted(), [][]int{set})
+			// Each load: its key and the set's mark (4); the first, and
+			// any that found its key without an entry (loads that start at
+			// the same time: a few), the whole set. n² would be 250 000.
+			if got, most := calls.Load(), int64(4*n+20*n); got > most {
+				t.Errorf("%d cache key calls for %d loads of a set of %d; want O(n), at most %d", got, n, n, most)
+			}
+		})
+	}
+}
+
+// Two sets that share a mark (length, ends and middle) under a hold: the
+// second's load of a key of the first does not walk it, and its own other
+// key, loaded later, still goes into the held batch.
+func TestHoldSiblingsSetsSharingAMark(t *testing.T) {
+	r := &recorder{}
+	l := dataloader.New(r.fetch)
+	ctx, s := newScope(t, dataloader.WithMaxWait(time.Minute))
+	release := s.HoldSiblings()
+	a, b := []int{1, 2, 3, 4, 5}, []int{1, 2, 3, 9, 5}
+	loads := []struct {
+		key int
+		set []int
+	}{{1, a}, {1, b}, {9, b}, {4, a}}
+	var ctxs []context.Context
+	var ends []func()
+	for range loads { // every worker starts before any loads: no tick yet
+		wctx, end := s.StartWorker(ctx)
+		ctxs, ends = append(ctxs, wctx), append(ends, end)
+	}
+	var wg sync.WaitGroup
+	for i, ld := range loads {
+		wg.Go(func() {
+			defer ends[i]()
+			if v, err := l.LoadWith(ctxs[i], ld.key, ld.set); err != nil || v != fmt.Sprintf("v%d", ld.key) {
+				t.Errorf("LoadWith(%d) = %q, %v", ld.key, v, err)
+			}
+		})
+		time.Sleep(time.Millisecond) // in this order; the later workers keep the tick off
+	}
+	release()
+	wg.Wait()
+	wantBatches(t, r.sorted(), [][]int{{1, 2, 3, 4, 5, 9}})
 }

@@ -186,7 +186,11 @@ func (l *Loader[K, V]) Load(ctx context.Context, key K) (V, error) {
 // and on a transaction's connection while the caller goes on using it).
 // Their own loads enqueue them when they come. The exception is a key
 // pending in a batch that a hold kept from going at once: the siblings
-// join that batch, which has not started.
+// join that batch, which has not started, unless the same set is in it
+// already (told apart by length, first, middle and last key: a set that
+// shares all four with one there enqueues only its keys' own loads).
+// So the n loads of one set of n cost O(n) together: only a load that
+// enqueues the siblings reads their keys.
 func (l *Loader[K, V]) LoadWith(ctx context.Context, key K, siblings []K) (V, error) {
 	return l.impl.load(ctx, key, siblings)
 }
