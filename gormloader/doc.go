@@ -64,15 +64,19 @@
 // itself, in gorm:query's place; other statements are left to gorm:query. A
 // plugin that replaces gorm:query must be installed before this one
 // (ErrQueryReplaced says so otherwise), and its replacement does not run for
-// those two kinds of statement (the callbacks before and after it do). One difference remains: a
+// those two kinds of statement (the callbacks before and after it do). A
 // many-to-many load is one JOIN, whose callbacks run for the target model,
 // where GORM's Preload runs a statement of its own on the join table first.
-// The query clauses of a join model set up with SetupJoinTable (its
-// gorm.DeletedAt, a soft-delete plugin's flag) apply to the JOIN, as in
-// Preload and associations: a deleted link links nothing. A condition that
-// a callback adds for the join model (a callback that filters every model
-// with, say, a tenant column) does not apply; conditions on the target
-// rows, and on the parents (already filtered when they were loaded), do. Keys are deduplicated, an empty key set issues no
+// A join model set up with SetupJoinTable is joined as a subquery of that
+// model, which GORM builds through the Query callbacks and the model's
+// query clauses as Preload's statement on it: its soft delete (or a
+// soft-delete plugin's flag) and a condition that a callback adds for it (a
+// tenant column on the links between shared rows) apply, so a deleted or
+// another tenant's link links nothing (PostgreSQL, MySQL, MariaDB and
+// SQLite merge the subquery into the join). GORM's own join tables (only
+// the key columns) are joined directly. (GORM's association Find applies
+// the join model's query clauses but not the callbacks: it joins the
+// table.) Keys are deduplicated, an empty key set issues no
 // statement, and batches larger than the dialect's bind-parameter limit
 // (SQLite: asked from the connection, 32766 on current versions; PostgreSQL
 // and MySQL: 65535 divided by the key width) are split into the fewest

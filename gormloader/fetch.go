@@ -11,7 +11,6 @@ import (
 
 	"gorm.io/gorm"
 	"gorm.io/gorm/clause"
-	"gorm.io/gorm/schema"
 
 	"github.com/ormloader/ormloader/relations"
 )
@@ -28,6 +27,7 @@ const (
 	aliasRowNum = "ol_rn"    // ROW_NUMBER() of the per-parent limit
 	aliasCount  = "ol_count" // COUNT(*) of the count variant
 	aliasWindow = "ol_w"     // the derived table of the per-parent limit
+	aliasJoin   = "ol_j"     // the subquery of a join model (see join)
 )
 
 // fetchBatch returns the batch function of r's loader: one statement per
@@ -270,7 +270,7 @@ func (l *Loader) fetchJoined(ctx context.Context, r *relation, p relations.Part,
 	t := r.target.ModelType
 	sel, joinCols := l.joinSelect(r)
 	q := l.session(ctx, p.Conn).Model(reflect.New(t).Interface())
-	q = l.filtered(l.join(q, r).Where(l.keyIn(r, r.Join.Name, chunk)), r, v)
+	q = l.filtered(l.join(q, r).Where(l.keyIn(r, r.joinRef, chunk)), r, v)
 	switch {
 	case v.Limit > 0:
 		window := relations.RowNumberSQL([]string{joinCols}, l.limitOrder(r, v.Order))
@@ -389,58 +389,29 @@ func isIdent(s string) bool {
 func (l *Loader) joinSelect(r *relation) (sel, joinCols string) {
 	cols := make([]string, len(r.Keys))
 	for i, k := range r.Keys {
-		cols[i] = l.quote(r.Join.Name, k.To)
+		cols[i] = l.quote(r.joinRef, k.To)
 	}
 	return l.keySelect(r, cols), strings.Join(cols, ", ")
 }
 
-// join joins r's join table to q (a statement of r's target rows) and adds
-// the conditions that the query clauses of the join table's model put on it:
-// a soft-deleted row of a join model set up with SetupJoinTable links
-// nothing, as in GORM's Preload (which reads the join table on its own) and
-// associations.
+// join joins r's join table to q (a statement of r's target rows). A join
+// model of the application's own (SetupJoinTable) is joined as a subquery
+// of that model, which goes through GORM's Query callbacks and the model's
+// query clauses as GORM's Preload reads the join table: its soft delete,
+// and a tenant condition that a callback adds for the model, apply (a
+// deleted or another tenant's link links nothing). The databases merge the
+// subquery into the join (benchmarks/statements).
 func (l *Loader) join(q *gorm.DB, r *relation) *gorm.DB {
 	conds := make([]string, len(r.Join.TargetKeys))
 	for i, k := range r.Join.TargetKeys {
-		conds[i] = l.quote(r.Join.Name, k.From) + " = " + l.quote(r.Target.Name, k.To)
+		conds[i] = l.quote(r.joinRef, k.From) + " = " + l.quote(r.Target.Name, k.To)
 	}
-	q = q.Joins("JOIN " + l.db.Statement.Quote(clause.Table{Name: r.Join.Name}) + " ON " + strings.Join(conds, " AND "))
-	js := r.joinSchema
-	if len(js.QueryClauses) == 0 {
-		return q
+	on := " ON " + strings.Join(conds, " AND ")
+	if r.joinRef == r.Join.Name {
+		return q.Joins("JOIN " + l.db.Statement.Quote(clause.Table{Name: r.Join.Name}) + on)
 	}
-	// The clauses modify a statement of the join model, as they would
-	// GORM's own query of it; the conditions they add are built into q's
-	// statement with the join model as its table.
-	stmt := &gorm.Statement{DB: q, Context: q.Statement.Context, Schema: js, Table: js.Table, Clauses: map[string]clause.Clause{}}
-	for _, c := range js.QueryClauses {
-		stmt.AddClause(c)
-	}
-	if w, ok := stmt.Clauses["WHERE"].Expression.(clause.Where); ok && len(w.Exprs) > 0 {
-		q = q.Where(onTable{schema: js, where: w})
-	}
-	return q
-}
-
-// onTable is a condition built with schema as the statement's current table
-// (clause.CurrentTable, clause.PrimaryKey), whatever the statement's model.
-type onTable struct {
-	schema *schema.Schema
-	where  clause.Where
-}
-
-func (c onTable) Build(b clause.Builder) {
-	stmt, ok := b.(*gorm.Statement)
-	if !ok {
-		b.AddError(fmt.Errorf("gormloader: the conditions of join table %s: a statement builder of type %T", c.schema.Table, b))
-		return
-	}
-	table, expr, sch := stmt.Table, stmt.TableExpr, stmt.Schema
-	stmt.Table, stmt.TableExpr, stmt.Schema = c.schema.Table, nil, c.schema
-	defer func() { stmt.Table, stmt.TableExpr, stmt.Schema = table, expr, sch }()
-	b.WriteByte('(')
-	c.where.Build(b)
-	b.WriteByte(')')
+	sub := l.session(q.Statement.Context, nil).Model(reflect.New(r.joinSchema.ModelType).Interface())
+	return q.Joins("JOIN (?) AS "+l.db.Statement.Quote(r.joinRef)+on, sub)
 }
 
 // fetchCounts counts the target rows per parent of one chunk into out.
@@ -451,7 +422,7 @@ func (l *Loader) fetchCounts(ctx context.Context, r *relation, p relations.Part,
 	var keyTypes []reflect.Type
 	if r.Kind == relations.ManyToMany {
 		_, groupCols = l.joinSelect(r)
-		q = l.join(q, r).Where(l.keyIn(r, r.Join.Name, chunk))
+		q = l.join(q, r).Where(l.keyIn(r, r.joinRef, chunk))
 		for _, f := range r.joinFields {
 			keyTypes = append(keyTypes, f.FieldType)
 		}

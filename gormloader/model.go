@@ -58,7 +58,8 @@ type relation struct {
 	ownerIsPK   bool            // ownerFields are the owner's primary key: rows of a set have distinct parent keys
 	matchFields []*schema.Field // target fields compared with the key (non-m2m)
 	joinFields  []*schema.Field // join-table fields compared with the key (m2m)
-	joinSchema  *schema.Schema  // the join table's model (m2m): its query clauses apply
+	joinSchema  *schema.Schema  // the join table's model (m2m)
+	joinRef     string          // the name the statements give the join table (see Loader.join)
 
 	loader    *dataloader.Loader[relations.BatchKey, any]
 	collation collation // of the match columns (see collate.go)
@@ -324,7 +325,12 @@ func (l *Loader) buildRelation(m *model, rel *schema.Relationship) (*relation, e
 		}
 		r.Kind = relations.ManyToMany
 		r.Join = &relations.JoinTable{Name: rel.JoinTable.Table}
-		r.joinSchema = rel.JoinTable
+		r.joinSchema, r.joinRef = rel.JoinTable, rel.JoinTable.Table
+		if rel.JoinTable.ModelType.Name() != "" {
+			// a model of the application's (SetupJoinTable); GORM's own
+			// join tables are unnamed struct types of the key columns
+			r.joinRef = aliasJoin
+		}
 		for _, ref := range rel.References {
 			switch {
 			case ref.PrimaryKey == nil:

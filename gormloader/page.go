@@ -118,7 +118,7 @@ func (l *Loader) keyed(ctx context.Context, r *relation, p relations.Part) (q *g
 	q = l.session(ctx, p.Conn).Model(reflect.New(r.target.ModelType).Interface())
 	table = r.Target.Name
 	if r.Kind == relations.ManyToMany {
-		q, table = l.join(q, r), r.Join.Name
+		q, table = l.join(q, r), r.joinRef
 	}
 	cols = make([]string, len(r.MatchColumns()))
 	for i, c := range r.MatchColumns() {
