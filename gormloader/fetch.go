@@ -399,8 +399,9 @@ func (l *Loader) joinSelect(r *relation) (sel, joinCols string) {
 // of that model, which goes through GORM's Query callbacks and the model's
 // query clauses as GORM's Preload reads the join table: its soft delete,
 // and a tenant condition that a callback adds for the model, apply (a
-// deleted or another tenant's link links nothing). The databases merge the
-// subquery into the join (benchmarks/statements).
+// deleted or another tenant's link links nothing). PostgreSQL 15, MariaDB 10.11
+// and SQLite merge the subquery into the join (their EXPLAIN shows one
+// index scan of the join table, filtered, as for the table itself).
 func (l *Loader) join(q *gorm.DB, r *relation) *gorm.DB {
 	conds := make([]string, len(r.Join.TargetKeys))
 	for i, k := range r.Join.TargetKeys {
