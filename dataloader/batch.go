@@ -285,6 +285,7 @@ func (st *state[K, C, V]) heldLocked(e *entry[V]) bool {
 func (st *state[K, C, V]) dispatchLocked(s *Scope) {
 	b := st.pending
 	st.pending = nil
+	b.marks = nil // read only while the batch is pending; its entries keep it alive
 	for _, sl := range b.slots {
 		if sl.e.state == statePending { // not resolved by Set
 			sl.e.state = stateInFlight

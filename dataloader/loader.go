@@ -190,7 +190,9 @@ func (l *Loader[K, V]) Load(ctx context.Context, key K) (V, error) {
 // already (told apart by length, first, middle and last key: a set that
 // shares all four with one there enqueues only its keys' own loads).
 // So the n loads of one set of n cost O(n) together: only a load that
-// enqueues the siblings reads their keys.
+// enqueues the siblings reads their keys (and only such a load fails if
+// the cache key function panics on a sibling other than the first, middle
+// or last, which every LoadWith with siblings reads).
 func (l *Loader[K, V]) LoadWith(ctx context.Context, key K, siblings []K) (V, error) {
 	return l.impl.load(ctx, key, siblings)
 }
