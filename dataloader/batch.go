@@ -843,6 +843,19 @@ func (l *keyed[K, C, V]) thunk(ctx context.Context, key K, siblings []K) (func()
 	if err == nil && s.cfg.loadTracer != nil {
 		traceLoads(ctx, s, l.cfg.name, entries)
 	}
+	if err == nil {
+		// A key whose result is there already (cached, or Set while its
+		// batch is pending) is answered with that result, as Load would
+		// answer it now: a Set after this call must not change it.
+		s.mu.Lock()
+		e := entries[0]
+		if e.state == stateResolved {
+			v, err := e.val, e.err
+			s.mu.Unlock()
+			return func() (V, error) { return v, err }, joined
+		}
+		s.mu.Unlock()
+	}
 	return func() (V, error) {
 		if err != nil {
 			var zero V

@@ -280,7 +280,9 @@ func (l *Loader[K, V]) PrimeError(ctx context.Context, key K, err error) {
 // Loads that were already waiting for key keep waiting for the batch they
 // joined: if it has been dispatched they get what its batch function read
 // (which is not cached), otherwise they get v (the key is still passed to
-// that batch function, whose result for it is dropped). Without a scope or
+// that batch function, whose result for it is dropped). A thunk taken
+// when key's result was there already (cached, or an earlier Set) keeps
+// that result. Without a scope or
 // cache, and if the cache key function panics, it does what Prime does.
 func (l *Loader[K, V]) Set(ctx context.Context, key K, v V) {
 	l.impl.prime(ctx, key, v, nil, true)
