@@ -170,6 +170,9 @@ func (e *Extension) InterceptOperation(ctx context.Context, next graphql.Operati
 		// The scope of Middleware: it is closed when the HTTP request ends.
 		return holdRoots(scope, graphql.GetOperationContext(ctx), next(ctx))
 	}
+	// Otherwise a scope of the operation's own, also below the scope of a
+	// websocket connection's request (Middleware leaves that one to the
+	// handler chain).
 
 	ctx = e.withContexts(ctx)
 	ctx, scope := dataloader.NewScope(ctx, e.scopeOpts...)
@@ -231,10 +234,12 @@ type requestKey struct{ e *Extension }
 // middleware scoped, uses its scope instead of opening one. The functions
 // given to WithContext run in the middleware, before the scope opens.
 //
-// Subscriptions still get a scope of their own per event: a connection that
-// lasts for hours must not cache for all of it. The scope is closed when the
-// handler returns. A batched HTTP request of several operations shares one
-// scope.
+// Subscriptions still get a scope of their own per event, and every
+// operation sent over a websocket (a request that upgrades the connection)
+// a scope of its own: a connection that lasts for hours must not cache for
+// all of it. The request's scope then holds only what the handler chain
+// loaded when the client connected. The scope is closed when the handler
+// returns. A batched HTTP request of several operations shares one scope.
 //
 //	ext := gqlgenloader.New()
 //	srv.Use(ext)
@@ -243,8 +248,17 @@ func (e *Extension) Middleware(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		ctx, scope := dataloader.NewScope(e.withContexts(r.Context()), e.scopeOpts...)
 		defer scope.Close()
-		next.ServeHTTP(w, r.WithContext(context.WithValue(ctx, requestKey{e}, scope)))
+		if !isWebsocket(r) {
+			ctx = context.WithValue(ctx, requestKey{e}, scope)
+		}
+		next.ServeHTTP(w, r.WithContext(ctx))
 	})
+}
+
+// isWebsocket reports whether r asks to upgrade its connection to a
+// websocket, whose operations come over it for as long as it lasts.
+func isWebsocket(r *http.Request) bool {
+	return strings.EqualFold(r.Header.Get("Upgrade"), "websocket")
 }
 
 // perEvent gives every response of a subscription, that is every event, a

@@ -2,6 +2,7 @@ package gqlgenloader_test
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -9,9 +10,12 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/99designs/gqlgen/graphql/handler"
 	"github.com/99designs/gqlgen/graphql/handler/transport"
+	"github.com/coder/websocket"
+	"github.com/coder/websocket/wsjson"
 	"go.uber.org/goleak"
 
 	"github.com/ormloader/ormloader/dataloader"
@@ -98,5 +102,91 @@ func TestMiddlewareScopesTheRequest(t *testing.T) {
 		if c.Err() == nil {
 			t.Error("a request's scope is still open after its handler returned")
 		}
+	}
+}
+
+// With Middleware, a websocket connection is one HTTP request that lasts
+// as long as the connection, and every operation sent over it runs in that
+// request's context. Each operation still gets a scope of its own: the
+// connection's scope (what the handler chain loaded when it connected) is
+// not a cache for every query of the next hours.
+func TestMiddlewareWebsocketScopePerOperation(t *testing.T) {
+	defer goleak.VerifyNone(t)
+	var (
+		mu      sync.Mutex
+		batches [][]int
+		scopes  []*dataloader.Scope
+	)
+	values := dataloader.New(func(ctx context.Context, keys []int) ([]int, []error, error) {
+		mu.Lock()
+		batches = append(batches, slices.Sorted(slices.Values(keys)))
+		scopes = append(scopes, dataloader.FromContext(ctx))
+		mu.Unlock()
+		vals := make([]int, len(keys))
+		for i, k := range keys {
+			vals[i] = k * 10
+		}
+		return vals, nil, nil
+	}, dataloader.WithStrict())
+	srv := handler.New(testserver.Executable(&testserver.Resolver{Values: values, Store: &testserver.Store{}}))
+	srv.AddTransport(transport.Websocket{})
+	ext := gqlgenloader.New(gqlgenloader.WithScopeOptions(tickOptions...))
+	srv.Use(ext)
+	viewer := func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if _, err := values.Load(r.Context(), 1); err != nil { // strict: fails without a scope
+				http.Error(w, err.Error(), http.StatusInternalServerError)
+				return
+			}
+			next.ServeHTTP(w, r)
+		})
+	}
+	ts := httptest.NewServer(ext.Middleware(viewer(srv)))
+	defer ts.Close()
+
+	ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
+	defer cancel()
+	conn, _, err := websocket.Dial(ctx, "ws"+strings.TrimPrefix(ts.URL, "http"), &websocket.DialOptions{Subprotocols: []string{"graphql-transport-ws"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.CloseNow()
+	send := func(msg map[string]any) {
+		if err := wsjson.Write(ctx, conn, msg); err != nil {
+			t.Fatal(err)
+		}
+	}
+	read := func() map[string]any {
+		var msg map[string]any
+		if err := wsjson.Read(ctx, conn, &msg); err != nil {
+			t.Fatal(err)
+		}
+		return msg
+	}
+	send(map[string]any{"type": "connection_init"})
+	if msg := read(); msg["type"] != "connection_ack" {
+		t.Fatalf("got %v, want connection_ack", msg)
+	}
+	for i, id := range []string{"1", "2"} {
+		send(map[string]any{"type": "subscribe", "id": id, "payload": map[string]any{"query": "{ items(n: 2) { value } }"}})
+		if msg := read(); msg["type"] != "next" || fmt.Sprint(msg["payload"]) != "map[data:map[items:[map[value:10] map[value:20]]]]" {
+			t.Fatalf("operation %d: got %v", i+1, msg)
+		}
+		if msg := read(); msg["type"] != "complete" {
+			t.Fatalf("operation %d: got %v, want complete", i+1, msg)
+		}
+	}
+	conn.Close(websocket.StatusNormalClosure, "")
+
+	mu.Lock()
+	defer mu.Unlock()
+	// The viewer's key 1 in the connection's scope, then both keys in each
+	// operation's own scope.
+	want := [][]int{{1}, {1, 2}, {1, 2}}
+	if !slices.EqualFunc(batches, want, slices.Equal) {
+		t.Fatalf("batches %v, want %v: every operation loads in a scope of its own", batches, want)
+	}
+	if scopes[1] == scopes[0] || scopes[2] == scopes[0] || scopes[2] == scopes[1] {
+		t.Fatal("an operation over the websocket loaded in the connection's scope or in another operation's")
 	}
 }
