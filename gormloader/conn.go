@@ -8,6 +8,7 @@ import (
 	"sync"
 
 	"gorm.io/gorm"
+	"gorm.io/gorm/clause"
 
 	"github.com/ormloader/ormloader/dataloader"
 )
@@ -165,14 +166,71 @@ func txOf(c gorm.ConnPool) *txConn {
 // else db's own connection (a transaction, a dedicated *sql.Conn), which
 // the load runs on.
 func (l *Loader) connOf(db *gorm.DB) (any, error) {
+	var conn any
 	c := db.Statement.ConnPool
-	if c == nil || l.isPool(c) {
-		return nil, nil
+	if c != nil && !l.isPool(c) {
+		if !reflect.ValueOf(c).Comparable() { // the value: an interface field may hold a slice
+			return nil, fmt.Errorf("gormloader: the *gorm.DB's connection (%T) cannot be told apart from others (its value is not comparable); pass a session of the db the plugin is installed on, a transaction or a db.Connection", c)
+		}
+		conn = c
 	}
-	if !reflect.ValueOf(c).Comparable() { // the value: an interface field may hold a slice
-		return nil, fmt.Errorf("gormloader: the *gorm.DB's connection (%T) cannot be told apart from others (its value is not comparable); pass a session of the db the plugin is installed on, a transaction or a db.Connection", c)
+	return resolverChoiceOf(db, conn)
+}
+
+// The setting and the clause in which GORM's read/write splitting plugin
+// (gorm.io/plugin/dbresolver, checked with v1.6.2) keeps what a db chose
+// with Clauses(dbresolver.Write) and Clauses(dbresolver.Use(name)). Its
+// query callback reads them from each statement; a batch's fresh session
+// has neither, and would read from a replica of the default resolver: a
+// load that asked for the source (to read what the request wrote) or for
+// another resolver's database would get another database's rows.
+// (dbresolver.Read is what a query chooses anyway.)
+const (
+	resolverWrite = "gorm:db_resolver:write"
+	resolverUsing = "gorm:db_resolver:using"
+)
+
+// resolverChoice is the partition of a load on a db that chose a dbresolver
+// source or resolver: conn (as connOf returns it) and the choice, which the
+// partition's batches make again (see Loader.session).
+type resolverChoice struct {
+	conn  any
+	write bool
+	using any // the clause.Expression of Use, or nil
+}
+
+// resolverChoiceOf returns conn, or a resolverChoice around it if db chose
+// a dbresolver source or resolver.
+func resolverChoiceOf(db *gorm.DB, conn any) (any, error) {
+	var rc resolverChoice
+	_, rc.write = db.Statement.Settings.Load(resolverWrite)
+	if conn != nil { // Use switched db to its resolver's pool: conn is never nil then
+		if _, ok := conn.(gorm.TxCommitter); ok {
+			return conn, nil // a transaction's statements stay on it: dbresolver leaves them alone
+		}
+		if c, ok := db.Statement.Clauses[resolverUsing]; ok && c.Expression != nil {
+			if !reflect.ValueOf(c.Expression).Comparable() {
+				return nil, fmt.Errorf("gormloader: the *gorm.DB's dbresolver clause (%T) cannot be told apart from others (its value is not comparable)", c.Expression)
+			}
+			rc.using = c.Expression
+		}
 	}
-	return c, nil
+	if !rc.write && rc.using == nil {
+		return conn, nil
+	}
+	rc.conn = conn
+	return rc, nil
+}
+
+// choose returns tx, a batch's session, choosing what rc chose.
+func (rc resolverChoice) choose(tx *gorm.DB) *gorm.DB {
+	if rc.write {
+		tx = tx.Set(resolverWrite, struct{}{})
+	}
+	if rc.using != nil {
+		tx = tx.Clauses(rc.using.(clause.Expression))
+	}
+	return tx
 }
 
 // isPool reports whether c is the plugin's pool: the pool itself, what it

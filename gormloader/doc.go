@@ -145,6 +145,14 @@
 // so an AfterFind may load through the same transaction). Install the plugin right after
 // gorm.Open: sessions derived before db.Use are on a connection of their own.
 //
+// With GORM's read/write splitting (gorm.io/plugin/dbresolver, tested with
+// v1.6.2 in integration_test/plugins), batches read where GORM's own queries
+// on the given db read: a replica by default, the source for a db that chose
+// Clauses(dbresolver.Write) (to read what the request wrote), the named
+// resolver's database for Clauses(dbresolver.Use(name)). Such a choice is a
+// partition of its own; in a transaction, as for dbresolver, it changes
+// nothing.
+//
 // # Writes
 //
 // A create, update or delete through GORM in a scope clears the scope's cached

@@ -266,6 +266,9 @@ func (l *Loader) clear(ctx context.Context, table string, all bool) {
 // running on its connection if it has one (see connOf), under ctx.
 func (l *Loader) session(ctx context.Context, conn any) *gorm.DB {
 	tx := l.db.Session(&gorm.Session{NewDB: true, Context: ctx})
+	if rc, ok := conn.(resolverChoice); ok {
+		tx, conn = rc.choose(tx), rc.conn
+	}
 	if pool, ok := conn.(gorm.ConnPool); ok && pool != nil {
 		tx.Statement.ConnPool = pool
 		if mu := relations.ConnLock(ctx, conn); mu != nil {

@@ -1,0 +1,158 @@
+package plugins_test
+
+import (
+	"context"
+	"path/filepath"
+	"testing"
+
+	"gorm.io/driver/sqlite"
+	"gorm.io/gorm"
+	"gorm.io/gorm/logger"
+	"gorm.io/plugin/dbresolver"
+
+	"github.com/ormloader/ormloader/dataloader"
+	"github.com/ormloader/ormloader/gormloader"
+)
+
+type Org struct {
+	ID    uint
+	Name  string
+	Staff []Staff
+}
+
+type Staff struct {
+	ID    uint
+	OrgID uint
+	Name  string
+	Org   *Org
+}
+
+// Report is in the database of a resolver of its own (dbresolver.Use).
+type Report struct {
+	ID    uint
+	Title string
+}
+
+func must(t *testing.T, err error) {
+	t.Helper()
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+// openResolved returns a GORM db on the SQLite database "source" with
+// dbresolver sending its reads to "replica" and, for the resolver named
+// "archive", everything to "archive". Each database has the same ids with
+// its own name in every row, so a row tells where it was read.
+func openResolved(t *testing.T) *gorm.DB {
+	t.Helper()
+	dir := t.TempDir()
+	path := func(name string) string { return "file:" + filepath.Join(dir, name+".db") + "?_busy_timeout=5000" }
+	for _, name := range []string{"source", "replica", "archive"} {
+		db, err := gorm.Open(sqlite.Open(path(name)), &gorm.Config{Logger: logger.Discard})
+		must(t, err)
+		must(t, db.AutoMigrate(&Org{}, &Staff{}, &Report{}))
+		for i := uint(1); i <= 3; i++ {
+			must(t, db.Create(&Org{ID: i, Name: name}).Error)
+			must(t, db.Create(&Staff{ID: i, OrgID: i, Name: name}).Error)
+		}
+		sqlDB, _ := db.DB()
+		must(t, sqlDB.Close())
+	}
+	db, err := gorm.Open(sqlite.Open(path("source")), &gorm.Config{Logger: logger.Discard})
+	must(t, err)
+	t.Cleanup(func() {
+		if sqlDB, err := db.DB(); err == nil {
+			sqlDB.Close()
+		}
+	})
+	must(t, db.Use(dbresolver.Register(dbresolver.Config{Replicas: []gorm.Dialector{sqlite.Open(path("replica"))}}).
+		Register(dbresolver.Config{Sources: []gorm.Dialector{sqlite.Open(path("archive"))}}, "archive")))
+	must(t, db.Use(gormloader.New()))
+	return db
+}
+
+// Loads read where GORM's own queries on the same *gorm.DB read: a replica
+// by default, the source for a db that chose dbresolver.Write, and the
+// named resolver's database for dbresolver.Use; a transaction's loads read
+// in the transaction. Before, every batch read from the default resolver's
+// replica: a load that asked for the source (to read what the request had
+// just written) got the replica's rows, and one that asked for another
+// resolver got another database's.
+func TestDBResolverChoices(t *testing.T) {
+	db := openResolved(t)
+	ctx, sc := dataloader.NewScope(context.Background())
+	defer sc.Close()
+	for _, c := range []struct {
+		name string
+		db   *gorm.DB
+		want string
+	}{
+		{"default", db, "replica"},
+		{"Write", db.Clauses(dbresolver.Write), "source"},
+		{"Read", db.Clauses(dbresolver.Read), "replica"},
+		{"Use", db.Clauses(dbresolver.Use("archive")), "archive"},
+		{"Use and Write", db.Clauses(dbresolver.Use("archive"), dbresolver.Write), "archive"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			var orgs []Org
+			must(t, c.db.WithContext(ctx).Order("id").Find(&orgs).Error)
+			if orgs[0].Name != c.want {
+				t.Fatalf("GORM's Find read %s, want %s", orgs[0].Name, c.want)
+			}
+			for i := range orgs {
+				staff, err := gormloader.Load[Staff](ctx, c.db, &orgs[i], "Staff")
+				must(t, err)
+				if len(staff) != 1 || staff[0].Name != c.want {
+					t.Errorf("org %d: Load read %v, want one row of %s", orgs[i].ID, staff, c.want)
+				}
+				org, err := gormloader.LoadOne[Org](ctx, c.db, &staff[0], "Org")
+				must(t, err)
+				if org == nil || org.Name != c.want {
+					t.Errorf("staff %d: LoadOne read %v, want %s", staff[0].ID, org, c.want)
+				}
+			}
+			org, err := gormloader.ByID[Org](ctx, c.db, 2)
+			must(t, err)
+			if org == nil || org.Name != c.want {
+				t.Errorf("ByID read %v, want %s", org, c.want)
+			}
+		})
+	}
+	t.Run("transaction", func(t *testing.T) {
+		must(t, db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+			for _, tx := range []*gorm.DB{tx, tx.Clauses(dbresolver.Read)} {
+				staff, err := gormloader.Load[Staff](ctx, tx, &Org{ID: 1}, "Staff")
+				must(t, err)
+				if len(staff) != 1 || staff[0].Name != "source" {
+					t.Errorf("Load in a transaction read %v, want the source's row", staff)
+				}
+			}
+			return nil
+		}))
+	})
+}
+
+// What a request writes through the source, a load on a db that chose the
+// source reads back in the same request: the write cleared the cache, and
+// the batch reads the source, not the replica (which, in this test, never
+// receives it).
+func TestDBResolverReadYourWrites(t *testing.T) {
+	db := openResolved(t)
+	ctx, sc := dataloader.NewScope(context.Background())
+	defer sc.Close()
+	org := Org{ID: 1}
+	before, err := gormloader.Load[Staff](ctx, db.Clauses(dbresolver.Write), &org, "Staff")
+	must(t, err)
+	must(t, db.WithContext(ctx).Create(&Staff{ID: 10, OrgID: 1, Name: "new"}).Error)
+	after, err := gormloader.Load[Staff](ctx, db.Clauses(dbresolver.Write), &org, "Staff")
+	must(t, err)
+	if len(after) != len(before)+1 {
+		t.Errorf("after the write, Load on the source read %d rows, want %d", len(after), len(before)+1)
+	}
+	stale, err := gormloader.Load[Staff](ctx, db, &org, "Staff")
+	must(t, err)
+	if len(stale) != len(before) {
+		t.Errorf("Load on the replica read %d rows, want the replica's %d", len(stale), len(before))
+	}
+}
