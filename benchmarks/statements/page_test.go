@@ -23,7 +23,9 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"maps"
 	"os"
+	"slices"
 	"strings"
 	"testing"
 
@@ -311,68 +313,180 @@ func seed(tb testing.TB, dsn string, sh shape) *sql.DB {
 	return db
 }
 
+// portableForm is a form of the page statement on SQLite and MariaDB: the
+// rows of the pages of keys after cursor (none if negative), each with its
+// parent's count of all its rows, and with a cursor each parent's first row
+// (position 0), which carries the count when no row follows the cursor.
+type portableForm struct {
+	name string
+	// statements returns the statements and their arguments.
+	statements func(table string, keys []any, cursor int64) (stmts []string, args [][]any)
+}
+
+// portableWindow is the window statement, with the count as COUNT(*) OVER
+// in the inner statement (over) or as a subquery per returned row.
+func portableWindow(table string, keys []any, cursor int64, over bool) ([]string, [][]any) {
+	in := "(" + strings.TrimSuffix(strings.Repeat("?,", len(keys)), ",") + ")"
+	inner, outerSel := "c.*, ROW_NUMBER() OVER (PARTITION BY parent_id ORDER BY id) AS rn", "w.*"
+	if over {
+		inner += ", COUNT(*) OVER (PARTITION BY parent_id) AS total"
+	} else {
+		outerSel += ", (SELECT COUNT(*) FROM " + table + " n WHERE n.parent_id = w.parent_id) AS total"
+	}
+	var args []any
+	outer := "rn <= ?"
+	if cursor >= 0 {
+		inner += ", CASE WHEN id > ? THEN SUM(CASE WHEN id > ? THEN 1 ELSE 0 END) OVER (PARTITION BY parent_id ORDER BY id ROWS UNBOUNDED PRECEDING) ELSE 0 END AS pos"
+		args = append(args, cursor, cursor)
+		outer = "(pos BETWEEN 1 AND ?) OR rn = 1"
+	}
+	args = append(append(args, keys...), pageSize+1)
+	return []string{"SELECT " + outerSel + " FROM (SELECT " + inner + " FROM " + table + " c WHERE parent_id IN " + in + ") w WHERE " + outer}, [][]any{args}
+}
+
+var portableForms = []portableForm{
+	{"window, COUNT(*) OVER (what ormloader runs on MariaDB)", func(table string, keys []any, cursor int64) ([]string, [][]any) {
+		return portableWindow(table, keys, cursor, true)
+	}},
+	{"window page, count as a subquery per returned row (what ormloader runs on SQLite)", func(table string, keys []any, cursor int64) ([]string, [][]any) {
+		return portableWindow(table, keys, cursor, false)
+	}},
+	{"two statements (page, then GROUP BY)", func(table string, keys []any, cursor int64) ([]string, [][]any) {
+		in := "(" + strings.TrimSuffix(strings.Repeat("?,", len(keys)), ",") + ")"
+		page, args := "SELECT * FROM (SELECT c.*, ROW_NUMBER() OVER (PARTITION BY parent_id ORDER BY id) AS rn FROM "+table+" c WHERE parent_id IN "+in, keys[:len(keys):len(keys)]
+		if cursor >= 0 {
+			page += " AND id > ?"
+			args = append(args, cursor)
+		}
+		return []string{page + ") w WHERE rn <= ?", "SELECT parent_id, COUNT(*) FROM " + table + " WHERE parent_id IN " + in + " GROUP BY parent_id"},
+			[][]any{append(args, pageSize+1), keys}
+	}},
+}
+
+// portableDBs returns the databases of the portable forms: SQLite, and
+// MariaDB when ORMLOADER_TEST_MYSQL_DSN is set.
+func portableDBs(tb testing.TB) [][2]string {
+	dbs := [][2]string{{"sqlite", "file:" + tb.TempDir() + "/page.db"}}
+	if dsn := os.Getenv("ORMLOADER_TEST_MYSQL_DSN"); dsn != "" {
+		dbs = append(dbs, [2]string{"mariadb", dsn})
+	}
+	return dbs
+}
+
 // BenchmarkPageStatementPortable compares, on SQLite and MariaDB (which have
-// no LATERAL), the window statement of a page with the two statements a
-// page and its count cost before. MariaDB runs when
-// ORMLOADER_TEST_MYSQL_DSN is set.
+// no LATERAL), the window statements of a page, without and after a cursor,
+// with the two statements a page and its count cost before.
 func BenchmarkPageStatementPortable(b *testing.B) {
 	ctx := context.Background()
-	dbs := map[string]string{"sqlite": "file:" + b.TempDir() + "/page.db"}
-	if dsn := os.Getenv("ORMLOADER_TEST_MYSQL_DSN"); dsn != "" {
-		dbs["mariadb"] = dsn
-	}
-	for _, name := range []string{"sqlite", "mariadb"} {
-		dsn, ok := dbs[name]
-		if !ok {
-			continue
-		}
-		for _, sh := range shapes[:2] {
-			db, table := seedPortable(b, name, dsn, sh)
+	for _, d := range portableDBs(b) {
+		for _, sh := range shapes {
+			db, table := seedPortable(b, d[0], d[1], sh)
 			keys := make([]any, sh.parents)
 			for i := range keys {
 				keys[i] = int64(i + 1)
 			}
-			in := "(" + strings.TrimSuffix(strings.Repeat("?,", len(keys)), ",") + ")"
-			forms := []struct {
-				name string
-				run  func() error
-			}{
-				{"window", func() error {
-					_, err := count(db.QueryContext(ctx, `SELECT * FROM (SELECT c.*, ROW_NUMBER() OVER (PARTITION BY parent_id ORDER BY id) AS rn,
-						COUNT(*) OVER (PARTITION BY parent_id) AS total FROM `+table+` c WHERE parent_id IN `+in+`) w WHERE rn <= ?`, append(keys[:len(keys):len(keys)], pageSize+1)...))
-					return err
-				}},
-				{"window, one ordering", func() error {
-					_, err := count(db.QueryContext(ctx, `SELECT * FROM (SELECT c.*, ROW_NUMBER() OVER w AS rn,
-						COUNT(*) OVER (w ROWS BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING) AS total FROM `+table+` c WHERE parent_id IN `+in+`
-						WINDOW w AS (PARTITION BY parent_id ORDER BY id)) w WHERE rn <= ?`, append(keys[:len(keys):len(keys)], pageSize+1)...))
-					return err
-				}},
-				{"window page, correlated count", func() error {
-					_, err := count(db.QueryContext(ctx, `SELECT w.*, (SELECT COUNT(*) FROM `+table+` n WHERE n.parent_id = w.parent_id) AS total
-						FROM (SELECT c.*, ROW_NUMBER() OVER (PARTITION BY parent_id ORDER BY id) AS rn FROM `+table+` c WHERE parent_id IN `+in+`) w WHERE rn <= ?`, append(keys[:len(keys):len(keys)], pageSize+1)...))
-					return err
-				}},
-				{"two statements (page, then GROUP BY)", func() error {
-					if _, err := count(db.QueryContext(ctx, `SELECT * FROM (SELECT c.*, ROW_NUMBER() OVER (PARTITION BY parent_id ORDER BY id) AS rn
-						FROM `+table+` c WHERE parent_id IN `+in+`) w WHERE rn <= ?`, append(keys[:len(keys):len(keys)], pageSize+1)...)); err != nil {
-						return err
-					}
-					_, err := count(db.QueryContext(ctx, `SELECT parent_id, COUNT(*) FROM `+table+` WHERE parent_id IN `+in+` GROUP BY parent_id`, keys...))
-					return err
-				}},
-			}
-			for _, f := range forms {
-				b.Run(fmt.Sprintf("%s/%s/%s", name, sh.name, f.name), func(b *testing.B) {
-					for b.Loop() {
-						if err := f.run(); err != nil {
-							b.Fatal(err)
+			for _, cursor := range []int64{-1, 2} { // no cursor; after the second child of the first parent
+				for _, f := range portableForms {
+					stmts, args := f.statements(table, keys, cursor)
+					b.Run(fmt.Sprintf("%s/%s/cursor=%v/%s", d[0], sh.name, cursor >= 0, f.name), func(b *testing.B) {
+						for b.Loop() {
+							for i, q := range stmts {
+								if _, err := count(db.QueryContext(ctx, q, args[i]...)); err != nil {
+									b.Fatal(err)
+								}
+							}
 						}
-					}
-				})
+					})
+				}
 			}
 		}
 	}
+}
+
+// TestPortablePageStatementsAgree: the portable forms return the same pages
+// (the rows after the cursor, at most the page size and the one past it)
+// and counts, so that the benchmark compares like with like.
+func TestPortablePageStatementsAgree(t *testing.T) {
+	ctx := context.Background()
+	for _, d := range portableDBs(t) {
+		db, table := seedPortable(t, d[0], d[1], shapes[0])
+		keys := []any{int64(1), int64(2), int64(10)}
+		for _, cursor := range []int64{-1, 2, 1 << 40} {
+			var want string
+			for _, f := range portableForms {
+				stmts, args := f.statements(table, keys, cursor)
+				got := portablePages(ctx, t, db, stmts, args, cursor)
+				if want == "" {
+					want = got
+				} else if got != want {
+					t.Errorf("%s, cursor %d: %s gives\n%s\nwant (as %s)\n%s", d[0], cursor, f.name, got, portableForms[0].name, want)
+				}
+			}
+		}
+	}
+}
+
+// portablePages runs a form's statements and describes, per parent, the
+// ids of its page (the rows after the cursor) and its count.
+func portablePages(ctx context.Context, t *testing.T, db *sql.DB, stmts []string, args [][]any, cursor int64) string {
+	t.Helper()
+	ids, totals := map[int64][]int64{}, map[int64]int64{}
+	asInt := func(v any) int64 {
+		switch v := v.(type) {
+		case int64:
+			return v
+		case []byte:
+			var n int64
+			if _, err := fmt.Sscan(string(v), &n); err != nil {
+				t.Fatal(err)
+			}
+			return n
+		}
+		t.Fatalf("value %v (%T)", v, v)
+		return 0
+	}
+	for i, q := range stmts {
+		rows, err := db.QueryContext(ctx, q, args[i]...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		cols, _ := rows.Columns()
+		for rows.Next() {
+			vals := make([]any, len(cols))
+			ptrs := make([]any, len(cols))
+			for j := range vals {
+				ptrs[j] = &vals[j]
+			}
+			if err := rows.Scan(ptrs...); err != nil {
+				t.Fatal(err)
+			}
+			col := map[string]any{}
+			for j, c := range cols {
+				col[strings.ToLower(c)] = vals[j]
+			}
+			parent := asInt(col["parent_id"])
+			if v, ok := col["count(*)"]; ok {
+				totals[parent] = asInt(v)
+				continue
+			}
+			totals[parent] = max(totals[parent], 0)
+			if v, ok := col["total"]; ok {
+				totals[parent] = asInt(v)
+			}
+			if id := asInt(col["id"]); cursor < 0 || id > cursor {
+				ids[parent] = append(ids[parent], id)
+			}
+		}
+		if err := rows.Err(); err != nil {
+			t.Fatal(err)
+		}
+		rows.Close()
+	}
+	var b strings.Builder
+	for _, p := range slices.Sorted(maps.Keys(totals)) {
+		fmt.Fprintf(&b, "parent %d: %v of %d\n", p, ids[p], totals[p])
+	}
+	return b.String()
 }
 
 // seedPortable creates and fills a children table of its own on SQLite or
