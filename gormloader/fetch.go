@@ -27,7 +27,6 @@ const (
 	aliasRowNum = "ol_rn"    // ROW_NUMBER() of the per-parent limit
 	aliasCount  = "ol_count" // COUNT(*) of the count variant
 	aliasWindow = "ol_w"     // the derived table of the per-parent limit
-	aliasJoin   = "ol_j"     // the subquery of a join model (see join)
 )
 
 // fetchBatch returns the batch function of r's loader: one statement per
@@ -399,19 +398,29 @@ func (l *Loader) joinSelect(r *relation) (sel, joinCols string) {
 // of that model, which goes through GORM's Query callbacks and the model's
 // query clauses as GORM's Preload reads the join table: its soft delete,
 // and a tenant condition that a callback adds for the model, apply (a
-// deleted or another tenant's link links nothing). PostgreSQL 15, MariaDB 10.11
-// and SQLite merge the subquery into the join (their EXPLAIN shows one
-// index scan of the join table, filtered, as for the table itself).
+// deleted or another tenant's link links nothing), and an error that a
+// callback adds fails the statement. The subquery is named as the table
+// (without its schema), so that Where and Order options may name the join
+// table's columns. PostgreSQL 15, MariaDB 10.11 and SQLite merge the
+// subquery into the join (their EXPLAIN shows one index scan of the join
+// table, filtered, as for the table itself).
 func (l *Loader) join(q *gorm.DB, r *relation) *gorm.DB {
 	conds := make([]string, len(r.Join.TargetKeys))
 	for i, k := range r.Join.TargetKeys {
 		conds[i] = l.quote(r.joinRef, k.From) + " = " + l.quote(r.Target.Name, k.To)
 	}
 	on := " ON " + strings.Join(conds, " AND ")
-	if r.joinRef == r.Join.Name {
+	if !r.joinModel {
 		return q.Joins("JOIN " + l.db.Statement.Quote(clause.Table{Name: r.Join.Name}) + on)
 	}
-	sub := l.session(q.Statement.Context, nil).Model(reflect.New(r.joinSchema.ModelType).Interface())
+	// Built now, not when q is (GORM drops the errors of a subquery it
+	// builds as an argument): the callbacks run once, and their error is q's.
+	sub := l.session(q.Statement.Context, nil).Session(&gorm.Session{DryRun: true}).
+		Model(reflect.New(r.joinSchema.ModelType).Interface()).
+		Find(reflect.New(reflect.SliceOf(r.joinSchema.ModelType)).Interface())
+	if sub.Error != nil {
+		q.AddError(sub.Error)
+	}
 	return q.Joins("JOIN (?) AS "+l.db.Statement.Quote(r.joinRef)+on, sub)
 }
 

@@ -59,6 +59,7 @@ type relation struct {
 	matchFields []*schema.Field // target fields compared with the key (non-m2m)
 	joinFields  []*schema.Field // join-table fields compared with the key (m2m)
 	joinSchema  *schema.Schema  // the join table's model (m2m)
+	joinModel   bool            // joinSchema is the application's model (SetupJoinTable)
 	joinRef     string          // the name the statements give the join table (see Loader.join)
 
 	loader    *dataloader.Loader[relations.BatchKey, any]
@@ -326,10 +327,11 @@ func (l *Loader) buildRelation(m *model, rel *schema.Relationship) (*relation, e
 		r.Kind = relations.ManyToMany
 		r.Join = &relations.JoinTable{Name: rel.JoinTable.Table}
 		r.joinSchema, r.joinRef = rel.JoinTable, rel.JoinTable.Table
-		if rel.JoinTable.ModelType.Name() != "" {
-			// a model of the application's (SetupJoinTable); GORM's own
-			// join tables are unnamed struct types of the key columns
-			r.joinRef = aliasJoin
+		// A model of the application's (SetupJoinTable); GORM's own join
+		// tables are unnamed struct types of the key columns. Its subquery
+		// is named as the table, without a schema.
+		if r.joinModel = rel.JoinTable.ModelType.Name() != ""; r.joinModel {
+			r.joinRef = rel.JoinTable.Table[strings.LastIndexByte(rel.JoinTable.Table, '.')+1:]
 		}
 		for _, ref := range rel.References {
 			switch {
