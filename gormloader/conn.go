@@ -177,49 +177,56 @@ func (l *Loader) connOf(db *gorm.DB) (any, error) {
 	return resolverChoiceOf(db, conn)
 }
 
-// The setting and the clause in which GORM's read/write splitting plugin
+// The settings and the clause in which GORM's read/write splitting plugin
 // (gorm.io/plugin/dbresolver, checked with v1.6.2) keeps what a db chose
-// with Clauses(dbresolver.Write) and Clauses(dbresolver.Use(name)). Its
-// query callback reads them from each statement; a batch's fresh session
-// has neither, and would read from a replica of the default resolver: a
-// load that asked for the source (to read what the request wrote) or for
-// another resolver's database would get another database's rows.
-// (dbresolver.Read is what a query chooses anyway.)
+// with Clauses(dbresolver.Write), Clauses(dbresolver.Read) and
+// Clauses(dbresolver.Use(name)). Its query callback reads them from each
+// statement; a batch's fresh session has none, and would read from a
+// replica of the default resolver: a load that asked for the source (to
+// read what the request wrote) or for another resolver's database would
+// get another database's rows.
 const (
 	resolverWrite = "gorm:db_resolver:write"
+	resolverRead  = "gorm:db_resolver:read"
 	resolverUsing = "gorm:db_resolver:using"
 )
 
 // resolverChoice is the partition of a load on a db that chose a dbresolver
-// source or resolver: conn (as connOf returns it) and the choice, which the
-// partition's batches make again (see Loader.session).
+// source (write) or resolver (using, the clause.Expression of Use), which
+// the partition's batches choose again (see Loader.session). The pool that
+// dbresolver picked for the db when the choice was made is not part of it:
+// the batch picks again (a random replica, a new prepared-statement pool
+// per Clauses call), and loads that chose alike share its batches.
 type resolverChoice struct {
-	conn  any
 	write bool
-	using any // the clause.Expression of Use, or nil
+	using any
 }
 
-// resolverChoiceOf returns conn, or a resolverChoice around it if db chose
-// a dbresolver source or resolver.
+// resolverChoiceOf returns the partition of a load on db whose connection
+// is conn (see connOf): conn, or a resolverChoice if db chose a dbresolver
+// source or resolver. A transaction's statements stay on it (dbresolver
+// leaves them alone), so it is conn whatever db chose.
 func resolverChoiceOf(db *gorm.DB, conn any) (any, error) {
-	var rc resolverChoice
-	_, rc.write = db.Statement.Settings.Load(resolverWrite)
-	if conn != nil { // Use switched db to its resolver's pool: conn is never nil then
-		if _, ok := conn.(gorm.TxCommitter); ok {
-			return conn, nil // a transaction's statements stay on it: dbresolver leaves them alone
-		}
-		if c, ok := db.Statement.Clauses[resolverUsing]; ok && c.Expression != nil {
-			if !reflect.ValueOf(c.Expression).Comparable() {
-				return nil, fmt.Errorf("gormloader: the *gorm.DB's dbresolver clause (%T) cannot be told apart from others (its value is not comparable)", c.Expression)
-			}
-			rc.using = c.Expression
-		}
-	}
-	if !rc.write && rc.using == nil {
+	if _, ok := conn.(gorm.TxCommitter); ok {
 		return conn, nil
 	}
-	rc.conn = conn
-	return rc, nil
+	var rc resolverChoice
+	_, rc.write = db.Statement.Settings.Load(resolverWrite)
+	if c, ok := db.Statement.Clauses[resolverUsing]; ok && c.Expression != nil {
+		if !reflect.ValueOf(c.Expression).Comparable() {
+			return nil, fmt.Errorf("gormloader: the *gorm.DB's dbresolver clause (%T) cannot be told apart from others (its value is not comparable)", c.Expression)
+		}
+		rc.using = c.Expression
+	}
+	if rc.write || rc.using != nil {
+		return rc, nil
+	}
+	if conn != nil {
+		if _, read := db.Statement.Settings.Load(resolverRead); read {
+			return nil, nil // what a query chooses anyway, on the replica it picks
+		}
+	}
+	return conn, nil
 }
 
 // choose returns tx, a batch's session, choosing what rc chose.

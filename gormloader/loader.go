@@ -267,7 +267,7 @@ func (l *Loader) clear(ctx context.Context, table string, all bool) {
 func (l *Loader) session(ctx context.Context, conn any) *gorm.DB {
 	tx := l.db.Session(&gorm.Session{NewDB: true, Context: ctx})
 	if rc, ok := conn.(resolverChoice); ok {
-		tx, conn = rc.choose(tx), rc.conn
+		tx, conn = rc.choose(tx), nil
 	}
 	if pool, ok := conn.(gorm.ConnPool); ok && pool != nil {
 		tx.Statement.ConnPool = pool

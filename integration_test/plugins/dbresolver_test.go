@@ -3,7 +3,10 @@ package plugins_test
 import (
 	"context"
 	"path/filepath"
+	"sync"
+	"sync/atomic"
 	"testing"
+	"time"
 
 	"gorm.io/driver/sqlite"
 	"gorm.io/gorm"
@@ -154,5 +157,145 @@ func TestDBResolverReadYourWrites(t *testing.T) {
 	must(t, err)
 	if len(stale) != len(before) {
 		t.Errorf("Load on the replica read %d rows, want the replica's %d", len(stale), len(before))
+	}
+	w := db.Clauses(dbresolver.Write)
+	n, err := gormloader.Count(ctx, w, &org, "Staff")
+	must(t, err)
+	page, err := gormloader.LoadPage[Staff](ctx, w, &org, "Staff", 5)
+	must(t, err)
+	ids, err := gormloader.ByIDs[Staff](ctx, w, 10)
+	must(t, err)
+	if n != int64(len(after)) || page.TotalCount != n || ids[0] == nil {
+		t.Errorf("on the source: Count %d, LoadPage's total %d, ByIDs %v; want %d, %d and the new row", n, page.TotalCount, ids[0], len(after), len(after))
+	}
+}
+
+// openResolvedWith is openResolved with a GORM config of its own and more
+// resolvers (configs), over five databases.
+func openResolvedWith(t *testing.T, cfg *gorm.Config, configs func(path func(string) string, dr *dbresolver.DBResolver) *dbresolver.DBResolver) *gorm.DB {
+	t.Helper()
+	dir := t.TempDir()
+	path := func(name string) string { return "file:" + filepath.Join(dir, name+".db") + "?_busy_timeout=5000" }
+	for _, name := range []string{"source", "replica", "replica2", "archive", "archive2"} {
+		db, err := gorm.Open(sqlite.Open(path(name)), &gorm.Config{Logger: logger.Discard})
+		must(t, err)
+		must(t, db.AutoMigrate(&Org{}, &Staff{}, &Report{}))
+		for i := uint(1); i <= 3; i++ {
+			must(t, db.Create(&Org{ID: i, Name: name}).Error)
+			must(t, db.Create(&Staff{ID: i, OrgID: i, Name: name}).Error)
+		}
+		sqlDB, _ := db.DB()
+		must(t, sqlDB.Close())
+	}
+	cfg.Logger = logger.Discard
+	db, err := gorm.Open(sqlite.Open(path("source")), cfg)
+	must(t, err)
+	t.Cleanup(func() {
+		if sqlDB, err := db.DB(); err == nil {
+			sqlDB.Close()
+		}
+	})
+	must(t, db.Use(configs(path, dbresolver.Register(dbresolver.Config{Replicas: []gorm.Dialector{sqlite.Open(path("replica"))}}))))
+	must(t, db.Use(gormloader.New()))
+	return db
+}
+
+// A named resolver on the default source (no databases of its own): Use
+// still chooses it, and loads read where GORM's Find reads.
+func TestDBResolverUseOnTheDefaultPool(t *testing.T) {
+	db := openResolvedWith(t, &gorm.Config{}, func(path func(string) string, dr *dbresolver.DBResolver) *dbresolver.DBResolver {
+		return dr.Register(dbresolver.Config{}, "primary")
+	})
+	ctx, sc := dataloader.NewScope(context.Background())
+	defer sc.Close()
+	udb := db.Clauses(dbresolver.Use("primary"))
+	var orgs []Org
+	must(t, udb.WithContext(ctx).Order("id").Find(&orgs).Error)
+	staff, err := gormloader.Load[Staff](ctx, udb, &orgs[0], "Staff")
+	must(t, err)
+	org, err := gormloader.ByID[Org](ctx, udb, 2)
+	must(t, err)
+	if orgs[0].Name != staff[0].Name || org.Name != orgs[0].Name {
+		t.Errorf("Find with Use(primary) read %s; Load read %s, ByID %s", orgs[0].Name, staff[0].Name, org.Name)
+	}
+}
+
+// countStatements counts the statements db runs (dry runs aside).
+func countStatements(t *testing.T, db *gorm.DB) *atomic.Int64 {
+	var n atomic.Int64
+	must(t, db.Callback().Query().After("gorm:query").Register("test:count", func(db *gorm.DB) {
+		if !db.DryRun {
+			n.Add(1)
+		}
+	}))
+	return &n
+}
+
+// concurrentLoads loads the staff of orgs 1, 2 and 3 from three workers of
+// one scope, each on a db of its own, and returns the names read.
+func concurrentLoads(t *testing.T, db func() *gorm.DB) (names []string) {
+	ctx, sc := dataloader.NewScope(context.Background(), dataloader.WithMaxWait(time.Minute))
+	defer sc.Close()
+	names = make([]string, 3)
+	var wg sync.WaitGroup
+	wg.Add(1)
+	s := dataloader.FromContext(ctx)
+	s.Go(ctx, func(context.Context) {
+		defer wg.Done()
+		for i := range 3 {
+			wg.Add(1)
+			s.Go(ctx, func(ctx context.Context) {
+				defer wg.Done()
+				staff, err := gormloader.Load[Staff](ctx, db(), &Org{ID: uint(i + 1)}, "Staff")
+				must(t, err)
+				names[i] = staff[0].Name
+			})
+		}
+	})
+	wg.Wait()
+	return names
+}
+
+// Concurrent loads that each chose alike, on a db of their own (as
+// resolvers do), share one batch, also with PrepareStmt (a new prepared-
+// statement pool per Clauses call): the pool dbresolver picked is not part
+// of the partition.
+func TestDBResolverChoicesShareBatches(t *testing.T) {
+	for _, c := range []struct {
+		name   string
+		choose func(*gorm.DB) *gorm.DB
+	}{
+		{"none", func(db *gorm.DB) *gorm.DB { return db }},
+		{"Write", func(db *gorm.DB) *gorm.DB { return db.Clauses(dbresolver.Write) }},
+		{"Use", func(db *gorm.DB) *gorm.DB { return db.Clauses(dbresolver.Use("archive")) }},
+	} {
+		for _, prep := range []bool{false, true} {
+			db := openResolvedWith(t, &gorm.Config{PrepareStmt: prep}, func(path func(string) string, dr *dbresolver.DBResolver) *dbresolver.DBResolver {
+				return dr.Register(dbresolver.Config{Sources: []gorm.Dialector{sqlite.Open(path("archive"))}}, "archive")
+			})
+			n := countStatements(t, db)
+			got := concurrentLoads(t, func() *gorm.DB { return c.choose(db) })
+			if n.Load() != 1 {
+				t.Errorf("%s, PrepareStmt %v: 3 concurrent loads ran %d statements, want 1 (%v)", c.name, prep, n.Load(), got)
+			}
+		}
+	}
+}
+
+// The same with a resolver of two replicas, which dbresolver picks at
+// random for each Clauses call.
+func TestDBResolverReplicasShareBatches(t *testing.T) {
+	db := openResolvedWith(t, &gorm.Config{}, func(path func(string) string, dr *dbresolver.DBResolver) *dbresolver.DBResolver {
+		return dr.Register(dbresolver.Config{Replicas: []gorm.Dialector{sqlite.Open(path("archive")), sqlite.Open(path("archive2"))}}, "archive")
+	})
+	n := countStatements(t, db)
+	var total int64
+	for range 5 {
+		n.Store(0)
+		concurrentLoads(t, func() *gorm.DB { return db.Clauses(dbresolver.Use("archive")) })
+		total += n.Load()
+	}
+	if total != 5 {
+		t.Errorf("5 rounds of 3 concurrent loads with Use(archive) ran %d statements, want 5", total)
 	}
 }
