@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/99designs/gqlgen/graphql"
 	"github.com/99designs/gqlgen/graphql/handler"
 	"github.com/99designs/gqlgen/graphql/handler/transport"
 	"github.com/coder/websocket"
@@ -23,27 +24,32 @@ import (
 	"github.com/ormloader/ormloader/gqlgenloader/internal/testserver"
 )
 
-// With Middleware the scope is the HTTP request's: what the handler chain
-// loads before the GraphQL handler (here, a middleware loading key 1 for the
-// viewer) shares the batches and the cache of the resolvers, which are still
-// tracked by the extension (one batch per level), and each request gets a
-// scope of its own, closed when its handler returns.
-func TestMiddlewareScopesTheRequest(t *testing.T) {
-	defer goleak.VerifyNone(t)
-	var (
-		mu      sync.Mutex
-		batches [][]int
-		scopes  []*dataloader.Scope
-		ctxs    []context.Context
-	)
+// scopeRecorder records the batches of a Values loader: their keys, the
+// scope of each, and each scope's first batch context.
+type scopeRecorder struct {
+	mu          sync.Mutex
+	batches     [][]int
+	batchScopes []*dataloader.Scope
+	scopes      []*dataloader.Scope // distinct, in order
+	ctxs        []context.Context   // of scopes
+}
+
+// middlewareServer serves the test schema over tr behind ext.Middleware and
+// a middleware that loads key 1 for the viewer first (strict: it fails
+// without a scope); the Values loader records its batches in the recorder.
+// The caller closes the server.
+func middlewareServer(tr graphql.Transport) (*httptest.Server, *scopeRecorder) {
+	rec := &scopeRecorder{}
 	values := dataloader.New(func(ctx context.Context, keys []int) ([]int, []error, error) {
-		mu.Lock()
-		batches = append(batches, slices.Sorted(slices.Values(keys)))
-		if s := dataloader.FromContext(ctx); !slices.Contains(scopes, s) {
-			scopes = append(scopes, s)
-			ctxs = append(ctxs, ctx)
+		rec.mu.Lock()
+		s := dataloader.FromContext(ctx)
+		rec.batches = append(rec.batches, slices.Sorted(slices.Values(keys)))
+		rec.batchScopes = append(rec.batchScopes, s)
+		if !slices.Contains(rec.scopes, s) {
+			rec.scopes = append(rec.scopes, s)
+			rec.ctxs = append(rec.ctxs, ctx)
 		}
-		mu.Unlock()
+		rec.mu.Unlock()
 		vals := make([]int, len(keys))
 		for i, k := range keys {
 			vals[i] = k * 10
@@ -51,19 +57,29 @@ func TestMiddlewareScopesTheRequest(t *testing.T) {
 		return vals, nil, nil
 	}, dataloader.WithStrict())
 	srv := handler.New(testserver.Executable(&testserver.Resolver{Values: values, Store: &testserver.Store{}}))
-	srv.AddTransport(transport.POST{})
+	srv.AddTransport(tr)
 	ext := gqlgenloader.New(gqlgenloader.WithScopeOptions(tickOptions...))
 	srv.Use(ext)
 	viewer := func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			if _, err := values.Load(r.Context(), 1); err != nil { // strict: fails without a scope
+			if _, err := values.Load(r.Context(), 1); err != nil {
 				http.Error(w, err.Error(), http.StatusInternalServerError)
 				return
 			}
 			next.ServeHTTP(w, r)
 		})
 	}
-	ts := httptest.NewServer(ext.Middleware(viewer(srv)))
+	return httptest.NewServer(ext.Middleware(viewer(srv))), rec
+}
+
+// With Middleware the scope is the HTTP request's: what the handler chain
+// loads before the GraphQL handler (here, a middleware loading key 1 for the
+// viewer) shares the batches and the cache of the resolvers, which are still
+// tracked by the extension (one batch per level), and each request gets a
+// scope of its own, closed when its handler returns.
+func TestMiddlewareScopesTheRequest(t *testing.T) {
+	defer goleak.VerifyNone(t)
+	ts, rec := middlewareServer(transport.POST{})
 	defer ts.Close()
 
 	for range 2 {
@@ -78,16 +94,16 @@ func TestMiddlewareScopesTheRequest(t *testing.T) {
 			t.Fatalf("response %s, want %s", body.String(), want)
 		}
 	}
-	mu.Lock()
-	defer mu.Unlock()
-	if len(scopes) != 2 {
-		t.Fatalf("%d scopes for two requests, want 2", len(scopes))
+	rec.mu.Lock()
+	defer rec.mu.Unlock()
+	if len(rec.scopes) != 2 {
+		t.Fatalf("%d scopes for two requests, want 2", len(rec.scopes))
 	}
 	// Per request: the middleware's key 1 first; the resolvers find it
 	// cached, so every other key is loaded once (how the levels' keys split
 	// into batches depends on which values were cached), in 3 batches.
 	for i := range 2 {
-		req := batches[i*3 : i*3+3]
+		req := rec.batches[i*3 : i*3+3]
 		if !slices.Equal(req[0], []int{1}) {
 			t.Errorf("request %d: first batch %v, want the middleware's [1]", i, req[0])
 		}
@@ -95,10 +111,10 @@ func TestMiddlewareScopesTheRequest(t *testing.T) {
 			t.Errorf("request %d: keys %v, want each of 1 2 101 102 201 202 once", i, got)
 		}
 	}
-	if len(batches) != 6 {
-		t.Errorf("batches %v, want 3 per request", batches)
+	if len(rec.batches) != 6 {
+		t.Errorf("batches %v, want 3 per request", rec.batches)
 	}
-	for _, c := range ctxs {
+	for _, c := range rec.ctxs {
 		if c.Err() == nil {
 			t.Error("a request's scope is still open after its handler returned")
 		}
@@ -112,36 +128,7 @@ func TestMiddlewareScopesTheRequest(t *testing.T) {
 // not a cache for every query of the next hours.
 func TestMiddlewareWebsocketScopePerOperation(t *testing.T) {
 	defer goleak.VerifyNone(t)
-	var (
-		mu      sync.Mutex
-		batches [][]int
-		scopes  []*dataloader.Scope
-	)
-	values := dataloader.New(func(ctx context.Context, keys []int) ([]int, []error, error) {
-		mu.Lock()
-		batches = append(batches, slices.Sorted(slices.Values(keys)))
-		scopes = append(scopes, dataloader.FromContext(ctx))
-		mu.Unlock()
-		vals := make([]int, len(keys))
-		for i, k := range keys {
-			vals[i] = k * 10
-		}
-		return vals, nil, nil
-	}, dataloader.WithStrict())
-	srv := handler.New(testserver.Executable(&testserver.Resolver{Values: values, Store: &testserver.Store{}}))
-	srv.AddTransport(transport.Websocket{})
-	ext := gqlgenloader.New(gqlgenloader.WithScopeOptions(tickOptions...))
-	srv.Use(ext)
-	viewer := func(next http.Handler) http.Handler {
-		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			if _, err := values.Load(r.Context(), 1); err != nil { // strict: fails without a scope
-				http.Error(w, err.Error(), http.StatusInternalServerError)
-				return
-			}
-			next.ServeHTTP(w, r)
-		})
-	}
-	ts := httptest.NewServer(ext.Middleware(viewer(srv)))
+	ts, rec := middlewareServer(transport.Websocket{})
 	defer ts.Close()
 
 	ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
@@ -178,15 +165,15 @@ func TestMiddlewareWebsocketScopePerOperation(t *testing.T) {
 	}
 	conn.Close(websocket.StatusNormalClosure, "")
 
-	mu.Lock()
-	defer mu.Unlock()
+	rec.mu.Lock()
+	defer rec.mu.Unlock()
 	// The viewer's key 1 in the connection's scope, then both keys in each
 	// operation's own scope.
 	want := [][]int{{1}, {1, 2}, {1, 2}}
-	if !slices.EqualFunc(batches, want, slices.Equal) {
-		t.Fatalf("batches %v, want %v: every operation loads in a scope of its own", batches, want)
+	if !slices.EqualFunc(rec.batches, want, slices.Equal) {
+		t.Fatalf("batches %v, want %v: every operation loads in a scope of its own", rec.batches, want)
 	}
-	if scopes[1] == scopes[0] || scopes[2] == scopes[0] || scopes[2] == scopes[1] {
+	if s := rec.batchScopes; s[1] == s[0] || s[2] == s[0] || s[2] == s[1] {
 		t.Fatal("an operation over the websocket loaded in the connection's scope or in another operation's")
 	}
 }

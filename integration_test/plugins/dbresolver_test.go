@@ -43,36 +43,13 @@ func must(t *testing.T, err error) {
 	}
 }
 
-// openResolved returns a GORM db on the SQLite database "source" with
-// dbresolver sending its reads to "replica" and, for the resolver named
-// "archive", everything to "archive". Each database has the same ids with
-// its own name in every row, so a row tells where it was read.
+// openResolved is openResolvedWith with one more resolver, "archive", whose
+// statements all go to the database archive.
 func openResolved(t *testing.T) *gorm.DB {
 	t.Helper()
-	dir := t.TempDir()
-	path := func(name string) string { return "file:" + filepath.Join(dir, name+".db") + "?_busy_timeout=5000" }
-	for _, name := range []string{"source", "replica", "archive"} {
-		db, err := gorm.Open(sqlite.Open(path(name)), &gorm.Config{Logger: logger.Discard})
-		must(t, err)
-		must(t, db.AutoMigrate(&Org{}, &Staff{}, &Report{}))
-		for i := uint(1); i <= 3; i++ {
-			must(t, db.Create(&Org{ID: i, Name: name}).Error)
-			must(t, db.Create(&Staff{ID: i, OrgID: i, Name: name}).Error)
-		}
-		sqlDB, _ := db.DB()
-		must(t, sqlDB.Close())
-	}
-	db, err := gorm.Open(sqlite.Open(path("source")), &gorm.Config{Logger: logger.Discard})
-	must(t, err)
-	t.Cleanup(func() {
-		if sqlDB, err := db.DB(); err == nil {
-			sqlDB.Close()
-		}
+	return openResolvedWith(t, &gorm.Config{}, func(path func(string) string, dr *dbresolver.DBResolver) *dbresolver.DBResolver {
+		return dr.Register(dbresolver.Config{Sources: []gorm.Dialector{sqlite.Open(path("archive"))}}, "archive")
 	})
-	must(t, db.Use(dbresolver.Register(dbresolver.Config{Replicas: []gorm.Dialector{sqlite.Open(path("replica"))}}).
-		Register(dbresolver.Config{Sources: []gorm.Dialector{sqlite.Open(path("archive"))}}, "archive")))
-	must(t, db.Use(gormloader.New()))
-	return db
 }
 
 // Loads read where GORM's own queries on the same *gorm.DB read: a replica
@@ -170,8 +147,11 @@ func TestDBResolverReadYourWrites(t *testing.T) {
 	}
 }
 
-// openResolvedWith is openResolved with a GORM config of its own and more
-// resolvers (configs), over five databases.
+// openResolvedWith returns a GORM db (with cfg) on the SQLite database
+// "source" with dbresolver sending its reads to "replica", and the resolvers
+// that configs registers on the databases replica2, archive and archive2
+// (path names them). Each database has the same ids with its own name in
+// every row, so a row tells where it was read.
 func openResolvedWith(t *testing.T, cfg *gorm.Config, configs func(path func(string) string, dr *dbresolver.DBResolver) *dbresolver.DBResolver) *gorm.DB {
 	t.Helper()
 	dir := t.TempDir()
