@@ -72,9 +72,11 @@
 // query clauses as Preload's statement on it: its soft delete (or a
 // soft-delete plugin's flag) and a condition that a callback adds for it (a
 // tenant column on the links between shared rows) apply, so a deleted or
-// another tenant's link links nothing (PostgreSQL, MySQL, MariaDB and
-// SQLite merge the subquery into the join). GORM's own join tables (only
-// the key columns) are joined directly. (GORM's association Find applies
+// another tenant's link links nothing, and an error a callback adds fails
+// the load. The subquery has the table's name (without a schema), so Where
+// and Order options may name the link's columns. PostgreSQL 15, MariaDB
+// 10.11 and SQLite merge it into the join (checked with EXPLAIN). GORM's
+// own join tables (only the key columns) are joined directly. (GORM's association Find applies
 // the join model's query clauses but not the callbacks: it joins the
 // table.) Keys are deduplicated, an empty key set issues no
 // statement, and batches larger than the dialect's bind-parameter limit
