@@ -752,7 +752,7 @@ func (l *keyed[K, C, V]) loadMany(ctx context.Context, keys []K) ([]V, []error) 
 	if s == nil {
 		return l.direct(ctx, keys)
 	}
-	entries, _, err := l.enqueueAll(ctx, s, keys, nil)
+	entries, _, _, err := l.enqueueAll(ctx, s, keys, nil)
 	if err != nil {
 		return make([]V, len(keys)), repeat(len(keys), err)
 	}
@@ -777,25 +777,26 @@ func (l *keyed[K, C, V]) loadMany(ctx context.Context, keys []K) ([]V, []error) 
 }
 
 // enqueueAll adds keys, and the siblings that have no entry, to the
-// pending batch as one unit, and returns the entries of keys and whether
-// they all had one already and no sibling was enqueued (joined).
-func (l *keyed[K, C, V]) enqueueAll(ctx context.Context, s *Scope, keys, siblings []K) (_ []*entry[V], joined bool, _ error) {
+// pending batch as one unit, and returns the entries of keys, a copy of the
+// first as it was then, and whether they all had one already and no sibling
+// was enqueued (joined).
+func (l *keyed[K, C, V]) enqueueAll(ctx context.Context, s *Scope, keys, siblings []K) (_ []*entry[V], first entry[V], joined bool, _ error) {
 	if err := ctx.Err(); err != nil {
-		return nil, false, err
+		return nil, first, false, err
 	}
 	if l.cfg.noCache {
 		siblings = nil // their results could not be kept
 	}
 	cks, err := l.cacheKeys(keys)
 	if err != nil {
-		return nil, false, err
+		return nil, first, false, err
 	}
 	var c clock
 	entries := make([]*entry[V], len(keys))
 	s.mu.Lock()
 	if s.closed {
 		s.mu.Unlock()
-		return nil, false, ErrScopeClosed
+		return nil, first, false, ErrScopeClosed
 	}
 	var sibCks []C
 	if len(siblings) > 0 {
@@ -804,7 +805,7 @@ func (l *keyed[K, C, V]) enqueueAll(ctx context.Context, s *Scope, keys, sibling
 		// sets would answer wrongly for the second.
 		var ok bool
 		if sibCks, ok, err = l.siblingCacheKeys(s, cks, siblings, nil); !ok {
-			return nil, false, err
+			return nil, first, false, err
 		}
 	}
 	defer s.mu.Unlock()
@@ -825,7 +826,10 @@ func (l *keyed[K, C, V]) enqueueAll(ctx context.Context, s *Scope, keys, sibling
 		joined = false
 	}
 	s.stats.Loads += int64(len(keys))
-	return entries, joined, nil
+	if len(entries) > 0 {
+		first = *entries[0]
+	}
+	return entries, first, joined, nil
 }
 
 func (l *keyed[K, C, V]) thunk(ctx context.Context, key K, siblings []K) (func() (V, error), bool) {
@@ -839,22 +843,15 @@ func (l *keyed[K, C, V]) thunk(ctx context.Context, key K, siblings []K) (func()
 			return v, err
 		}, false
 	}
-	entries, joined, err := l.enqueueAll(ctx, s, []K{key}, siblings)
+	entries, first, joined, err := l.enqueueAll(ctx, s, []K{key}, siblings)
 	if err == nil && s.cfg.loadTracer != nil {
 		traceLoads(ctx, s, l.cfg.name, entries)
 	}
-	if err == nil {
-		// A key whose result is there already (cached, or Set while its
+	if err == nil && first.state == stateResolved {
+		// A key whose result was there already (cached, or Set while its
 		// batch is pending) is answered with that result, as Load would
-		// answer it now: a Set after this call must not change it.
-		s.mu.Lock()
-		e := entries[0]
-		if e.state == stateResolved {
-			v, err := e.val, e.err
-			s.mu.Unlock()
-			return func() (V, error) { return v, err }, joined
-		}
-		s.mu.Unlock()
+		// have answered it: a Set after this call must not change it.
+		return func() (V, error) { return first.val, first.err }, joined
 	}
 	return func() (V, error) {
 		if err != nil {
