@@ -76,10 +76,10 @@
 // the load. The subquery has the table's name (without a schema), so Where
 // and Order options may name the link's columns. PostgreSQL 15, MariaDB
 // 10.11 and SQLite merge it into the join (checked with EXPLAIN). GORM's
-// own join tables (only the key columns) are joined directly. (GORM's association Find applies
-// the join model's query clauses but not the callbacks: it joins the
-// table.) Keys are deduplicated, an empty key set issues no
-// statement, and batches larger than the dialect's bind-parameter limit
+// own join tables (only the key columns) are joined directly. (GORM's
+// association Find applies the join model's query clauses but not the
+// callbacks: it joins the table.) Keys are deduplicated, an empty key set
+// issues no statement, and batches larger than the dialect's bind-parameter limit
 // (SQLite: asked from the connection, 32766 on current versions; PostgreSQL
 // and MySQL: 65535 divided by the key width) are split into the fewest
 // statements.

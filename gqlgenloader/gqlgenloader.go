@@ -173,7 +173,6 @@ func (e *Extension) InterceptOperation(ctx context.Context, next graphql.Operati
 	// Otherwise a scope of the operation's own, also below the scope of a
 	// websocket connection's request (Middleware leaves that one to the
 	// handler chain).
-
 	ctx = e.withContexts(ctx)
 	ctx, scope := dataloader.NewScope(ctx, e.scopeOpts...)
 	// Safety net for transports that stop reading before the last response
