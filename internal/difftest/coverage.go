@@ -29,8 +29,8 @@ func shape(s *step) string {
 	if len(s.rel.rel.Field.BindNames) > 1 {
 		kind += " embedded"
 	}
-	if j := s.rel.rel.JoinTable; j != nil && j.QueryClauses != nil {
-		kind += " join model"
+	if j := s.rel.rel.JoinTable; j != nil && j.ModelType.Name() != "" {
+		kind += " join model" // SetupJoinTable's, not GORM's own
 	}
 	var opts []string
 	if s.v.where != "" {

@@ -89,8 +89,8 @@
 // the root *gorm.DB, a session of it, nil (the db in the context) or a
 // transaction. Some trees then write through GORM in their scope (a data
 // column updated, a foreign key moved or set to NULL, a row deleted, a join
-// row added, a join model's row deleted) and run again in the same scope: gormloader must have cleared
-// what the write changed. ByID and ByIDs run on existing, soft-deleted and
+// row added, a join model's row deleted) and run again in the same scope:
+// gormloader must have cleared what the write changed. ByID and ByIDs run on existing, soft-deleted and
 // missing keys, given as the key's type, int64 or int, in one call, in a
 // loop and from goroutines.
 //

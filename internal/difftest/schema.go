@@ -144,8 +144,7 @@ type joinGroup struct {
 	owner, target       *modelMeta
 	ownCols, ownRefs    []*schema.Field // join-table columns, owner columns
 	targetCols, tgtRefs []*schema.Field // join-table columns, target columns
-	model               *schema.Schema  // the join model, if it has soft delete (SetupJoinTable)
-	deleted             *schema.Field   // its gorm.DeletedAt
+	deleted             *schema.Field   // the gorm.DeletedAt of a join model (SetupJoinTable), if it has one
 }
 
 // parseMeta parses s's models through db's GORM parser.
@@ -209,7 +208,7 @@ func (mt *meta) addConstraint(r *relMeta) {
 		j := &joinGroup{table: rel.JoinTable.Table, owner: r.owner, target: r.target}
 		for _, f := range rel.JoinTable.Fields {
 			if f.FieldType == deletedAtType {
-				j.model, j.deleted = rel.JoinTable, f
+				j.deleted = f
 			}
 		}
 		for _, ref := range rel.References {

@@ -77,7 +77,7 @@ func (x *run) write(seed uint64) (string, error) {
 		return "", nil
 	}
 	j := e.mt.joins[r.IntN(len(e.mt.joins))]
-	if j.model != nil && r.IntN(2) == 0 {
+	if j.deleted != nil && r.IntN(2) == 0 {
 		return e.deleteLink(r, db, j)
 	}
 	own, tgt := e.randomRow(r, j.owner), e.randomRow(r, j.target)
@@ -109,7 +109,7 @@ func (x *run) write(seed uint64) (string, error) {
 // model (db.Where(keys).Delete(&JoinModel{})).
 func (e *env) deleteLink(r *rand.Rand, db *gorm.DB, j *joinGroup) (string, error) {
 	var links []map[string]any
-	if err := e.db.Model(reflect.New(j.model.ModelType).Interface()).Find(&links).Error; err != nil || len(links) == 0 {
+	if err := e.db.Model(reflect.New(j.deleted.Schema.ModelType).Interface()).Find(&links).Error; err != nil || len(links) == 0 {
 		return "", err
 	}
 	link := links[r.IntN(len(links))]
@@ -117,9 +117,9 @@ func (e *env) deleteLink(r *rand.Rand, db *gorm.DB, j *joinGroup) (string, error
 	for _, c := range slices.Concat(j.ownCols, j.targetCols) {
 		keys[c.DBName] = link[c.DBName]
 	}
-	desc := fmt.Sprintf("db.Where(%v).Delete(&%s{})", formatMap(keys), j.model.Name)
+	desc := fmt.Sprintf("db.Where(%v).Delete(&%s{})", formatMap(keys), j.deleted.Schema.Name)
 	coverKey("(write) join model row deleted", true)
-	return desc, db.Where(keys).Delete(reflect.New(j.model.ModelType).Interface()).Error
+	return desc, db.Where(keys).Delete(reflect.New(j.deleted.Schema.ModelType).Interface()).Error
 }
 
 // randomRow returns a pointer to a random row of m (soft-deleted rows
