@@ -469,7 +469,6 @@ func portablePages(ctx context.Context, t *testing.T, db *sql.DB, stmts []string
 				totals[parent] = asInt(v)
 				continue
 			}
-			totals[parent] = max(totals[parent], 0)
 			if v, ok := col["total"]; ok {
 				totals[parent] = asInt(v)
 			}
