@@ -31,6 +31,8 @@ type entloaderState struct {
 	// root is the partition of the client's own driver, made once: a load
 	// outside a transaction allocates no partition.
 	root atomic.Pointer[entloaderRootPart]
+	// collations is how the database compares the batches' key columns.
+	collations entloader.Collations
 }
 
 type entloaderRootPart struct {
@@ -102,6 +104,17 @@ func (k entloaderConn) config() config {
 	return cfg
 }
 
+// entloaderFold returns how the database compares keys in column
+// table.column, asked on the client's own driver (see entloader.KeyFold).
+func entloaderFold[ID comparable](p entloader.Part, table, column string) *entloader.Fold[ID] {
+	k := p.Conn.(entloaderConn)
+	drv := k.drv
+	if tx, ok := drv.(*txDriver); ok {
+		drv = tx.drv
+	}
+	return entloader.KeyFold[ID](&k.st.collations, drv, table, column)
+}
+
 // entloaderConfig returns the configuration a batch of partition p runs
 // with: on a transaction, its statements run one at a time (see
 // entloader.Serialized).
@@ -150,15 +163,14 @@ var entloaderAlbumByID = entloader.NewLoader("Album", func(ctx context.Context, 
 		return nil, err
 	}
 	out := make(map[int]*Album, len(ids))
+	fold := entloaderFold[int](p, album.Table, album.FieldID)
 	for _, chunk := range chunks {
 		q := NewAlbumClient(cfg).Query().Where(album.IDIn(chunk...))
 		nodes, err := q.All(ctx)
 		if err != nil {
 			return nil, err
 		}
-		for _, n := range nodes {
-			out[n.ID] = n
-		}
+		entloader.Index(fold, chunk, nodes, func(n *Album) int { return n.ID }, out)
 	}
 	return out, nil
 })
@@ -290,6 +302,8 @@ func entloaderAlbumTracksBatches(ctx context.Context, p entloader.Part, ids []in
 	if err != nil {
 		return err
 	}
+	shape := entloader.Shape{Table: track.Table, TargetPK: track.FieldID, KeyColumn: album.TracksColumn}
+	fold := entloaderFold[int](p, shape.KeyTable(), shape.KeyColumn)
 	for _, chunk := range chunks {
 		q := NewTrackClient(cfg).Query()
 		q.withFKs = true // so that the rows' own hidden-FK edges can use the primary-key loader
@@ -303,11 +317,12 @@ func entloaderAlbumTracksBatches(ctx context.Context, p entloader.Part, ids []in
 			}
 		}
 		b := &entloader.Batch[int, *Track]{
-			Shape:   entloader.Shape{Table: track.Table, TargetPK: track.FieldID, KeyColumn: album.TracksColumn},
+			Shape:   shape,
 			Dialect: cfg.driver.Dialect(),
 			Keys:    chunk,
 			Variant: p.Variant,
 			Page:    page,
+			Fold:    fold,
 		}
 		if err := q.prepareQuery(ctx); err != nil {
 			return err
@@ -337,15 +352,18 @@ var entloaderAlbumTracksCount = entloader.NewLoader("Album.tracks count", func(c
 		return nil, err
 	}
 	out := make(map[int]int, len(ids))
+	shape := entloader.Shape{Table: track.Table, TargetPK: track.FieldID, KeyColumn: album.TracksColumn}
+	fold := entloaderFold[int](p, shape.KeyTable(), shape.KeyColumn)
 	for _, chunk := range chunks {
 		q := NewTrackClient(cfg).Query()
 		if v := p.Variant; v != nil {
 			q.Where(predicate.Track(v.Filter))
 		}
 		b := &entloader.Batch[int, *Track]{
-			Shape:   entloader.Shape{Table: track.Table, TargetPK: track.FieldID, KeyColumn: album.TracksColumn},
+			Shape:   shape,
 			Dialect: cfg.driver.Dialect(),
 			Keys:    chunk,
+			Fold:    fold,
 		}
 		if err := q.prepareQuery(ctx); err != nil {
 			return nil, err
@@ -509,6 +527,8 @@ func entloaderAlbumReviewsBatches(ctx context.Context, p entloader.Part, ids []i
 	if err != nil {
 		return err
 	}
+	shape := entloader.Shape{Table: review.Table, TargetPK: review.FieldID, KeyColumn: album.ReviewsColumn}
+	fold := entloaderFold[int](p, shape.KeyTable(), shape.KeyColumn)
 	for _, chunk := range chunks {
 		q := NewReviewClient(cfg).Query()
 		q.withFKs = true // so that the rows' own hidden-FK edges can use the primary-key loader
@@ -522,11 +542,12 @@ func entloaderAlbumReviewsBatches(ctx context.Context, p entloader.Part, ids []i
 			}
 		}
 		b := &entloader.Batch[int, *Review]{
-			Shape:   entloader.Shape{Table: review.Table, TargetPK: review.FieldID, KeyColumn: album.ReviewsColumn},
+			Shape:   shape,
 			Dialect: cfg.driver.Dialect(),
 			Keys:    chunk,
 			Variant: p.Variant,
 			Page:    page,
+			Fold:    fold,
 		}
 		if err := q.prepareQuery(ctx); err != nil {
 			return err
@@ -556,15 +577,18 @@ var entloaderAlbumReviewsCount = entloader.NewLoader("Album.reviews count", func
 		return nil, err
 	}
 	out := make(map[int]int, len(ids))
+	shape := entloader.Shape{Table: review.Table, TargetPK: review.FieldID, KeyColumn: album.ReviewsColumn}
+	fold := entloaderFold[int](p, shape.KeyTable(), shape.KeyColumn)
 	for _, chunk := range chunks {
 		q := NewReviewClient(cfg).Query()
 		if v := p.Variant; v != nil {
 			q.Where(predicate.Review(v.Filter))
 		}
 		b := &entloader.Batch[int, *Review]{
-			Shape:   entloader.Shape{Table: review.Table, TargetPK: review.FieldID, KeyColumn: album.ReviewsColumn},
+			Shape:   shape,
 			Dialect: cfg.driver.Dialect(),
 			Keys:    chunk,
+			Fold:    fold,
 		}
 		if err := q.prepareQuery(ctx); err != nil {
 			return nil, err
@@ -718,15 +742,14 @@ var entloaderBandByID = entloader.NewLoader("Band", func(ctx context.Context, p 
 		return nil, err
 	}
 	out := make(map[int]*Band, len(ids))
+	fold := entloaderFold[int](p, band.Table, band.FieldID)
 	for _, chunk := range chunks {
 		q := NewBandClient(cfg).Query().Where(band.IDIn(chunk...))
 		nodes, err := q.All(ctx)
 		if err != nil {
 			return nil, err
 		}
-		for _, n := range nodes {
-			out[n.ID] = n
-		}
+		entloader.Index(fold, chunk, nodes, func(n *Band) int { return n.ID }, out)
 	}
 	return out, nil
 })
@@ -866,6 +889,8 @@ func entloaderBandMembersBatches(ctx context.Context, p entloader.Part, ids []in
 	if err != nil {
 		return err
 	}
+	shape := entloader.Shape{Table: person.Table, TargetPK: person.FieldID, JoinTable: band.MembersTable, JoinColumn: band.MembersPrimaryKey[1], KeyColumn: band.MembersPrimaryKey[0]}
+	fold := entloaderFold[int](p, shape.KeyTable(), shape.KeyColumn)
 	for _, chunk := range chunks {
 		q := NewPersonClient(cfg).Query()
 		switch v := p.Variant; {
@@ -878,11 +903,12 @@ func entloaderBandMembersBatches(ctx context.Context, p entloader.Part, ids []in
 			}
 		}
 		b := &entloader.Batch[int, *Person]{
-			Shape:   entloader.Shape{Table: person.Table, TargetPK: person.FieldID, JoinTable: band.MembersTable, JoinColumn: band.MembersPrimaryKey[1], KeyColumn: band.MembersPrimaryKey[0]},
+			Shape:   shape,
 			Dialect: cfg.driver.Dialect(),
 			Keys:    chunk,
 			Variant: p.Variant,
 			Page:    page,
+			Fold:    fold,
 		}
 		if err := q.prepareQuery(ctx); err != nil {
 			return err
@@ -912,15 +938,18 @@ var entloaderBandMembersCount = entloader.NewLoader("Band.members count", func(c
 		return nil, err
 	}
 	out := make(map[int]int, len(ids))
+	shape := entloader.Shape{Table: person.Table, TargetPK: person.FieldID, JoinTable: band.MembersTable, JoinColumn: band.MembersPrimaryKey[1], KeyColumn: band.MembersPrimaryKey[0]}
+	fold := entloaderFold[int](p, shape.KeyTable(), shape.KeyColumn)
 	for _, chunk := range chunks {
 		q := NewPersonClient(cfg).Query()
 		if v := p.Variant; v != nil {
 			q.Where(predicate.Person(v.Filter))
 		}
 		b := &entloader.Batch[int, *Person]{
-			Shape:   entloader.Shape{Table: person.Table, TargetPK: person.FieldID, JoinTable: band.MembersTable, JoinColumn: band.MembersPrimaryKey[1], KeyColumn: band.MembersPrimaryKey[0]},
+			Shape:   shape,
 			Dialect: cfg.driver.Dialect(),
 			Keys:    chunk,
+			Fold:    fold,
 		}
 		if err := q.prepareQuery(ctx); err != nil {
 			return nil, err
@@ -1084,6 +1113,8 @@ func entloaderBandAlbumsBatches(ctx context.Context, p entloader.Part, ids []int
 	if err != nil {
 		return err
 	}
+	shape := entloader.Shape{Table: album.Table, TargetPK: album.FieldID, KeyColumn: band.AlbumsColumn}
+	fold := entloaderFold[int](p, shape.KeyTable(), shape.KeyColumn)
 	for _, chunk := range chunks {
 		q := NewAlbumClient(cfg).Query()
 		switch v := p.Variant; {
@@ -1096,11 +1127,12 @@ func entloaderBandAlbumsBatches(ctx context.Context, p entloader.Part, ids []int
 			}
 		}
 		b := &entloader.Batch[int, *Album]{
-			Shape:   entloader.Shape{Table: album.Table, TargetPK: album.FieldID, KeyColumn: band.AlbumsColumn},
+			Shape:   shape,
 			Dialect: cfg.driver.Dialect(),
 			Keys:    chunk,
 			Variant: p.Variant,
 			Page:    page,
+			Fold:    fold,
 		}
 		if err := q.prepareQuery(ctx); err != nil {
 			return err
@@ -1130,15 +1162,18 @@ var entloaderBandAlbumsCount = entloader.NewLoader("Band.albums count", func(ctx
 		return nil, err
 	}
 	out := make(map[int]int, len(ids))
+	shape := entloader.Shape{Table: album.Table, TargetPK: album.FieldID, KeyColumn: band.AlbumsColumn}
+	fold := entloaderFold[int](p, shape.KeyTable(), shape.KeyColumn)
 	for _, chunk := range chunks {
 		q := NewAlbumClient(cfg).Query()
 		if v := p.Variant; v != nil {
 			q.Where(predicate.Album(v.Filter))
 		}
 		b := &entloader.Batch[int, *Album]{
-			Shape:   entloader.Shape{Table: album.Table, TargetPK: album.FieldID, KeyColumn: band.AlbumsColumn},
+			Shape:   shape,
 			Dialect: cfg.driver.Dialect(),
 			Keys:    chunk,
+			Fold:    fold,
 		}
 		if err := q.prepareQuery(ctx); err != nil {
 			return nil, err
@@ -1302,6 +1337,8 @@ func entloaderBandProfileBatches(ctx context.Context, p entloader.Part, ids []in
 	if err != nil {
 		return err
 	}
+	shape := entloader.Shape{Table: profile.Table, TargetPK: profile.FieldID, KeyColumn: band.ProfileColumn}
+	fold := entloaderFold[int](p, shape.KeyTable(), shape.KeyColumn)
 	for _, chunk := range chunks {
 		q := NewProfileClient(cfg).Query()
 		q.withFKs = true // so that the rows' own hidden-FK edges can use the primary-key loader
@@ -1315,11 +1352,12 @@ func entloaderBandProfileBatches(ctx context.Context, p entloader.Part, ids []in
 			}
 		}
 		b := &entloader.Batch[int, *Profile]{
-			Shape:   entloader.Shape{Table: profile.Table, TargetPK: profile.FieldID, KeyColumn: band.ProfileColumn},
+			Shape:   shape,
 			Dialect: cfg.driver.Dialect(),
 			Keys:    chunk,
 			Variant: p.Variant,
 			Page:    page,
+			Fold:    fold,
 		}
 		if err := q.prepareQuery(ctx); err != nil {
 			return err
@@ -1406,6 +1444,8 @@ func entloaderBandInfluencedBatches(ctx context.Context, p entloader.Part, ids [
 	if err != nil {
 		return err
 	}
+	shape := entloader.Shape{Table: band.Table, TargetPK: band.FieldID, JoinTable: band.InfluencedTable, JoinColumn: band.InfluencedPrimaryKey[0], KeyColumn: band.InfluencedPrimaryKey[1]}
+	fold := entloaderFold[int](p, shape.KeyTable(), shape.KeyColumn)
 	for _, chunk := range chunks {
 		q := NewBandClient(cfg).Query()
 		switch v := p.Variant; {
@@ -1418,11 +1458,12 @@ func entloaderBandInfluencedBatches(ctx context.Context, p entloader.Part, ids [
 			}
 		}
 		b := &entloader.Batch[int, *Band]{
-			Shape:   entloader.Shape{Table: band.Table, TargetPK: band.FieldID, JoinTable: band.InfluencedTable, JoinColumn: band.InfluencedPrimaryKey[0], KeyColumn: band.InfluencedPrimaryKey[1]},
+			Shape:   shape,
 			Dialect: cfg.driver.Dialect(),
 			Keys:    chunk,
 			Variant: p.Variant,
 			Page:    page,
+			Fold:    fold,
 		}
 		if err := q.prepareQuery(ctx); err != nil {
 			return err
@@ -1452,15 +1493,18 @@ var entloaderBandInfluencedCount = entloader.NewLoader("Band.influenced count", 
 		return nil, err
 	}
 	out := make(map[int]int, len(ids))
+	shape := entloader.Shape{Table: band.Table, TargetPK: band.FieldID, JoinTable: band.InfluencedTable, JoinColumn: band.InfluencedPrimaryKey[0], KeyColumn: band.InfluencedPrimaryKey[1]}
+	fold := entloaderFold[int](p, shape.KeyTable(), shape.KeyColumn)
 	for _, chunk := range chunks {
 		q := NewBandClient(cfg).Query()
 		if v := p.Variant; v != nil {
 			q.Where(predicate.Band(v.Filter))
 		}
 		b := &entloader.Batch[int, *Band]{
-			Shape:   entloader.Shape{Table: band.Table, TargetPK: band.FieldID, JoinTable: band.InfluencedTable, JoinColumn: band.InfluencedPrimaryKey[0], KeyColumn: band.InfluencedPrimaryKey[1]},
+			Shape:   shape,
 			Dialect: cfg.driver.Dialect(),
 			Keys:    chunk,
+			Fold:    fold,
 		}
 		if err := q.prepareQuery(ctx); err != nil {
 			return nil, err
@@ -1624,6 +1668,8 @@ func entloaderBandInfluencesBatches(ctx context.Context, p entloader.Part, ids [
 	if err != nil {
 		return err
 	}
+	shape := entloader.Shape{Table: band.Table, TargetPK: band.FieldID, JoinTable: band.InfluencesTable, JoinColumn: band.InfluencesPrimaryKey[1], KeyColumn: band.InfluencesPrimaryKey[0]}
+	fold := entloaderFold[int](p, shape.KeyTable(), shape.KeyColumn)
 	for _, chunk := range chunks {
 		q := NewBandClient(cfg).Query()
 		switch v := p.Variant; {
@@ -1636,11 +1682,12 @@ func entloaderBandInfluencesBatches(ctx context.Context, p entloader.Part, ids [
 			}
 		}
 		b := &entloader.Batch[int, *Band]{
-			Shape:   entloader.Shape{Table: band.Table, TargetPK: band.FieldID, JoinTable: band.InfluencesTable, JoinColumn: band.InfluencesPrimaryKey[1], KeyColumn: band.InfluencesPrimaryKey[0]},
+			Shape:   shape,
 			Dialect: cfg.driver.Dialect(),
 			Keys:    chunk,
 			Variant: p.Variant,
 			Page:    page,
+			Fold:    fold,
 		}
 		if err := q.prepareQuery(ctx); err != nil {
 			return err
@@ -1670,15 +1717,18 @@ var entloaderBandInfluencesCount = entloader.NewLoader("Band.influences count", 
 		return nil, err
 	}
 	out := make(map[int]int, len(ids))
+	shape := entloader.Shape{Table: band.Table, TargetPK: band.FieldID, JoinTable: band.InfluencesTable, JoinColumn: band.InfluencesPrimaryKey[1], KeyColumn: band.InfluencesPrimaryKey[0]}
+	fold := entloaderFold[int](p, shape.KeyTable(), shape.KeyColumn)
 	for _, chunk := range chunks {
 		q := NewBandClient(cfg).Query()
 		if v := p.Variant; v != nil {
 			q.Where(predicate.Band(v.Filter))
 		}
 		b := &entloader.Batch[int, *Band]{
-			Shape:   entloader.Shape{Table: band.Table, TargetPK: band.FieldID, JoinTable: band.InfluencesTable, JoinColumn: band.InfluencesPrimaryKey[1], KeyColumn: band.InfluencesPrimaryKey[0]},
+			Shape:   shape,
 			Dialect: cfg.driver.Dialect(),
 			Keys:    chunk,
+			Fold:    fold,
 		}
 		if err := q.prepareQuery(ctx); err != nil {
 			return nil, err
@@ -1842,6 +1892,8 @@ func entloaderBandInfluenceLinksBatches(ctx context.Context, p entloader.Part, i
 	if err != nil {
 		return err
 	}
+	shape := entloader.Shape{Table: influence.Table, TargetPK: influence.FieldBandID, KeyColumn: band.InfluenceLinksColumn}
+	fold := entloaderFold[int](p, shape.KeyTable(), shape.KeyColumn)
 	for _, chunk := range chunks {
 		q := NewInfluenceClient(cfg).Query()
 		switch v := p.Variant; {
@@ -1854,11 +1906,12 @@ func entloaderBandInfluenceLinksBatches(ctx context.Context, p entloader.Part, i
 			}
 		}
 		b := &entloader.Batch[int, *Influence]{
-			Shape:   entloader.Shape{Table: influence.Table, TargetPK: influence.FieldBandID, KeyColumn: band.InfluenceLinksColumn},
+			Shape:   shape,
 			Dialect: cfg.driver.Dialect(),
 			Keys:    chunk,
 			Variant: p.Variant,
 			Page:    page,
+			Fold:    fold,
 		}
 		if err := q.prepareQuery(ctx); err != nil {
 			return err
@@ -1888,15 +1941,18 @@ var entloaderBandInfluenceLinksCount = entloader.NewLoader("Band.influence_links
 		return nil, err
 	}
 	out := make(map[int]int, len(ids))
+	shape := entloader.Shape{Table: influence.Table, TargetPK: influence.FieldBandID, KeyColumn: band.InfluenceLinksColumn}
+	fold := entloaderFold[int](p, shape.KeyTable(), shape.KeyColumn)
 	for _, chunk := range chunks {
 		q := NewInfluenceClient(cfg).Query()
 		if v := p.Variant; v != nil {
 			q.Where(predicate.Influence(v.Filter))
 		}
 		b := &entloader.Batch[int, *Influence]{
-			Shape:   entloader.Shape{Table: influence.Table, TargetPK: influence.FieldBandID, KeyColumn: band.InfluenceLinksColumn},
+			Shape:   shape,
 			Dialect: cfg.driver.Dialect(),
 			Keys:    chunk,
+			Fold:    fold,
 		}
 		if err := q.prepareQuery(ctx); err != nil {
 			return nil, err
@@ -2157,15 +2213,14 @@ var entloaderLabelByID = entloader.NewLoader("Label", func(ctx context.Context, 
 		return nil, err
 	}
 	out := make(map[int]*Label, len(ids))
+	fold := entloaderFold[int](p, label.Table, label.FieldID)
 	for _, chunk := range chunks {
 		q := NewLabelClient(cfg).Query().Where(label.IDIn(chunk...))
 		nodes, err := q.All(ctx)
 		if err != nil {
 			return nil, err
 		}
-		for _, n := range nodes {
-			out[n.ID] = n
-		}
+		entloader.Index(fold, chunk, nodes, func(n *Label) int { return n.ID }, out)
 	}
 	return out, nil
 })
@@ -2252,6 +2307,8 @@ func entloaderLabelBandsBatches(ctx context.Context, p entloader.Part, ids []int
 	if err != nil {
 		return err
 	}
+	shape := entloader.Shape{Table: band.Table, TargetPK: band.FieldID, KeyColumn: label.BandsColumn}
+	fold := entloaderFold[int](p, shape.KeyTable(), shape.KeyColumn)
 	for _, chunk := range chunks {
 		q := NewBandClient(cfg).Query()
 		switch v := p.Variant; {
@@ -2264,11 +2321,12 @@ func entloaderLabelBandsBatches(ctx context.Context, p entloader.Part, ids []int
 			}
 		}
 		b := &entloader.Batch[int, *Band]{
-			Shape:   entloader.Shape{Table: band.Table, TargetPK: band.FieldID, KeyColumn: label.BandsColumn},
+			Shape:   shape,
 			Dialect: cfg.driver.Dialect(),
 			Keys:    chunk,
 			Variant: p.Variant,
 			Page:    page,
+			Fold:    fold,
 		}
 		if err := q.prepareQuery(ctx); err != nil {
 			return err
@@ -2298,15 +2356,18 @@ var entloaderLabelBandsCount = entloader.NewLoader("Label.bands count", func(ctx
 		return nil, err
 	}
 	out := make(map[int]int, len(ids))
+	shape := entloader.Shape{Table: band.Table, TargetPK: band.FieldID, KeyColumn: label.BandsColumn}
+	fold := entloaderFold[int](p, shape.KeyTable(), shape.KeyColumn)
 	for _, chunk := range chunks {
 		q := NewBandClient(cfg).Query()
 		if v := p.Variant; v != nil {
 			q.Where(predicate.Band(v.Filter))
 		}
 		b := &entloader.Batch[int, *Band]{
-			Shape:   entloader.Shape{Table: band.Table, TargetPK: band.FieldID, KeyColumn: label.BandsColumn},
+			Shape:   shape,
 			Dialect: cfg.driver.Dialect(),
 			Keys:    chunk,
+			Fold:    fold,
 		}
 		if err := q.prepareQuery(ctx); err != nil {
 			return nil, err
@@ -2460,15 +2521,14 @@ var entloaderPersonByID = entloader.NewLoader("Person", func(ctx context.Context
 		return nil, err
 	}
 	out := make(map[int]*Person, len(ids))
+	fold := entloaderFold[int](p, person.Table, person.FieldID)
 	for _, chunk := range chunks {
 		q := NewPersonClient(cfg).Query().Where(person.IDIn(chunk...))
 		nodes, err := q.All(ctx)
 		if err != nil {
 			return nil, err
 		}
-		for _, n := range nodes {
-			out[n.ID] = n
-		}
+		entloader.Index(fold, chunk, nodes, func(n *Person) int { return n.ID }, out)
 	}
 	return out, nil
 })
@@ -2546,6 +2606,8 @@ func entloaderPersonBandsBatches(ctx context.Context, p entloader.Part, ids []in
 	if err != nil {
 		return err
 	}
+	shape := entloader.Shape{Table: band.Table, TargetPK: band.FieldID, JoinTable: person.BandsTable, JoinColumn: person.BandsPrimaryKey[0], KeyColumn: person.BandsPrimaryKey[1]}
+	fold := entloaderFold[int](p, shape.KeyTable(), shape.KeyColumn)
 	for _, chunk := range chunks {
 		q := NewBandClient(cfg).Query()
 		switch v := p.Variant; {
@@ -2558,11 +2620,12 @@ func entloaderPersonBandsBatches(ctx context.Context, p entloader.Part, ids []in
 			}
 		}
 		b := &entloader.Batch[int, *Band]{
-			Shape:   entloader.Shape{Table: band.Table, TargetPK: band.FieldID, JoinTable: person.BandsTable, JoinColumn: person.BandsPrimaryKey[0], KeyColumn: person.BandsPrimaryKey[1]},
+			Shape:   shape,
 			Dialect: cfg.driver.Dialect(),
 			Keys:    chunk,
 			Variant: p.Variant,
 			Page:    page,
+			Fold:    fold,
 		}
 		if err := q.prepareQuery(ctx); err != nil {
 			return err
@@ -2592,15 +2655,18 @@ var entloaderPersonBandsCount = entloader.NewLoader("Person.bands count", func(c
 		return nil, err
 	}
 	out := make(map[int]int, len(ids))
+	shape := entloader.Shape{Table: band.Table, TargetPK: band.FieldID, JoinTable: person.BandsTable, JoinColumn: person.BandsPrimaryKey[0], KeyColumn: person.BandsPrimaryKey[1]}
+	fold := entloaderFold[int](p, shape.KeyTable(), shape.KeyColumn)
 	for _, chunk := range chunks {
 		q := NewBandClient(cfg).Query()
 		if v := p.Variant; v != nil {
 			q.Where(predicate.Band(v.Filter))
 		}
 		b := &entloader.Batch[int, *Band]{
-			Shape:   entloader.Shape{Table: band.Table, TargetPK: band.FieldID, JoinTable: person.BandsTable, JoinColumn: person.BandsPrimaryKey[0], KeyColumn: person.BandsPrimaryKey[1]},
+			Shape:   shape,
 			Dialect: cfg.driver.Dialect(),
 			Keys:    chunk,
+			Fold:    fold,
 		}
 		if err := q.prepareQuery(ctx); err != nil {
 			return nil, err
@@ -2754,6 +2820,7 @@ var entloaderProfileByID = entloader.NewLoader("Profile", func(ctx context.Conte
 		return nil, err
 	}
 	out := make(map[int]*Profile, len(ids))
+	fold := entloaderFold[int](p, profile.Table, profile.FieldID)
 	for _, chunk := range chunks {
 		q := NewProfileClient(cfg).Query().Where(profile.IDIn(chunk...))
 		q.withFKs = true
@@ -2761,9 +2828,7 @@ var entloaderProfileByID = entloader.NewLoader("Profile", func(ctx context.Conte
 		if err != nil {
 			return nil, err
 		}
-		for _, n := range nodes {
-			out[n.ID] = n
-		}
+		entloader.Index(fold, chunk, nodes, func(n *Profile) int { return n.ID }, out)
 	}
 	return out, nil
 })
@@ -2841,6 +2906,8 @@ func entloaderProfileBandBatches(ctx context.Context, p entloader.Part, ids []in
 	if err != nil {
 		return err
 	}
+	shape := entloader.Shape{Table: band.Table, TargetPK: band.FieldID, JoinTable: profile.Table, JoinColumn: profile.BandColumn, KeyColumn: profile.FieldID}
+	fold := entloaderFold[int](p, shape.KeyTable(), shape.KeyColumn)
 	for _, chunk := range chunks {
 		q := NewBandClient(cfg).Query()
 		switch v := p.Variant; {
@@ -2853,11 +2920,12 @@ func entloaderProfileBandBatches(ctx context.Context, p entloader.Part, ids []in
 			}
 		}
 		b := &entloader.Batch[int, *Band]{
-			Shape:   entloader.Shape{Table: band.Table, TargetPK: band.FieldID, JoinTable: profile.Table, JoinColumn: profile.BandColumn, KeyColumn: profile.FieldID},
+			Shape:   shape,
 			Dialect: cfg.driver.Dialect(),
 			Keys:    chunk,
 			Variant: p.Variant,
 			Page:    page,
+			Fold:    fold,
 		}
 		if err := q.prepareQuery(ctx); err != nil {
 			return err
@@ -2950,6 +3018,7 @@ var entloaderReviewByID = entloader.NewLoader("Review", func(ctx context.Context
 		return nil, err
 	}
 	out := make(map[int]*Review, len(ids))
+	fold := entloaderFold[int](p, review.Table, review.FieldID)
 	for _, chunk := range chunks {
 		q := NewReviewClient(cfg).Query().Where(review.IDIn(chunk...))
 		q.withFKs = true
@@ -2957,9 +3026,7 @@ var entloaderReviewByID = entloader.NewLoader("Review", func(ctx context.Context
 		if err != nil {
 			return nil, err
 		}
-		for _, n := range nodes {
-			out[n.ID] = n
-		}
+		entloader.Index(fold, chunk, nodes, func(n *Review) int { return n.ID }, out)
 	}
 	return out, nil
 })
@@ -3037,6 +3104,8 @@ func entloaderReviewAlbumBatches(ctx context.Context, p entloader.Part, ids []in
 	if err != nil {
 		return err
 	}
+	shape := entloader.Shape{Table: album.Table, TargetPK: album.FieldID, JoinTable: review.Table, JoinColumn: review.AlbumColumn, KeyColumn: review.FieldID}
+	fold := entloaderFold[int](p, shape.KeyTable(), shape.KeyColumn)
 	for _, chunk := range chunks {
 		q := NewAlbumClient(cfg).Query()
 		switch v := p.Variant; {
@@ -3049,11 +3118,12 @@ func entloaderReviewAlbumBatches(ctx context.Context, p entloader.Part, ids []in
 			}
 		}
 		b := &entloader.Batch[int, *Album]{
-			Shape:   entloader.Shape{Table: album.Table, TargetPK: album.FieldID, JoinTable: review.Table, JoinColumn: review.AlbumColumn, KeyColumn: review.FieldID},
+			Shape:   shape,
 			Dialect: cfg.driver.Dialect(),
 			Keys:    chunk,
 			Variant: p.Variant,
 			Page:    page,
+			Fold:    fold,
 		}
 		if err := q.prepareQuery(ctx); err != nil {
 			return err
@@ -3146,6 +3216,7 @@ var entloaderTrackByID = entloader.NewLoader("Track", func(ctx context.Context, 
 		return nil, err
 	}
 	out := make(map[int]*Track, len(ids))
+	fold := entloaderFold[int](p, track.Table, track.FieldID)
 	for _, chunk := range chunks {
 		q := NewTrackClient(cfg).Query().Where(track.IDIn(chunk...))
 		q.withFKs = true
@@ -3153,9 +3224,7 @@ var entloaderTrackByID = entloader.NewLoader("Track", func(ctx context.Context, 
 		if err != nil {
 			return nil, err
 		}
-		for _, n := range nodes {
-			out[n.ID] = n
-		}
+		entloader.Index(fold, chunk, nodes, func(n *Track) int { return n.ID }, out)
 	}
 	return out, nil
 })
@@ -3233,6 +3302,8 @@ func entloaderTrackAlbumBatches(ctx context.Context, p entloader.Part, ids []int
 	if err != nil {
 		return err
 	}
+	shape := entloader.Shape{Table: album.Table, TargetPK: album.FieldID, JoinTable: track.Table, JoinColumn: track.AlbumColumn, KeyColumn: track.FieldID}
+	fold := entloaderFold[int](p, shape.KeyTable(), shape.KeyColumn)
 	for _, chunk := range chunks {
 		q := NewAlbumClient(cfg).Query()
 		switch v := p.Variant; {
@@ -3245,11 +3316,12 @@ func entloaderTrackAlbumBatches(ctx context.Context, p entloader.Part, ids []int
 			}
 		}
 		b := &entloader.Batch[int, *Album]{
-			Shape:   entloader.Shape{Table: album.Table, TargetPK: album.FieldID, JoinTable: track.Table, JoinColumn: track.AlbumColumn, KeyColumn: track.FieldID},
+			Shape:   shape,
 			Dialect: cfg.driver.Dialect(),
 			Keys:    chunk,
 			Variant: p.Variant,
 			Page:    page,
+			Fold:    fold,
 		}
 		if err := q.prepareQuery(ctx); err != nil {
 			return err

@@ -93,6 +93,18 @@
 // the query that loaded the child did not select the FK column (ent's own
 // eager loading of such an edge needs it).
 //
+// Rows are handed to their parents by key values in Go, where the database
+// matched them under the key column's collation: on MySQL and MariaDB a
+// string key column compares without trailing spaces under most collations
+// (utf8mb4_bin, ent's default, included) and without case under _ci ones,
+// so the statement for the parent "ab" returns the row whose key is "AB ".
+// For string keys on MySQL the loaders read the key column's collation once
+// per client (information_schema, on the client's own pool, outside the
+// request's context) and hand a row to every parent whose key folds as the
+// row's does, as the naive per-parent query would return it; Load by key
+// does the same. Accent-insensitive matches are not folded: such a row is
+// left out of its parent's result.
+//
 // # Load sets
 //
 // The generated interceptors record the rows of every query result run in a

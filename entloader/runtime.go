@@ -368,6 +368,14 @@ type Shape struct {
 	JoinTable, JoinColumn string
 }
 
+// KeyTable is the table of KeyColumn.
+func (s Shape) KeyTable() string {
+	if s.JoinTable != "" {
+		return s.JoinTable
+	}
+	return s.Table
+}
+
 // Batch is one batched statement: the keys of one chunk, the shape and the
 // variant. Its Hook rewrites ent's query spec so that the statement selects
 // the parent key of every row first; Rows and Group then hand the rows to
@@ -381,6 +389,9 @@ type Batch[ID comparable, N comparable] struct {
 	// rows after the cursor, the first of them past the page telling that
 	// more follow, and each parent's count.
 	Page bool
+	// Fold is how the database compares the key column (KeyFold); nil
+	// compares keys exactly.
+	Fold *Fold[ID]
 
 	rowKeys []ID      // the key of each row, in row order (written by Hook's scan)
 	rowPage []pageRow // with Page: the count and position of each row
@@ -676,6 +687,9 @@ func (b *Batch[ID, N]) keyColumn(s *sql.Selector) string {
 // repeat (one-to-many edges, edge schemas with composite keys).
 func (b *Batch[ID, N]) Rows(nodes []N, id func(N) any) []N {
 	b.dedup(nodes, id)
+	if b.Fold != nil && len(b.rows) == len(b.rowKeys) {
+		b.unfold()
+	}
 	if b.Page {
 		// Only the pages' rows are the result (and so the load set): not
 		// the row past a page, nor the first row that carries a count.
@@ -706,6 +720,27 @@ func (b *Batch[ID, N]) dedup(nodes []N, id func(N) any) {
 		unique = append(unique, n)
 	}
 	b.unique = unique
+}
+
+// unfold hands the rows to the parents the database matched them with
+// (b.Fold): each row is repeated for every key of the batch that folds as
+// its own key does, with that key as its key, in row order. A row whose key
+// folds as no key of the batch does is dropped.
+func (b *Batch[ID, N]) unfold() {
+	parents := b.Fold.parents(b.Keys)
+	rows := make([]N, 0, len(b.rows))
+	keys := make([]ID, 0, len(b.rows))
+	var page []pageRow
+	for i, n := range b.rows {
+		for _, k := range parents[b.Fold.key(b.rowKeys[i])] {
+			rows = append(rows, n)
+			keys = append(keys, k)
+			if b.Page {
+				page = append(page, b.rowPage[i])
+			}
+		}
+	}
+	b.rows, b.rowKeys, b.rowPage = rows, keys, page
 }
 
 // inPages returns the nodes of unique that are at a position of a page.
@@ -860,10 +895,28 @@ func (b *Batch[ID, N]) Count(ctx context.Context, drv dialect.Driver, sel *sql.S
 			return nil, err
 		}
 		if k.Valid {
-			out[k.V] = n
+			out[k.V] += n
 		}
 	}
-	return out, rows.Err()
+	if err := rows.Err(); err != nil || b.Fold == nil {
+		return out, err
+	}
+	// Counts keyed by the parents the database counted them for: a
+	// database that grouped by the collation returns one row per group, but
+	// equal folds are added if it did not.
+	folded := make(map[ID]int, len(out))
+	for k, n := range out {
+		folded[b.Fold.key(k)] += n
+	}
+	byParent := make(map[ID]int, len(b.Keys))
+	for fk, ks := range b.Fold.parents(b.Keys) {
+		if n, ok := folded[fk]; ok {
+			for _, k := range ks {
+				byParent[k] = n
+			}
+		}
+	}
+	return byParent, nil
 }
 
 // Serialized returns the driver the batches of partition conn run on: drv

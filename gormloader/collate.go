@@ -4,38 +4,23 @@ import (
 	"context"
 	"database/sql"
 	"errors"
-	"strings"
 	"sync"
 	"time"
 
 	"github.com/ormloader/ormloader/relations"
 )
 
-// Collations.
-//
-// Rows are matched to their parents by key values in Go, but the database
-// matched them under the collation of the compared column: MySQL's and
-// MariaDB's usual collations compare strings without case (_ci) and, for
-// most, without trailing spaces (PAD SPACE), so the statement for the parent
-// "ab" returns the row whose key is "AB ". On MySQL the loader reads the
-// collation of each compared string column once (information_schema), and
-// groups rows and parents by their keys folded the way the column compares
-// them: a row goes to every parent that the database matched it with, in the
-// statement's order. Accent-insensitive comparisons (_ai) are not folded.
-// Other dialects compare strings as Go does.
+// Collations: see relations.Fold. On MySQL the loader reads the collation
+// of each compared string column once, and groups rows and parents by their
+// keys folded the way the column compares them: a row goes to every parent
+// that the database matched it with, in the statement's order. Other
+// dialects compare strings as Go does.
 
 // folder folds keys the way the compared columns compare them; the zero
 // folder (or a nil one) folds nothing.
 type folder struct {
-	parts []foldMode // per key part
+	parts []relations.Fold // per key part
 }
-
-type foldMode uint8
-
-const (
-	foldCase foldMode = 1 << iota // case-insensitive: compare lower-cased
-	foldPad                       // PAD SPACE: trailing spaces do not count
-)
 
 // collation is a lazily computed folder.
 type collation struct {
@@ -73,40 +58,24 @@ func (l *Loader) readCollations(table string, cols []string) (f *folder, ok bool
 	// Outside any request's context: no statement of a request's is counted.
 	ctx, cancel := context.WithTimeout(context.Background(), collationTimeout)
 	defer cancel()
-	f = &folder{parts: make([]foldMode, len(cols))}
+	f = &folder{parts: make([]relations.Fold, len(cols))}
 	folds := false
 	for i, col := range cols {
 		var name sql.NullString
-		err := sqlDB.QueryRowContext(ctx,
-			"SELECT COLLATION_NAME FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = ? AND COLUMN_NAME = ?",
-			table, col).Scan(&name)
+		err := sqlDB.QueryRowContext(ctx, relations.CollationQuery, table, col).Scan(&name)
 		switch {
 		case errors.Is(err, sql.ErrNoRows) || err == nil && !name.Valid:
 			continue // not found, or not a string column: compare exactly
 		case err != nil:
 			return nil, false
 		}
-		f.parts[i] = foldModeOf(strings.ToLower(name.String))
+		f.parts[i] = relations.FoldOf(name.String)
 		folds = folds || f.parts[i] != 0
 	}
 	if !folds {
 		return nil, true
 	}
 	return f, true
-}
-
-// foldModeOf tells from a collation's name how it compares: _ci without
-// case; PAD SPACE unless it is a NO PAD collation (MariaDB's _nopad_, MySQL
-// 8's UCA 9.0.0 ones, utf8mb4_0900_*) or the binary one.
-func foldModeOf(collation string) foldMode {
-	var m foldMode
-	if strings.Contains(collation, "_ci") {
-		m |= foldCase
-	}
-	if !strings.Contains(collation, "nopad") && !strings.Contains(collation, "_0900_") && collation != "binary" {
-		m |= foldPad
-	}
-	return m
 }
 
 // fold returns k folded part by part; k itself if f is nil.
@@ -120,13 +89,7 @@ func (f *folder) fold(k relations.Key) relations.Key {
 		if !ok || i >= len(f.parts) {
 			continue
 		}
-		if f.parts[i]&foldPad != 0 {
-			s = strings.TrimRight(s, " ")
-		}
-		if f.parts[i]&foldCase != 0 {
-			s = strings.ToLower(s)
-		}
-		vals[i] = s
+		vals[i] = f.parts[i].Apply(s)
 	}
 	fk, err := relations.MakeKey(vals...)
 	if err != nil {

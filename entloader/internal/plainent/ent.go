@@ -13,6 +13,8 @@ import (
 	"entgo.io/ent/dialect/sql"
 	"entgo.io/ent/dialect/sql/sqlgraph"
 	"github.com/ormloader/ormloader/entloader/internal/plainent/author"
+	"github.com/ormloader/ormloader/entloader/internal/plainent/city"
+	"github.com/ormloader/ormloader/entloader/internal/plainent/country"
 	"github.com/ormloader/ormloader/entloader/internal/plainent/post"
 	"github.com/ormloader/ormloader/entloader/internal/plainent/tag"
 )
@@ -75,9 +77,11 @@ var (
 func checkColumn(t, c string) error {
 	initCheck.Do(func() {
 		columnCheck = sql.NewColumnCheck(map[string]func(string) bool{
-			author.Table: author.ValidColumn,
-			post.Table:   post.ValidColumn,
-			tag.Table:    tag.ValidColumn,
+			author.Table:  author.ValidColumn,
+			city.Table:    city.ValidColumn,
+			country.Table: country.ValidColumn,
+			post.Table:    post.ValidColumn,
+			tag.Table:     tag.ValidColumn,
 		})
 	})
 	return columnCheck(t, c)

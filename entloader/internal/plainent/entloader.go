@@ -13,6 +13,8 @@ import (
 	"github.com/ormloader/ormloader/dataloader"
 	"github.com/ormloader/ormloader/entloader"
 	"github.com/ormloader/ormloader/entloader/internal/plainent/author"
+	"github.com/ormloader/ormloader/entloader/internal/plainent/city"
+	"github.com/ormloader/ormloader/entloader/internal/plainent/country"
 	"github.com/ormloader/ormloader/entloader/internal/plainent/post"
 	"github.com/ormloader/ormloader/entloader/internal/plainent/predicate"
 	"github.com/ormloader/ormloader/entloader/internal/plainent/tag"
@@ -26,6 +28,8 @@ type entloaderState struct {
 	// root is the partition of the client's own driver, made once: a load
 	// outside a transaction allocates no partition.
 	root atomic.Pointer[entloaderRootPart]
+	// collations is how the database compares the batches' key columns.
+	collations entloader.Collations
 }
 
 type entloaderRootPart struct {
@@ -57,6 +61,10 @@ func entloaderInit(c *config) {
 	c.entloader = &entloaderState{}
 	c.inters.Author = append(c.inters.Author, entloaderRecordAuthor)
 	c.hooks.Author = append(c.hooks.Author, entloaderClearHook(entloaderAffectedAuthor))
+	c.inters.City = append(c.inters.City, entloaderRecordCity)
+	c.hooks.City = append(c.hooks.City, entloaderClearHook(entloaderAffectedCity))
+	c.inters.Country = append(c.inters.Country, entloaderRecordCountry)
+	c.hooks.Country = append(c.hooks.Country, entloaderClearHook(entloaderAffectedCountry))
 	c.inters.Post = append(c.inters.Post, entloaderRecordPost)
 	c.hooks.Post = append(c.hooks.Post, entloaderClearHook(entloaderAffectedPost))
 	c.inters.Tag = append(c.inters.Tag, entloaderRecordTag)
@@ -85,6 +93,17 @@ func (k entloaderConn) config() config {
 	cfg := *k.st.cfg.Load()
 	cfg.driver = k.drv
 	return cfg
+}
+
+// entloaderFold returns how the database compares keys in column
+// table.column, asked on the client's own driver (see entloader.KeyFold).
+func entloaderFold[ID comparable](p entloader.Part, table, column string) *entloader.Fold[ID] {
+	k := p.Conn.(entloaderConn)
+	drv := k.drv
+	if tx, ok := drv.(*txDriver); ok {
+		drv = tx.drv
+	}
+	return entloader.KeyFold[ID](&k.st.collations, drv, table, column)
 }
 
 // entloaderConfig returns the configuration a batch of partition p runs
@@ -135,15 +154,14 @@ var entloaderAuthorByID = entloader.NewLoader("Author", func(ctx context.Context
 		return nil, err
 	}
 	out := make(map[int]*Author, len(ids))
+	fold := entloaderFold[int](p, author.Table, author.FieldID)
 	for _, chunk := range chunks {
 		q := NewAuthorClient(cfg).Query().Where(author.IDIn(chunk...))
 		nodes, err := q.All(ctx)
 		if err != nil {
 			return nil, err
 		}
-		for _, n := range nodes {
-			out[n.ID] = n
-		}
+		entloader.Index(fold, chunk, nodes, func(n *Author) int { return n.ID }, out)
 	}
 	return out, nil
 })
@@ -231,6 +249,8 @@ func entloaderAuthorPostsBatches(ctx context.Context, p entloader.Part, ids []in
 	if err != nil {
 		return err
 	}
+	shape := entloader.Shape{Table: post.Table, TargetPK: post.FieldID, KeyColumn: author.PostsColumn}
+	fold := entloaderFold[int](p, shape.KeyTable(), shape.KeyColumn)
 	for _, chunk := range chunks {
 		q := NewPostClient(cfg).Query()
 		q.withFKs = true // so that the rows' own hidden-FK edges can use the primary-key loader
@@ -244,11 +264,12 @@ func entloaderAuthorPostsBatches(ctx context.Context, p entloader.Part, ids []in
 			}
 		}
 		b := &entloader.Batch[int, *Post]{
-			Shape:   entloader.Shape{Table: post.Table, TargetPK: post.FieldID, KeyColumn: author.PostsColumn},
+			Shape:   shape,
 			Dialect: cfg.driver.Dialect(),
 			Keys:    chunk,
 			Variant: p.Variant,
 			Page:    page,
+			Fold:    fold,
 		}
 		if err := q.prepareQuery(ctx); err != nil {
 			return err
@@ -278,15 +299,18 @@ var entloaderAuthorPostsCount = entloader.NewLoader("Author.posts count", func(c
 		return nil, err
 	}
 	out := make(map[int]int, len(ids))
+	shape := entloader.Shape{Table: post.Table, TargetPK: post.FieldID, KeyColumn: author.PostsColumn}
+	fold := entloaderFold[int](p, shape.KeyTable(), shape.KeyColumn)
 	for _, chunk := range chunks {
 		q := NewPostClient(cfg).Query()
 		if v := p.Variant; v != nil {
 			q.Where(predicate.Post(v.Filter))
 		}
 		b := &entloader.Batch[int, *Post]{
-			Shape:   entloader.Shape{Table: post.Table, TargetPK: post.FieldID, KeyColumn: author.PostsColumn},
+			Shape:   shape,
 			Dialect: cfg.driver.Dialect(),
 			Keys:    chunk,
+			Fold:    fold,
 		}
 		if err := q.prepareQuery(ctx); err != nil {
 			return nil, err
@@ -439,6 +463,688 @@ func (_m *Author) Posts(ctx context.Context) ([]*Post, error) {
 	return _m.entloaderPosts(ctx)
 }
 
+// CityVariant selects filters, an order and a per-parent limit for the
+// edge methods that load City rows (<Edge>With).
+type CityVariant = entloader.Variant[predicate.City, city.OrderOption]
+
+var entloaderCityByID = entloader.NewLoader("City", func(ctx context.Context, p entloader.Part, ids []int) (map[int]*City, error) {
+	cfg := entloaderConfig(ctx, p)
+	chunks, err := entloader.Chunks(cfg.driver.Dialect(), ids, 0)
+	if err != nil {
+		return nil, err
+	}
+	out := make(map[int]*City, len(ids))
+	fold := entloaderFold[int](p, city.Table, city.FieldID)
+	for _, chunk := range chunks {
+		q := NewCityClient(cfg).Query().Where(city.IDIn(chunk...))
+		nodes, err := q.All(ctx)
+		if err != nil {
+			return nil, err
+		}
+		entloader.Index(fold, chunk, nodes, func(n *City) int { return n.ID }, out)
+	}
+	return out, nil
+})
+
+// Load returns the City with the given id. In a request scope
+// (dataloader.NewScope) it is batched with the scope's other loads of
+// City rows into one statement and cached for the rest of the scope.
+func (c *CityClient) Load(ctx context.Context, id int) (*City, error) {
+	p, err := c.config.entloaderPart()
+	if err != nil {
+		return nil, err
+	}
+	n, err := entloaderCityByID.Load(ctx, p, id, nil, nil)
+	if err != nil {
+		return nil, err
+	}
+	if n == nil {
+		return nil, &NotFoundError{label: city.Label}
+	}
+	return n, nil
+}
+
+// LoadMany returns the City rows with the given ids, in the order of ids,
+// in one batch. It fails with a *NotFoundError if an id has no row.
+func (c *CityClient) LoadMany(ctx context.Context, ids []int) ([]*City, error) {
+	p, err := c.config.entloaderPart()
+	if err != nil {
+		return nil, err
+	}
+	nodes, errs := entloaderCityByID.LoadMany(ctx, p, ids)
+	if err := errors.Join(errs...); err != nil {
+		return nil, err
+	}
+	for _, n := range nodes {
+		if n == nil {
+			return nil, &NotFoundError{label: city.Label}
+		}
+	}
+	return nodes, nil
+}
+
+func entloaderIDOfCity(r any) (int, bool) { return r.(*City).ID, true }
+
+// entloaderRecordCity records every City query result as a load set and primes the City loader, which many-to-one edges use, with it.
+var entloaderRecordCity = InterceptFunc(func(next Querier) Querier {
+	return QuerierFunc(func(ctx context.Context, q Query) (Value, error) {
+		v, err := next.Query(ctx, q)
+		nodes, ok := v.([]*City)
+		if !ok || err != nil || len(nodes) == 0 || dataloader.FromContext(ctx) == nil {
+			return v, err
+		}
+		entloader.Record(ctx, nodes, func(n *City) **entloaderNodeSet { return &n.Edges.entloaderSet })
+		return v, nil
+	})
+})
+
+// entloaderCountry is Country: the eager-loaded edge, or the loader's.
+func (_m *City) entloaderCountry(ctx context.Context) (*Country, error) {
+	if _m == nil {
+		return nil, entloaderNilNode("City", "Country")
+	}
+	if v, ok := _m.entloaderEagerCountry(); ok {
+		if v == nil {
+			return nil, &NotFoundError{label: country.Label}
+		}
+		return v, nil
+	}
+	p, err := _m.config.entloaderPart()
+	if err != nil {
+		return nil, err
+	}
+	id := _m.CountryCode
+	v, err := entloaderCountryByID.Load(ctx, p, id, &_m.Edges.entloaderSet, func(r any) (string, bool) { return r.(*City).CountryCode, true })
+	if err != nil {
+		return nil, err
+	}
+	_m.entloaderFillCountry(v)
+	if v == nil {
+		return nil, &NotFoundError{label: country.Label}
+	}
+	return v, nil
+}
+
+// entloaderEagerCountry returns Edges.Country if the query eager-loaded it
+// (not if a loader filled it).
+func (_m *City) entloaderEagerCountry() (*Country, bool) {
+	defer entloader.Lock(_m).Unlock()
+	if !_m.Edges.loadedTypes[0] || _m.Edges.entloaderFilled[0] {
+		return nil, false
+	}
+	return _m.Edges.Country, true
+}
+
+// entloaderFillCountry keeps the value a loader returned in Edges.Country.
+func (_m *City) entloaderFillCountry(v *Country) {
+	defer entloader.Lock(_m).Unlock()
+	_m.Edges.Country = v
+	_m.Edges.loadedTypes[0] = true
+	_m.Edges.entloaderFilled[0] = true
+}
+
+// Country returns the country edge of the City: the eager-loaded value if
+// the query loaded it (WithCountry), otherwise through the request
+// scope's batched loader, which loads the edge for every row of the same query
+// result in one statement. The result is kept in Edges.Country. A nil
+// *City returns an error.
+func (_m *City) Country(ctx context.Context) (*Country, error) {
+	return _m.entloaderCountry(ctx)
+}
+
+// CountryVariant selects filters, an order and a per-parent limit for the
+// edge methods that load Country rows (<Edge>With).
+type CountryVariant = entloader.Variant[predicate.Country, country.OrderOption]
+
+var entloaderCountryByID = entloader.NewLoader("Country", func(ctx context.Context, p entloader.Part, ids []string) (map[string]*Country, error) {
+	cfg := entloaderConfig(ctx, p)
+	chunks, err := entloader.Chunks(cfg.driver.Dialect(), ids, 0)
+	if err != nil {
+		return nil, err
+	}
+	out := make(map[string]*Country, len(ids))
+	fold := entloaderFold[string](p, country.Table, country.FieldID)
+	for _, chunk := range chunks {
+		q := NewCountryClient(cfg).Query().Where(country.IDIn(chunk...))
+		nodes, err := q.All(ctx)
+		if err != nil {
+			return nil, err
+		}
+		entloader.Index(fold, chunk, nodes, func(n *Country) string { return n.ID }, out)
+	}
+	return out, nil
+})
+
+// Load returns the Country with the given id. In a request scope
+// (dataloader.NewScope) it is batched with the scope's other loads of
+// Country rows into one statement and cached for the rest of the scope.
+func (c *CountryClient) Load(ctx context.Context, id string) (*Country, error) {
+	p, err := c.config.entloaderPart()
+	if err != nil {
+		return nil, err
+	}
+	n, err := entloaderCountryByID.Load(ctx, p, id, nil, nil)
+	if err != nil {
+		return nil, err
+	}
+	if n == nil {
+		return nil, &NotFoundError{label: country.Label}
+	}
+	return n, nil
+}
+
+// LoadMany returns the Country rows with the given ids, in the order of ids,
+// in one batch. It fails with a *NotFoundError if an id has no row.
+func (c *CountryClient) LoadMany(ctx context.Context, ids []string) ([]*Country, error) {
+	p, err := c.config.entloaderPart()
+	if err != nil {
+		return nil, err
+	}
+	nodes, errs := entloaderCountryByID.LoadMany(ctx, p, ids)
+	if err := errors.Join(errs...); err != nil {
+		return nil, err
+	}
+	for _, n := range nodes {
+		if n == nil {
+			return nil, &NotFoundError{label: country.Label}
+		}
+	}
+	return nodes, nil
+}
+
+func entloaderIDOfCountry(r any) (string, bool) { return r.(*Country).ID, true }
+
+// entloaderRecordCountry records every Country query result as a load set and primes the Country loader, which many-to-one edges use, with it.
+var entloaderRecordCountry = InterceptFunc(func(next Querier) Querier {
+	return QuerierFunc(func(ctx context.Context, q Query) (Value, error) {
+		v, err := next.Query(ctx, q)
+		nodes, ok := v.([]*Country)
+		if !ok || err != nil || len(nodes) == 0 || dataloader.FromContext(ctx) == nil {
+			return v, err
+		}
+		entloader.Record(ctx, nodes, func(n *Country) **entloaderNodeSet { return &n.Edges.entloaderSet })
+		// Rows of queries that selected every field are what the loader
+		// would load, unless a privacy decision let the query see more.
+		// A Modify may have changed what it selects.
+		if tq, ok := q.(*CountryQuery); ok && len(tq.ctx.Fields) == 0 && len(tq.modifiers) == 0 && entloader.MayPrime(ctx) {
+			if p, err := nodes[0].config.entloaderPart(); err == nil {
+				for _, n := range nodes {
+					entloaderCountryByID.Prime(ctx, p, n.ID, n)
+				}
+			}
+		}
+		return v, nil
+	})
+})
+
+// entloaderCountryCities loads the cities edge of Country rows: one statement per batch.
+var entloaderCountryCities = entloader.NewLoader("Country.cities", func(ctx context.Context, p entloader.Part, ids []string) (map[string][]*City, error) {
+	out := make(map[string][]*City, len(ids))
+	err := entloaderCountryCitiesBatches(ctx, p, ids, false, func(b *entloader.Batch[string, *City], nodes []*City) error {
+		return b.Group(nodes, out)
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+})
+
+// entloaderCountryCitiesBatches runs the statements of a batch of the cities edge of
+// Country rows (one per chunk of the bind limit; pages per parent if page)
+// and hands each chunk's rows to group.
+func entloaderCountryCitiesBatches(ctx context.Context, p entloader.Part, ids []string, page bool, group func(*entloader.Batch[string, *City], []*City) error) error {
+	cfg := entloaderConfig(ctx, p)
+	chunks, err := entloader.Chunks(cfg.driver.Dialect(), ids, p.Variant.Params())
+	if err != nil {
+		return err
+	}
+	shape := entloader.Shape{Table: city.Table, TargetPK: city.FieldID, KeyColumn: country.CitiesColumn}
+	fold := entloaderFold[string](p, shape.KeyTable(), shape.KeyColumn)
+	for _, chunk := range chunks {
+		q := NewCityClient(cfg).Query()
+		switch v := p.Variant; {
+		case page:
+			q.Where(predicate.City(v.Counted)) // the cursor and the order are the page statement's
+		case v != nil:
+			q.Where(predicate.City(v.Filter))
+			if v.Limit <= 0 && v.HasOrder() {
+				q.Order(city.OrderOption(v.OrderBy))
+			}
+		}
+		b := &entloader.Batch[string, *City]{
+			Shape:   shape,
+			Dialect: cfg.driver.Dialect(),
+			Keys:    chunk,
+			Variant: p.Variant,
+			Page:    page,
+			Fold:    fold,
+		}
+		if err := q.prepareQuery(ctx); err != nil {
+			return err
+		}
+		nodes, err := withInterceptors[[]*City](ctx, q, QuerierFunc(func(ctx context.Context, _ Query) (Value, error) {
+			rows, err := q.sqlAll(ctx, b.Hook)
+			if err != nil {
+				return nil, err
+			}
+			return b.Rows(rows, nil), nil
+		}), q.inters)
+		if err != nil {
+			return err
+		}
+		if err := group(b, nodes); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// entloaderCountryCitiesCount counts the cities edge of Country rows: one statement per batch.
+var entloaderCountryCitiesCount = entloader.NewLoader("Country.cities count", func(ctx context.Context, p entloader.Part, ids []string) (map[string]int, error) {
+	cfg := entloaderConfig(ctx, p)
+	chunks, err := entloader.Chunks(cfg.driver.Dialect(), ids, p.Variant.Params())
+	if err != nil {
+		return nil, err
+	}
+	out := make(map[string]int, len(ids))
+	shape := entloader.Shape{Table: city.Table, TargetPK: city.FieldID, KeyColumn: country.CitiesColumn}
+	fold := entloaderFold[string](p, shape.KeyTable(), shape.KeyColumn)
+	for _, chunk := range chunks {
+		q := NewCityClient(cfg).Query()
+		if v := p.Variant; v != nil {
+			q.Where(predicate.City(v.Filter))
+		}
+		b := &entloader.Batch[string, *City]{
+			Shape:   shape,
+			Dialect: cfg.driver.Dialect(),
+			Keys:    chunk,
+			Fold:    fold,
+		}
+		if err := q.prepareQuery(ctx); err != nil {
+			return nil, err
+		}
+		counts, err := withInterceptors[map[string]int](ctx, q, QuerierFunc(func(ctx context.Context, _ Query) (Value, error) {
+			return b.Count(ctx, q.driver, q.sqlQuery(ctx))
+		}), q.inters)
+		if err != nil {
+			return nil, err
+		}
+		for k, c := range counts {
+			out[k] = c
+		}
+	}
+	return out, nil
+})
+
+// entloaderCountryCitiesPage loads pages of the cities edge of Country rows with their counts:
+// one statement per batch.
+var entloaderCountryCitiesPage = entloader.NewLoader("Country.cities page", func(ctx context.Context, p entloader.Part, ids []string) (map[string]entloader.Page[*City], error) {
+	out := make(map[string]entloader.Page[*City], len(ids))
+	err := entloaderCountryCitiesBatches(ctx, p, ids, true, func(b *entloader.Batch[string, *City], nodes []*City) error {
+		return b.GroupPage(nodes, out)
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+})
+
+// entloaderCities is Cities: the eager-loaded edge, or the loader's.
+func (_m *Country) entloaderCities(ctx context.Context) ([]*City, error) {
+	if _m == nil {
+		return nil, entloaderNilNode("Country", "Cities")
+	}
+	if v, ok := _m.entloaderEagerCities(); ok {
+		return v, nil
+	}
+	p, err := _m.config.entloaderPart()
+	if err != nil {
+		return nil, err
+	}
+	v, err := entloaderCountryCities.Load(ctx, p, _m.ID, &_m.Edges.entloaderSet, entloaderIDOfCountry)
+	if err != nil {
+		return nil, err
+	}
+	// The loader's slice is the scope's cache entry, shared by every
+	// caller: each call gets a copy of its own (never nil).
+	v = append([]*City{}, v...)
+	_m.entloaderFillCities(v)
+	return v, nil
+}
+
+// entloaderEagerCities returns Edges.Cities if the query eager-loaded it
+// (not if a loader filled it).
+func (_m *Country) entloaderEagerCities() ([]*City, bool) {
+	defer entloader.Lock(_m).Unlock()
+	if !_m.Edges.loadedTypes[0] || _m.Edges.entloaderFilled[0] {
+		return nil, false
+	}
+	return _m.Edges.Cities, true
+}
+
+// entloaderFillCities keeps the value a loader returned in Edges.Cities.
+func (_m *Country) entloaderFillCities(v []*City) {
+	defer entloader.Lock(_m).Unlock()
+	_m.Edges.Cities = v
+	_m.Edges.loadedTypes[0] = true
+	_m.Edges.entloaderFilled[0] = true
+}
+
+// CitiesWith returns the cities edge of the Country filtered, ordered and
+// limited per parent by v, batched like Cities. The result is the caller's own
+// slice (a copy of the scope's cache entry) and is not kept in Edges. A nil
+// *Country returns an error.
+func (_m *Country) CitiesWith(ctx context.Context, v CityVariant) ([]*City, error) {
+	if _m == nil {
+		return nil, entloaderNilNode("Country", "CitiesWith")
+	}
+	if v.IsZero() {
+		return _m.entloaderCities(ctx)
+	}
+	p, err := _m.config.entloaderPart()
+	if err != nil {
+		return nil, err
+	}
+	if p.Variant, err = entloader.Intern(_m.config.driver.Dialect(), city.Table, v); err != nil {
+		return nil, err
+	}
+	nodes, err := entloaderCountryCities.Load(ctx, p, _m.ID, &_m.Edges.entloaderSet, entloaderIDOfCountry)
+	if err != nil {
+		return nil, err
+	}
+	// A copy of the scope's cache entry, as in entloaderCities.
+	return append([]*City{}, nodes...), nil
+}
+
+// CitiesCount counts the cities edge of the Country (with the optional
+// filters), batched: one GROUP BY statement for the rows of the same query result.
+// A nil *Country returns an error.
+func (_m *Country) CitiesCount(ctx context.Context, where ...predicate.City) (int, error) {
+	if _m == nil {
+		return 0, entloaderNilNode("Country", "CitiesCount")
+	}
+	p, err := _m.config.entloaderPart()
+	if err != nil {
+		return 0, err
+	}
+	if p.Variant, err = entloader.Intern(_m.config.driver.Dialect(), city.Table, CityVariant{Where: where}); err != nil {
+		return 0, err
+	}
+	return entloaderCountryCitiesCount.Load(ctx, p, _m.ID, &_m.Edges.entloaderSet, entloaderIDOfCountry)
+}
+
+// CitiesPage returns a page of the cities edge of the Country: the first
+// v.Limit rows of v.Where that match the cursor v.After, in v.Order (by primary
+// key without one), whether more follow, and how many rows v.Where has; one
+// statement for the rows of the same query result, the count included. The
+// page's Nodes are the caller's own slice. A nil *Country returns an error.
+func (_m *Country) CitiesPage(ctx context.Context, v CityVariant) (entloader.Page[*City], error) {
+	if _m == nil {
+		return entloader.Page[*City]{}, entloaderNilNode("Country", "CitiesPage")
+	}
+	if v.Limit < 0 {
+		return entloader.Page[*City]{}, fmt.Errorf("%w: negative page size %d", entloader.ErrVariant, v.Limit)
+	}
+	p, err := _m.config.entloaderPart()
+	if err != nil {
+		return entloader.Page[*City]{}, err
+	}
+	if v.Limit+1 > v.Limit {
+		v.Limit++ // the row past the page tells that more follow (none can follow math.MaxInt rows)
+	}
+	if p.Variant, err = entloader.Intern(_m.config.driver.Dialect(), city.Table, v); err != nil {
+		return entloader.Page[*City]{}, err
+	}
+	page, err := entloaderCountryCitiesPage.Load(ctx, p, _m.ID, &_m.Edges.entloaderSet, entloaderIDOfCountry)
+	// A copy of the scope's cache entry, as in entloaderCities.
+	page.Nodes = append([]*City{}, page.Nodes...)
+	return page, err
+}
+
+// Cities returns the cities edge of the Country: the eager-loaded slice if
+// the query loaded it (WithCities; ent's own, Edges.Cities itself),
+// otherwise through the request scope's batched loader, which loads the edge for
+// every row of the same query result in one statement. A loaded result is a copy
+// of the scope's cache entry, the caller's own to sort or change, and is also kept
+// in Edges.Cities. A nil *Country returns an error.
+func (_m *Country) Cities(ctx context.Context) ([]*City, error) {
+	return _m.entloaderCities(ctx)
+}
+
+// entloaderCountryTags loads the tags edge of Country rows: one statement per batch.
+var entloaderCountryTags = entloader.NewLoader("Country.tags", func(ctx context.Context, p entloader.Part, ids []string) (map[string][]*Tag, error) {
+	out := make(map[string][]*Tag, len(ids))
+	err := entloaderCountryTagsBatches(ctx, p, ids, false, func(b *entloader.Batch[string, *Tag], nodes []*Tag) error {
+		return b.Group(nodes, out)
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+})
+
+// entloaderCountryTagsBatches runs the statements of a batch of the tags edge of
+// Country rows (one per chunk of the bind limit; pages per parent if page)
+// and hands each chunk's rows to group.
+func entloaderCountryTagsBatches(ctx context.Context, p entloader.Part, ids []string, page bool, group func(*entloader.Batch[string, *Tag], []*Tag) error) error {
+	cfg := entloaderConfig(ctx, p)
+	chunks, err := entloader.Chunks(cfg.driver.Dialect(), ids, p.Variant.Params())
+	if err != nil {
+		return err
+	}
+	shape := entloader.Shape{Table: tag.Table, TargetPK: tag.FieldID, JoinTable: country.TagsTable, JoinColumn: country.TagsPrimaryKey[1], KeyColumn: country.TagsPrimaryKey[0]}
+	fold := entloaderFold[string](p, shape.KeyTable(), shape.KeyColumn)
+	for _, chunk := range chunks {
+		q := NewTagClient(cfg).Query()
+		switch v := p.Variant; {
+		case page:
+			q.Where(predicate.Tag(v.Counted)) // the cursor and the order are the page statement's
+		case v != nil:
+			q.Where(predicate.Tag(v.Filter))
+			if v.Limit <= 0 && v.HasOrder() {
+				q.Order(tag.OrderOption(v.OrderBy))
+			}
+		}
+		b := &entloader.Batch[string, *Tag]{
+			Shape:   shape,
+			Dialect: cfg.driver.Dialect(),
+			Keys:    chunk,
+			Variant: p.Variant,
+			Page:    page,
+			Fold:    fold,
+		}
+		if err := q.prepareQuery(ctx); err != nil {
+			return err
+		}
+		nodes, err := withInterceptors[[]*Tag](ctx, q, QuerierFunc(func(ctx context.Context, _ Query) (Value, error) {
+			rows, err := q.sqlAll(ctx, b.Hook)
+			if err != nil {
+				return nil, err
+			}
+			return b.Rows(rows, func(n *Tag) any { return n.ID }), nil
+		}), q.inters)
+		if err != nil {
+			return err
+		}
+		if err := group(b, nodes); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// entloaderCountryTagsCount counts the tags edge of Country rows: one statement per batch.
+var entloaderCountryTagsCount = entloader.NewLoader("Country.tags count", func(ctx context.Context, p entloader.Part, ids []string) (map[string]int, error) {
+	cfg := entloaderConfig(ctx, p)
+	chunks, err := entloader.Chunks(cfg.driver.Dialect(), ids, p.Variant.Params())
+	if err != nil {
+		return nil, err
+	}
+	out := make(map[string]int, len(ids))
+	shape := entloader.Shape{Table: tag.Table, TargetPK: tag.FieldID, JoinTable: country.TagsTable, JoinColumn: country.TagsPrimaryKey[1], KeyColumn: country.TagsPrimaryKey[0]}
+	fold := entloaderFold[string](p, shape.KeyTable(), shape.KeyColumn)
+	for _, chunk := range chunks {
+		q := NewTagClient(cfg).Query()
+		if v := p.Variant; v != nil {
+			q.Where(predicate.Tag(v.Filter))
+		}
+		b := &entloader.Batch[string, *Tag]{
+			Shape:   shape,
+			Dialect: cfg.driver.Dialect(),
+			Keys:    chunk,
+			Fold:    fold,
+		}
+		if err := q.prepareQuery(ctx); err != nil {
+			return nil, err
+		}
+		counts, err := withInterceptors[map[string]int](ctx, q, QuerierFunc(func(ctx context.Context, _ Query) (Value, error) {
+			return b.Count(ctx, q.driver, q.sqlQuery(ctx))
+		}), q.inters)
+		if err != nil {
+			return nil, err
+		}
+		for k, c := range counts {
+			out[k] = c
+		}
+	}
+	return out, nil
+})
+
+// entloaderCountryTagsPage loads pages of the tags edge of Country rows with their counts:
+// one statement per batch.
+var entloaderCountryTagsPage = entloader.NewLoader("Country.tags page", func(ctx context.Context, p entloader.Part, ids []string) (map[string]entloader.Page[*Tag], error) {
+	out := make(map[string]entloader.Page[*Tag], len(ids))
+	err := entloaderCountryTagsBatches(ctx, p, ids, true, func(b *entloader.Batch[string, *Tag], nodes []*Tag) error {
+		return b.GroupPage(nodes, out)
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+})
+
+// entloaderTags is Tags: the eager-loaded edge, or the loader's.
+func (_m *Country) entloaderTags(ctx context.Context) ([]*Tag, error) {
+	if _m == nil {
+		return nil, entloaderNilNode("Country", "Tags")
+	}
+	if v, ok := _m.entloaderEagerTags(); ok {
+		return v, nil
+	}
+	p, err := _m.config.entloaderPart()
+	if err != nil {
+		return nil, err
+	}
+	v, err := entloaderCountryTags.Load(ctx, p, _m.ID, &_m.Edges.entloaderSet, entloaderIDOfCountry)
+	if err != nil {
+		return nil, err
+	}
+	// The loader's slice is the scope's cache entry, shared by every
+	// caller: each call gets a copy of its own (never nil).
+	v = append([]*Tag{}, v...)
+	_m.entloaderFillTags(v)
+	return v, nil
+}
+
+// entloaderEagerTags returns Edges.Tags if the query eager-loaded it
+// (not if a loader filled it).
+func (_m *Country) entloaderEagerTags() ([]*Tag, bool) {
+	defer entloader.Lock(_m).Unlock()
+	if !_m.Edges.loadedTypes[1] || _m.Edges.entloaderFilled[1] {
+		return nil, false
+	}
+	return _m.Edges.Tags, true
+}
+
+// entloaderFillTags keeps the value a loader returned in Edges.Tags.
+func (_m *Country) entloaderFillTags(v []*Tag) {
+	defer entloader.Lock(_m).Unlock()
+	_m.Edges.Tags = v
+	_m.Edges.loadedTypes[1] = true
+	_m.Edges.entloaderFilled[1] = true
+}
+
+// TagsWith returns the tags edge of the Country filtered, ordered and
+// limited per parent by v, batched like Tags. The result is the caller's own
+// slice (a copy of the scope's cache entry) and is not kept in Edges. A nil
+// *Country returns an error.
+func (_m *Country) TagsWith(ctx context.Context, v TagVariant) ([]*Tag, error) {
+	if _m == nil {
+		return nil, entloaderNilNode("Country", "TagsWith")
+	}
+	if v.IsZero() {
+		return _m.entloaderTags(ctx)
+	}
+	p, err := _m.config.entloaderPart()
+	if err != nil {
+		return nil, err
+	}
+	if p.Variant, err = entloader.Intern(_m.config.driver.Dialect(), tag.Table, v); err != nil {
+		return nil, err
+	}
+	nodes, err := entloaderCountryTags.Load(ctx, p, _m.ID, &_m.Edges.entloaderSet, entloaderIDOfCountry)
+	if err != nil {
+		return nil, err
+	}
+	// A copy of the scope's cache entry, as in entloaderTags.
+	return append([]*Tag{}, nodes...), nil
+}
+
+// TagsCount counts the tags edge of the Country (with the optional
+// filters), batched: one GROUP BY statement for the rows of the same query result.
+// A nil *Country returns an error.
+func (_m *Country) TagsCount(ctx context.Context, where ...predicate.Tag) (int, error) {
+	if _m == nil {
+		return 0, entloaderNilNode("Country", "TagsCount")
+	}
+	p, err := _m.config.entloaderPart()
+	if err != nil {
+		return 0, err
+	}
+	if p.Variant, err = entloader.Intern(_m.config.driver.Dialect(), tag.Table, TagVariant{Where: where}); err != nil {
+		return 0, err
+	}
+	return entloaderCountryTagsCount.Load(ctx, p, _m.ID, &_m.Edges.entloaderSet, entloaderIDOfCountry)
+}
+
+// TagsPage returns a page of the tags edge of the Country: the first
+// v.Limit rows of v.Where that match the cursor v.After, in v.Order (by primary
+// key without one), whether more follow, and how many rows v.Where has; one
+// statement for the rows of the same query result, the count included. The
+// page's Nodes are the caller's own slice. A nil *Country returns an error.
+func (_m *Country) TagsPage(ctx context.Context, v TagVariant) (entloader.Page[*Tag], error) {
+	if _m == nil {
+		return entloader.Page[*Tag]{}, entloaderNilNode("Country", "TagsPage")
+	}
+	if v.Limit < 0 {
+		return entloader.Page[*Tag]{}, fmt.Errorf("%w: negative page size %d", entloader.ErrVariant, v.Limit)
+	}
+	p, err := _m.config.entloaderPart()
+	if err != nil {
+		return entloader.Page[*Tag]{}, err
+	}
+	if v.Limit+1 > v.Limit {
+		v.Limit++ // the row past the page tells that more follow (none can follow math.MaxInt rows)
+	}
+	if p.Variant, err = entloader.Intern(_m.config.driver.Dialect(), tag.Table, v); err != nil {
+		return entloader.Page[*Tag]{}, err
+	}
+	page, err := entloaderCountryTagsPage.Load(ctx, p, _m.ID, &_m.Edges.entloaderSet, entloaderIDOfCountry)
+	// A copy of the scope's cache entry, as in entloaderTags.
+	page.Nodes = append([]*Tag{}, page.Nodes...)
+	return page, err
+}
+
+// Tags returns the tags edge of the Country: the eager-loaded slice if
+// the query loaded it (WithTags; ent's own, Edges.Tags itself),
+// otherwise through the request scope's batched loader, which loads the edge for
+// every row of the same query result in one statement. A loaded result is a copy
+// of the scope's cache entry, the caller's own to sort or change, and is also kept
+// in Edges.Tags. A nil *Country returns an error.
+func (_m *Country) Tags(ctx context.Context) ([]*Tag, error) {
+	return _m.entloaderTags(ctx)
+}
+
 // PostVariant selects filters, an order and a per-parent limit for the
 // edge methods that load Post rows (<Edge>With).
 type PostVariant = entloader.Variant[predicate.Post, post.OrderOption]
@@ -450,6 +1156,7 @@ var entloaderPostByID = entloader.NewLoader("Post", func(ctx context.Context, p 
 		return nil, err
 	}
 	out := make(map[int]*Post, len(ids))
+	fold := entloaderFold[int](p, post.Table, post.FieldID)
 	for _, chunk := range chunks {
 		q := NewPostClient(cfg).Query().Where(post.IDIn(chunk...))
 		q.withFKs = true
@@ -457,9 +1164,7 @@ var entloaderPostByID = entloader.NewLoader("Post", func(ctx context.Context, p 
 		if err != nil {
 			return nil, err
 		}
-		for _, n := range nodes {
-			out[n.ID] = n
-		}
+		entloader.Index(fold, chunk, nodes, func(n *Post) int { return n.ID }, out)
 	}
 	return out, nil
 })
@@ -537,6 +1242,8 @@ func entloaderPostAuthorBatches(ctx context.Context, p entloader.Part, ids []int
 	if err != nil {
 		return err
 	}
+	shape := entloader.Shape{Table: author.Table, TargetPK: author.FieldID, JoinTable: post.Table, JoinColumn: post.AuthorColumn, KeyColumn: post.FieldID}
+	fold := entloaderFold[int](p, shape.KeyTable(), shape.KeyColumn)
 	for _, chunk := range chunks {
 		q := NewAuthorClient(cfg).Query()
 		switch v := p.Variant; {
@@ -549,11 +1256,12 @@ func entloaderPostAuthorBatches(ctx context.Context, p entloader.Part, ids []int
 			}
 		}
 		b := &entloader.Batch[int, *Author]{
-			Shape:   entloader.Shape{Table: author.Table, TargetPK: author.FieldID, JoinTable: post.Table, JoinColumn: post.AuthorColumn, KeyColumn: post.FieldID},
+			Shape:   shape,
 			Dialect: cfg.driver.Dialect(),
 			Keys:    chunk,
 			Variant: p.Variant,
 			Page:    page,
+			Fold:    fold,
 		}
 		if err := q.prepareQuery(ctx); err != nil {
 			return err
@@ -665,6 +1373,8 @@ func entloaderPostTagsBatches(ctx context.Context, p entloader.Part, ids []int, 
 	if err != nil {
 		return err
 	}
+	shape := entloader.Shape{Table: tag.Table, TargetPK: tag.FieldID, JoinTable: post.TagsTable, JoinColumn: post.TagsPrimaryKey[1], KeyColumn: post.TagsPrimaryKey[0]}
+	fold := entloaderFold[int](p, shape.KeyTable(), shape.KeyColumn)
 	for _, chunk := range chunks {
 		q := NewTagClient(cfg).Query()
 		switch v := p.Variant; {
@@ -677,11 +1387,12 @@ func entloaderPostTagsBatches(ctx context.Context, p entloader.Part, ids []int, 
 			}
 		}
 		b := &entloader.Batch[int, *Tag]{
-			Shape:   entloader.Shape{Table: tag.Table, TargetPK: tag.FieldID, JoinTable: post.TagsTable, JoinColumn: post.TagsPrimaryKey[1], KeyColumn: post.TagsPrimaryKey[0]},
+			Shape:   shape,
 			Dialect: cfg.driver.Dialect(),
 			Keys:    chunk,
 			Variant: p.Variant,
 			Page:    page,
+			Fold:    fold,
 		}
 		if err := q.prepareQuery(ctx); err != nil {
 			return err
@@ -711,15 +1422,18 @@ var entloaderPostTagsCount = entloader.NewLoader("Post.tags count", func(ctx con
 		return nil, err
 	}
 	out := make(map[int]int, len(ids))
+	shape := entloader.Shape{Table: tag.Table, TargetPK: tag.FieldID, JoinTable: post.TagsTable, JoinColumn: post.TagsPrimaryKey[1], KeyColumn: post.TagsPrimaryKey[0]}
+	fold := entloaderFold[int](p, shape.KeyTable(), shape.KeyColumn)
 	for _, chunk := range chunks {
 		q := NewTagClient(cfg).Query()
 		if v := p.Variant; v != nil {
 			q.Where(predicate.Tag(v.Filter))
 		}
 		b := &entloader.Batch[int, *Tag]{
-			Shape:   entloader.Shape{Table: tag.Table, TargetPK: tag.FieldID, JoinTable: post.TagsTable, JoinColumn: post.TagsPrimaryKey[1], KeyColumn: post.TagsPrimaryKey[0]},
+			Shape:   shape,
 			Dialect: cfg.driver.Dialect(),
 			Keys:    chunk,
+			Fold:    fold,
 		}
 		if err := q.prepareQuery(ctx); err != nil {
 			return nil, err
@@ -883,15 +1597,14 @@ var entloaderTagByID = entloader.NewLoader("Tag", func(ctx context.Context, p en
 		return nil, err
 	}
 	out := make(map[int]*Tag, len(ids))
+	fold := entloaderFold[int](p, tag.Table, tag.FieldID)
 	for _, chunk := range chunks {
 		q := NewTagClient(cfg).Query().Where(tag.IDIn(chunk...))
 		nodes, err := q.All(ctx)
 		if err != nil {
 			return nil, err
 		}
-		for _, n := range nodes {
-			out[n.ID] = n
-		}
+		entloader.Index(fold, chunk, nodes, func(n *Tag) int { return n.ID }, out)
 	}
 	return out, nil
 })
@@ -969,6 +1682,8 @@ func entloaderTagPostsBatches(ctx context.Context, p entloader.Part, ids []int, 
 	if err != nil {
 		return err
 	}
+	shape := entloader.Shape{Table: post.Table, TargetPK: post.FieldID, JoinTable: tag.PostsTable, JoinColumn: tag.PostsPrimaryKey[0], KeyColumn: tag.PostsPrimaryKey[1]}
+	fold := entloaderFold[int](p, shape.KeyTable(), shape.KeyColumn)
 	for _, chunk := range chunks {
 		q := NewPostClient(cfg).Query()
 		q.withFKs = true // so that the rows' own hidden-FK edges can use the primary-key loader
@@ -982,11 +1697,12 @@ func entloaderTagPostsBatches(ctx context.Context, p entloader.Part, ids []int, 
 			}
 		}
 		b := &entloader.Batch[int, *Post]{
-			Shape:   entloader.Shape{Table: post.Table, TargetPK: post.FieldID, JoinTable: tag.PostsTable, JoinColumn: tag.PostsPrimaryKey[0], KeyColumn: tag.PostsPrimaryKey[1]},
+			Shape:   shape,
 			Dialect: cfg.driver.Dialect(),
 			Keys:    chunk,
 			Variant: p.Variant,
 			Page:    page,
+			Fold:    fold,
 		}
 		if err := q.prepareQuery(ctx); err != nil {
 			return err
@@ -1016,15 +1732,18 @@ var entloaderTagPostsCount = entloader.NewLoader("Tag.posts count", func(ctx con
 		return nil, err
 	}
 	out := make(map[int]int, len(ids))
+	shape := entloader.Shape{Table: post.Table, TargetPK: post.FieldID, JoinTable: tag.PostsTable, JoinColumn: tag.PostsPrimaryKey[0], KeyColumn: tag.PostsPrimaryKey[1]}
+	fold := entloaderFold[int](p, shape.KeyTable(), shape.KeyColumn)
 	for _, chunk := range chunks {
 		q := NewPostClient(cfg).Query()
 		if v := p.Variant; v != nil {
 			q.Where(predicate.Post(v.Filter))
 		}
 		b := &entloader.Batch[int, *Post]{
-			Shape:   entloader.Shape{Table: post.Table, TargetPK: post.FieldID, JoinTable: tag.PostsTable, JoinColumn: tag.PostsPrimaryKey[0], KeyColumn: tag.PostsPrimaryKey[1]},
+			Shape:   shape,
 			Dialect: cfg.driver.Dialect(),
 			Keys:    chunk,
+			Fold:    fold,
 		}
 		if err := q.prepareQuery(ctx); err != nil {
 			return nil, err
@@ -1177,12 +1896,266 @@ func (_m *Tag) Posts(ctx context.Context) ([]*Post, error) {
 	return _m.entloaderPosts(ctx)
 }
 
+// entloaderTagCountries loads the countries edge of Tag rows: one statement per batch.
+var entloaderTagCountries = entloader.NewLoader("Tag.countries", func(ctx context.Context, p entloader.Part, ids []int) (map[int][]*Country, error) {
+	out := make(map[int][]*Country, len(ids))
+	err := entloaderTagCountriesBatches(ctx, p, ids, false, func(b *entloader.Batch[int, *Country], nodes []*Country) error {
+		return b.Group(nodes, out)
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+})
+
+// entloaderTagCountriesBatches runs the statements of a batch of the countries edge of
+// Tag rows (one per chunk of the bind limit; pages per parent if page)
+// and hands each chunk's rows to group.
+func entloaderTagCountriesBatches(ctx context.Context, p entloader.Part, ids []int, page bool, group func(*entloader.Batch[int, *Country], []*Country) error) error {
+	cfg := entloaderConfig(ctx, p)
+	chunks, err := entloader.Chunks(cfg.driver.Dialect(), ids, p.Variant.Params())
+	if err != nil {
+		return err
+	}
+	shape := entloader.Shape{Table: country.Table, TargetPK: country.FieldID, JoinTable: tag.CountriesTable, JoinColumn: tag.CountriesPrimaryKey[0], KeyColumn: tag.CountriesPrimaryKey[1]}
+	fold := entloaderFold[int](p, shape.KeyTable(), shape.KeyColumn)
+	for _, chunk := range chunks {
+		q := NewCountryClient(cfg).Query()
+		switch v := p.Variant; {
+		case page:
+			q.Where(predicate.Country(v.Counted)) // the cursor and the order are the page statement's
+		case v != nil:
+			q.Where(predicate.Country(v.Filter))
+			if v.Limit <= 0 && v.HasOrder() {
+				q.Order(country.OrderOption(v.OrderBy))
+			}
+		}
+		b := &entloader.Batch[int, *Country]{
+			Shape:   shape,
+			Dialect: cfg.driver.Dialect(),
+			Keys:    chunk,
+			Variant: p.Variant,
+			Page:    page,
+			Fold:    fold,
+		}
+		if err := q.prepareQuery(ctx); err != nil {
+			return err
+		}
+		nodes, err := withInterceptors[[]*Country](ctx, q, QuerierFunc(func(ctx context.Context, _ Query) (Value, error) {
+			rows, err := q.sqlAll(ctx, b.Hook)
+			if err != nil {
+				return nil, err
+			}
+			return b.Rows(rows, func(n *Country) any { return n.ID }), nil
+		}), q.inters)
+		if err != nil {
+			return err
+		}
+		if err := group(b, nodes); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// entloaderTagCountriesCount counts the countries edge of Tag rows: one statement per batch.
+var entloaderTagCountriesCount = entloader.NewLoader("Tag.countries count", func(ctx context.Context, p entloader.Part, ids []int) (map[int]int, error) {
+	cfg := entloaderConfig(ctx, p)
+	chunks, err := entloader.Chunks(cfg.driver.Dialect(), ids, p.Variant.Params())
+	if err != nil {
+		return nil, err
+	}
+	out := make(map[int]int, len(ids))
+	shape := entloader.Shape{Table: country.Table, TargetPK: country.FieldID, JoinTable: tag.CountriesTable, JoinColumn: tag.CountriesPrimaryKey[0], KeyColumn: tag.CountriesPrimaryKey[1]}
+	fold := entloaderFold[int](p, shape.KeyTable(), shape.KeyColumn)
+	for _, chunk := range chunks {
+		q := NewCountryClient(cfg).Query()
+		if v := p.Variant; v != nil {
+			q.Where(predicate.Country(v.Filter))
+		}
+		b := &entloader.Batch[int, *Country]{
+			Shape:   shape,
+			Dialect: cfg.driver.Dialect(),
+			Keys:    chunk,
+			Fold:    fold,
+		}
+		if err := q.prepareQuery(ctx); err != nil {
+			return nil, err
+		}
+		counts, err := withInterceptors[map[int]int](ctx, q, QuerierFunc(func(ctx context.Context, _ Query) (Value, error) {
+			return b.Count(ctx, q.driver, q.sqlQuery(ctx))
+		}), q.inters)
+		if err != nil {
+			return nil, err
+		}
+		for k, c := range counts {
+			out[k] = c
+		}
+	}
+	return out, nil
+})
+
+// entloaderTagCountriesPage loads pages of the countries edge of Tag rows with their counts:
+// one statement per batch.
+var entloaderTagCountriesPage = entloader.NewLoader("Tag.countries page", func(ctx context.Context, p entloader.Part, ids []int) (map[int]entloader.Page[*Country], error) {
+	out := make(map[int]entloader.Page[*Country], len(ids))
+	err := entloaderTagCountriesBatches(ctx, p, ids, true, func(b *entloader.Batch[int, *Country], nodes []*Country) error {
+		return b.GroupPage(nodes, out)
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+})
+
+// entloaderCountries is Countries: the eager-loaded edge, or the loader's.
+func (_m *Tag) entloaderCountries(ctx context.Context) ([]*Country, error) {
+	if _m == nil {
+		return nil, entloaderNilNode("Tag", "Countries")
+	}
+	if v, ok := _m.entloaderEagerCountries(); ok {
+		return v, nil
+	}
+	p, err := _m.config.entloaderPart()
+	if err != nil {
+		return nil, err
+	}
+	v, err := entloaderTagCountries.Load(ctx, p, _m.ID, &_m.Edges.entloaderSet, entloaderIDOfTag)
+	if err != nil {
+		return nil, err
+	}
+	// The loader's slice is the scope's cache entry, shared by every
+	// caller: each call gets a copy of its own (never nil).
+	v = append([]*Country{}, v...)
+	_m.entloaderFillCountries(v)
+	return v, nil
+}
+
+// entloaderEagerCountries returns Edges.Countries if the query eager-loaded it
+// (not if a loader filled it).
+func (_m *Tag) entloaderEagerCountries() ([]*Country, bool) {
+	defer entloader.Lock(_m).Unlock()
+	if !_m.Edges.loadedTypes[1] || _m.Edges.entloaderFilled[1] {
+		return nil, false
+	}
+	return _m.Edges.Countries, true
+}
+
+// entloaderFillCountries keeps the value a loader returned in Edges.Countries.
+func (_m *Tag) entloaderFillCountries(v []*Country) {
+	defer entloader.Lock(_m).Unlock()
+	_m.Edges.Countries = v
+	_m.Edges.loadedTypes[1] = true
+	_m.Edges.entloaderFilled[1] = true
+}
+
+// CountriesWith returns the countries edge of the Tag filtered, ordered and
+// limited per parent by v, batched like Countries. The result is the caller's own
+// slice (a copy of the scope's cache entry) and is not kept in Edges. A nil
+// *Tag returns an error.
+func (_m *Tag) CountriesWith(ctx context.Context, v CountryVariant) ([]*Country, error) {
+	if _m == nil {
+		return nil, entloaderNilNode("Tag", "CountriesWith")
+	}
+	if v.IsZero() {
+		return _m.entloaderCountries(ctx)
+	}
+	p, err := _m.config.entloaderPart()
+	if err != nil {
+		return nil, err
+	}
+	if p.Variant, err = entloader.Intern(_m.config.driver.Dialect(), country.Table, v); err != nil {
+		return nil, err
+	}
+	nodes, err := entloaderTagCountries.Load(ctx, p, _m.ID, &_m.Edges.entloaderSet, entloaderIDOfTag)
+	if err != nil {
+		return nil, err
+	}
+	// A copy of the scope's cache entry, as in entloaderCountries.
+	return append([]*Country{}, nodes...), nil
+}
+
+// CountriesCount counts the countries edge of the Tag (with the optional
+// filters), batched: one GROUP BY statement for the rows of the same query result.
+// A nil *Tag returns an error.
+func (_m *Tag) CountriesCount(ctx context.Context, where ...predicate.Country) (int, error) {
+	if _m == nil {
+		return 0, entloaderNilNode("Tag", "CountriesCount")
+	}
+	p, err := _m.config.entloaderPart()
+	if err != nil {
+		return 0, err
+	}
+	if p.Variant, err = entloader.Intern(_m.config.driver.Dialect(), country.Table, CountryVariant{Where: where}); err != nil {
+		return 0, err
+	}
+	return entloaderTagCountriesCount.Load(ctx, p, _m.ID, &_m.Edges.entloaderSet, entloaderIDOfTag)
+}
+
+// CountriesPage returns a page of the countries edge of the Tag: the first
+// v.Limit rows of v.Where that match the cursor v.After, in v.Order (by primary
+// key without one), whether more follow, and how many rows v.Where has; one
+// statement for the rows of the same query result, the count included. The
+// page's Nodes are the caller's own slice. A nil *Tag returns an error.
+func (_m *Tag) CountriesPage(ctx context.Context, v CountryVariant) (entloader.Page[*Country], error) {
+	if _m == nil {
+		return entloader.Page[*Country]{}, entloaderNilNode("Tag", "CountriesPage")
+	}
+	if v.Limit < 0 {
+		return entloader.Page[*Country]{}, fmt.Errorf("%w: negative page size %d", entloader.ErrVariant, v.Limit)
+	}
+	p, err := _m.config.entloaderPart()
+	if err != nil {
+		return entloader.Page[*Country]{}, err
+	}
+	if v.Limit+1 > v.Limit {
+		v.Limit++ // the row past the page tells that more follow (none can follow math.MaxInt rows)
+	}
+	if p.Variant, err = entloader.Intern(_m.config.driver.Dialect(), country.Table, v); err != nil {
+		return entloader.Page[*Country]{}, err
+	}
+	page, err := entloaderTagCountriesPage.Load(ctx, p, _m.ID, &_m.Edges.entloaderSet, entloaderIDOfTag)
+	// A copy of the scope's cache entry, as in entloaderCountries.
+	page.Nodes = append([]*Country{}, page.Nodes...)
+	return page, err
+}
+
+// Countries returns the countries edge of the Tag: the eager-loaded slice if
+// the query loaded it (WithCountries; ent's own, Edges.Countries itself),
+// otherwise through the request scope's batched loader, which loads the edge for
+// every row of the same query result in one statement. A loaded result is a copy
+// of the scope's cache entry, the caller's own to sort or change, and is also kept
+// in Edges.Countries. A nil *Tag returns an error.
+func (_m *Tag) Countries(ctx context.Context) ([]*Country, error) {
+	return _m.entloaderCountries(ctx)
+}
+
 var entloaderAffectedAuthor = []entloader.Clearer{
 	entloaderAuthorByID,
 	entloaderAuthorPosts,
 	entloaderAuthorPostsCount,
 	entloaderAuthorPostsPage,
 	entloaderPostAuthor,
+}
+
+var entloaderAffectedCity = []entloader.Clearer{
+	entloaderCityByID,
+	entloaderCountryCities,
+	entloaderCountryCitiesCount,
+	entloaderCountryCitiesPage,
+}
+
+var entloaderAffectedCountry = []entloader.Clearer{
+	entloaderCountryByID,
+	entloaderCountryCities,
+	entloaderCountryCitiesCount,
+	entloaderCountryCitiesPage,
+	entloaderCountryTags,
+	entloaderCountryTagsCount,
+	entloaderCountryTagsPage,
+	entloaderTagCountries,
+	entloaderTagCountriesCount,
+	entloaderTagCountriesPage,
 }
 
 var entloaderAffectedPost = []entloader.Clearer{
@@ -1201,10 +2174,16 @@ var entloaderAffectedPost = []entloader.Clearer{
 
 var entloaderAffectedTag = []entloader.Clearer{
 	entloaderTagByID,
+	entloaderCountryTags,
+	entloaderCountryTagsCount,
+	entloaderCountryTagsPage,
 	entloaderPostTags,
 	entloaderPostTagsCount,
 	entloaderPostTagsPage,
 	entloaderTagPosts,
 	entloaderTagPostsCount,
 	entloaderTagPostsPage,
+	entloaderTagCountries,
+	entloaderTagCountriesCount,
+	entloaderTagCountriesPage,
 }

@@ -28,11 +28,13 @@ type Tag struct {
 type TagEdges struct {
 	// Posts holds the value of the posts edge.
 	Posts []*Post `json:"posts,omitempty"`
+	// Countries holds the value of the countries edge.
+	Countries []*Country `json:"countries,omitempty"`
 	// loadedTypes holds the information for reporting if a
 	// type was loaded (or requested) in eager-loading or not.
-	loadedTypes [1]bool
+	loadedTypes [2]bool
 	// entloaderFilled marks the edges that entloader filled (as opposed to eager loading).
-	entloaderFilled [1]bool
+	entloaderFilled [2]bool
 	// entloaderSet is the load set of the node (ormloader entloader).
 	entloaderSet *entloaderNodeSet
 }
@@ -44,6 +46,15 @@ func (e TagEdges) PostsOrErr() ([]*Post, error) {
 		return e.Posts, nil
 	}
 	return nil, &NotLoadedError{edge: "posts"}
+}
+
+// CountriesOrErr returns the Countries value or an error if the edge
+// was not loaded in eager-loading.
+func (e TagEdges) CountriesOrErr() ([]*Country, error) {
+	if e.loadedTypes[1] {
+		return e.Countries, nil
+	}
+	return nil, &NotLoadedError{edge: "countries"}
 }
 
 // scanValues returns the types for scanning values from sql.Rows.
@@ -98,6 +109,11 @@ func (_m *Tag) Value(name string) (ent.Value, error) {
 // QueryPosts queries the "posts" edge of the Tag entity.
 func (_m *Tag) QueryPosts() *PostQuery {
 	return NewTagClient(_m.config).QueryPosts(_m)
+}
+
+// QueryCountries queries the "countries" edge of the Tag entity.
+func (_m *Tag) QueryCountries() *CountryQuery {
+	return NewTagClient(_m.config).QueryCountries(_m)
 }
 
 // Update returns a builder for updating this Tag.

@@ -9,6 +9,7 @@ import (
 
 	"entgo.io/ent/dialect/sql/sqlgraph"
 	"entgo.io/ent/schema/field"
+	"github.com/ormloader/ormloader/entloader/internal/plainent/country"
 	"github.com/ormloader/ormloader/entloader/internal/plainent/post"
 	"github.com/ormloader/ormloader/entloader/internal/plainent/tag"
 )
@@ -39,6 +40,21 @@ func (_c *TagCreate) AddPosts(v ...*Post) *TagCreate {
 		ids[i] = v[i].ID
 	}
 	return _c.AddPostIDs(ids...)
+}
+
+// AddCountryIDs adds the "countries" edge to the Country entity by IDs.
+func (_c *TagCreate) AddCountryIDs(ids ...string) *TagCreate {
+	_c.mutation.AddCountryIDs(ids...)
+	return _c
+}
+
+// AddCountries adds the "countries" edges to the Country entity.
+func (_c *TagCreate) AddCountries(v ...*Country) *TagCreate {
+	ids := make([]string, len(v))
+	for i := range v {
+		ids[i] = v[i].ID
+	}
+	return _c.AddCountryIDs(ids...)
 }
 
 // Mutation returns the TagMutation object of the builder.
@@ -117,6 +133,22 @@ func (_c *TagCreate) createSpec() (*Tag, *sqlgraph.CreateSpec) {
 			Bidi:    false,
 			Target: &sqlgraph.EdgeTarget{
 				IDSpec: sqlgraph.NewFieldSpec(post.FieldID, field.TypeInt),
+			},
+		}
+		for _, k := range nodes {
+			edge.Target.Nodes = append(edge.Target.Nodes, k)
+		}
+		_spec.Edges = append(_spec.Edges, edge)
+	}
+	if nodes := _c.mutation.CountriesIDs(); len(nodes) > 0 {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.M2M,
+			Inverse: true,
+			Table:   tag.CountriesTable,
+			Columns: tag.CountriesPrimaryKey,
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(country.FieldID, field.TypeString),
 			},
 		}
 		for _, k := range nodes {

@@ -10,6 +10,7 @@ import (
 	"entgo.io/ent/dialect/sql"
 	"entgo.io/ent/dialect/sql/sqlgraph"
 	"entgo.io/ent/schema/field"
+	"github.com/ormloader/ormloader/entloader/internal/plainent/country"
 	"github.com/ormloader/ormloader/entloader/internal/plainent/post"
 	"github.com/ormloader/ormloader/entloader/internal/plainent/predicate"
 	"github.com/ormloader/ormloader/entloader/internal/plainent/tag"
@@ -58,6 +59,21 @@ func (_u *TagUpdate) AddPosts(v ...*Post) *TagUpdate {
 	return _u.AddPostIDs(ids...)
 }
 
+// AddCountryIDs adds the "countries" edge to the Country entity by IDs.
+func (_u *TagUpdate) AddCountryIDs(ids ...string) *TagUpdate {
+	_u.mutation.AddCountryIDs(ids...)
+	return _u
+}
+
+// AddCountries adds the "countries" edges to the Country entity.
+func (_u *TagUpdate) AddCountries(v ...*Country) *TagUpdate {
+	ids := make([]string, len(v))
+	for i := range v {
+		ids[i] = v[i].ID
+	}
+	return _u.AddCountryIDs(ids...)
+}
+
 // Mutation returns the TagMutation object of the builder.
 func (_u *TagUpdate) Mutation() *TagMutation {
 	return _u.mutation
@@ -82,6 +98,27 @@ func (_u *TagUpdate) RemovePosts(v ...*Post) *TagUpdate {
 		ids[i] = v[i].ID
 	}
 	return _u.RemovePostIDs(ids...)
+}
+
+// ClearCountries clears all "countries" edges to the Country entity.
+func (_u *TagUpdate) ClearCountries() *TagUpdate {
+	_u.mutation.ClearCountries()
+	return _u
+}
+
+// RemoveCountryIDs removes the "countries" edge to Country entities by IDs.
+func (_u *TagUpdate) RemoveCountryIDs(ids ...string) *TagUpdate {
+	_u.mutation.RemoveCountryIDs(ids...)
+	return _u
+}
+
+// RemoveCountries removes "countries" edges to Country entities.
+func (_u *TagUpdate) RemoveCountries(v ...*Country) *TagUpdate {
+	ids := make([]string, len(v))
+	for i := range v {
+		ids[i] = v[i].ID
+	}
+	return _u.RemoveCountryIDs(ids...)
 }
 
 // Save executes the query and returns the number of nodes affected by the update operation.
@@ -174,6 +211,51 @@ func (_u *TagUpdate) sqlSave(ctx context.Context) (_node int, err error) {
 		}
 		_spec.Edges.Add = append(_spec.Edges.Add, edge)
 	}
+	if _u.mutation.CountriesCleared() {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.M2M,
+			Inverse: true,
+			Table:   tag.CountriesTable,
+			Columns: tag.CountriesPrimaryKey,
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(country.FieldID, field.TypeString),
+			},
+		}
+		_spec.Edges.Clear = append(_spec.Edges.Clear, edge)
+	}
+	if nodes := _u.mutation.RemovedCountriesIDs(); len(nodes) > 0 && !_u.mutation.CountriesCleared() {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.M2M,
+			Inverse: true,
+			Table:   tag.CountriesTable,
+			Columns: tag.CountriesPrimaryKey,
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(country.FieldID, field.TypeString),
+			},
+		}
+		for _, k := range nodes {
+			edge.Target.Nodes = append(edge.Target.Nodes, k)
+		}
+		_spec.Edges.Clear = append(_spec.Edges.Clear, edge)
+	}
+	if nodes := _u.mutation.CountriesIDs(); len(nodes) > 0 {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.M2M,
+			Inverse: true,
+			Table:   tag.CountriesTable,
+			Columns: tag.CountriesPrimaryKey,
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(country.FieldID, field.TypeString),
+			},
+		}
+		for _, k := range nodes {
+			edge.Target.Nodes = append(edge.Target.Nodes, k)
+		}
+		_spec.Edges.Add = append(_spec.Edges.Add, edge)
+	}
 	_spec.AddModifiers(_u.modifiers...)
 	if _node, err = sqlgraph.UpdateNodes(ctx, _u.driver, _spec); err != nil {
 		if _, ok := err.(*sqlgraph.NotFoundError); ok {
@@ -225,6 +307,21 @@ func (_u *TagUpdateOne) AddPosts(v ...*Post) *TagUpdateOne {
 	return _u.AddPostIDs(ids...)
 }
 
+// AddCountryIDs adds the "countries" edge to the Country entity by IDs.
+func (_u *TagUpdateOne) AddCountryIDs(ids ...string) *TagUpdateOne {
+	_u.mutation.AddCountryIDs(ids...)
+	return _u
+}
+
+// AddCountries adds the "countries" edges to the Country entity.
+func (_u *TagUpdateOne) AddCountries(v ...*Country) *TagUpdateOne {
+	ids := make([]string, len(v))
+	for i := range v {
+		ids[i] = v[i].ID
+	}
+	return _u.AddCountryIDs(ids...)
+}
+
 // Mutation returns the TagMutation object of the builder.
 func (_u *TagUpdateOne) Mutation() *TagMutation {
 	return _u.mutation
@@ -249,6 +346,27 @@ func (_u *TagUpdateOne) RemovePosts(v ...*Post) *TagUpdateOne {
 		ids[i] = v[i].ID
 	}
 	return _u.RemovePostIDs(ids...)
+}
+
+// ClearCountries clears all "countries" edges to the Country entity.
+func (_u *TagUpdateOne) ClearCountries() *TagUpdateOne {
+	_u.mutation.ClearCountries()
+	return _u
+}
+
+// RemoveCountryIDs removes the "countries" edge to Country entities by IDs.
+func (_u *TagUpdateOne) RemoveCountryIDs(ids ...string) *TagUpdateOne {
+	_u.mutation.RemoveCountryIDs(ids...)
+	return _u
+}
+
+// RemoveCountries removes "countries" edges to Country entities.
+func (_u *TagUpdateOne) RemoveCountries(v ...*Country) *TagUpdateOne {
+	ids := make([]string, len(v))
+	for i := range v {
+		ids[i] = v[i].ID
+	}
+	return _u.RemoveCountryIDs(ids...)
 }
 
 // Where appends a list predicates to the TagUpdate builder.
@@ -364,6 +482,51 @@ func (_u *TagUpdateOne) sqlSave(ctx context.Context) (_node *Tag, err error) {
 			Bidi:    false,
 			Target: &sqlgraph.EdgeTarget{
 				IDSpec: sqlgraph.NewFieldSpec(post.FieldID, field.TypeInt),
+			},
+		}
+		for _, k := range nodes {
+			edge.Target.Nodes = append(edge.Target.Nodes, k)
+		}
+		_spec.Edges.Add = append(_spec.Edges.Add, edge)
+	}
+	if _u.mutation.CountriesCleared() {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.M2M,
+			Inverse: true,
+			Table:   tag.CountriesTable,
+			Columns: tag.CountriesPrimaryKey,
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(country.FieldID, field.TypeString),
+			},
+		}
+		_spec.Edges.Clear = append(_spec.Edges.Clear, edge)
+	}
+	if nodes := _u.mutation.RemovedCountriesIDs(); len(nodes) > 0 && !_u.mutation.CountriesCleared() {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.M2M,
+			Inverse: true,
+			Table:   tag.CountriesTable,
+			Columns: tag.CountriesPrimaryKey,
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(country.FieldID, field.TypeString),
+			},
+		}
+		for _, k := range nodes {
+			edge.Target.Nodes = append(edge.Target.Nodes, k)
+		}
+		_spec.Edges.Clear = append(_spec.Edges.Clear, edge)
+	}
+	if nodes := _u.mutation.CountriesIDs(); len(nodes) > 0 {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.M2M,
+			Inverse: true,
+			Table:   tag.CountriesTable,
+			Columns: tag.CountriesPrimaryKey,
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(country.FieldID, field.TypeString),
 			},
 		}
 		for _, k := range nodes {

@@ -14,6 +14,10 @@ type Tx struct {
 	config
 	// Author is the client for interacting with the Author builders.
 	Author *AuthorClient
+	// City is the client for interacting with the City builders.
+	City *CityClient
+	// Country is the client for interacting with the Country builders.
+	Country *CountryClient
 	// Post is the client for interacting with the Post builders.
 	Post *PostClient
 	// Tag is the client for interacting with the Tag builders.
@@ -150,6 +154,8 @@ func (tx *Tx) Client() *Client {
 
 func (tx *Tx) init() {
 	tx.Author = NewAuthorClient(tx.config)
+	tx.City = NewCityClient(tx.config)
+	tx.Country = NewCountryClient(tx.config)
 	tx.Post = NewPostClient(tx.config)
 	tx.Tag = NewTagClient(tx.config)
 }

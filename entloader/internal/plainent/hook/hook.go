@@ -21,6 +21,30 @@ func (f AuthorFunc) Mutate(ctx context.Context, m plainent.Mutation) (plainent.V
 	return nil, fmt.Errorf("unexpected mutation type %T. expect *plainent.AuthorMutation", m)
 }
 
+// The CityFunc type is an adapter to allow the use of ordinary
+// function as City mutator.
+type CityFunc func(context.Context, *plainent.CityMutation) (plainent.Value, error)
+
+// Mutate calls f(ctx, m).
+func (f CityFunc) Mutate(ctx context.Context, m plainent.Mutation) (plainent.Value, error) {
+	if mv, ok := m.(*plainent.CityMutation); ok {
+		return f(ctx, mv)
+	}
+	return nil, fmt.Errorf("unexpected mutation type %T. expect *plainent.CityMutation", m)
+}
+
+// The CountryFunc type is an adapter to allow the use of ordinary
+// function as Country mutator.
+type CountryFunc func(context.Context, *plainent.CountryMutation) (plainent.Value, error)
+
+// Mutate calls f(ctx, m).
+func (f CountryFunc) Mutate(ctx context.Context, m plainent.Mutation) (plainent.Value, error) {
+	if mv, ok := m.(*plainent.CountryMutation); ok {
+		return f(ctx, mv)
+	}
+	return nil, fmt.Errorf("unexpected mutation type %T. expect *plainent.CountryMutation", m)
+}
+
 // The PostFunc type is an adapter to allow the use of ordinary
 // function as Post mutator.
 type PostFunc func(context.Context, *plainent.PostMutation) (plainent.Value, error)

@@ -19,6 +19,37 @@ var (
 		Columns:    AuthorsColumns,
 		PrimaryKey: []*schema.Column{AuthorsColumns[0]},
 	}
+	// CitiesColumns holds the columns for the "cities" table.
+	CitiesColumns = []*schema.Column{
+		{Name: "id", Type: field.TypeInt, Increment: true},
+		{Name: "name", Type: field.TypeString},
+		{Name: "country_code", Type: field.TypeString},
+	}
+	// CitiesTable holds the schema information for the "cities" table.
+	CitiesTable = &schema.Table{
+		Name:       "cities",
+		Columns:    CitiesColumns,
+		PrimaryKey: []*schema.Column{CitiesColumns[0]},
+		ForeignKeys: []*schema.ForeignKey{
+			{
+				Symbol:     "cities_countries_cities",
+				Columns:    []*schema.Column{CitiesColumns[2]},
+				RefColumns: []*schema.Column{CountriesColumns[0]},
+				OnDelete:   schema.NoAction,
+			},
+		},
+	}
+	// CountriesColumns holds the columns for the "countries" table.
+	CountriesColumns = []*schema.Column{
+		{Name: "id", Type: field.TypeString},
+		{Name: "name", Type: field.TypeString},
+	}
+	// CountriesTable holds the schema information for the "countries" table.
+	CountriesTable = &schema.Table{
+		Name:       "countries",
+		Columns:    CountriesColumns,
+		PrimaryKey: []*schema.Column{CountriesColumns[0]},
+	}
 	// PostsColumns holds the columns for the "posts" table.
 	PostsColumns = []*schema.Column{
 		{Name: "id", Type: field.TypeInt, Increment: true},
@@ -51,6 +82,31 @@ var (
 		Columns:    TagsColumns,
 		PrimaryKey: []*schema.Column{TagsColumns[0]},
 	}
+	// CountryTagsColumns holds the columns for the "country_tags" table.
+	CountryTagsColumns = []*schema.Column{
+		{Name: "country_id", Type: field.TypeString},
+		{Name: "tag_id", Type: field.TypeInt},
+	}
+	// CountryTagsTable holds the schema information for the "country_tags" table.
+	CountryTagsTable = &schema.Table{
+		Name:       "country_tags",
+		Columns:    CountryTagsColumns,
+		PrimaryKey: []*schema.Column{CountryTagsColumns[0], CountryTagsColumns[1]},
+		ForeignKeys: []*schema.ForeignKey{
+			{
+				Symbol:     "country_tags_country_id",
+				Columns:    []*schema.Column{CountryTagsColumns[0]},
+				RefColumns: []*schema.Column{CountriesColumns[0]},
+				OnDelete:   schema.Cascade,
+			},
+			{
+				Symbol:     "country_tags_tag_id",
+				Columns:    []*schema.Column{CountryTagsColumns[1]},
+				RefColumns: []*schema.Column{TagsColumns[0]},
+				OnDelete:   schema.Cascade,
+			},
+		},
+	}
 	// PostTagsColumns holds the columns for the "post_tags" table.
 	PostTagsColumns = []*schema.Column{
 		{Name: "post_id", Type: field.TypeInt},
@@ -79,14 +135,20 @@ var (
 	// Tables holds all the tables in the schema.
 	Tables = []*schema.Table{
 		AuthorsTable,
+		CitiesTable,
+		CountriesTable,
 		PostsTable,
 		TagsTable,
+		CountryTagsTable,
 		PostTagsTable,
 	}
 )
 
 func init() {
+	CitiesTable.ForeignKeys[0].RefTable = CountriesTable
 	PostsTable.ForeignKeys[0].RefTable = AuthorsTable
+	CountryTagsTable.ForeignKeys[0].RefTable = CountriesTable
+	CountryTagsTable.ForeignKeys[1].RefTable = TagsTable
 	PostTagsTable.ForeignKeys[0].RefTable = PostsTable
 	PostTagsTable.ForeignKeys[1].RefTable = TagsTable
 }

@@ -9,6 +9,12 @@ import (
 // Author is the predicate function for author builders.
 type Author func(*sql.Selector)
 
+// City is the predicate function for city builders.
+type City func(*sql.Selector)
+
+// Country is the predicate function for country builders.
+type Country func(*sql.Selector)
+
 // Post is the predicate function for post builders.
 type Post func(*sql.Selector)
 

@@ -53,5 +53,44 @@ func (Tag) Fields() []ent.Field {
 
 // Edges of the Tag.
 func (Tag) Edges() []ent.Edge {
-	return []ent.Edge{edge.From("posts", Post.Type).Ref("tags")}
+	return []ent.Edge{
+		edge.From("posts", Post.Type).Ref("tags"),
+		edge.From("countries", Country.Type).Ref("tags"),
+	}
+}
+
+// Country is keyed by a string (its code): on MySQL and MariaDB the key
+// columns compare under their collation (TestStringKeysUnderCollation).
+type Country struct {
+	ent.Schema
+}
+
+// Fields of the Country.
+func (Country) Fields() []ent.Field {
+	return []ent.Field{field.String("id"), field.String("name")}
+}
+
+// Edges of the Country.
+func (Country) Edges() []ent.Edge {
+	return []ent.Edge{
+		edge.To("cities", City.Type),
+		edge.To("tags", Tag.Type),
+	}
+}
+
+// City belongs to a country through a string edge field.
+type City struct {
+	ent.Schema
+}
+
+// Fields of the City.
+func (City) Fields() []ent.Field {
+	return []ent.Field{field.String("name"), field.String("country_code")}
+}
+
+// Edges of the City.
+func (City) Edges() []ent.Edge {
+	return []ent.Edge{
+		edge.From("country", Country.Type).Ref("cities").Field("country_code").Unique().Required(),
+	}
 }

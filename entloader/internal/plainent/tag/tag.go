@@ -16,6 +16,8 @@ const (
 	FieldName = "name"
 	// EdgePosts holds the string denoting the posts edge name in mutations.
 	EdgePosts = "posts"
+	// EdgeCountries holds the string denoting the countries edge name in mutations.
+	EdgeCountries = "countries"
 	// Table holds the table name of the tag in the database.
 	Table = "tags"
 	// PostsTable is the table that holds the posts relation/edge. The primary key declared below.
@@ -23,6 +25,11 @@ const (
 	// PostsInverseTable is the table name for the Post entity.
 	// It exists in this package in order to avoid circular dependency with the "post" package.
 	PostsInverseTable = "posts"
+	// CountriesTable is the table that holds the countries relation/edge. The primary key declared below.
+	CountriesTable = "country_tags"
+	// CountriesInverseTable is the table name for the Country entity.
+	// It exists in this package in order to avoid circular dependency with the "country" package.
+	CountriesInverseTable = "countries"
 )
 
 // Columns holds all SQL columns for tag fields.
@@ -35,6 +42,9 @@ var (
 	// PostsPrimaryKey and PostsColumn2 are the table columns denoting the
 	// primary key for the posts relation (M2M).
 	PostsPrimaryKey = []string{"post_id", "tag_id"}
+	// CountriesPrimaryKey and CountriesColumn2 are the table columns denoting the
+	// primary key for the countries relation (M2M).
+	CountriesPrimaryKey = []string{"country_id", "tag_id"}
 )
 
 // ValidColumn reports if the column name is valid (part of the table columns).
@@ -73,10 +83,31 @@ func ByPosts(term sql.OrderTerm, terms ...sql.OrderTerm) OrderOption {
 		sqlgraph.OrderByNeighborTerms(s, newPostsStep(), append([]sql.OrderTerm{term}, terms...)...)
 	}
 }
+
+// ByCountriesCount orders the results by countries count.
+func ByCountriesCount(opts ...sql.OrderTermOption) OrderOption {
+	return func(s *sql.Selector) {
+		sqlgraph.OrderByNeighborsCount(s, newCountriesStep(), opts...)
+	}
+}
+
+// ByCountries orders the results by countries terms.
+func ByCountries(term sql.OrderTerm, terms ...sql.OrderTerm) OrderOption {
+	return func(s *sql.Selector) {
+		sqlgraph.OrderByNeighborTerms(s, newCountriesStep(), append([]sql.OrderTerm{term}, terms...)...)
+	}
+}
 func newPostsStep() *sqlgraph.Step {
 	return sqlgraph.NewStep(
 		sqlgraph.From(Table, FieldID),
 		sqlgraph.To(PostsInverseTable, FieldID),
 		sqlgraph.Edge(sqlgraph.M2M, true, PostsTable, PostsPrimaryKey...),
+	)
+}
+func newCountriesStep() *sqlgraph.Step {
+	return sqlgraph.NewStep(
+		sqlgraph.From(Table, FieldID),
+		sqlgraph.To(CountriesInverseTable, FieldID),
+		sqlgraph.Edge(sqlgraph.M2M, true, CountriesTable, CountriesPrimaryKey...),
 	)
 }

@@ -146,6 +146,29 @@ func HasPostsWith(preds ...predicate.Post) predicate.Tag {
 	})
 }
 
+// HasCountries applies the HasEdge predicate on the "countries" edge.
+func HasCountries() predicate.Tag {
+	return predicate.Tag(func(s *sql.Selector) {
+		step := sqlgraph.NewStep(
+			sqlgraph.From(Table, FieldID),
+			sqlgraph.Edge(sqlgraph.M2M, true, CountriesTable, CountriesPrimaryKey...),
+		)
+		sqlgraph.HasNeighbors(s, step)
+	})
+}
+
+// HasCountriesWith applies the HasEdge predicate on the "countries" edge with a given conditions (other predicates).
+func HasCountriesWith(preds ...predicate.Country) predicate.Tag {
+	return predicate.Tag(func(s *sql.Selector) {
+		step := newCountriesStep()
+		sqlgraph.HasNeighborsWith(s, step, func(s *sql.Selector) {
+			for _, p := range preds {
+				p(s)
+			}
+		})
+	})
+}
+
 // And groups predicates with the AND operator between them.
 func And(predicates ...predicate.Tag) predicate.Tag {
 	return predicate.Tag(sql.AndPredicates(predicates...))
