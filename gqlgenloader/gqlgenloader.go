@@ -62,12 +62,15 @@
 // (a: bands(first: 2) b: bands(first: 10)) are two load sets, each of which
 // would send its relation batches at once; in a query of several root
 // fields the extension holds the sets (dataloader.Scope.HoldSiblings) until
-// every root field has returned and the tick after that, with ten times
-// the quiet period, sends one batch per relation for all of them (in
-// benchmarks/stack's random queries, 166–168 of 168 sequential requests at
-// the floor and 91–95 % under 8 concurrent clients, against 68–77 % and
-// 70 % before: a field that the scheduler starts late can still miss the
-// tick). A root field that blocks outside loaders past the watchdog ends the
+// every root field has returned and the fields below them that may load
+// have started (each of the first such fields below a root field, learned
+// from the fields it tracked below the root fields of earlier queries of
+// several root fields), and the tick after
+// that, with ten times the quiet period, sends one batch per relation for
+// all of them (in benchmarks/stack's random queries, 167–168 of 168
+// sequential requests at the floor and 95–97 % under 8 concurrent clients;
+// most of the rest are requests in which a root field's own query ran past
+// the watchdog). A root field that blocks outside loaders past the watchdog ends the
 // hold (dataloader.Scope.HoldSiblings), so that the levels below the other
 // root fields do not wait for the watchdog each. Install the extension
 // before other field interceptors that may load or block: the time they
@@ -90,6 +93,7 @@ package gqlgenloader
 import (
 	"context"
 	"net/http"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -110,6 +114,21 @@ type Extension struct {
 	// read from the schema's resolver interfaces by Validate, which gqlgen
 	// calls when the extension is installed, before any operation runs.
 	batch batchFields
+
+	// loading holds the fields (fieldKey) that have run as tracked workers
+	// below the root fields of queries of several root fields: the fields
+	// that may load, which a root field's gap waits for.
+	loading sync.Map
+}
+
+// fieldKey names a field of an object type.
+type fieldKey struct{ object, field string }
+
+// learnLoading records that field k may load: it runs as a tracked worker.
+func (e *Extension) learnLoading(k fieldKey) {
+	if _, known := e.loading.Load(k); !known {
+		e.loading.Store(k, struct{}{})
+	}
 }
 
 var _ interface {
@@ -302,7 +321,12 @@ func (e *Extension) InterceptField(ctx context.Context, next graphql.Resolver) (
 	defer end() // a panicking resolver ends too; gqlgen recovers it above us
 	if root, ok := ctx.Value(rootKey{}).(*rootField); ok {
 		if fc.Parent == nil || fc.Parent.Parent != nil {
-			root.childStarted() // a field below the root field
+			// A field below the root field. In a query of several root
+			// fields, the fields that run here are those a gap waits for.
+			if root.hold && fc.Field.Field != nil {
+				e.learnLoading(fieldKey{fc.Object, fc.Field.Name})
+			}
+			root.childStarted(fc)
 		} else {
 			root.handOff() // this root field's resolver now runs as a worker of its own
 			defer root.returned(ctx, scope)
@@ -331,12 +355,21 @@ func (e *Extension) InterceptField(ctx context.Context, next graphql.Resolver) (
 // several root fields holds the scope's sibling sets
 // (dataloader.Scope.HoldSiblings) until every root field's resolver has
 // returned: the albums of both sets go in one batch, at the tick after.
-// Between a root field's return and the start of the first field below it
+// Between a root field's return and the start of the fields below it
 // gqlgen runs untracked (it marshals the result and starts the fields'
 // goroutines), and that tick would come too early: under a hold that gap
 // counts as a running worker too (bounded by the watchdog, like any worker:
 // an interceptor installed before this one that blocks there costs one
-// watchdog, not a stall).
+// watchdog, not a stall). The gap lasts until every first field below the
+// root field that may load has started once (a: bands { label members }:
+// label and members; the first load of each enqueues its whole set): when
+// it ended at the first of them, a busy scheduler started members after the
+// tick, and members was a second batch. Which fields may load the extension
+// learns from those it tracks below root fields (a field that has not run
+// as a worker there yet is not waited for); it looks through fields that do not load only where a
+// value is certain (a non-null object), since a field below a null or an
+// empty list never starts. Without such fields, the gap ends when any
+// field below the root field starts.
 
 type rootKey struct{}
 
@@ -348,8 +381,13 @@ type rootField struct {
 	handOff, resolved func()
 	hold              bool // the operation holds sibling sets; never changes
 	gapOver           atomic.Bool
-	mu                sync.Mutex // protects gapEnd
+	mu                sync.Mutex // protects gapEnd and expect
 	gapEnd            func()     // ends the gap's worker; nil if it is not running
+	// expect holds the paths (aliases below the root field, joined by
+	// "/") of the fields that the gap waits for: the first fields below
+	// the root field that may load. Empty: the gap ends when any field
+	// below the root field starts.
+	expect map[string]struct{}
 }
 
 // returned reports the root field's resolver as returned; under a hold it
@@ -366,20 +404,66 @@ func (r *rootField) returned(ctx context.Context, scope *dataloader.Scope) {
 	r.resolved()
 }
 
-// childStarted ends the gap's worker, if any, once a field below the root
-// field runs as a worker (or the root field is over); after the first call
-// it is one atomic load.
-func (r *rootField) childStarted() {
+// childStarted ends the gap's worker, if any, once every expected field
+// below the root field has run as a worker (fc, when not nil, is a field
+// that runs; nil: the root field is over); once the gap is over it is one
+// atomic load.
+func (r *rootField) childStarted(fc *graphql.FieldContext) {
 	if !r.hold || r.gapOver.Load() {
 		return
 	}
 	r.mu.Lock()
+	if fc != nil && len(r.expect) > 0 {
+		delete(r.expect, pathBelowRoot(fc))
+		if len(r.expect) > 0 {
+			r.mu.Unlock()
+			return
+		}
+	}
 	end := r.gapEnd
 	r.gapEnd = nil
 	r.gapOver.Store(true)
 	r.mu.Unlock()
 	if end != nil {
 		end()
+	}
+}
+
+// pathBelowRoot returns the aliases of the fields from the root field's
+// child down to fc, joined by "/" (list elements have no alias of their
+// own; the root field's context is the one whose parent has none).
+func pathBelowRoot(fc *graphql.FieldContext) string {
+	var aliases []string
+	for ; fc != nil && fc.Parent != nil && fc.Parent.Parent != nil; fc = fc.Parent {
+		if fc.Index == nil && fc.Field.Field != nil {
+			aliases = append(aliases, fc.Field.Alias)
+		}
+	}
+	slices.Reverse(aliases)
+	return strings.Join(aliases, "/")
+}
+
+// expectFields adds to out the paths (prefix, then aliases joined by "/")
+// of the first fields of sels, on type typ, that have run as tracked
+// workers before (Extension.loading), the fields that may load. It looks
+// through the other fields only where their value cannot be missing (a
+// non-null object, not a list): a field below a null or an empty list never
+// starts, and a gap that waits for it would last until the watchdog.
+// Fields of fragments on other types than typ, and deferred fields (they
+// run after the response), are not waited for.
+func (e *Extension) expectFields(opCtx *graphql.OperationContext, sels ast.SelectionSet, typ, prefix string, out map[string]struct{}) {
+	for _, f := range graphql.CollectFields(opCtx, sels, []string{typ}) {
+		if f.Definition == nil || !f.IsNonDeferrable && len(f.Deferrables) > 0 {
+			continue
+		}
+		path := prefix + f.Alias
+		if _, loads := e.loading.Load(fieldKey{typ, f.Name}); loads {
+			out[path] = struct{}{}
+			continue
+		}
+		if t := f.Definition.Type; t.NonNull && t.Elem == nil && len(f.Selections) > 0 {
+			e.expectFields(opCtx, f.Selections, t.Name(), path+"/", out)
+		}
 	}
 }
 
@@ -458,9 +542,16 @@ func (e *Extension) InterceptRootField(ctx context.Context, next graphql.RootRes
 		return next(ctx)
 	}
 	root := &rootField{handOff: end, resolved: p.resolvedOnce(), hold: p.release != nil}
-	defer root.childStarted() // the field is over
-	defer root.resolved()     // a root field without a tracked resolver
-	defer end()               // the field is over; end calls after the first do nothing
+	if root.hold {
+		f := graphql.GetRootFieldContext(ctx).Field
+		if f.Definition != nil && len(f.Selections) > 0 {
+			root.expect = make(map[string]struct{})
+			e.expectFields(graphql.GetOperationContext(ctx), f.Selections, f.Definition.Type.Name(), "", root.expect)
+		}
+	}
+	defer root.childStarted(nil) // the field is over
+	defer root.resolved()        // a root field without a tracked resolver
+	defer end()                  // the field is over; end calls after the first do nothing
 	return next(context.WithValue(ctx, rootKey{}, root))
 }
 

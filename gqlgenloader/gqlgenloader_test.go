@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -238,6 +239,56 @@ func TestRootFieldSetsOneBatch(t *testing.T) {
 	h.only(h.run(t.Context(), `{ items(n: 3) { siblingValue children(n: 2) { value } } }`))
 	if got := sizes(h.takeBatches()); !slices.Equal(got, []int{3, 6}) {
 		t.Fatalf("batch sizes %v, want [3 6]", got)
+	}
+}
+
+// lateField is an interceptor installed before the extension that delays
+// the siblingValue fields of root field b: they start late, as field
+// goroutines that a busy scheduler starts late do.
+type lateField struct{ delay time.Duration }
+
+func (lateField) ExtensionName() string                   { return "lateField" }
+func (lateField) Validate(graphql.ExecutableSchema) error { return nil }
+func (l lateField) InterceptField(ctx context.Context, next graphql.Resolver) (any, error) {
+	if fc := graphql.GetFieldContext(ctx); fc.Field.Name == "siblingValue" && strings.HasPrefix(fc.Path().String(), "b[") {
+		time.Sleep(l.delay)
+	}
+	return next(ctx)
+}
+
+// The gap below a root field lasts until each of the first fields below it
+// that may load has started, not only the first of them: b's fail starts
+// (and loads nothing), its siblingValue starts late. When the gap ended at
+// fail, the tick after it sent a's set alone and b's was a second batch
+// (sizes [2 3]). The extension learns which fields load from the fields it
+// tracks, so the first request may split.
+func TestRootFieldGapWaitsForEveryLoadingField(t *testing.T) {
+	h := newHarnessWith(t, lateField{delay: 50 * time.Millisecond},
+		gqlgenloader.WithScopeOptions(dataloader.WithQuietPeriod(time.Millisecond)))
+	const q = `{ a: items(n: 2) { siblingValue } b: items(n: 5) { fail siblingValue } }`
+	for i := range 4 {
+		resps := h.run(t.Context(), q)
+		if len(resps) != 1 || len(resps[0].Errors) != 5 { // b's fail, each
+			t.Fatalf("responses %v", resps)
+		}
+		got := sizes(h.takeBatches())
+		if i > 0 && !slices.Equal(got, []int{5}) {
+			t.Fatalf("request %d: batch sizes %v, want [5]", i+1, got)
+		}
+	}
+	// A root field whose list is empty starts none of the fields the gap
+	// waits for: it is over, and so is its gap (the watchdog is a minute
+	// here: a gap left open would stall the test).
+	start := time.Now()
+	data := h.only(h.run(t.Context(), `{ a: items(n: 2) { siblingValue children(n: 1) { value } } b: items(n: 0) { siblingValue } }`))
+	if want := `{"a":[{"siblingValue":10,"children":[{"value":1010}]},{"siblingValue":20,"children":[{"value":2010}]}],"b":[]}`; data != want {
+		t.Fatalf("data %s, want %s", data, want)
+	}
+	if d := time.Since(start); d > 10*time.Second {
+		t.Fatalf("the query took %v: the empty root field's gap held the batches", d)
+	}
+	if got := sizes(h.takeBatches()); !slices.Equal(got, []int{2, 2}) {
+		t.Fatalf("batch sizes %v, want [2 2]", got)
 	}
 }
 
