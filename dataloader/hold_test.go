@@ -145,6 +145,70 @@ func TestHoldEndsAtTheWatchdog(t *testing.T) {
 	wantBatches(t, r.sorted(), [][]int{{1, 2}, {10, 11}, {20, 21}, {30, 31}})
 }
 
+// A root worker (StartRootWorker: a root field's resolver, or the gap
+// before its fields start) still running when the watchdog fires does not
+// end the hold: the held batch waits for it, up to 20 watchdogs, so that
+// its rows' sets join the batch. Past that bound the batch goes and the
+// holds are over, as for any worker at the watchdog.
+func TestHoldWaitsForRootWorkers(t *testing.T) {
+	const maxWait = 20 * time.Millisecond
+	t.Run("the root worker returns", func(t *testing.T) {
+		r := &recorder{}
+		l := dataloader.New(r.fetch)
+		ctx, s := newScope(t, dataloader.WithMaxWait(maxWait))
+		release := s.HoldSiblings()
+		rctx, endRoot := s.StartRootWorker(ctx) // the last root field, still in its query
+		wctx, end := s.StartWorker(ctx)
+		defer end()
+		start := time.Now()
+		done := make(chan time.Duration)
+		go func() {
+			if _, err := l.LoadWith(wctx, 1, []int{1, 2}); err != nil { // the first root field's set
+				t.Error(err)
+			}
+			done <- time.Since(start)
+		}()
+		time.Sleep(5 * maxWait)
+		// Its rows' set joins the held batch, then it returns and the hold ends.
+		thunk, _ := l.LoadWithThunk(rctx, 3, []int{3, 4})
+		endRoot()
+		release()
+		if _, err := thunk(); err != nil {
+			t.Fatal(err)
+		}
+		if waited := <-done; waited < 5*maxWait {
+			t.Fatalf("the held batch went after %v, before the root worker ended (%v)", waited, 5*maxWait)
+		}
+		wantBatches(t, r.sorted(), [][]int{{1, 2, 3, 4}})
+	})
+	t.Run("past the bound", func(t *testing.T) {
+		r := &recorder{}
+		l := dataloader.New(r.fetch)
+		ctx, s := newScope(t, dataloader.WithMaxWait(maxWait))
+		release := s.HoldSiblings()
+		defer release()
+		_, endRoot := s.StartRootWorker(ctx) // never returns in time
+		defer endRoot()
+		wctx, end := s.StartWorker(ctx)
+		defer end()
+		start := time.Now()
+		if _, err := l.LoadWith(wctx, 1, []int{1, 2}); err != nil {
+			t.Fatal(err)
+		}
+		if first := time.Since(start); first < 10*maxWait {
+			t.Fatalf("the held batch went after %v, before 20 watchdogs (%v)", first, 20*maxWait)
+		}
+		level := time.Now()
+		if _, err := l.LoadWith(wctx, 10, []int{10, 11}); err != nil { // the holds are over: at once
+			t.Fatal(err)
+		}
+		if d := time.Since(level); d > maxWait {
+			t.Fatalf("the next level took %v: the hold was not over", d)
+		}
+		wantBatches(t, r.sorted(), [][]int{{1, 2}, {10, 11}})
+	})
+}
+
 // n loads of one set of n siblings compute O(n) cache keys, not O(n²):
 // a load whose key has an entry does not read its siblings, and under a
 // hold, a set already enqueued in the held batch is not walked again. The

@@ -139,6 +139,7 @@ type Scope struct {
 	wake         chan struct{} // nudges a sleeping tick; made when first needed
 	tracked      bool          // a worker was started: dispatch by tracking
 	running      int           // tracked workers that are neither done nor blocked in a load
+	rootsRunning int           // of them, root workers (StartRootWorker)
 	reserved     int           // workers about to start (Reserve)
 	siblingHolds int           // HoldSiblings calls not yet released
 	holdsEnding  int           // holds released since the last tick, which ends them
@@ -291,6 +292,7 @@ type worker struct {
 	on      []*flight  // the batches of those loads, one per load; guarded by s.mu
 	onBuf   [1]*flight // on's first backing array
 	done    bool       // guarded by s.mu
+	root    bool       // started by StartRootWorker; never changes
 }
 
 type workerKey struct{}
@@ -314,14 +316,41 @@ func (w *worker) Value(key any) any {
 // its waiters are woken: two batch functions of one tick that load from the
 // same loader make one batch of it, as if they were resolvers.
 func (s *Scope) StartWorker(ctx context.Context) (_ context.Context, end func()) {
-	w := &worker{Context: ctx, s: s}
+	return s.startWorker(ctx, false)
+}
+
+// StartRootWorker is StartWorker for work that a hold of sibling sets
+// ([Scope.HoldSiblings]) waits for: gqlgenloader starts the resolvers of a
+// query's root fields with it, and the gap between a root field's return
+// and the start of the fields below it. While a hold lasts and only root
+// workers run, the watchdog ([WithMaxWait]) does not end the wait: the
+// scope waits up to 20 times as long, as for reservations
+// ([Scope.Reserve]), so that a root field whose own query runs past the
+// watchdog on a busy machine does not end the hold and split the batches of
+// the other root fields' relations. Such a wait costs the operation little:
+// its response waits for every root field anyway. Once the hold is over, or
+// while any other worker runs, a root worker is a worker like any other.
+func (s *Scope) StartRootWorker(ctx context.Context) (_ context.Context, end func()) {
+	return s.startWorker(ctx, true)
+}
+
+func (s *Scope) startWorker(ctx context.Context, root bool) (context.Context, func()) {
+	w := &worker{Context: ctx, s: s, root: root}
 	now := time.Now()
 	s.mu.Lock()
 	s.tracked = true
-	s.running++
+	w.countLocked(1)
 	s.lastActivity, s.lastStart = now, now
 	s.mu.Unlock()
 	return w, w.end
+}
+
+// countLocked adds delta to the scope's count of running workers.
+func (w *worker) countLocked(delta int) {
+	w.s.running += delta
+	if w.root {
+		w.s.rootsRunning += delta
+	}
 }
 
 // Reserve reports that a worker is about to start: integrations call it for
@@ -367,7 +396,8 @@ func (s *Scope) Reserve() (release func()) {
 // loaded with siblings enqueues them in it, so that another set's keys join
 // it (see [Loader.LoadExistingUnlessHeld]). The wait it adds is the tick's: until
 // no worker runs, and at most one watchdog ([WithMaxWait]) for a worker
-// blocked outside loaders (a root field's slow query): a tick that the
+// blocked outside loaders, or 20 while only root workers run
+// ([Scope.StartRootWorker]: a root field's slow query): a tick that the
 // watchdog forces ends every hold of the scope, so that the levels below
 // do not wait for the watchdog again. Release is idempotent.
 func (s *Scope) HoldSiblings() (release func()) {
@@ -404,7 +434,7 @@ func (w *worker) endLocked() {
 	s := w.s
 	w.done = true
 	if w.waiting == 0 {
-		s.running--
+		w.countLocked(-1)
 	}
 	s.lastActivity = time.Now()
 	s.notifyLocked()
@@ -437,7 +467,7 @@ func (s *Scope) workerFrom(ctx context.Context) *worker {
 // in a load.
 func (w *worker) blockLocked(f *flight) {
 	if w.waiting == 0 && !w.done {
-		w.s.running--
+		w.countLocked(-1)
 	}
 	w.waiting++
 	if w.on == nil {
@@ -449,7 +479,7 @@ func (w *worker) blockLocked(f *flight) {
 func (w *worker) unblockLocked(f *flight) {
 	w.waiting--
 	if w.waiting == 0 && !w.done {
-		w.s.running++
+		w.countLocked(1)
 	}
 	w.leaveLocked(f)
 }
@@ -625,6 +655,10 @@ func (s *Scope) untilDispatchLocked(now time.Time) (wait time.Duration, sleep bo
 	// load before the batch goes without it).
 	watchdog := s.cfg.maxWait - now.Sub(later(s.firstKey, s.lastStart))
 	if s.running > 0 {
+		if s.running == s.rootsRunning && s.siblingHolds > 0 && !s.holdsCut {
+			// Only root workers run, and a hold waits for them.
+			return reserveFactor*s.cfg.maxWait - now.Sub(later(s.firstKey, s.lastStart)), true
+		}
 		return watchdog, true
 	}
 	if s.reserved > 0 {
