@@ -181,6 +181,36 @@ func TestHoldWaitsForRootWorkers(t *testing.T) {
 		}
 		wantBatches(t, r.sorted(), [][]int{{1, 2, 3, 4}})
 	})
+	t.Run("after the release", func(t *testing.T) {
+		// The hold's last tick waits for the root workers too: the gap
+		// between the last root field's return and its fields' start.
+		r := &recorder{}
+		l := dataloader.New(r.fetch)
+		ctx, s := newScope(t, dataloader.WithMaxWait(maxWait))
+		release := s.HoldSiblings()
+		gctx, endGap := s.StartRootWorker(ctx)
+		wctx, end := s.StartWorker(ctx)
+		defer end()
+		start := time.Now()
+		done := make(chan time.Duration)
+		go func() {
+			if _, err := l.LoadWith(wctx, 1, []int{1, 2}); err != nil {
+				t.Error(err)
+			}
+			done <- time.Since(start)
+		}()
+		release()
+		time.Sleep(5 * maxWait)
+		thunk, _ := l.LoadWithThunk(gctx, 3, []int{3, 4}) // the gap's field loads
+		endGap()
+		if _, err := thunk(); err != nil {
+			t.Fatal(err)
+		}
+		if waited := <-done; waited < 5*maxWait {
+			t.Fatalf("the held batch went after %v, before the gap ended (%v)", waited, 5*maxWait)
+		}
+		wantBatches(t, r.sorted(), [][]int{{1, 2, 3, 4}})
+	})
 	t.Run("past the bound", func(t *testing.T) {
 		r := &recorder{}
 		l := dataloader.New(r.fetch)

@@ -322,8 +322,9 @@ func (s *Scope) StartWorker(ctx context.Context) (_ context.Context, end func())
 // StartRootWorker is StartWorker for work that a hold of sibling sets
 // ([Scope.HoldSiblings]) waits for: gqlgenloader starts the resolvers of a
 // query's root fields with it, and the gap between a root field's return
-// and the start of the fields below it. While a hold lasts and only root
-// workers run, the watchdog ([WithMaxWait]) does not end the wait: the
+// and the start of the fields below it. While a hold lasts (until the tick
+// after its release) and only root workers run, the watchdog ([WithMaxWait])
+// does not end the wait: the
 // scope waits up to 20 times as long, as for reservations
 // ([Scope.Reserve]), so that a root field whose own query runs past the
 // watchdog on a busy machine does not end the hold and split the batches of
@@ -655,7 +656,7 @@ func (s *Scope) untilDispatchLocked(now time.Time) (wait time.Duration, sleep bo
 	// load before the batch goes without it).
 	watchdog := s.cfg.maxWait - now.Sub(later(s.firstKey, s.lastStart))
 	if s.running > 0 {
-		if s.running == s.rootsRunning && s.siblingHolds > 0 && !s.holdsCut {
+		if s.running == s.rootsRunning && s.holdingLocked() {
 			// Only root workers run, and a hold waits for them.
 			return reserveFactor*s.cfg.maxWait - now.Sub(later(s.firstKey, s.lastStart)), true
 		}

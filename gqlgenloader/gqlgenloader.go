@@ -67,8 +67,9 @@
 // from the fields it tracked below the root fields of earlier queries of
 // several root fields), and the tick after
 // that, with ten times the quiet period, sends one batch per relation for
-// all of them (in benchmarks/stack's random queries, 168 of 168 sequential
-// requests at the floor and 98.8–99.8 % under 8 concurrent clients). The
+// all of them (in benchmarks/stack's random queries, 166–168 of 168
+// sequential requests at the floor and 99.9–100 % under 8 concurrent
+// clients). The
 // root fields' resolvers and the gaps below them are root workers
 // (dataloader.Scope.StartRootWorker): while the hold lasts and only they run,
 // the watchdog does not end it, and the hold waits up to 20 watchdogs
@@ -96,7 +97,6 @@ package gqlgenloader
 import (
 	"context"
 	"net/http"
-	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -331,8 +331,9 @@ func (e *Extension) InterceptField(ctx context.Context, next graphql.Resolver) (
 	if root != nil {
 		if fc.Parent == nil || fc.Parent.Parent != nil {
 			// A field below the root field. In a query of several root
-			// fields, the fields that run here are those a gap waits for.
-			if root.hold && fc.Field.Field != nil {
+			// fields, the fields that run here whatever the query's
+			// directives are those a gap waits for.
+			if root.hold && fc.Field.Field != nil && loadsAlways(fc) {
 				e.learnLoading(fieldKey{fc.Object, fc.Field.Name})
 			}
 			root.childStarted(fc)
@@ -369,16 +370,19 @@ func (e *Extension) InterceptField(ctx context.Context, next graphql.Resolver) (
 // goroutines), and that tick would come too early: under a hold that gap
 // counts as a running worker too (a root worker, bounded by 20 watchdogs:
 // an interceptor installed before this one that blocks there costs that,
-// not a stall). The gap lasts until every first field below the
-// root field that may load has started once (a: bands { label members }:
-// label and members; the first load of each enqueues its whole set): when
-// it ended at the first of them, a busy scheduler started members after the
-// tick, and members was a second batch. Which fields may load the extension
-// learns from those it tracks below root fields (a field that has not run
-// as a worker there yet is not waited for); it looks through fields that do not load only where a
-// value is certain (a non-null object), since a field below a null or an
-// empty list never starts. Without such fields, the gap ends when any
-// field below the root field starts.
+// not a stall). The gap lasts until each field of the root field's value
+// that may load has started once (a: bands { label members }: label and
+// members; the first load of each enqueues its whole set): when it ended at
+// the first of them, a busy scheduler started members after the tick, and
+// members was a second batch. Which fields may load the extension learns
+// from those it tracked there before: resolvers, methods and fields with a
+// directive of the schema's (a field tracked only for a directive of the
+// query's is not waited for, nor a field that has not run yet). Fields
+// further below are not waited for: one below a null, an empty list or a
+// failed field never starts. Without such fields, the gap ends when any
+// field below the root field starts. A field interceptor installed before
+// the extension that returns without calling the resolver hides a field
+// that the gap waits for: install the extension first.
 
 type rootKey struct{}
 
@@ -392,10 +396,9 @@ type rootField struct {
 	gapOver           atomic.Bool
 	mu                sync.Mutex // protects gapEnd and expect
 	gapEnd            func()     // ends the gap's worker; nil if it is not running
-	// expect holds the paths (aliases below the root field, joined by
-	// "/") of the fields that the gap waits for: the first fields below
-	// the root field that may load. Empty: the gap ends when any field
-	// below the root field starts.
+	// expect holds the aliases of the fields of the root field's value
+	// that the gap waits for (expectFields). Empty: the gap ends when any
+	// field below the root field starts.
 	expect map[string]struct{}
 }
 
@@ -423,7 +426,9 @@ func (r *rootField) childStarted(fc *graphql.FieldContext) {
 	}
 	r.mu.Lock()
 	if fc != nil && len(r.expect) > 0 {
-		delete(r.expect, pathBelowRoot(fc))
+		if alias, ok := childOfRoot(fc); ok {
+			delete(r.expect, alias)
+		}
 		if len(r.expect) > 0 {
 			r.mu.Unlock()
 			return
@@ -438,40 +443,36 @@ func (r *rootField) childStarted(fc *graphql.FieldContext) {
 	}
 }
 
-// pathBelowRoot returns the aliases of the fields from the root field's
-// child down to fc, joined by "/" (list elements have no alias of their
-// own; the root field's context is the one whose parent has none).
-func pathBelowRoot(fc *graphql.FieldContext) string {
-	var aliases []string
-	for ; fc != nil && fc.Parent != nil && fc.Parent.Parent != nil; fc = fc.Parent {
-		if fc.Index == nil && fc.Field.Field != nil {
-			aliases = append(aliases, fc.Field.Alias)
-		}
+// childOfRoot returns fc's alias if fc is a field of the root field's value
+// (of an element of it, for a list): its nearest field ancestor is the root
+// field, the field whose parent has no parent.
+func childOfRoot(fc *graphql.FieldContext) (alias string, ok bool) {
+	if fc.Field.Field == nil {
+		return "", false
 	}
-	slices.Reverse(aliases)
-	return strings.Join(aliases, "/")
+	p := fc.Parent
+	for p != nil && p.Index != nil {
+		p = p.Parent // list elements
+	}
+	if p == nil || p.Parent == nil || p.Parent.Parent != nil {
+		return "", false
+	}
+	return fc.Field.Alias, true
 }
 
-// expectFields adds to out the paths (prefix, then aliases joined by "/")
-// of the first fields of sels, on type typ, that have run as tracked
-// workers before (Extension.loading), the fields that may load. It looks
-// through the other fields only where their value cannot be missing (a
-// non-null object, not a list): a field below a null or an empty list never
-// starts, and a gap that waits for it would last until its bound.
-// Fields of fragments on other types than typ, and deferred fields (they
-// run after the response), are not waited for.
-func (e *Extension) expectFields(opCtx *graphql.OperationContext, sels ast.SelectionSet, typ, prefix string, out map[string]struct{}) {
+// expectFields adds to out the aliases of the fields of sels, on type typ,
+// that are tracked in every query (Extension.loading, learned from earlier
+// ones): the fields of the root field's value that a gap waits for. Fields
+// further below are not waited for: one below a null, an empty list or a
+// failed field never starts. Fields of fragments on other types than typ,
+// and deferred fields (they run after the response), are not either.
+func (e *Extension) expectFields(opCtx *graphql.OperationContext, sels ast.SelectionSet, typ string, out map[string]struct{}) {
 	for _, f := range graphql.CollectFields(opCtx, sels, []string{typ}) {
 		if f.Definition == nil || !f.IsNonDeferrable && len(f.Deferrables) > 0 {
 			continue
 		}
-		path := prefix + f.Alias
 		if _, loads := e.loading.Load(fieldKey{typ, f.Name}); loads {
-			out[path] = struct{}{}
-			continue
-		}
-		if t := f.Definition.Type; t.NonNull && t.Elem == nil && len(f.Selections) > 0 {
-			e.expectFields(opCtx, f.Selections, t.Name(), path+"/", out)
+			out[f.Alias] = struct{}{}
 		}
 	}
 }
@@ -555,13 +556,20 @@ func (e *Extension) InterceptRootField(ctx context.Context, next graphql.RootRes
 		f := graphql.GetRootFieldContext(ctx).Field
 		if f.Definition != nil && len(f.Selections) > 0 {
 			root.expect = make(map[string]struct{})
-			e.expectFields(graphql.GetOperationContext(ctx), f.Selections, f.Definition.Type.Name(), "", root.expect)
+			e.expectFields(graphql.GetOperationContext(ctx), f.Selections, f.Definition.Type.Name(), root.expect)
 		}
 	}
 	defer root.childStarted(nil) // the field is over
 	defer root.resolved()        // a root field without a tracked resolver
 	defer end()                  // the field is over; end calls after the first do nothing
 	return next(context.WithValue(ctx, rootKey{}, root))
+}
+
+// loadsAlways reports whether the field is tracked in every query that
+// selects it: a resolver, a method or a directive of the schema's, not only
+// a directive of the query's (mayLoad).
+func loadsAlways(fc *graphql.FieldContext) bool {
+	return fc.IsResolver || fc.IsMethod || fc.Field.Definition != nil && len(fc.Field.Definition.Directives) > 0
 }
 
 // mayLoad reports whether resolving the field runs code that may call a

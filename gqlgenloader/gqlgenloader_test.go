@@ -276,19 +276,43 @@ func TestRootFieldGapWaitsForEveryLoadingField(t *testing.T) {
 			t.Fatalf("request %d: batch sizes %v, want [5]", i+1, got)
 		}
 	}
-	// A root field whose list is empty starts none of the fields the gap
-	// waits for: it is over, and so is its gap (the watchdog is a minute
-	// here: a gap left open would stall the test).
-	start := time.Now()
-	data := h.only(h.run(t.Context(), `{ a: items(n: 2) { siblingValue children(n: 1) { value } } b: items(n: 0) { siblingValue } }`))
-	if want := `{"a":[{"siblingValue":10,"children":[{"value":1010}]},{"siblingValue":20,"children":[{"value":2010}]}],"b":[]}`; data != want {
-		t.Fatalf("data %s, want %s", data, want)
-	}
-	if d := time.Since(start); d > 10*time.Second {
-		t.Fatalf("the query took %v: the empty root field's gap held the batches", d)
-	}
-	if got := sizes(h.takeBatches()); !slices.Equal(got, []int{2, 2}) {
-		t.Fatalf("batch sizes %v, want [2 2]", got)
+}
+
+// A gap waits only for fields that every query tracks, and that start
+// whenever the root field's value has elements: not for a root field whose
+// list is empty, nor for a plain field that one query tracked for a
+// directive of the query's (id @include(if: true)), nor for a field below
+// the root field's fields. A gap left open holds the batches (its root
+// field's fields wait in loads) until the watchdog, 2 s here, or 20 of them
+// while other root fields run.
+func TestRootFieldGapWaitsOnlyForFieldsThatStart(t *testing.T) {
+	h := newHarness(t, gqlgenloader.WithScopeOptions(dataloader.WithMaxWait(2*time.Second)))
+	// Learn: b's id was tracked (a directive of the query's), siblingValue and
+	// children are resolvers.
+	h.run(t.Context(), `{ a: items(n: 1) { id @include(if: true) } b: items(n: 1) { id @include(if: true) siblingValue children(n: 1) { siblingValue } } }`)
+	h.takeBatches()
+	for _, c := range []struct {
+		query, data string
+		sizes       []int
+	}{
+		{`{ a: items(n: 2) { siblingValue children(n: 1) { value } } b: items(n: 0) { siblingValue } }`,
+			`{"a":[{"siblingValue":10,"children":[{"value":1010}]},{"siblingValue":20,"children":[{"value":2010}]}],"b":[]}`,
+			[]int{2, 2}},
+		{`{ a: items(n: 2) { siblingValue } b: items(n: 3) { id siblingValue children(n: 1) { siblingValue } } }`,
+			`{"a":[{"siblingValue":10},{"siblingValue":20}],"b":[{"id":1,"siblingValue":10,"children":[{"siblingValue":1010}]},{"id":2,"siblingValue":20,"children":[{"siblingValue":2010}]},{"id":3,"siblingValue":30,"children":[{"siblingValue":3010}]}]}`,
+			[]int{3, 3}},
+	} {
+		start := time.Now()
+		data := h.only(h.run(t.Context(), c.query))
+		if data != c.data {
+			t.Fatalf("%s: data %s, want %s", c.query, data, c.data)
+		}
+		if d := time.Since(start); d > 1500*time.Millisecond {
+			t.Fatalf("%s took %v: a gap waited for a field that never started", c.query, d)
+		}
+		if got := sizes(h.takeBatches()); !slices.Equal(got, c.sizes) {
+			t.Fatalf("%s: batch sizes %v, want %v", c.query, got, c.sizes)
+		}
 	}
 }
 
