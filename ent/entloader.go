@@ -105,14 +105,10 @@ func (k entloaderConn) config() config {
 }
 
 // entloaderFold returns how the database compares keys in column
-// table.column, asked on the client's own driver (see entloader.KeyFold).
-func entloaderFold[ID comparable](p entloader.Part, table, column string) *entloader.Fold[ID] {
-	k := p.Conn.(entloaderConn)
-	drv := k.drv
-	if tx, ok := drv.(*txDriver); ok {
-		drv = tx.drv
-	}
-	return entloader.KeyFold[ID](&k.st.collations, drv, table, column)
+// table.column, asked through the batch's driver cfg.driver (see
+// entloader.KeyFold).
+func entloaderFold[ID comparable](ctx context.Context, p entloader.Part, cfg config, table, column string) (*entloader.Fold[ID], error) {
+	return entloader.KeyFold[ID](ctx, &p.Conn.(entloaderConn).st.collations, cfg.driver, table, column)
 }
 
 // entloaderConfig returns the configuration a batch of partition p runs
@@ -163,7 +159,10 @@ var entloaderAlbumByID = entloader.NewLoader("Album", func(ctx context.Context, 
 		return nil, err
 	}
 	out := make(map[int]*Album, len(ids))
-	fold := entloaderFold[int](p, album.Table, album.FieldID)
+	fold, err := entloaderFold[int](ctx, p, cfg, album.Table, album.FieldID)
+	if err != nil {
+		return nil, err
+	}
 	for _, chunk := range chunks {
 		q := NewAlbumClient(cfg).Query().Where(album.IDIn(chunk...))
 		nodes, err := q.All(ctx)
@@ -303,7 +302,10 @@ func entloaderAlbumTracksBatches(ctx context.Context, p entloader.Part, ids []in
 		return err
 	}
 	shape := entloader.Shape{Table: track.Table, TargetPK: track.FieldID, KeyColumn: album.TracksColumn}
-	fold := entloaderFold[int](p, shape.KeyTable(), shape.KeyColumn)
+	fold, err := entloaderFold[int](ctx, p, cfg, shape.KeyTable(), shape.KeyColumn)
+	if err != nil {
+		return err
+	}
 	for _, chunk := range chunks {
 		q := NewTrackClient(cfg).Query()
 		q.withFKs = true // so that the rows' own hidden-FK edges can use the primary-key loader
@@ -353,7 +355,10 @@ var entloaderAlbumTracksCount = entloader.NewLoader("Album.tracks count", func(c
 	}
 	out := make(map[int]int, len(ids))
 	shape := entloader.Shape{Table: track.Table, TargetPK: track.FieldID, KeyColumn: album.TracksColumn}
-	fold := entloaderFold[int](p, shape.KeyTable(), shape.KeyColumn)
+	fold, err := entloaderFold[int](ctx, p, cfg, shape.KeyTable(), shape.KeyColumn)
+	if err != nil {
+		return nil, err
+	}
 	for _, chunk := range chunks {
 		q := NewTrackClient(cfg).Query()
 		if v := p.Variant; v != nil {
@@ -528,7 +533,10 @@ func entloaderAlbumReviewsBatches(ctx context.Context, p entloader.Part, ids []i
 		return err
 	}
 	shape := entloader.Shape{Table: review.Table, TargetPK: review.FieldID, KeyColumn: album.ReviewsColumn}
-	fold := entloaderFold[int](p, shape.KeyTable(), shape.KeyColumn)
+	fold, err := entloaderFold[int](ctx, p, cfg, shape.KeyTable(), shape.KeyColumn)
+	if err != nil {
+		return err
+	}
 	for _, chunk := range chunks {
 		q := NewReviewClient(cfg).Query()
 		q.withFKs = true // so that the rows' own hidden-FK edges can use the primary-key loader
@@ -578,7 +586,10 @@ var entloaderAlbumReviewsCount = entloader.NewLoader("Album.reviews count", func
 	}
 	out := make(map[int]int, len(ids))
 	shape := entloader.Shape{Table: review.Table, TargetPK: review.FieldID, KeyColumn: album.ReviewsColumn}
-	fold := entloaderFold[int](p, shape.KeyTable(), shape.KeyColumn)
+	fold, err := entloaderFold[int](ctx, p, cfg, shape.KeyTable(), shape.KeyColumn)
+	if err != nil {
+		return nil, err
+	}
 	for _, chunk := range chunks {
 		q := NewReviewClient(cfg).Query()
 		if v := p.Variant; v != nil {
@@ -742,7 +753,10 @@ var entloaderBandByID = entloader.NewLoader("Band", func(ctx context.Context, p 
 		return nil, err
 	}
 	out := make(map[int]*Band, len(ids))
-	fold := entloaderFold[int](p, band.Table, band.FieldID)
+	fold, err := entloaderFold[int](ctx, p, cfg, band.Table, band.FieldID)
+	if err != nil {
+		return nil, err
+	}
 	for _, chunk := range chunks {
 		q := NewBandClient(cfg).Query().Where(band.IDIn(chunk...))
 		nodes, err := q.All(ctx)
@@ -890,7 +904,10 @@ func entloaderBandMembersBatches(ctx context.Context, p entloader.Part, ids []in
 		return err
 	}
 	shape := entloader.Shape{Table: person.Table, TargetPK: person.FieldID, JoinTable: band.MembersTable, JoinColumn: band.MembersPrimaryKey[1], KeyColumn: band.MembersPrimaryKey[0]}
-	fold := entloaderFold[int](p, shape.KeyTable(), shape.KeyColumn)
+	fold, err := entloaderFold[int](ctx, p, cfg, shape.KeyTable(), shape.KeyColumn)
+	if err != nil {
+		return err
+	}
 	for _, chunk := range chunks {
 		q := NewPersonClient(cfg).Query()
 		switch v := p.Variant; {
@@ -939,7 +956,10 @@ var entloaderBandMembersCount = entloader.NewLoader("Band.members count", func(c
 	}
 	out := make(map[int]int, len(ids))
 	shape := entloader.Shape{Table: person.Table, TargetPK: person.FieldID, JoinTable: band.MembersTable, JoinColumn: band.MembersPrimaryKey[1], KeyColumn: band.MembersPrimaryKey[0]}
-	fold := entloaderFold[int](p, shape.KeyTable(), shape.KeyColumn)
+	fold, err := entloaderFold[int](ctx, p, cfg, shape.KeyTable(), shape.KeyColumn)
+	if err != nil {
+		return nil, err
+	}
 	for _, chunk := range chunks {
 		q := NewPersonClient(cfg).Query()
 		if v := p.Variant; v != nil {
@@ -1114,7 +1134,10 @@ func entloaderBandAlbumsBatches(ctx context.Context, p entloader.Part, ids []int
 		return err
 	}
 	shape := entloader.Shape{Table: album.Table, TargetPK: album.FieldID, KeyColumn: band.AlbumsColumn}
-	fold := entloaderFold[int](p, shape.KeyTable(), shape.KeyColumn)
+	fold, err := entloaderFold[int](ctx, p, cfg, shape.KeyTable(), shape.KeyColumn)
+	if err != nil {
+		return err
+	}
 	for _, chunk := range chunks {
 		q := NewAlbumClient(cfg).Query()
 		switch v := p.Variant; {
@@ -1163,7 +1186,10 @@ var entloaderBandAlbumsCount = entloader.NewLoader("Band.albums count", func(ctx
 	}
 	out := make(map[int]int, len(ids))
 	shape := entloader.Shape{Table: album.Table, TargetPK: album.FieldID, KeyColumn: band.AlbumsColumn}
-	fold := entloaderFold[int](p, shape.KeyTable(), shape.KeyColumn)
+	fold, err := entloaderFold[int](ctx, p, cfg, shape.KeyTable(), shape.KeyColumn)
+	if err != nil {
+		return nil, err
+	}
 	for _, chunk := range chunks {
 		q := NewAlbumClient(cfg).Query()
 		if v := p.Variant; v != nil {
@@ -1338,7 +1364,10 @@ func entloaderBandProfileBatches(ctx context.Context, p entloader.Part, ids []in
 		return err
 	}
 	shape := entloader.Shape{Table: profile.Table, TargetPK: profile.FieldID, KeyColumn: band.ProfileColumn}
-	fold := entloaderFold[int](p, shape.KeyTable(), shape.KeyColumn)
+	fold, err := entloaderFold[int](ctx, p, cfg, shape.KeyTable(), shape.KeyColumn)
+	if err != nil {
+		return err
+	}
 	for _, chunk := range chunks {
 		q := NewProfileClient(cfg).Query()
 		q.withFKs = true // so that the rows' own hidden-FK edges can use the primary-key loader
@@ -1445,7 +1474,10 @@ func entloaderBandInfluencedBatches(ctx context.Context, p entloader.Part, ids [
 		return err
 	}
 	shape := entloader.Shape{Table: band.Table, TargetPK: band.FieldID, JoinTable: band.InfluencedTable, JoinColumn: band.InfluencedPrimaryKey[0], KeyColumn: band.InfluencedPrimaryKey[1]}
-	fold := entloaderFold[int](p, shape.KeyTable(), shape.KeyColumn)
+	fold, err := entloaderFold[int](ctx, p, cfg, shape.KeyTable(), shape.KeyColumn)
+	if err != nil {
+		return err
+	}
 	for _, chunk := range chunks {
 		q := NewBandClient(cfg).Query()
 		switch v := p.Variant; {
@@ -1494,7 +1526,10 @@ var entloaderBandInfluencedCount = entloader.NewLoader("Band.influenced count", 
 	}
 	out := make(map[int]int, len(ids))
 	shape := entloader.Shape{Table: band.Table, TargetPK: band.FieldID, JoinTable: band.InfluencedTable, JoinColumn: band.InfluencedPrimaryKey[0], KeyColumn: band.InfluencedPrimaryKey[1]}
-	fold := entloaderFold[int](p, shape.KeyTable(), shape.KeyColumn)
+	fold, err := entloaderFold[int](ctx, p, cfg, shape.KeyTable(), shape.KeyColumn)
+	if err != nil {
+		return nil, err
+	}
 	for _, chunk := range chunks {
 		q := NewBandClient(cfg).Query()
 		if v := p.Variant; v != nil {
@@ -1669,7 +1704,10 @@ func entloaderBandInfluencesBatches(ctx context.Context, p entloader.Part, ids [
 		return err
 	}
 	shape := entloader.Shape{Table: band.Table, TargetPK: band.FieldID, JoinTable: band.InfluencesTable, JoinColumn: band.InfluencesPrimaryKey[1], KeyColumn: band.InfluencesPrimaryKey[0]}
-	fold := entloaderFold[int](p, shape.KeyTable(), shape.KeyColumn)
+	fold, err := entloaderFold[int](ctx, p, cfg, shape.KeyTable(), shape.KeyColumn)
+	if err != nil {
+		return err
+	}
 	for _, chunk := range chunks {
 		q := NewBandClient(cfg).Query()
 		switch v := p.Variant; {
@@ -1718,7 +1756,10 @@ var entloaderBandInfluencesCount = entloader.NewLoader("Band.influences count", 
 	}
 	out := make(map[int]int, len(ids))
 	shape := entloader.Shape{Table: band.Table, TargetPK: band.FieldID, JoinTable: band.InfluencesTable, JoinColumn: band.InfluencesPrimaryKey[1], KeyColumn: band.InfluencesPrimaryKey[0]}
-	fold := entloaderFold[int](p, shape.KeyTable(), shape.KeyColumn)
+	fold, err := entloaderFold[int](ctx, p, cfg, shape.KeyTable(), shape.KeyColumn)
+	if err != nil {
+		return nil, err
+	}
 	for _, chunk := range chunks {
 		q := NewBandClient(cfg).Query()
 		if v := p.Variant; v != nil {
@@ -1893,7 +1934,10 @@ func entloaderBandInfluenceLinksBatches(ctx context.Context, p entloader.Part, i
 		return err
 	}
 	shape := entloader.Shape{Table: influence.Table, TargetPK: influence.FieldBandID, KeyColumn: band.InfluenceLinksColumn}
-	fold := entloaderFold[int](p, shape.KeyTable(), shape.KeyColumn)
+	fold, err := entloaderFold[int](ctx, p, cfg, shape.KeyTable(), shape.KeyColumn)
+	if err != nil {
+		return err
+	}
 	for _, chunk := range chunks {
 		q := NewInfluenceClient(cfg).Query()
 		switch v := p.Variant; {
@@ -1942,7 +1986,10 @@ var entloaderBandInfluenceLinksCount = entloader.NewLoader("Band.influence_links
 	}
 	out := make(map[int]int, len(ids))
 	shape := entloader.Shape{Table: influence.Table, TargetPK: influence.FieldBandID, KeyColumn: band.InfluenceLinksColumn}
-	fold := entloaderFold[int](p, shape.KeyTable(), shape.KeyColumn)
+	fold, err := entloaderFold[int](ctx, p, cfg, shape.KeyTable(), shape.KeyColumn)
+	if err != nil {
+		return nil, err
+	}
 	for _, chunk := range chunks {
 		q := NewInfluenceClient(cfg).Query()
 		if v := p.Variant; v != nil {
@@ -2213,7 +2260,10 @@ var entloaderLabelByID = entloader.NewLoader("Label", func(ctx context.Context, 
 		return nil, err
 	}
 	out := make(map[int]*Label, len(ids))
-	fold := entloaderFold[int](p, label.Table, label.FieldID)
+	fold, err := entloaderFold[int](ctx, p, cfg, label.Table, label.FieldID)
+	if err != nil {
+		return nil, err
+	}
 	for _, chunk := range chunks {
 		q := NewLabelClient(cfg).Query().Where(label.IDIn(chunk...))
 		nodes, err := q.All(ctx)
@@ -2308,7 +2358,10 @@ func entloaderLabelBandsBatches(ctx context.Context, p entloader.Part, ids []int
 		return err
 	}
 	shape := entloader.Shape{Table: band.Table, TargetPK: band.FieldID, KeyColumn: label.BandsColumn}
-	fold := entloaderFold[int](p, shape.KeyTable(), shape.KeyColumn)
+	fold, err := entloaderFold[int](ctx, p, cfg, shape.KeyTable(), shape.KeyColumn)
+	if err != nil {
+		return err
+	}
 	for _, chunk := range chunks {
 		q := NewBandClient(cfg).Query()
 		switch v := p.Variant; {
@@ -2357,7 +2410,10 @@ var entloaderLabelBandsCount = entloader.NewLoader("Label.bands count", func(ctx
 	}
 	out := make(map[int]int, len(ids))
 	shape := entloader.Shape{Table: band.Table, TargetPK: band.FieldID, KeyColumn: label.BandsColumn}
-	fold := entloaderFold[int](p, shape.KeyTable(), shape.KeyColumn)
+	fold, err := entloaderFold[int](ctx, p, cfg, shape.KeyTable(), shape.KeyColumn)
+	if err != nil {
+		return nil, err
+	}
 	for _, chunk := range chunks {
 		q := NewBandClient(cfg).Query()
 		if v := p.Variant; v != nil {
@@ -2521,7 +2577,10 @@ var entloaderPersonByID = entloader.NewLoader("Person", func(ctx context.Context
 		return nil, err
 	}
 	out := make(map[int]*Person, len(ids))
-	fold := entloaderFold[int](p, person.Table, person.FieldID)
+	fold, err := entloaderFold[int](ctx, p, cfg, person.Table, person.FieldID)
+	if err != nil {
+		return nil, err
+	}
 	for _, chunk := range chunks {
 		q := NewPersonClient(cfg).Query().Where(person.IDIn(chunk...))
 		nodes, err := q.All(ctx)
@@ -2607,7 +2666,10 @@ func entloaderPersonBandsBatches(ctx context.Context, p entloader.Part, ids []in
 		return err
 	}
 	shape := entloader.Shape{Table: band.Table, TargetPK: band.FieldID, JoinTable: person.BandsTable, JoinColumn: person.BandsPrimaryKey[0], KeyColumn: person.BandsPrimaryKey[1]}
-	fold := entloaderFold[int](p, shape.KeyTable(), shape.KeyColumn)
+	fold, err := entloaderFold[int](ctx, p, cfg, shape.KeyTable(), shape.KeyColumn)
+	if err != nil {
+		return err
+	}
 	for _, chunk := range chunks {
 		q := NewBandClient(cfg).Query()
 		switch v := p.Variant; {
@@ -2656,7 +2718,10 @@ var entloaderPersonBandsCount = entloader.NewLoader("Person.bands count", func(c
 	}
 	out := make(map[int]int, len(ids))
 	shape := entloader.Shape{Table: band.Table, TargetPK: band.FieldID, JoinTable: person.BandsTable, JoinColumn: person.BandsPrimaryKey[0], KeyColumn: person.BandsPrimaryKey[1]}
-	fold := entloaderFold[int](p, shape.KeyTable(), shape.KeyColumn)
+	fold, err := entloaderFold[int](ctx, p, cfg, shape.KeyTable(), shape.KeyColumn)
+	if err != nil {
+		return nil, err
+	}
 	for _, chunk := range chunks {
 		q := NewBandClient(cfg).Query()
 		if v := p.Variant; v != nil {
@@ -2820,7 +2885,10 @@ var entloaderProfileByID = entloader.NewLoader("Profile", func(ctx context.Conte
 		return nil, err
 	}
 	out := make(map[int]*Profile, len(ids))
-	fold := entloaderFold[int](p, profile.Table, profile.FieldID)
+	fold, err := entloaderFold[int](ctx, p, cfg, profile.Table, profile.FieldID)
+	if err != nil {
+		return nil, err
+	}
 	for _, chunk := range chunks {
 		q := NewProfileClient(cfg).Query().Where(profile.IDIn(chunk...))
 		q.withFKs = true
@@ -2907,7 +2975,10 @@ func entloaderProfileBandBatches(ctx context.Context, p entloader.Part, ids []in
 		return err
 	}
 	shape := entloader.Shape{Table: band.Table, TargetPK: band.FieldID, JoinTable: profile.Table, JoinColumn: profile.BandColumn, KeyColumn: profile.FieldID}
-	fold := entloaderFold[int](p, shape.KeyTable(), shape.KeyColumn)
+	fold, err := entloaderFold[int](ctx, p, cfg, shape.KeyTable(), shape.KeyColumn)
+	if err != nil {
+		return err
+	}
 	for _, chunk := range chunks {
 		q := NewBandClient(cfg).Query()
 		switch v := p.Variant; {
@@ -3018,7 +3089,10 @@ var entloaderReviewByID = entloader.NewLoader("Review", func(ctx context.Context
 		return nil, err
 	}
 	out := make(map[int]*Review, len(ids))
-	fold := entloaderFold[int](p, review.Table, review.FieldID)
+	fold, err := entloaderFold[int](ctx, p, cfg, review.Table, review.FieldID)
+	if err != nil {
+		return nil, err
+	}
 	for _, chunk := range chunks {
 		q := NewReviewClient(cfg).Query().Where(review.IDIn(chunk...))
 		q.withFKs = true
@@ -3105,7 +3179,10 @@ func entloaderReviewAlbumBatches(ctx context.Context, p entloader.Part, ids []in
 		return err
 	}
 	shape := entloader.Shape{Table: album.Table, TargetPK: album.FieldID, JoinTable: review.Table, JoinColumn: review.AlbumColumn, KeyColumn: review.FieldID}
-	fold := entloaderFold[int](p, shape.KeyTable(), shape.KeyColumn)
+	fold, err := entloaderFold[int](ctx, p, cfg, shape.KeyTable(), shape.KeyColumn)
+	if err != nil {
+		return err
+	}
 	for _, chunk := range chunks {
 		q := NewAlbumClient(cfg).Query()
 		switch v := p.Variant; {
@@ -3216,7 +3293,10 @@ var entloaderTrackByID = entloader.NewLoader("Track", func(ctx context.Context, 
 		return nil, err
 	}
 	out := make(map[int]*Track, len(ids))
-	fold := entloaderFold[int](p, track.Table, track.FieldID)
+	fold, err := entloaderFold[int](ctx, p, cfg, track.Table, track.FieldID)
+	if err != nil {
+		return nil, err
+	}
 	for _, chunk := range chunks {
 		q := NewTrackClient(cfg).Query().Where(track.IDIn(chunk...))
 		q.withFKs = true
@@ -3303,7 +3383,10 @@ func entloaderTrackAlbumBatches(ctx context.Context, p entloader.Part, ids []int
 		return err
 	}
 	shape := entloader.Shape{Table: album.Table, TargetPK: album.FieldID, JoinTable: track.Table, JoinColumn: track.AlbumColumn, KeyColumn: track.FieldID}
-	fold := entloaderFold[int](p, shape.KeyTable(), shape.KeyColumn)
+	fold, err := entloaderFold[int](ctx, p, cfg, shape.KeyTable(), shape.KeyColumn)
+	if err != nil {
+		return err
+	}
 	for _, chunk := range chunks {
 		q := NewAlbumClient(cfg).Query()
 		switch v := p.Variant; {

@@ -2,9 +2,9 @@ package entloader
 
 import (
 	"context"
+	"fmt"
 	"reflect"
 	"sync"
-	"time"
 
 	"entgo.io/ent/dialect"
 	"entgo.io/ent/dialect/sql"
@@ -18,8 +18,14 @@ import (
 // "AB" or "ab ", and the rows are handed to the parents the database matched
 // them with. The generated client holds one; its zero value is ready.
 type Collations struct {
-	mu    sync.Mutex                   // protects folds
-	folds map[[2]string]relations.Fold // table and column -> how it compares
+	columns sync.Map // [2]string{table, column} -> *columnFold
+}
+
+// columnFold is how one column compares, read once.
+type columnFold struct {
+	mu   sync.Mutex // held while the collation is read
+	done bool
+	fold relations.Fold
 }
 
 // Fold folds the keys of one key column; a nil *Fold compares keys exactly.
@@ -27,59 +33,56 @@ type Fold[ID comparable] struct {
 	fold relations.Fold
 }
 
-// collationTimeout bounds the read of a column's collation: it runs on the
-// pool, which a transaction holding its last connection could leave empty.
-// Until a read succeeds, keys compare exactly.
-const collationTimeout = 2 * time.Second
-
-// KeyFold returns how the database behind drv (a client's own driver, not a
-// transaction's) compares keys of type ID in column table.column: nil unless
-// ID is a string type, the dialect is MySQL and the column's collation folds
-// case or trailing spaces. The collation is read once per client and column,
-// outside the request's context.
-func KeyFold[ID comparable](c *Collations, drv dialect.Driver, table, column string) *Fold[ID] {
+// KeyFold returns how the database compares keys of type ID in column
+// table.column: nil unless ID is a string type, the dialect is MySQL and
+// the column's collation folds case or trailing spaces. The collation is
+// read once per client and column, through drv (the batch's own driver, so
+// that a transaction's batch reads it on the transaction's connection and
+// never waits for the pool); a batch that cannot read it fails with the
+// error rather than compare keys as the database did not.
+func KeyFold[ID comparable](ctx context.Context, c *Collations, drv dialect.Driver, table, column string) (*Fold[ID], error) {
 	if reflect.TypeFor[ID]().Kind() != reflect.String || drv.Dialect() != dialect.MySQL {
-		return nil
+		return nil, nil
 	}
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	col := [2]string{table, column}
-	f, ok := c.folds[col]
+	v, ok := c.columns.Load([2]string{table, column})
 	if !ok {
-		if f, ok = readFold(drv, table, column); !ok {
-			return nil
-		}
-		if c.folds == nil {
-			c.folds = make(map[[2]string]relations.Fold)
-		}
-		c.folds[col] = f
+		v, _ = c.columns.LoadOrStore([2]string{table, column}, &columnFold{})
 	}
-	if f == 0 {
-		return nil
+	cf := v.(*columnFold)
+	cf.mu.Lock()
+	defer cf.mu.Unlock()
+	if !cf.done {
+		f, err := readFold(ctx, drv, table, column)
+		if err != nil {
+			return nil, fmt.Errorf("reading the collation of %s.%s: %w", table, column, err)
+		}
+		cf.fold, cf.done = f, true
 	}
-	return &Fold[ID]{fold: f}
+	if cf.fold == 0 {
+		return nil, nil
+	}
+	return &Fold[ID]{fold: cf.fold}, nil
 }
 
-// readFold reads the collation of table.column; ok is false if the database
-// did not answer (the next batch asks again).
-func readFold(drv dialect.Driver, table, column string) (f relations.Fold, ok bool) {
-	ctx, cancel := context.WithTimeout(context.Background(), collationTimeout)
-	defer cancel()
+// readFold reads the collation of table.column; a column that is not found
+// (or not a string) compares exactly.
+func readFold(ctx context.Context, drv dialect.Driver, table, column string) (relations.Fold, error) {
 	rows := &sql.Rows{}
 	if err := drv.Query(ctx, relations.CollationQuery, []any{table, column}, rows); err != nil {
-		return 0, false
+		return 0, err
 	}
 	defer rows.Close()
+	var f relations.Fold
 	if rows.Next() {
 		var name sql.NullString
 		if err := rows.Scan(&name); err != nil {
-			return 0, false
+			return 0, err
 		}
 		if name.Valid {
 			f = relations.FoldOf(name.String)
 		}
 	}
-	return f, rows.Err() == nil
+	return f, rows.Err()
 }
 
 // key returns id folded.

@@ -99,11 +99,13 @@
 // (utf8mb4_bin, ent's default, included) and without case under _ci ones,
 // so the statement for the parent "ab" returns the row whose key is "AB ".
 // For string keys on MySQL the loaders read the key column's collation once
-// per client (information_schema, on the client's own pool, outside the
-// request's context) and hand a row to every parent whose key folds as the
-// row's does, as the naive per-parent query would return it; Load by key
-// does the same. Accent-insensitive matches are not folded: such a row is
-// left out of its parent's result.
+// per client (information_schema, through the batch's own connection: a
+// transaction's batch on the transaction's; a batch that cannot read it
+// fails) and hand a row to every parent whose key folds as the row's does,
+// as the naive per-parent query would return it; Load by key and counts do
+// the same. Accent-insensitive matches are not folded: such a row ('fé' for
+// the parent "fe" under utf8mb4_general_ci) is left out of its parent's
+// rows and count (a page's TotalCount is the database's, and counts it).
 //
 // # Load sets
 //

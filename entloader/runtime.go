@@ -877,8 +877,18 @@ func (b *Batch[ID, N]) Count(ctx context.Context, drv dialect.Driver, sel *sql.S
 	key := b.keyColumn(sel)
 	sel.Where(b.keyIn(key))
 	sel.Select(key)
+	group := key
+	if b.Fold != nil {
+		// Grouped by the keys' bytes, not by the collation: a collation's
+		// group is keyed by any one of its spellings, maybe one that folds
+		// as no parent's key does (an accent), and the whole group's count
+		// would be lost; each spelling's count goes to the parents its
+		// fold matches, as its rows do.
+		group = "CAST(" + key + " AS BINARY)"
+		sel.Select("MIN(" + key + ")")
+	}
 	sel.AppendSelectExprAs(sql.Expr("COUNT(*)"), "entloader_count")
-	sel.GroupBy(key)
+	sel.GroupBy(group)
 	query, args := sel.Query()
 	rows := &sql.Rows{}
 	if err := drv.Query(ctx, query, args, rows); err != nil {

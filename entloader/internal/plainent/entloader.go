@@ -96,14 +96,10 @@ func (k entloaderConn) config() config {
 }
 
 // entloaderFold returns how the database compares keys in column
-// table.column, asked on the client's own driver (see entloader.KeyFold).
-func entloaderFold[ID comparable](p entloader.Part, table, column string) *entloader.Fold[ID] {
-	k := p.Conn.(entloaderConn)
-	drv := k.drv
-	if tx, ok := drv.(*txDriver); ok {
-		drv = tx.drv
-	}
-	return entloader.KeyFold[ID](&k.st.collations, drv, table, column)
+// table.column, asked through the batch's driver cfg.driver (see
+// entloader.KeyFold).
+func entloaderFold[ID comparable](ctx context.Context, p entloader.Part, cfg config, table, column string) (*entloader.Fold[ID], error) {
+	return entloader.KeyFold[ID](ctx, &p.Conn.(entloaderConn).st.collations, cfg.driver, table, column)
 }
 
 // entloaderConfig returns the configuration a batch of partition p runs
@@ -154,7 +150,10 @@ var entloaderAuthorByID = entloader.NewLoader("Author", func(ctx context.Context
 		return nil, err
 	}
 	out := make(map[int]*Author, len(ids))
-	fold := entloaderFold[int](p, author.Table, author.FieldID)
+	fold, err := entloaderFold[int](ctx, p, cfg, author.Table, author.FieldID)
+	if err != nil {
+		return nil, err
+	}
 	for _, chunk := range chunks {
 		q := NewAuthorClient(cfg).Query().Where(author.IDIn(chunk...))
 		nodes, err := q.All(ctx)
@@ -250,7 +249,10 @@ func entloaderAuthorPostsBatches(ctx context.Context, p entloader.Part, ids []in
 		return err
 	}
 	shape := entloader.Shape{Table: post.Table, TargetPK: post.FieldID, KeyColumn: author.PostsColumn}
-	fold := entloaderFold[int](p, shape.KeyTable(), shape.KeyColumn)
+	fold, err := entloaderFold[int](ctx, p, cfg, shape.KeyTable(), shape.KeyColumn)
+	if err != nil {
+		return err
+	}
 	for _, chunk := range chunks {
 		q := NewPostClient(cfg).Query()
 		q.withFKs = true // so that the rows' own hidden-FK edges can use the primary-key loader
@@ -300,7 +302,10 @@ var entloaderAuthorPostsCount = entloader.NewLoader("Author.posts count", func(c
 	}
 	out := make(map[int]int, len(ids))
 	shape := entloader.Shape{Table: post.Table, TargetPK: post.FieldID, KeyColumn: author.PostsColumn}
-	fold := entloaderFold[int](p, shape.KeyTable(), shape.KeyColumn)
+	fold, err := entloaderFold[int](ctx, p, cfg, shape.KeyTable(), shape.KeyColumn)
+	if err != nil {
+		return nil, err
+	}
 	for _, chunk := range chunks {
 		q := NewPostClient(cfg).Query()
 		if v := p.Variant; v != nil {
@@ -474,7 +479,10 @@ var entloaderCityByID = entloader.NewLoader("City", func(ctx context.Context, p 
 		return nil, err
 	}
 	out := make(map[int]*City, len(ids))
-	fold := entloaderFold[int](p, city.Table, city.FieldID)
+	fold, err := entloaderFold[int](ctx, p, cfg, city.Table, city.FieldID)
+	if err != nil {
+		return nil, err
+	}
 	for _, chunk := range chunks {
 		q := NewCityClient(cfg).Query().Where(city.IDIn(chunk...))
 		nodes, err := q.All(ctx)
@@ -603,7 +611,10 @@ var entloaderCountryByID = entloader.NewLoader("Country", func(ctx context.Conte
 		return nil, err
 	}
 	out := make(map[string]*Country, len(ids))
-	fold := entloaderFold[string](p, country.Table, country.FieldID)
+	fold, err := entloaderFold[string](ctx, p, cfg, country.Table, country.FieldID)
+	if err != nil {
+		return nil, err
+	}
 	for _, chunk := range chunks {
 		q := NewCountryClient(cfg).Query().Where(country.IDIn(chunk...))
 		nodes, err := q.All(ctx)
@@ -699,7 +710,10 @@ func entloaderCountryCitiesBatches(ctx context.Context, p entloader.Part, ids []
 		return err
 	}
 	shape := entloader.Shape{Table: city.Table, TargetPK: city.FieldID, KeyColumn: country.CitiesColumn}
-	fold := entloaderFold[string](p, shape.KeyTable(), shape.KeyColumn)
+	fold, err := entloaderFold[string](ctx, p, cfg, shape.KeyTable(), shape.KeyColumn)
+	if err != nil {
+		return err
+	}
 	for _, chunk := range chunks {
 		q := NewCityClient(cfg).Query()
 		switch v := p.Variant; {
@@ -748,7 +762,10 @@ var entloaderCountryCitiesCount = entloader.NewLoader("Country.cities count", fu
 	}
 	out := make(map[string]int, len(ids))
 	shape := entloader.Shape{Table: city.Table, TargetPK: city.FieldID, KeyColumn: country.CitiesColumn}
-	fold := entloaderFold[string](p, shape.KeyTable(), shape.KeyColumn)
+	fold, err := entloaderFold[string](ctx, p, cfg, shape.KeyTable(), shape.KeyColumn)
+	if err != nil {
+		return nil, err
+	}
 	for _, chunk := range chunks {
 		q := NewCityClient(cfg).Query()
 		if v := p.Variant; v != nil {
@@ -933,7 +950,10 @@ func entloaderCountryTagsBatches(ctx context.Context, p entloader.Part, ids []st
 		return err
 	}
 	shape := entloader.Shape{Table: tag.Table, TargetPK: tag.FieldID, JoinTable: country.TagsTable, JoinColumn: country.TagsPrimaryKey[1], KeyColumn: country.TagsPrimaryKey[0]}
-	fold := entloaderFold[string](p, shape.KeyTable(), shape.KeyColumn)
+	fold, err := entloaderFold[string](ctx, p, cfg, shape.KeyTable(), shape.KeyColumn)
+	if err != nil {
+		return err
+	}
 	for _, chunk := range chunks {
 		q := NewTagClient(cfg).Query()
 		switch v := p.Variant; {
@@ -982,7 +1002,10 @@ var entloaderCountryTagsCount = entloader.NewLoader("Country.tags count", func(c
 	}
 	out := make(map[string]int, len(ids))
 	shape := entloader.Shape{Table: tag.Table, TargetPK: tag.FieldID, JoinTable: country.TagsTable, JoinColumn: country.TagsPrimaryKey[1], KeyColumn: country.TagsPrimaryKey[0]}
-	fold := entloaderFold[string](p, shape.KeyTable(), shape.KeyColumn)
+	fold, err := entloaderFold[string](ctx, p, cfg, shape.KeyTable(), shape.KeyColumn)
+	if err != nil {
+		return nil, err
+	}
 	for _, chunk := range chunks {
 		q := NewTagClient(cfg).Query()
 		if v := p.Variant; v != nil {
@@ -1156,7 +1179,10 @@ var entloaderPostByID = entloader.NewLoader("Post", func(ctx context.Context, p 
 		return nil, err
 	}
 	out := make(map[int]*Post, len(ids))
-	fold := entloaderFold[int](p, post.Table, post.FieldID)
+	fold, err := entloaderFold[int](ctx, p, cfg, post.Table, post.FieldID)
+	if err != nil {
+		return nil, err
+	}
 	for _, chunk := range chunks {
 		q := NewPostClient(cfg).Query().Where(post.IDIn(chunk...))
 		q.withFKs = true
@@ -1243,7 +1269,10 @@ func entloaderPostAuthorBatches(ctx context.Context, p entloader.Part, ids []int
 		return err
 	}
 	shape := entloader.Shape{Table: author.Table, TargetPK: author.FieldID, JoinTable: post.Table, JoinColumn: post.AuthorColumn, KeyColumn: post.FieldID}
-	fold := entloaderFold[int](p, shape.KeyTable(), shape.KeyColumn)
+	fold, err := entloaderFold[int](ctx, p, cfg, shape.KeyTable(), shape.KeyColumn)
+	if err != nil {
+		return err
+	}
 	for _, chunk := range chunks {
 		q := NewAuthorClient(cfg).Query()
 		switch v := p.Variant; {
@@ -1374,7 +1403,10 @@ func entloaderPostTagsBatches(ctx context.Context, p entloader.Part, ids []int, 
 		return err
 	}
 	shape := entloader.Shape{Table: tag.Table, TargetPK: tag.FieldID, JoinTable: post.TagsTable, JoinColumn: post.TagsPrimaryKey[1], KeyColumn: post.TagsPrimaryKey[0]}
-	fold := entloaderFold[int](p, shape.KeyTable(), shape.KeyColumn)
+	fold, err := entloaderFold[int](ctx, p, cfg, shape.KeyTable(), shape.KeyColumn)
+	if err != nil {
+		return err
+	}
 	for _, chunk := range chunks {
 		q := NewTagClient(cfg).Query()
 		switch v := p.Variant; {
@@ -1423,7 +1455,10 @@ var entloaderPostTagsCount = entloader.NewLoader("Post.tags count", func(ctx con
 	}
 	out := make(map[int]int, len(ids))
 	shape := entloader.Shape{Table: tag.Table, TargetPK: tag.FieldID, JoinTable: post.TagsTable, JoinColumn: post.TagsPrimaryKey[1], KeyColumn: post.TagsPrimaryKey[0]}
-	fold := entloaderFold[int](p, shape.KeyTable(), shape.KeyColumn)
+	fold, err := entloaderFold[int](ctx, p, cfg, shape.KeyTable(), shape.KeyColumn)
+	if err != nil {
+		return nil, err
+	}
 	for _, chunk := range chunks {
 		q := NewTagClient(cfg).Query()
 		if v := p.Variant; v != nil {
@@ -1597,7 +1632,10 @@ var entloaderTagByID = entloader.NewLoader("Tag", func(ctx context.Context, p en
 		return nil, err
 	}
 	out := make(map[int]*Tag, len(ids))
-	fold := entloaderFold[int](p, tag.Table, tag.FieldID)
+	fold, err := entloaderFold[int](ctx, p, cfg, tag.Table, tag.FieldID)
+	if err != nil {
+		return nil, err
+	}
 	for _, chunk := range chunks {
 		q := NewTagClient(cfg).Query().Where(tag.IDIn(chunk...))
 		nodes, err := q.All(ctx)
@@ -1683,7 +1721,10 @@ func entloaderTagPostsBatches(ctx context.Context, p entloader.Part, ids []int, 
 		return err
 	}
 	shape := entloader.Shape{Table: post.Table, TargetPK: post.FieldID, JoinTable: tag.PostsTable, JoinColumn: tag.PostsPrimaryKey[0], KeyColumn: tag.PostsPrimaryKey[1]}
-	fold := entloaderFold[int](p, shape.KeyTable(), shape.KeyColumn)
+	fold, err := entloaderFold[int](ctx, p, cfg, shape.KeyTable(), shape.KeyColumn)
+	if err != nil {
+		return err
+	}
 	for _, chunk := range chunks {
 		q := NewPostClient(cfg).Query()
 		q.withFKs = true // so that the rows' own hidden-FK edges can use the primary-key loader
@@ -1733,7 +1774,10 @@ var entloaderTagPostsCount = entloader.NewLoader("Tag.posts count", func(ctx con
 	}
 	out := make(map[int]int, len(ids))
 	shape := entloader.Shape{Table: post.Table, TargetPK: post.FieldID, JoinTable: tag.PostsTable, JoinColumn: tag.PostsPrimaryKey[0], KeyColumn: tag.PostsPrimaryKey[1]}
-	fold := entloaderFold[int](p, shape.KeyTable(), shape.KeyColumn)
+	fold, err := entloaderFold[int](ctx, p, cfg, shape.KeyTable(), shape.KeyColumn)
+	if err != nil {
+		return nil, err
+	}
 	for _, chunk := range chunks {
 		q := NewPostClient(cfg).Query()
 		if v := p.Variant; v != nil {
@@ -1918,7 +1962,10 @@ func entloaderTagCountriesBatches(ctx context.Context, p entloader.Part, ids []i
 		return err
 	}
 	shape := entloader.Shape{Table: country.Table, TargetPK: country.FieldID, JoinTable: tag.CountriesTable, JoinColumn: tag.CountriesPrimaryKey[0], KeyColumn: tag.CountriesPrimaryKey[1]}
-	fold := entloaderFold[int](p, shape.KeyTable(), shape.KeyColumn)
+	fold, err := entloaderFold[int](ctx, p, cfg, shape.KeyTable(), shape.KeyColumn)
+	if err != nil {
+		return err
+	}
 	for _, chunk := range chunks {
 		q := NewCountryClient(cfg).Query()
 		switch v := p.Variant; {
@@ -1967,7 +2014,10 @@ var entloaderTagCountriesCount = entloader.NewLoader("Tag.countries count", func
 	}
 	out := make(map[int]int, len(ids))
 	shape := entloader.Shape{Table: country.Table, TargetPK: country.FieldID, JoinTable: tag.CountriesTable, JoinColumn: tag.CountriesPrimaryKey[0], KeyColumn: tag.CountriesPrimaryKey[1]}
-	fold := entloaderFold[int](p, shape.KeyTable(), shape.KeyColumn)
+	fold, err := entloaderFold[int](ctx, p, cfg, shape.KeyTable(), shape.KeyColumn)
+	if err != nil {
+		return nil, err
+	}
 	for _, chunk := range chunks {
 		q := NewCountryClient(cfg).Query()
 		if v := p.Variant; v != nil {
