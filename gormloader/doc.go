@@ -52,7 +52,9 @@
 // the loader reads the collation of each compared string column once and
 // folds keys the way it compares them (case for _ci, trailing spaces for
 // PAD SPACE), so a row goes to every parent the database matched it with, in
-// the statement's order. Accent-insensitive matches (_ai) are not folded.
+// the statement's order; counts are grouped by the keys' bytes and folded
+// alike. Accent-insensitive matches ('fé' for "fe" under general_ci) are not
+// folded: such a row is left out of its parent's rows and count.
 //
 // Every statement goes through GORM's Query callbacks, as GORM's own Preload
 // and Count do, so soft delete, query clauses and the application's own

@@ -105,6 +105,26 @@ func (l *Loader) filtered(q *gorm.DB, r *relation, v relations.Variant) *gorm.DB
 	return q
 }
 
+// countColumns returns what a count statement selects and groups by: the
+// key columns cols of table, except that a column the folder folds is
+// grouped by its bytes (and selected as one of its group's values, all
+// alike), not by its collation: a collation's group is keyed by any one of
+// its spellings, maybe one that folds as no parent's key does (an accent),
+// and the whole group's count would be lost; each spelling's count goes to
+// the parents its fold matches, as its rows do.
+func (l *Loader) countColumns(table string, cols []string, f *folder) (sel, group string) {
+	s, g := make([]string, len(cols)), make([]string, len(cols))
+	for i, c := range cols {
+		s[i] = l.quote(table, c)
+		g[i] = s[i]
+		if f != nil && i < len(f.parts) && f.parts[i] != 0 {
+			g[i] = "CAST(" + s[i] + " AS BINARY)"
+			s[i] = "MIN(" + s[i] + ")"
+		}
+	}
+	return strings.Join(s, ", "), strings.Join(g, ", ")
+}
+
 // fetchRelation loads r for the distinct parents of one partition and returns
 // the result per parent: []T for a to-many relation, *T for a to-one
 // relation, int64 for a count. All rows are recorded as one load set.
@@ -122,13 +142,13 @@ func (l *Loader) fetchRelation(ctx context.Context, sets *relations.Sets, r *rel
 		return l.fetchPages(ctx, sets, r, p, parents, chunks)
 	}
 	if v.Count {
+		f := r.collation.folder(l, r.MatchTable(), r.MatchColumns())
 		out := make(map[relations.Key]any, len(parents))
 		for _, chunk := range chunks {
-			if err := l.fetchCounts(ctx, r, p, chunk, out); err != nil {
+			if err := l.fetchCounts(ctx, r, p, chunk, f, out); err != nil {
 				return nil, err
 			}
 		}
-		f := r.collation.folder(l, r.MatchTable(), r.MatchColumns())
 		return f.byParent(f.foldCounts(out), parents), nil
 	}
 	all := reflect.MakeSlice(reflect.SliceOf(r.target.ModelType), 0, 0)
@@ -425,25 +445,26 @@ func (l *Loader) join(q *gorm.DB, r *relation) *gorm.DB {
 }
 
 // fetchCounts counts the target rows per parent of one chunk into out.
-func (l *Loader) fetchCounts(ctx context.Context, r *relation, p relations.Part, chunk []relations.Key, out map[relations.Key]any) error {
+func (l *Loader) fetchCounts(ctx context.Context, r *relation, p relations.Part, chunk []relations.Key, f *folder, out map[relations.Key]any) error {
 	t := r.target.ModelType
 	q := l.session(ctx, p.Conn).Model(reflect.New(t).Interface())
-	var groupCols string
+	var table string
 	var keyTypes []reflect.Type
 	if r.Kind == relations.ManyToMany {
-		_, groupCols = l.joinSelect(r)
+		table = r.joinRef
 		q = l.join(q, r).Where(l.keyIn(r, r.joinRef, chunk))
 		for _, f := range r.joinFields {
 			keyTypes = append(keyTypes, f.FieldType)
 		}
 	} else {
-		groupCols = l.quoteAll(r.Target.Name, r.MatchColumns())
+		table = r.Target.Name
 		q = q.Where(l.keyIn(r, r.Target.Name, chunk))
 		for _, f := range r.matchFields {
 			keyTypes = append(keyTypes, f.FieldType)
 		}
 	}
-	q = l.filtered(q, r, p.Variant()).Select(groupCols + ", COUNT(*) AS " + aliasCount).Group(groupCols)
+	selectCols, groupCols := l.countColumns(table, r.MatchColumns(), f)
+	q = l.filtered(q, r, p.Variant()).Select(selectCols + ", COUNT(*) AS " + aliasCount).Group(groupCols)
 	// Through the Query callbacks, as GORM's own Count; the destination stays
 	// empty (the counts are scanned into out).
 	return runOwn(q, reflect.New(reflect.SliceOf(t)).Interface(), func(db *gorm.DB, rows *sql.Rows) {
