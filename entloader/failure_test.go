@@ -3,6 +3,9 @@ package entloader_test
 import (
 	"context"
 	"errors"
+	"io"
+	"log"
+	"os"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -79,11 +82,16 @@ func TestFailedBatchFreesLoadSet(t *testing.T) {
 // (sibling GraphQL fields): their batches run on the transaction's one
 // connection one at a time. (They ran at the same time: "conn busy" on
 // PostgreSQL, "bad connection" on MariaDB; ent's txDriver is not safe for
-// concurrent use either.)
+// concurrent use either.) Also through the transaction's Debug() clients,
+// two of them (whose driver wraps the transaction's: their batches ran at
+// the same time, "conn busy", until the lock was found under it and keyed
+// by the transaction).
 func TestTransactionConcurrentEdges(t *testing.T) {
+	log.SetOutput(io.Discard) // Debug() logs every statement
+	t.Cleanup(func() { log.SetOutput(os.Stderr) })
 	each(t, func(t *testing.T, e *env) {
 		seed(t, e.client)
-		for range 10 {
+		for i := range 20 {
 			func() {
 				ctx, scope := dataloader.NewScope(context.Background())
 				defer scope.Close()
@@ -92,9 +100,20 @@ func TestTransactionConcurrentEdges(t *testing.T) {
 					t.Fatal(err)
 				}
 				defer tx.Rollback()
-				bands, err := tx.Band.Query().All(ctx)
+				client := tx.Client()
+				if i%2 == 1 {
+					client = client.Debug()
+				}
+				bands, err := client.Band.Query().All(ctx)
 				if err != nil {
 					t.Fatal(err)
+				}
+				if i%2 == 1 {
+					more, err := tx.Client().Debug().Band.Query().All(ctx) // another Debug() client
+					if err != nil {
+						t.Fatal(err)
+					}
+					bands = append(bands, more...)
 				}
 				var wg sync.WaitGroup
 				errs := make(chan error, 3*len(bands))

@@ -929,24 +929,48 @@ func (b *Batch[ID, N]) Count(ctx context.Context, drv dialect.Driver, sel *sql.S
 	return byParent, nil
 }
 
-// Serialized returns the driver the batches of partition conn run on: drv
-// itself, unless drv is a transaction's (it implements dialect.Tx, as the
-// generated txDriver does). A transaction is one database connection, the
-// batches of one tick run at the same time, and neither ent's txDriver nor
-// the database drivers let two statements use one connection at once (pgx:
-// "conn busy"): so the statements of the scope's batches on it run one at a
-// time, each holding the connection's lock (relations.ConnLock) from its
-// execution to the close of its rows, not while interceptors or privacy
-// rules run (they may load through the same transaction).
-func Serialized(ctx context.Context, conn any, drv dialect.Driver) dialect.Driver {
-	if _, ok := drv.(dialect.Tx); !ok {
+// Serialized returns the driver the batches on drv run on: drv itself,
+// unless drv is a transaction's (see IsTx). A transaction is one database
+// connection, the batches of one tick run at the same time, and neither
+// ent's txDriver nor the database drivers let two statements use one
+// connection at once (pgx: "conn busy"): so the statements of the scope's
+// batches on it run one at a time, each holding the transaction's lock
+// (relations.ConnLock, keyed by the transaction's own driver, so that the
+// partitions of its Debug() clients share it) from its execution to the
+// close of its rows, not while interceptors or privacy rules run (they may
+// load through the same transaction).
+func Serialized(ctx context.Context, drv dialect.Driver) dialect.Driver {
+	tx, ok := txOf(drv)
+	if !ok {
 		return drv
 	}
-	mu := relations.ConnLock(ctx, conn)
+	mu := relations.ConnLock(ctx, tx)
 	if mu == nil {
 		return drv
 	}
 	return serialDriver{Driver: drv, mu: mu}
+}
+
+// IsTx reports whether drv is a transaction's driver (it implements
+// dialect.Tx, as the generated txDriver does), also under dialect.Debug
+// (a transactional client's Debug()).
+func IsTx(drv dialect.Driver) bool {
+	_, ok := txOf(drv)
+	return ok
+}
+
+// txOf returns the transaction's driver under drv's dialect.Debug layers.
+func txOf(drv dialect.Driver) (dialect.Driver, bool) {
+	for {
+		switch d := drv.(type) {
+		case dialect.Tx:
+			return drv, true
+		case *dialect.DebugDriver:
+			drv = d.Driver
+		default:
+			return nil, false
+		}
+	}
 }
 
 type serialDriver struct {

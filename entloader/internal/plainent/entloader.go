@@ -83,7 +83,7 @@ func (c config) entloaderPart() (entloader.Part, error) {
 		return r.part, nil
 	}
 	p := entloader.Part{Conn: entloaderConn{st: c.entloader, drv: c.driver}}
-	if _, tx := c.driver.(*txDriver); !tx {
+	if !entloader.IsTx(c.driver) {
 		c.entloader.root.CompareAndSwap(nil, &entloaderRootPart{drv: c.driver, part: p})
 	}
 	return p, nil
@@ -107,7 +107,7 @@ func entloaderFold[ID comparable](ctx context.Context, p entloader.Part, cfg con
 // entloader.Serialized).
 func entloaderConfig(ctx context.Context, p entloader.Part) config {
 	cfg := p.Conn.(entloaderConn).config()
-	cfg.driver = entloader.Serialized(ctx, p.Conn, cfg.driver)
+	cfg.driver = entloader.Serialized(ctx, cfg.driver)
 	return cfg
 }
 
