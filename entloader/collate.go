@@ -38,8 +38,9 @@ type Fold[ID comparable] struct {
 // the column's collation folds case or trailing spaces. The collation is
 // read once per client and column, through drv (the batch's own driver, so
 // that a transaction's batch reads it on the transaction's connection and
-// never waits for the pool); a batch that cannot read it fails with the
-// error rather than compare keys as the database did not.
+// never waits for the pool), cancelled with ctx but without its values (it
+// is not one of the request's statements); a batch that cannot read it
+// fails with the error rather than compare keys as the database did not.
 func KeyFold[ID comparable](ctx context.Context, c *Collations, drv dialect.Driver, table, column string) (*Fold[ID], error) {
 	if reflect.TypeFor[ID]().Kind() != reflect.String || drv.Dialect() != dialect.MySQL {
 		return nil, nil
@@ -52,7 +53,9 @@ func KeyFold[ID comparable](ctx context.Context, c *Collations, drv dialect.Driv
 	cf.mu.Lock()
 	defer cf.mu.Unlock()
 	if !cf.done {
-		f, err := readFold(ctx, drv, table, column)
+		rctx, cancel := relations.Detach(ctx) // not one of the request's statements
+		defer cancel()
+		f, err := readFold(rctx, drv, table, column)
 		if err != nil {
 			return nil, fmt.Errorf("reading the collation of %s.%s: %w", table, column, err)
 		}

@@ -3,9 +3,10 @@ package gormloader
 import (
 	"context"
 	"database/sql"
-	"errors"
+	"fmt"
 	"sync"
-	"time"
+
+	"gorm.io/gorm"
 
 	"github.com/ormloader/ormloader/relations"
 )
@@ -29,53 +30,86 @@ type collation struct {
 	f    *folder
 }
 
-// collationTimeout bounds the read of a column's collation: it runs on the
-// pool, which a transaction holding its last connection could leave empty.
-// Until it succeeds, keys compare exactly.
-const collationTimeout = 2 * time.Second
-
 // folder returns the folder of the columns cols of table, asking the
-// database once; nil if no column needs folding (or not on MySQL).
-func (c *collation) folder(l *Loader, table string, cols []string) *folder {
+// database once, through the connection of the batch's partition conn (a
+// transaction's batch on the transaction's, holding its lock, so that it
+// never waits for the pool) and cancelled with ctx but without its values:
+// it is not one of the request's statements. nil if no column needs folding
+// (or not on MySQL); an error if the database did not answer, which fails
+// the batch rather than compare keys as the database did not.
+func (c *collation) folder(ctx context.Context, l *Loader, conn any, table string, cols []string) (*folder, error) {
 	if l.db.Dialector.Name() != "mysql" {
-		return nil
+		return nil, nil
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if !c.done {
-		c.f, c.done = l.readCollations(table, cols)
+		f, err := l.readCollations(ctx, conn, table, cols)
+		if err != nil {
+			return nil, fmt.Errorf("gormloader: reading the collations of %s: %w", table, err)
+		}
+		c.f, c.done = f, true
 	}
-	return c.f
+	return c.f, nil
 }
 
-// readCollations reads the collations of cols; ok is false if the database
-// did not answer (the next batch asks again).
-func (l *Loader) readCollations(table string, cols []string) (f *folder, ok bool) {
-	sqlDB, err := l.db.DB()
-	if err != nil {
-		return nil, true
+// readCollations reads the collations of cols.
+func (l *Loader) readCollations(ctx context.Context, conn any, table string, cols []string) (*folder, error) {
+	var q interface {
+		QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
 	}
-	// Outside any request's context: no statement of a request's is counted.
-	ctx, cancel := context.WithTimeout(context.Background(), collationTimeout)
+	if pool, ok := conn.(gorm.ConnPool); ok && pool != nil {
+		q = pool
+		if mu := relations.ConnLock(ctx, conn); mu != nil {
+			mu.Lock()
+			defer mu.Unlock()
+		}
+	} else {
+		sqlDB, err := l.db.DB()
+		if err != nil {
+			return nil, err
+		}
+		q = sqlDB
+	}
+	rctx, cancel := relations.Detach(ctx)
 	defer cancel()
-	f = &folder{parts: make([]relations.Fold, len(cols))}
+	f := &folder{parts: make([]relations.Fold, len(cols))}
 	folds := false
 	for i, col := range cols {
-		var name sql.NullString
-		err := sqlDB.QueryRowContext(ctx, relations.CollationQuery, table, col).Scan(&name)
-		switch {
-		case errors.Is(err, sql.ErrNoRows) || err == nil && !name.Valid:
-			continue // not found, or not a string column: compare exactly
-		case err != nil:
-			return nil, false
+		fold, err := readCollation(rctx, q, table, col)
+		if err != nil {
+			return nil, err
 		}
-		f.parts[i] = relations.FoldOf(name.String)
-		folds = folds || f.parts[i] != 0
+		f.parts[i] = fold
+		folds = folds || fold != 0
 	}
 	if !folds {
-		return nil, true
+		return nil, nil
 	}
-	return f, true
+	return f, nil
+}
+
+// readCollation reads how column col of table compares; a column that is
+// not found, or not a string, compares exactly.
+func readCollation(ctx context.Context, q interface {
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+}, table, col string) (relations.Fold, error) {
+	rows, err := q.QueryContext(ctx, relations.CollationQuery, table, col)
+	if err != nil {
+		return 0, err
+	}
+	defer rows.Close()
+	var f relations.Fold
+	if rows.Next() {
+		var name sql.NullString
+		if err := rows.Scan(&name); err != nil {
+			return 0, err
+		}
+		if name.Valid {
+			f = relations.FoldOf(name.String)
+		}
+	}
+	return f, rows.Err()
 }
 
 // fold returns k folded part by part; k itself if f is nil.

@@ -142,7 +142,10 @@ func (l *Loader) fetchRelation(ctx context.Context, sets *relations.Sets, r *rel
 		return l.fetchPages(ctx, sets, r, p, parents, chunks)
 	}
 	if v.Count {
-		f := r.collation.folder(l, r.MatchTable(), r.MatchColumns())
+		f, err := r.collation.folder(ctx, l, p.Conn, r.MatchTable(), r.MatchColumns())
+		if err != nil {
+			return nil, err
+		}
 		out := make(map[relations.Key]any, len(parents))
 		for _, chunk := range chunks {
 			if err := l.fetchCounts(ctx, r, p, chunk, f, out); err != nil {
@@ -169,7 +172,10 @@ func (l *Loader) fetchRelation(ctx context.Context, sets *relations.Sets, r *rel
 		l.recordRows(ctx, sets, tm, all, true)
 		l.prime(ctx, tm, p.Conn, all, true)
 	}
-	f := r.collation.folder(l, r.MatchTable(), r.MatchColumns())
+	f, err := r.collation.folder(ctx, l, p.Conn, r.MatchTable(), r.MatchColumns())
+	if err != nil {
+		return nil, err
+	}
 	f.foldAll(keys)
 	return f.byParent(groupRows(all, keys, r.Kind.Many(), len(parents)), parents), nil
 }
@@ -514,7 +520,10 @@ func (m *model) fetchByID(l *Loader) func(ctx context.Context, keys []relations.
 			l.recordRows(ctx, sets, m, all, true)
 			l.prime(ctx, m, p.Conn, all, false)
 			// Results point into all: read-only, as every cached result.
-			f := m.collation.folder(l, m.schema.Table, m.pkCols)
+			f, err := m.collation.folder(ctx, l, p.Conn, m.schema.Table, m.pkCols)
+			if err != nil {
+				return nil, err
+			}
 			out := make(map[relations.Key]any, all.Len())
 			for i := range all.Len() {
 				k, err := m.pkKey(ctx, all.Index(i))

@@ -7,6 +7,7 @@ import (
 	"context"
 	"sync"
 	"testing"
+	"time"
 
 	"gorm.io/driver/mysql"
 	"gorm.io/driver/postgres"
@@ -119,6 +120,37 @@ func TestCollationCountsAccentedKeys(t *testing.T) {
 	must(t, err)
 	if len(pets) != 2 || n != 2 {
 		t.Errorf("owner fe: %d pets, count %d; want 2 and 2 (fe and FE)", len(pets), n)
+	}
+}
+
+// TestCollationReadInATransaction: the collation is read on the batch's
+// connection. With a pool of one connection, which a transaction holds, a
+// read on the pool waited for its timeout (2 s) and the batch then compared
+// keys exactly: the owner of the pet "AB" was nil.
+func TestCollationReadInATransaction(t *testing.T) {
+	db := openModels(t, "mysql", &Owner{}, &Pet{})
+	must(t, db.Create(&Owner{Code: "ab"}).Error)
+	must(t, db.Create(&[]Pet{{ID: 1, OwnerCode: "AB"}, {ID: 2, OwnerCode: "ab "}}).Error)
+	sqlDB, err := db.DB()
+	must(t, err)
+	sqlDB.SetMaxOpenConns(1)
+	must(t, db.Use(gormloader.New()))
+	ctx, sc := dataloader.NewScope(context.Background())
+	defer sc.Close()
+	tx := db.WithContext(ctx).Begin()
+	defer tx.Rollback()
+	var pets []Pet
+	must(t, tx.Order("id").Find(&pets).Error)
+	start := time.Now()
+	for i := range pets {
+		got, err := gormloader.LoadOne[Owner](ctx, tx, &pets[i], "Owner")
+		must(t, err)
+		if got == nil || got.Code != "ab" {
+			t.Errorf("pet %d (owner %q): owner %v, want ab", pets[i].ID, pets[i].OwnerCode, got)
+		}
+	}
+	if d := time.Since(start); d > time.Second {
+		t.Errorf("the loads took %v", d)
 	}
 }
 

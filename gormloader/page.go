@@ -285,7 +285,10 @@ func (l *Loader) fetchPages(ctx context.Context, sets *relations.Sets, r *relati
 		keys = append(keys, k...)
 		rowsInfo = append(rowsInfo, info...)
 	}
-	f := r.collation.folder(l, r.MatchTable(), r.MatchColumns())
+	f, err := r.collation.folder(ctx, l, p.Conn, r.MatchTable(), r.MatchColumns())
+	if err != nil {
+		return nil, err
+	}
 	f.foldAll(keys)
 	size := int64(p.Variant().Limit - 1)
 	pages := make(map[relations.Key]*pageResult, len(parents))

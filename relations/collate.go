@@ -1,6 +1,9 @@
 package relations
 
-import "strings"
+import (
+	"context"
+	"strings"
+)
 
 // Collations.
 //
@@ -52,4 +55,18 @@ func (f Fold) Apply(s string) string {
 		s = strings.ToLower(s)
 	}
 	return s
+}
+
+// Detach returns a context that carries none of ctx's values and is
+// cancelled when ctx is (or by the returned cancel): for a statement that an
+// adapter runs on a request's behalf but that is not the request's own (the
+// read of a column's collation), so that the per-request statement counters
+// and tracers that find themselves in the context do not see it.
+func Detach(ctx context.Context) (context.Context, context.CancelFunc) {
+	d, cancel := context.WithCancel(context.Background())
+	stop := context.AfterFunc(ctx, cancel)
+	return d, func() {
+		stop()
+		cancel()
+	}
 }

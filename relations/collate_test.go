@@ -1,6 +1,7 @@
 package relations_test
 
 import (
+	"context"
 	"testing"
 
 	"github.com/ormloader/ormloader/relations"
@@ -26,4 +27,19 @@ func TestFoldOf(t *testing.T) {
 			t.Errorf("%s: %q folds to %q, want %q", c.collation, c.in, got, c.want)
 		}
 	}
+}
+
+func TestDetach(t *testing.T) {
+	type key struct{}
+	parent, cancelParent := context.WithCancel(context.WithValue(context.Background(), key{}, "request"))
+	d, cancel := relations.Detach(parent)
+	defer cancel()
+	if d.Value(key{}) != nil {
+		t.Error("the detached context carries the request's value")
+	}
+	if d.Err() != nil {
+		t.Fatal("the detached context is done before its parent")
+	}
+	cancelParent()
+	<-d.Done() // cancelled with its parent
 }
