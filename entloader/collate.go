@@ -18,14 +18,7 @@ import (
 // "AB" or "ab ", and the rows are handed to the parents the database matched
 // them with. The generated client holds one; its zero value is ready.
 type Collations struct {
-	columns sync.Map // [2]string{table, column} -> *columnFold
-}
-
-// columnFold is how one column compares, read once.
-type columnFold struct {
-	mu   sync.Mutex // held while the collation is read
-	done bool
-	fold relations.Fold
+	folds sync.Map // [2]string{table, column} -> relations.Fold
 }
 
 // Fold folds the keys of one key column; a nil *Fold compares keys exactly.
@@ -45,26 +38,26 @@ func KeyFold[ID comparable](ctx context.Context, c *Collations, drv dialect.Driv
 	if reflect.TypeFor[ID]().Kind() != reflect.String || drv.Dialect() != dialect.MySQL {
 		return nil, nil
 	}
-	v, ok := c.columns.Load([2]string{table, column})
+	col := [2]string{table, column}
+	v, ok := c.folds.Load(col)
 	if !ok {
-		v, _ = c.columns.LoadOrStore([2]string{table, column}, &columnFold{})
-	}
-	cf := v.(*columnFold)
-	cf.mu.Lock()
-	defer cf.mu.Unlock()
-	if !cf.done {
+		// Read without a lock: a batch on a transaction that holds the
+		// pool's last connection must not wait for another request's
+		// first read, which waits for that connection. Concurrent first
+		// reads read alike.
 		rctx, cancel := relations.Detach(ctx) // not one of the request's statements
 		defer cancel()
 		f, err := readFold(rctx, drv, table, column)
 		if err != nil {
 			return nil, fmt.Errorf("reading the collation of %s.%s: %w", table, column, err)
 		}
-		cf.fold, cf.done = f, true
+		v, _ = c.folds.LoadOrStore(col, f)
 	}
-	if cf.fold == 0 {
+	f := v.(relations.Fold)
+	if f == 0 {
 		return nil, nil
 	}
-	return &Fold[ID]{fold: cf.fold}, nil
+	return &Fold[ID]{fold: f}, nil
 }
 
 // readFold reads the collation of table.column; a column that is not found

@@ -243,3 +243,53 @@ func rebind(dialect, query string) string {
 	}
 	return b.String()
 }
+
+// TestKeyFoldFirstReadsDoNotWaitForEachOther: a first read of a column's
+// collation on the pool (request B) waits for the pool's only connection,
+// which a transaction of request A holds; A's load reads through the
+// transaction and must not wait for B's read (it did, under the column's
+// lock, until B's context ended).
+func TestKeyFoldFirstReadsDoNotWaitForEachOther(t *testing.T) {
+	db, ok := testdb.MySQL(t)
+	if !ok {
+		t.Skip("no MySQL: set ORMLOADER_TEST_MYSQL_DSN")
+	}
+	sqldb, err := sql.Open(db.DriverName, db.DSN)
+	if err != nil {
+		t.Fatal(err)
+	}
+	client := plainent.NewClient(plainent.Driver(entsql.OpenDB(entDialects[db.Dialect], sqldb)))
+	t.Cleanup(func() { client.Close() })
+	bg := context.Background()
+	if err := client.Schema.Create(bg, migrate.WithForeignKeys(false)); err != nil {
+		t.Fatal(err)
+	}
+	client.Country.Create().SetID("fr").SetName("France").ExecX(bg)
+	sqldb.SetMaxOpenConns(1)
+
+	ctxA, scopeA := dataloader.NewScope(bg)
+	defer scopeA.Close()
+	tx, err := client.Tx(ctxA) // the only connection
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tx.Rollback()
+	bctx, cancelB := context.WithTimeout(bg, 3*time.Second)
+	defer cancelB()
+	ctxB, scopeB := dataloader.NewScope(bctx)
+	defer scopeB.Close()
+	bdone := make(chan error, 1)
+	go func() { _, err := client.Country.Load(ctxB, "fr "); bdone <- err }() // waits for the pool
+	time.Sleep(200 * time.Millisecond)
+	start := time.Now()
+	c, err := tx.Country.Load(ctxA, "fr ") // "fr" under utf8mb4_bin's PAD SPACE
+	if d := time.Since(start); err != nil || c.ID != "fr" || d > time.Second {
+		t.Errorf("in the transaction: %v, %v after %v; want fr at once", c, err, d)
+	}
+	if err := tx.Rollback(); err != nil { // frees the connection for B
+		t.Fatal(err)
+	}
+	if err := <-bdone; err != nil {
+		t.Errorf("B's load: %v", err)
+	}
+}

@@ -25,7 +25,7 @@ type folder struct {
 
 // collation is a lazily computed folder.
 type collation struct {
-	mu   sync.Mutex // protects the fields below
+	mu   sync.Mutex // protects the fields below; never held during a read
 	done bool
 	f    *folder
 }
@@ -42,15 +42,22 @@ func (c *collation) folder(ctx context.Context, l *Loader, conn any, table strin
 		return nil, nil
 	}
 	c.mu.Lock()
-	defer c.mu.Unlock()
-	if !c.done {
-		f, err := l.readCollations(ctx, conn, table, cols)
-		if err != nil {
-			return nil, fmt.Errorf("gormloader: reading the collations of %s: %w", table, err)
-		}
-		c.f, c.done = f, true
+	f, done := c.f, c.done
+	c.mu.Unlock()
+	if done {
+		return f, nil
 	}
-	return c.f, nil
+	// Read without the lock: a batch on a transaction that holds the pool's
+	// last connection must not wait for another request's first read,
+	// which waits for that connection. Concurrent first reads read alike.
+	f, err := l.readCollations(ctx, conn, table, cols)
+	if err != nil {
+		return nil, fmt.Errorf("gormloader: reading the collations of %s: %w", table, err)
+	}
+	c.mu.Lock()
+	c.f, c.done = f, true
+	c.mu.Unlock()
+	return f, nil
 }
 
 // readCollations reads the collations of cols.

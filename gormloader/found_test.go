@@ -154,6 +154,49 @@ func TestCollationReadInATransaction(t *testing.T) {
 	}
 }
 
+// TestCollationFirstReadsDoNotWaitForEachOther: a first read of the
+// collation on the pool (request B's count) waits for the pool's only
+// connection, which a transaction of request A holds. A's own batch reads
+// through the transaction and must not wait for B's read: with B's read
+// holding the relation's lock, A waited until B's context ended (3 s here,
+// forever without a deadline).
+func TestCollationFirstReadsDoNotWaitForEachOther(t *testing.T) {
+	db := openModels(t, "mysql", &Owner{}, &Pet{})
+	must(t, db.Create(&Owner{Code: "ab"}).Error)
+	must(t, db.Create(&[]Pet{{ID: 1, OwnerCode: "AB"}, {ID: 2, OwnerCode: "ab "}}).Error)
+	sqlDB, err := db.DB()
+	must(t, err)
+	sqlDB.SetMaxOpenConns(1)
+	must(t, db.Use(gormloader.New()))
+	var owner Owner
+	must(t, db.First(&owner).Error)
+
+	ctxA, scA := dataloader.NewScope(context.Background())
+	defer scA.Close()
+	tx := db.WithContext(ctxA).Begin() // the only connection
+	defer tx.Rollback()
+	bctx, cancelB := context.WithTimeout(context.Background(), 3*time.Second)
+	defer cancelB()
+	ctxB, scB := dataloader.NewScope(bctx)
+	defer scB.Close()
+	bdone := make(chan error, 1)
+	go func() {
+		_, err := gormloader.Count(ctxB, db, &owner, "Pets") // waits for the pool
+		bdone <- err
+	}()
+	time.Sleep(200 * time.Millisecond)
+	start := time.Now()
+	pets, err := gormloader.Load[Pet](ctxA, tx, &owner, "Pets")
+	must(t, err)
+	if d := time.Since(start); d > time.Second || len(pets) != 2 {
+		t.Errorf("in the transaction: %d pets after %v; want 2 at once", len(pets), d)
+	}
+	must(t, tx.Rollback().Error) // frees the connection for B
+	if err := <-bdone; err != nil {
+		t.Errorf("B's count: %v", err)
+	}
+}
+
 type Author struct {
 	ID    uint
 	Books []Book
