@@ -147,50 +147,27 @@ func TestHoldEndsAtTheWatchdog(t *testing.T) {
 
 // A root worker (StartRootWorker: a root field's resolver, or the gap
 // before its fields start) still running when the watchdog fires does not
-// end the hold: the held batch waits for it, up to 20 watchdogs, so that
-// its rows' sets join the batch. Past that bound the batch goes and the
-// holds are over, as for any worker at the watchdog.
+// end a hold: the held batch waits for it, up to 4 watchdogs, so that its
+// rows' sets join the batch, also at the hold's last tick. Past that bound
+// the batch goes and the holds are over, as for any worker at the watchdog;
+// a plain worker that starts meanwhile brings the watchdog back.
 func TestHoldWaitsForRootWorkers(t *testing.T) {
-	const maxWait = 20 * time.Millisecond
-	t.Run("the root worker returns", func(t *testing.T) {
+	const maxWait = 40 * time.Millisecond
+	// waitFor loads a held set from a plain worker while a root worker runs
+	// for d (nothing else runs), then ends it (after release if released),
+	// and returns how long the load waited.
+	waitFor := func(t *testing.T, d time.Duration, releaseFirst bool) (time.Duration, [][]int) {
 		r := &recorder{}
 		l := dataloader.New(r.fetch)
 		ctx, s := newScope(t, dataloader.WithMaxWait(maxWait))
 		release := s.HoldSiblings()
-		rctx, endRoot := s.StartRootWorker(ctx) // the last root field, still in its query
+		defer release()
+		rctx, endRoot := s.StartRootWorker(ctx)
 		wctx, end := s.StartWorker(ctx)
 		defer end()
-		start := time.Now()
-		done := make(chan time.Duration)
-		go func() {
-			if _, err := l.LoadWith(wctx, 1, []int{1, 2}); err != nil { // the first root field's set
-				t.Error(err)
-			}
-			done <- time.Since(start)
-		}()
-		time.Sleep(5 * maxWait)
-		// Its rows' set joins the held batch, then it returns and the hold ends.
-		thunk, _ := l.LoadWithThunk(rctx, 3, []int{3, 4})
-		endRoot()
-		release()
-		if _, err := thunk(); err != nil {
-			t.Fatal(err)
+		if releaseFirst {
+			release()
 		}
-		if waited := <-done; waited < 5*maxWait {
-			t.Fatalf("the held batch went after %v, before the root worker ended (%v)", waited, 5*maxWait)
-		}
-		wantBatches(t, r.sorted(), [][]int{{1, 2, 3, 4}})
-	})
-	t.Run("after the release", func(t *testing.T) {
-		// The hold's last tick waits for the root workers too: the gap
-		// between the last root field's return and its fields' start.
-		r := &recorder{}
-		l := dataloader.New(r.fetch)
-		ctx, s := newScope(t, dataloader.WithMaxWait(maxWait))
-		release := s.HoldSiblings()
-		gctx, endGap := s.StartRootWorker(ctx)
-		wctx, end := s.StartWorker(ctx)
-		defer end()
 		start := time.Now()
 		done := make(chan time.Duration)
 		go func() {
@@ -199,17 +176,54 @@ func TestHoldWaitsForRootWorkers(t *testing.T) {
 			}
 			done <- time.Since(start)
 		}()
+		time.Sleep(d)
+		thunk, _ := l.LoadWithThunk(rctx, 3, []int{3, 4}) // the root field's rows
+		endRoot()
 		release()
-		time.Sleep(5 * maxWait)
-		thunk, _ := l.LoadWithThunk(gctx, 3, []int{3, 4}) // the gap's field loads
-		endGap()
 		if _, err := thunk(); err != nil {
 			t.Fatal(err)
 		}
-		if waited := <-done; waited < 5*maxWait {
-			t.Fatalf("the held batch went after %v, before the gap ended (%v)", waited, 5*maxWait)
+		return <-done, r.sorted()
+	}
+	t.Run("the root worker returns", func(t *testing.T) {
+		waited, batches := waitFor(t, 2*maxWait, false)
+		if waited < 2*maxWait {
+			t.Fatalf("the held batch went after %v, before the root worker ended (%v)", waited, 2*maxWait)
 		}
-		wantBatches(t, r.sorted(), [][]int{{1, 2, 3, 4}})
+		wantBatches(t, batches, [][]int{{1, 2, 3, 4}})
+	})
+	t.Run("at the hold's last tick", func(t *testing.T) {
+		waited, batches := waitFor(t, 2*maxWait, true)
+		if waited < 2*maxWait {
+			t.Fatalf("the held batch went after %v, before the root worker ended (%v)", waited, 2*maxWait)
+		}
+		wantBatches(t, batches, [][]int{{1, 2, 3, 4}})
+	})
+	t.Run("a worker of another kind starts", func(t *testing.T) {
+		r := &recorder{}
+		l := dataloader.New(r.fetch)
+		ctx, s := newScope(t, dataloader.WithMaxWait(maxWait))
+		release := s.HoldSiblings()
+		defer release()
+		_, endRoot := s.StartRootWorker(ctx)
+		defer endRoot()
+		wctx, end := s.StartWorker(ctx)
+		defer end()
+		start := time.Now()
+		go func() {
+			time.Sleep(maxWait / 2)
+			_, endPlain := s.StartWorker(ctx) // blocked outside loaders
+			defer endPlain()
+			time.Sleep(10 * maxWait)
+		}()
+		if _, err := l.LoadWith(wctx, 1, []int{1, 2}); err != nil {
+			t.Fatal(err)
+		}
+		// The plain worker's watchdog: 1.5 watchdogs from the start; the
+		// root worker's bound would be 4.
+		if waited := time.Since(start); waited > 3*maxWait {
+			t.Fatalf("the batch went after %v, not at the plain worker's watchdog (%v after its start)", waited, maxWait)
+		}
 	})
 	t.Run("past the bound", func(t *testing.T) {
 		r := &recorder{}
@@ -225,8 +239,8 @@ func TestHoldWaitsForRootWorkers(t *testing.T) {
 		if _, err := l.LoadWith(wctx, 1, []int{1, 2}); err != nil {
 			t.Fatal(err)
 		}
-		if first := time.Since(start); first < 10*maxWait {
-			t.Fatalf("the held batch went after %v, before 20 watchdogs (%v)", first, 20*maxWait)
+		if first := time.Since(start); first < 3*maxWait {
+			t.Fatalf("the held batch went after %v, before 4 watchdogs (%v)", first, 4*maxWait)
 		}
 		level := time.Now()
 		if _, err := l.LoadWith(wctx, 10, []int{10, 11}); err != nil { // the holds are over: at once

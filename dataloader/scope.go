@@ -32,6 +32,10 @@ const (
 	DefaultMaxWait     = 5 * time.Millisecond
 )
 
+// rootFactor times the watchdog bounds the wait for root workers under a
+// hold (StartRootWorker).
+const rootFactor = 4
+
 // reserveFactor times the watchdog bounds the wait for reserved workers
 // (Scope.Reserve): 100 ms by default.
 const reserveFactor = 20
@@ -322,15 +326,16 @@ func (s *Scope) StartWorker(ctx context.Context) (_ context.Context, end func())
 // StartRootWorker is StartWorker for work that a hold of sibling sets
 // ([Scope.HoldSiblings]) waits for: gqlgenloader starts the resolvers of a
 // query's root fields with it, and the gap between a root field's return
-// and the start of the fields below it. While a hold lasts (until the tick
-// after its release) and only root workers run, the watchdog ([WithMaxWait])
-// does not end the wait: the
-// scope waits up to 20 times as long, as for reservations
-// ([Scope.Reserve]), so that a root field whose own query runs past the
-// watchdog on a busy machine does not end the hold and split the batches of
-// the other root fields' relations. Such a wait costs the operation little:
-// its response waits for every root field anyway. Once the hold is over, or
-// while any other worker runs, a root worker is a worker like any other.
+// and the start of the fields below it (gqlgen marshals the value and
+// starts the fields' goroutines). While a hold lasts (until the tick after
+// its release) and only root workers run, the watchdog ([WithMaxWait])
+// does not end the wait: the scope waits up to 4 times as long, so that a
+// root field's query or goroutines that a busy machine runs late do not end
+// the hold and split the batches of the other root fields' relations. A
+// root worker that waits outside loaders for a batch the hold keeps (a
+// lookup that two root fields share behind a sync.Once) costs the bound,
+// 20 ms by default, once per operation: the hold is over after it. While
+// any other worker runs, a root worker is a worker like any other.
 func (s *Scope) StartRootWorker(ctx context.Context) (_ context.Context, end func()) {
 	return s.startWorker(ctx, true)
 }
@@ -340,8 +345,14 @@ func (s *Scope) startWorker(ctx context.Context, root bool) (context.Context, fu
 	now := time.Now()
 	s.mu.Lock()
 	s.tracked = true
+	// A tick asleep while only root workers ran waits far longer than the
+	// watchdog that a worker of another kind brings back.
+	wake := !root && s.running > 0 && s.running == s.rootsRunning
 	w.countLocked(1)
 	s.lastActivity, s.lastStart = now, now
+	if wake {
+		s.notifyLocked()
+	}
 	s.mu.Unlock()
 	return w, w.end
 }
@@ -397,8 +408,8 @@ func (s *Scope) Reserve() (release func()) {
 // loaded with siblings enqueues them in it, so that another set's keys join
 // it (see [Loader.LoadExistingUnlessHeld]). The wait it adds is the tick's: until
 // no worker runs, and at most one watchdog ([WithMaxWait]) for a worker
-// blocked outside loaders, or 20 while only root workers run
-// ([Scope.StartRootWorker]: a root field's slow query): a tick that the
+// blocked outside loaders, or 4 while only root workers run
+// ([Scope.StartRootWorker]): a tick that the
 // watchdog forces ends every hold of the scope, so that the levels below
 // do not wait for the watchdog again. Release is idempotent.
 func (s *Scope) HoldSiblings() (release func()) {
@@ -658,7 +669,7 @@ func (s *Scope) untilDispatchLocked(now time.Time) (wait time.Duration, sleep bo
 	if s.running > 0 {
 		if s.running == s.rootsRunning && s.holdingLocked() {
 			// Only root workers run, and a hold waits for them.
-			return reserveFactor*s.cfg.maxWait - now.Sub(later(s.firstKey, s.lastStart)), true
+			return rootFactor*s.cfg.maxWait - now.Sub(later(s.firstKey, s.lastStart)), true
 		}
 		return watchdog, true
 	}

@@ -62,24 +62,21 @@
 // (a: bands(first: 2) b: bands(first: 10)) are two load sets, each of which
 // would send its relation batches at once; in a query of several root
 // fields the extension holds the sets (dataloader.Scope.HoldSiblings) until
-// every root field has returned and the fields below them that may load
-// have started (each of the first such fields below a root field, learned
-// from the fields it tracked below the root fields of earlier queries of
-// several root fields), and the tick after
-// that, with ten times the quiet period, sends one batch per relation for
-// all of them (in benchmarks/stack's random queries, 166–168 of 168
-// sequential requests at the floor and 99.9–100 % under 8 concurrent
-// clients). The
-// root fields' resolvers and the gaps below them are root workers
-// (dataloader.Scope.StartRootWorker): while the hold lasts and only they run,
-// the watchdog does not end it, and the hold waits up to 20 watchdogs
-// (100 ms by default) for a root field whose own query is slow on a busy
-// machine; the response waits for that root field anyway. A root field that
-// blocks outside loaders past that ends the hold, so that the levels below
-// the other root fields do not wait again. Install the extension before
-// other field interceptors that may load or block: the time they spend
-// before it on the first fields below a root field counts as the gap, up to
-// 20 watchdogs in a query of several root fields.
+// every root field has returned and the fields of their values that may
+// load have started (resolvers and methods, learned from the fields it
+// tracked there in earlier queries of several root fields), and the tick
+// after that, with ten times the quiet period, sends one batch per relation
+// for all of them (see "Root fields of a query" in the source, and
+// BENCHMARKS.md for the share of requests at the floor). The root fields'
+// resolvers and those gaps are root workers (dataloader.Scope.StartRootWorker):
+// while only they run, the hold waits for them up to 4 watchdogs (20 ms by
+// default) instead of one, so that a busy machine does not split the
+// batches; a root field still running after that ends the hold, so that the
+// levels below the other root fields do not wait for it again. Install the
+// extension before other field interceptors that may load or block: the
+// time they spend before it on the first fields below a root field counts
+// as the gap below it, and one that returns without calling the resolver
+// hides a field that the gap waits for (each costs up to the 20 ms).
 // Below the root, gqlgen starts the resolvers of list
 // elements and child fields only after the parent resolver has returned;
 // the quiet period ([dataloader.DefaultQuietPeriod]) bridges that gap, and the
@@ -323,7 +320,7 @@ func (e *Extension) InterceptField(ctx context.Context, next graphql.Resolver) (
 	root, _ := ctx.Value(rootKey{}).(*rootField)
 	var end func()
 	if root != nil && root.hold && fc.Parent != nil && fc.Parent.Parent == nil {
-		ctx, end = scope.StartRootWorker(ctx) // the resolver of a root field the hold waits for
+		ctx, end = scope.StartRootWorker(ctx) // a root field's resolver, which the hold waits for
 	} else {
 		ctx, end = scope.StartWorker(ctx)
 	}
@@ -331,9 +328,9 @@ func (e *Extension) InterceptField(ctx context.Context, next graphql.Resolver) (
 	if root != nil {
 		if fc.Parent == nil || fc.Parent.Parent != nil {
 			// A field below the root field. In a query of several root
-			// fields, the fields that run here whatever the query's
-			// directives are those a gap waits for.
-			if root.hold && fc.Field.Field != nil && loadsAlways(fc) {
+			// fields, the resolvers and methods that run here are the
+			// fields a gap waits for.
+			if root.hold && fc.Field.Field != nil && (fc.IsResolver || fc.IsMethod) {
 				e.learnLoading(fieldKey{fc.Object, fc.Field.Name})
 			}
 			root.childStarted(fc)
@@ -368,21 +365,25 @@ func (e *Extension) InterceptField(ctx context.Context, next graphql.Resolver) (
 // Between a root field's return and the start of the fields below it
 // gqlgen runs untracked (it marshals the result and starts the fields'
 // goroutines), and that tick would come too early: under a hold that gap
-// counts as a running worker too (a root worker, bounded by 20 watchdogs:
-// an interceptor installed before this one that blocks there costs that,
-// not a stall). The gap lasts until each field of the root field's value
-// that may load has started once (a: bands { label members }: label and
-// members; the first load of each enqueues its whole set): when it ended at
-// the first of them, a busy scheduler started members after the tick, and
-// members was a second batch. Which fields may load the extension learns
-// from those it tracked there before: resolvers, methods and fields with a
-// directive of the schema's (a field tracked only for a directive of the
-// query's is not waited for, nor a field that has not run yet). Fields
-// further below are not waited for: one below a null, an empty list or a
-// failed field never starts. Without such fields, the gap ends when any
-// field below the root field starts. A field interceptor installed before
-// the extension that returns without calling the resolver hides a field
-// that the gap waits for: install the extension first.
+// counts as a running worker too, a root worker like the root fields'
+// resolvers (dataloader.Scope.StartRootWorker: while only root workers run,
+// the hold waits for them up to 4 watchdogs, as a busy machine starts the
+// fields' goroutines late). The gap lasts until each field of
+// the root field's value that may load has started once (a: bands { label
+// members }: label and members; the first load of each enqueues its whole
+// set): when it ended at the first of them, a busy scheduler started
+// members after the tick, and members was a second batch. Which fields may
+// load the extension learns from those it tracked there before: resolvers
+// and methods, which gqlgen runs in goroutines of their own (a field that
+// has not run yet is not waited for). A field that gqlgen resolves in line
+// and that the extension tracks (one with a directive) ends the gap: while
+// it loads, the element's later fields do not start. Fields further below
+// are not waited for: one below a null, an empty list or a failed field
+// never starts. Without such fields, the gap ends when any field below the
+// root field starts. A root field's resolver that waits, outside loaders,
+// for a batch that the hold keeps (a lookup that the root fields share
+// behind a sync.Once, goroutines started with Scope.Go and waited for)
+// costs the 4 watchdogs once per operation.
 
 type rootKey struct{}
 
@@ -425,7 +426,10 @@ func (r *rootField) childStarted(fc *graphql.FieldContext) {
 		return
 	}
 	r.mu.Lock()
-	if fc != nil && len(r.expect) > 0 {
+	if fc != nil && len(r.expect) > 0 && (fc.IsResolver || fc.IsMethod) {
+		// Not a field that gqlgen resolves in line (a field with only a
+		// directive): such a field holds back the element's other fields
+		// while it loads, and the gap ends with it.
 		if alias, ok := childOfRoot(fc); ok {
 			delete(r.expect, alias)
 		}
@@ -563,13 +567,6 @@ func (e *Extension) InterceptRootField(ctx context.Context, next graphql.RootRes
 	defer root.resolved()        // a root field without a tracked resolver
 	defer end()                  // the field is over; end calls after the first do nothing
 	return next(context.WithValue(ctx, rootKey{}, root))
-}
-
-// loadsAlways reports whether the field is tracked in every query that
-// selects it: a resolver, a method or a directive of the schema's, not only
-// a directive of the query's (mayLoad).
-func loadsAlways(fc *graphql.FieldContext) bool {
-	return fc.IsResolver || fc.IsMethod || fc.Field.Definition != nil && len(fc.Field.Definition.Directives) > 0
 }
 
 // mayLoad reports whether resolving the field runs code that may call a
