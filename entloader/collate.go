@@ -60,25 +60,14 @@ func KeyFold[ID comparable](ctx context.Context, c *Collations, drv dialect.Driv
 	return &Fold[ID]{fold: f}, nil
 }
 
-// readFold reads the collation of table.column; a column that is not found
-// (or not a string) compares exactly.
+// readFold reads the collation of table.column.
 func readFold(ctx context.Context, drv dialect.Driver, table, column string) (relations.Fold, error) {
 	rows := &sql.Rows{}
 	if err := drv.Query(ctx, relations.CollationQuery, []any{table, column}, rows); err != nil {
 		return 0, err
 	}
 	defer rows.Close()
-	var f relations.Fold
-	if rows.Next() {
-		var name sql.NullString
-		if err := rows.Scan(&name); err != nil {
-			return 0, err
-		}
-		if name.Valid {
-			f = relations.FoldOf(name.String)
-		}
-	}
-	return f, rows.Err()
+	return relations.FoldOfRows(rows)
 }
 
 // key returns id folded.

@@ -62,9 +62,7 @@ func (c *collation) folder(ctx context.Context, l *Loader, conn any, table strin
 
 // readCollations reads the collations of cols.
 func (l *Loader) readCollations(ctx context.Context, conn any, table string, cols []string) (*folder, error) {
-	var q interface {
-		QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
-	}
+	var q queryer
 	if pool, ok := conn.(gorm.ConnPool); ok && pool != nil {
 		q = pool
 		if mu := relations.ConnLock(ctx, conn); mu != nil {
@@ -96,27 +94,19 @@ func (l *Loader) readCollations(ctx context.Context, conn any, table string, col
 	return f, nil
 }
 
-// readCollation reads how column col of table compares; a column that is
-// not found, or not a string, compares exactly.
-func readCollation(ctx context.Context, q interface {
+// queryer is a transaction's or the pool's connection.
+type queryer interface {
 	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
-}, table, col string) (relations.Fold, error) {
+}
+
+// readCollation reads how column col of table compares.
+func readCollation(ctx context.Context, q queryer, table, col string) (relations.Fold, error) {
 	rows, err := q.QueryContext(ctx, relations.CollationQuery, table, col)
 	if err != nil {
 		return 0, err
 	}
 	defer rows.Close()
-	var f relations.Fold
-	if rows.Next() {
-		var name sql.NullString
-		if err := rows.Scan(&name); err != nil {
-			return 0, err
-		}
-		if name.Valid {
-			f = relations.FoldOf(name.String)
-		}
-	}
-	return f, rows.Err()
+	return relations.FoldOfRows(rows)
 }
 
 // fold returns k folded part by part; k itself if f is nil.

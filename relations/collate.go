@@ -2,6 +2,7 @@ package relations
 
 import (
 	"context"
+	"database/sql"
 	"strings"
 )
 
@@ -20,6 +21,26 @@ import (
 // arguments are the table's and the column's names. It returns no row for
 // an unknown column and NULL for a column that is not a string.
 const CollationQuery = "SELECT COLLATION_NAME FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = ? AND COLUMN_NAME = ?"
+
+// FoldOfRows reads the answer to CollationQuery (the caller closes rows): a
+// column that is not found, or not a string, compares exactly.
+func FoldOfRows(rows interface {
+	Next() bool
+	Scan(dest ...any) error
+	Err() error
+}) (Fold, error) {
+	var f Fold
+	if rows.Next() {
+		var name sql.NullString
+		if err := rows.Scan(&name); err != nil {
+			return 0, err
+		}
+		if name.Valid {
+			f = FoldOf(name.String)
+		}
+	}
+	return f, rows.Err()
+}
 
 // Fold says how a column's collation compares strings; the zero Fold
 // compares them exactly.
