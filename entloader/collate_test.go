@@ -2,7 +2,6 @@ package entloader_test
 
 import (
 	"context"
-	"database/sql"
 	"fmt"
 	"slices"
 	"strings"
@@ -49,19 +48,10 @@ func TestStringKeysUnderCollation(t *testing.T) {
 }
 
 func checkStringKeys(t *testing.T, db testdb.DB, coll string) {
-	sqldb, err := sql.Open(db.DriverName, db.DSN)
-	if err != nil {
-		t.Fatal(err)
-	}
-	c := &counter{Driver: entsql.OpenDB(entDialects[db.Dialect], sqldb)}
-	client := plainent.NewClient(plainent.Driver(c))
-	t.Cleanup(func() { client.Close() })
-	bg := context.Background()
 	// Without foreign keys: a city may name its country in another
 	// spelling, and a MySQL column in a foreign key cannot change collation.
-	if err := client.Schema.Create(bg, migrate.WithForeignKeys(false)); err != nil {
-		t.Fatal(err)
-	}
+	client, c, sqldb := openPlainDB(t, db, migrate.WithForeignKeys(false))
+	bg := context.Background()
 	caseFolds := strings.Contains(coll, "_ci")
 	if coll != "" {
 		for _, table := range []string{country.Table, city.Table, country.TagsTable} {
@@ -254,16 +244,8 @@ func TestKeyFoldFirstReadsDoNotWaitForEachOther(t *testing.T) {
 	if !ok {
 		t.Skip("no MySQL: set ORMLOADER_TEST_MYSQL_DSN")
 	}
-	sqldb, err := sql.Open(db.DriverName, db.DSN)
-	if err != nil {
-		t.Fatal(err)
-	}
-	client := plainent.NewClient(plainent.Driver(entsql.OpenDB(entDialects[db.Dialect], sqldb)))
-	t.Cleanup(func() { client.Close() })
+	client, _, sqldb := openPlainDB(t, db, migrate.WithForeignKeys(false))
 	bg := context.Background()
-	if err := client.Schema.Create(bg, migrate.WithForeignKeys(false)); err != nil {
-		t.Fatal(err)
-	}
 	client.Country.Create().SetID("fr").SetName("France").ExecX(bg)
 	sqldb.SetMaxOpenConns(1)
 

@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	entsql "entgo.io/ent/dialect/sql"
+	"entgo.io/ent/dialect/sql/schema"
 
 	"github.com/ormloader/ormloader/dataloader"
 	"github.com/ormloader/ormloader/entloader/internal/plainent"
@@ -19,6 +20,14 @@ import (
 // counter of its statements; the client is closed when t ends.
 func openPlain(t *testing.T, db testdb.DB) (*plainent.Client, *counter) {
 	t.Helper()
+	client, c, _ := openPlainDB(t, db)
+	return client, c
+}
+
+// openPlainDB is openPlain with the schema created with opts, and the
+// *sql.DB under the client.
+func openPlainDB(t *testing.T, db testdb.DB, opts ...schema.MigrateOption) (*plainent.Client, *counter, *sql.DB) {
+	t.Helper()
 	sqldb, err := sql.Open(db.DriverName, db.DSN)
 	if err != nil {
 		t.Fatal(err)
@@ -26,10 +35,10 @@ func openPlain(t *testing.T, db testdb.DB) (*plainent.Client, *counter) {
 	c := &counter{Driver: entsql.OpenDB(entDialects[db.Dialect], sqldb)}
 	client := plainent.NewClient(plainent.Driver(c))
 	t.Cleanup(func() { client.Close() })
-	if err := client.Schema.Create(context.Background()); err != nil {
+	if err := client.Schema.Create(context.Background(), opts...); err != nil {
 		t.Fatal(err)
 	}
-	return client, c
+	return client, c, sqldb
 }
 
 // TestWithoutEntGQL runs the code generated without entgql (the edge methods

@@ -123,11 +123,9 @@ func TestCollationCountsAccentedKeys(t *testing.T) {
 	}
 }
 
-// TestCollationReadInATransaction: the collation is read on the batch's
-// connection. With a pool of one connection, which a transaction holds, a
-// read on the pool waited for its timeout (2 s) and the batch then compared
-// keys exactly: the owner of the pet "AB" was nil.
-func TestCollationReadInATransaction(t *testing.T) {
+// petsOnOneConnection opens the owner "ab" and the pets "AB" and "ab " on
+// MySQL, with gormloader, on a pool of one connection.
+func petsOnOneConnection(t *testing.T) *gorm.DB {
 	db := openModels(t, "mysql", &Owner{}, &Pet{})
 	must(t, db.Create(&Owner{Code: "ab"}).Error)
 	must(t, db.Create(&[]Pet{{ID: 1, OwnerCode: "AB"}, {ID: 2, OwnerCode: "ab "}}).Error)
@@ -135,6 +133,15 @@ func TestCollationReadInATransaction(t *testing.T) {
 	must(t, err)
 	sqlDB.SetMaxOpenConns(1)
 	must(t, db.Use(gormloader.New()))
+	return db
+}
+
+// TestCollationReadInATransaction: the collation is read on the batch's
+// connection. With a pool of one connection, which a transaction holds, a
+// read on the pool waited for its timeout (2 s) and the batch then compared
+// keys exactly: the owner of the pet "AB" was nil.
+func TestCollationReadInATransaction(t *testing.T) {
+	db := petsOnOneConnection(t)
 	ctx, sc := dataloader.NewScope(context.Background())
 	defer sc.Close()
 	tx := db.WithContext(ctx).Begin()
@@ -161,13 +168,7 @@ func TestCollationReadInATransaction(t *testing.T) {
 // holding the relation's lock, A waited until B's context ended (3 s here,
 // forever without a deadline).
 func TestCollationFirstReadsDoNotWaitForEachOther(t *testing.T) {
-	db := openModels(t, "mysql", &Owner{}, &Pet{})
-	must(t, db.Create(&Owner{Code: "ab"}).Error)
-	must(t, db.Create(&[]Pet{{ID: 1, OwnerCode: "AB"}, {ID: 2, OwnerCode: "ab "}}).Error)
-	sqlDB, err := db.DB()
-	must(t, err)
-	sqlDB.SetMaxOpenConns(1)
-	must(t, db.Use(gormloader.New()))
+	db := petsOnOneConnection(t)
 	var owner Owner
 	must(t, db.First(&owner).Error)
 
