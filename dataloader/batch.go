@@ -294,6 +294,9 @@ func (st *state[K, C, V]) dispatchLocked(s *Scope) {
 	if s.tracked {
 		b.w = worker{Context: s.ctx, s: s}
 		b.fn = &b.w
+		if s.running == s.rootsRunning {
+			s.notifyLocked() // a tick asleep for root workers: see startWorker
+		}
 		s.running++
 	}
 	s.stats.Batches++

@@ -152,7 +152,7 @@ func TestHoldEndsAtTheWatchdog(t *testing.T) {
 // the batch goes and the holds are over, as for any worker at the watchdog;
 // a plain worker that starts meanwhile brings the watchdog back.
 func TestHoldWaitsForRootWorkers(t *testing.T) {
-	const maxWait = 40 * time.Millisecond
+	const maxWait = 80 * time.Millisecond
 	// waitFor loads a held set from a plain worker while a root worker runs
 	// for d (nothing else runs), then ends it (after release if released),
 	// and returns how long the load waited.
@@ -210,11 +210,14 @@ func TestHoldWaitsForRootWorkers(t *testing.T) {
 		wctx, end := s.StartWorker(ctx)
 		defer end()
 		start := time.Now()
+		plainDone := make(chan struct{})
+		defer func() { <-plainDone }()
 		go func() {
+			defer close(plainDone)
 			time.Sleep(maxWait / 2)
 			_, endPlain := s.StartWorker(ctx) // blocked outside loaders
 			defer endPlain()
-			time.Sleep(10 * maxWait)
+			time.Sleep(5 * maxWait)
 		}()
 		if _, err := l.LoadWith(wctx, 1, []int{1, 2}); err != nil {
 			t.Fatal(err)
@@ -239,8 +242,8 @@ func TestHoldWaitsForRootWorkers(t *testing.T) {
 		if _, err := l.LoadWith(wctx, 1, []int{1, 2}); err != nil {
 			t.Fatal(err)
 		}
-		if first := time.Since(start); first < 3*maxWait {
-			t.Fatalf("the held batch went after %v, before 4 watchdogs (%v)", first, 4*maxWait)
+		if first := time.Since(start); first < 3*maxWait || first > 10*maxWait {
+			t.Fatalf("the held batch went after %v, not at 4 watchdogs (%v)", first, 4*maxWait)
 		}
 		level := time.Now()
 		if _, err := l.LoadWith(wctx, 10, []int{10, 11}); err != nil { // the holds are over: at once

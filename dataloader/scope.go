@@ -90,7 +90,8 @@ func WithQuietPeriod(d time.Duration) ScopeOption {
 // workers, batch functions included, counted from its first key or from the
 // last start of a worker, whichever is later (so a worker that starts late
 // has the whole bound to reach its load). Reserved workers ([Scope.Reserve])
-// are waited for up to 20 times as long. Zero or less keeps [DefaultMaxWait].
+// are waited for up to 20 times as long, and root workers under a hold
+// ([Scope.StartRootWorker]) up to 4 times. Zero or less keeps [DefaultMaxWait].
 func WithMaxWait(d time.Duration) ScopeOption {
 	return func(c *scopeConfig) {
 		if d > 0 {
@@ -345,9 +346,9 @@ func (s *Scope) startWorker(ctx context.Context, root bool) (context.Context, fu
 	now := time.Now()
 	s.mu.Lock()
 	s.tracked = true
-	// A tick asleep while only root workers ran waits far longer than the
-	// watchdog that a worker of another kind brings back.
-	wake := !root && s.running > 0 && s.running == s.rootsRunning
+	// A tick asleep while only root (or reserved) workers ran waits longer
+	// than the watchdog that a worker of another kind brings back.
+	wake := !root && s.running == s.rootsRunning
 	w.countLocked(1)
 	s.lastActivity, s.lastStart = now, now
 	if wake {

@@ -64,7 +64,8 @@
 // fields the extension holds the sets (dataloader.Scope.HoldSiblings) until
 // every root field has returned and the fields of their values that may
 // load have started (resolvers and methods, learned from the fields it
-// tracked there in earlier queries of several root fields), and the tick
+// tracked there in earlier queries of several root fields; a field resolved
+// in line with a directive ends that wait), and the tick
 // after that, with ten times the quiet period, sends one batch per relation
 // for all of them (see "Root fields of a query" in the source, and
 // BENCHMARKS.md for the share of requests at the floor). The root fields'
@@ -375,9 +376,11 @@ func (e *Extension) InterceptField(ctx context.Context, next graphql.Resolver) (
 // members after the tick, and members was a second batch. Which fields may
 // load the extension learns from those it tracked there before: resolvers
 // and methods, which gqlgen runs in goroutines of their own (a field that
-// has not run yet is not waited for). A field that gqlgen resolves in line
-// and that the extension tracks (one with a directive) ends the gap: while
-// it loads, the element's later fields do not start. Fields further below
+// has not run yet is not waited for). A field of the root field's value that
+// gqlgen resolves in line and that the extension tracks (one with a
+// directive other than @include and @skip, which gqlgen applies itself)
+// ends the gap: gqlgen starts the element's resolvers only after such
+// fields, and it may load. Fields further below
 // are not waited for: one below a null, an empty list or a failed field
 // never starts. Without such fields, the gap ends when any field below the
 // root field starts. A root field's resolver that waits, outside loaders,
@@ -426,13 +429,15 @@ func (r *rootField) childStarted(fc *graphql.FieldContext) {
 		return
 	}
 	r.mu.Lock()
-	if fc != nil && len(r.expect) > 0 && (fc.IsResolver || fc.IsMethod) {
-		// Not a field that gqlgen resolves in line (a field with only a
-		// directive): such a field holds back the element's other fields
-		// while it loads, and the gap ends with it.
-		if alias, ok := childOfRoot(fc); ok {
-			delete(r.expect, alias)
+	if fc != nil && len(r.expect) > 0 {
+		alias, ok := childOfRoot(fc)
+		if ok && !fc.IsResolver && !fc.IsMethod {
+			// A field of the root field's value that gqlgen resolves in
+			// line (one with a directive): the element's resolvers start
+			// only after it, and it may load. The gap ends with it.
+			clear(r.expect)
 		}
+		delete(r.expect, alias)
 		if len(r.expect) > 0 {
 			r.mu.Unlock()
 			return
@@ -570,12 +575,21 @@ func (e *Extension) InterceptRootField(ctx context.Context, next graphql.RootRes
 }
 
 // mayLoad reports whether resolving the field runs code that may call a
-// loader: a resolver, a method of the model, or a directive. Reading a
-// struct field cannot, and tracking it would only cost time.
+// loader: a resolver, a method of the model, or a directive (other than
+// @include and @skip, which gqlgen applies when it collects the fields).
+// Reading a struct field cannot, and tracking it would only cost time.
 func mayLoad(fc *graphql.FieldContext) bool {
 	if fc == nil || fc.IsResolver || fc.IsMethod {
 		return true
 	}
 	f := fc.Field
-	return len(f.Directives) > 0 || (f.Definition != nil && len(f.Definition.Directives) > 0)
+	if f.Definition != nil && len(f.Definition.Directives) > 0 {
+		return true
+	}
+	for _, d := range f.Directives {
+		if d.Name != "include" && d.Name != "skip" {
+			return true
+		}
+	}
+	return false
 }

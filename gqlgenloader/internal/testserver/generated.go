@@ -6,6 +6,7 @@ import (
 	"bytes"
 	"context"
 	"embed"
+	"errors"
 	"fmt"
 	"math"
 	"strconv"
@@ -34,6 +35,7 @@ type ResolverRoot interface {
 }
 
 type DirectiveRoot struct {
+	Loads func(ctx context.Context, obj any, next graphql.Resolver) (res any, err error)
 }
 
 type ComplexityRoot struct {
@@ -43,6 +45,7 @@ type ComplexityRoot struct {
 		Boom         func(childComplexity int) int
 		Children     func(childComplexity int, n int) int
 		Fail         func(childComplexity int) int
+		GuardedID    func(childComplexity int) int
 		ID           func(childComplexity int) int
 		SiblingValue func(childComplexity int) int
 		Value        func(childComplexity int) int
@@ -139,6 +142,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Item.Fail(childComplexity), true
+	case "Item.guardedID":
+		if e.ComplexityRoot.Item.GuardedID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Item.GuardedID(childComplexity), true
 	case "Item.id":
 		if e.ComplexityRoot.Item.ID == nil {
 			break
@@ -329,6 +338,8 @@ func (ec *executionContext) childFields_Item(ctx context.Context, field graphql.
 	switch field.Name {
 	case "id":
 		return ec.fieldContext_Item_id(ctx, field)
+	case "guardedID":
+		return ec.fieldContext_Item_guardedID(ctx, field)
 	case "value":
 		return ec.fieldContext_Item_value(ctx, field)
 	case "siblingValue":
@@ -649,6 +660,42 @@ func (ec *executionContext) _Item_id(ctx context.Context, field graphql.Collecte
 	)
 }
 func (ec *executionContext) fieldContext_Item_id(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Item", field, false, false, "Int")
+}
+
+func (ec *executionContext) _Item_guardedID(ctx context.Context, field graphql.CollectedField, obj *Item) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Item_guardedID(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.GuardedID, nil
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				if ec.Directives.Loads == nil {
+					var zeroVal int
+					return zeroVal, errors.New("directive loads is not implemented")
+				}
+				return ec.Directives.Loads(ctx, obj, directive0)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Item_guardedID(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Item", field, false, false, "Int")
 }
 
@@ -2226,6 +2273,11 @@ func (ec *executionContext) _Item(ctx context.Context, sel ast.SelectionSet, obj
 			out.Values[i] = graphql.MarshalString("Item")
 		case "id":
 			out.Values[i] = ec._Item_id(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "guardedID":
+			out.Values[i] = ec._Item_guardedID(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
 				atomic.AddUint32(&out.Invalids, 1)
 			}

@@ -18,6 +18,8 @@ import (
 // Item is the schema's only object; its other fields are resolvers.
 type Item struct {
 	ID int
+	// GuardedID is ID, behind the @loads directive.
+	GuardedID int
 	// siblings are the ids of the list the item came in, for siblingValue.
 	siblings []int
 }
@@ -54,7 +56,14 @@ func (s *Store) bump(id int) {
 
 // Executable returns the executable schema over r.
 func Executable(r *Resolver) graphql.ExecutableSchema {
-	return NewExecutableSchema(Config{Resolvers: r})
+	return NewExecutableSchema(Config{Resolvers: r, Directives: DirectiveRoot{
+		Loads: func(ctx context.Context, obj any, next graphql.Resolver) (any, error) {
+			if _, err := r.Values.Load(ctx, obj.(*Item).ID); err != nil {
+				return nil, err
+			}
+			return next(ctx)
+		},
+	}})
 }
 
 func (r *Resolver) Query() QueryResolver               { return queryResolver{r} }
@@ -72,7 +81,7 @@ func (r queryResolver) Item(ctx context.Context, id int) (*Item, error) {
 	if _, err := r.Values.Load(ctx, id); err != nil {
 		return nil, err
 	}
-	return &Item{ID: id}, nil
+	return &Item{ID: id, GuardedID: id}, nil
 }
 
 type mutationResolver struct{ *Resolver }
@@ -80,7 +89,7 @@ type mutationResolver struct{ *Resolver }
 func (r mutationResolver) Bump(ctx context.Context, id int) (*Item, error) {
 	r.Store.bump(id)
 	r.Values.Clear(ctx, id)
-	return &Item{ID: id}, nil
+	return &Item{ID: id, GuardedID: id}, nil
 }
 
 type subscriptionResolver struct{ *Resolver }
@@ -91,7 +100,7 @@ func (subscriptionResolver) Watch(ctx context.Context, id, n int) (<-chan *Item,
 		defer close(ch)
 		for range n {
 			select {
-			case ch <- &Item{ID: id}:
+			case ch <- &Item{ID: id, GuardedID: id}:
 			case <-ctx.Done():
 				return
 			}
@@ -133,7 +142,7 @@ func list(base, n int) []*Item {
 	items := make([]*Item, n)
 	for i := range n {
 		ids[i] = base + i + 1
-		items[i] = &Item{ID: ids[i], siblings: ids}
+		items[i] = &Item{ID: ids[i], GuardedID: ids[i], siblings: ids}
 	}
 	return items
 }
