@@ -77,7 +77,8 @@
 // extension before other field interceptors that may load or block: the
 // time they spend before it on the first fields below a root field counts
 // as the gap below it, and one that returns without calling the resolver
-// hides a field that the gap waits for (each costs up to the 20 ms).
+// hides a field that the gap waits for (that costs the 20 ms, then a
+// watchdog per level below that root field).
 // Below the root, gqlgen starts the resolvers of list
 // elements and child fields only after the parent resolver has returned;
 // the quiet period ([dataloader.DefaultQuietPeriod]) bridges that gap, and the
