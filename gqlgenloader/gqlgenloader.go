@@ -576,19 +576,26 @@ func (e *Extension) InterceptRootField(ctx context.Context, next graphql.RootRes
 }
 
 // mayLoad reports whether resolving the field runs code that may call a
-// loader: a resolver, a method of the model, or a directive (other than
-// @include and @skip, which gqlgen applies when it collects the fields).
+// loader: a resolver, a method of the model, or a directive (runsCode).
 // Reading a struct field cannot, and tracking it would only cost time.
 func mayLoad(fc *graphql.FieldContext) bool {
 	if fc == nil || fc.IsResolver || fc.IsMethod {
 		return true
 	}
 	f := fc.Field
-	if f.Definition != nil && len(f.Definition.Directives) > 0 {
+	if f.Definition != nil && runsCode(f.Definition.Directives) {
 		return true
 	}
-	for _, d := range f.Directives {
-		if d.Name != "include" && d.Name != "skip" {
+	return runsCode(f.Directives)
+}
+
+// runsCode reports whether a directive of ds runs code of the
+// application's: any but the built-in @include, @skip and @deprecated
+// (gqlgen applies the first two when it collects the fields; the last is
+// documentation).
+func runsCode(ds ast.DirectiveList) bool {
+	for _, d := range ds {
+		if d.Name != "include" && d.Name != "skip" && d.Name != "deprecated" {
 			return true
 		}
 	}

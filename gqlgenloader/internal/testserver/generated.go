@@ -47,6 +47,7 @@ type ComplexityRoot struct {
 		Fail         func(childComplexity int) int
 		GuardedID    func(childComplexity int) int
 		ID           func(childComplexity int) int
+		OldID        func(childComplexity int) int
 		SiblingValue func(childComplexity int) int
 		Value        func(childComplexity int) int
 	}
@@ -154,6 +155,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Item.ID(childComplexity), true
+	case "Item.oldID":
+		if e.ComplexityRoot.Item.OldID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Item.OldID(childComplexity), true
 	case "Item.siblingValue":
 		if e.ComplexityRoot.Item.SiblingValue == nil {
 			break
@@ -340,6 +347,8 @@ func (ec *executionContext) childFields_Item(ctx context.Context, field graphql.
 		return ec.fieldContext_Item_id(ctx, field)
 	case "guardedID":
 		return ec.fieldContext_Item_guardedID(ctx, field)
+	case "oldID":
+		return ec.fieldContext_Item_oldID(ctx, field)
 	case "value":
 		return ec.fieldContext_Item_value(ctx, field)
 	case "siblingValue":
@@ -696,6 +705,29 @@ func (ec *executionContext) _Item_guardedID(ctx context.Context, field graphql.C
 	)
 }
 func (ec *executionContext) fieldContext_Item_guardedID(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Item", field, false, false, "Int")
+}
+
+func (ec *executionContext) _Item_oldID(ctx context.Context, field graphql.CollectedField, obj *Item) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Item_oldID(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.OldID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Item_oldID(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Item", field, false, false, "Int")
 }
 
@@ -2278,6 +2310,11 @@ func (ec *executionContext) _Item(ctx context.Context, sel ast.SelectionSet, obj
 			}
 		case "guardedID":
 			out.Values[i] = ec._Item_guardedID(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "oldID":
+			out.Values[i] = ec._Item_oldID(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
 				atomic.AddUint32(&out.Invalids, 1)
 			}

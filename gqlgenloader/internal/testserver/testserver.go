@@ -20,6 +20,8 @@ type Item struct {
 	ID int
 	// GuardedID is ID, behind the @loads directive.
 	GuardedID int
+	// OldID is ID, deprecated.
+	OldID int
 	// siblings are the ids of the list the item came in, for siblingValue.
 	siblings []int
 }
@@ -81,7 +83,7 @@ func (r queryResolver) Item(ctx context.Context, id int) (*Item, error) {
 	if _, err := r.Values.Load(ctx, id); err != nil {
 		return nil, err
 	}
-	return &Item{ID: id, GuardedID: id}, nil
+	return &Item{ID: id, GuardedID: id, OldID: id}, nil
 }
 
 type mutationResolver struct{ *Resolver }
@@ -89,7 +91,7 @@ type mutationResolver struct{ *Resolver }
 func (r mutationResolver) Bump(ctx context.Context, id int) (*Item, error) {
 	r.Store.bump(id)
 	r.Values.Clear(ctx, id)
-	return &Item{ID: id, GuardedID: id}, nil
+	return &Item{ID: id, GuardedID: id, OldID: id}, nil
 }
 
 type subscriptionResolver struct{ *Resolver }
@@ -100,7 +102,7 @@ func (subscriptionResolver) Watch(ctx context.Context, id, n int) (<-chan *Item,
 		defer close(ch)
 		for range n {
 			select {
-			case ch <- &Item{ID: id, GuardedID: id}:
+			case ch <- &Item{ID: id, GuardedID: id, OldID: id}:
 			case <-ctx.Done():
 				return
 			}
@@ -142,7 +144,7 @@ func list(base, n int) []*Item {
 	items := make([]*Item, n)
 	for i := range n {
 		ids[i] = base + i + 1
-		items[i] = &Item{ID: ids[i], GuardedID: ids[i], siblings: ids}
+		items[i] = &Item{ID: ids[i], GuardedID: ids[i], OldID: ids[i], siblings: ids}
 	}
 	return items
 }
