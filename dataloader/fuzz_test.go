@@ -115,6 +115,8 @@ const (
 	opSet
 	opClearMany // keys k, k^1
 	opDispatch
+	opHold       // key bit 0: 0 holds sibling sets (HoldSiblings), 1 releases the goroutine's oldest hold
+	opRootWorker // the goroutine's next ops run in a root worker (StartRootWorker) until the next opRootWorker
 	numOpCodes
 )
 
@@ -123,7 +125,7 @@ const primeCtxErrKey = 5
 
 var opNames = [...]string{"Load", "LoadMany", "LoadWith", "LoadThunk", "LoadWithThunk", "CallThunks", "Prime", "Clear",
 	"ClearAll", "Cancel", "FailBatch", "FailKey", "Panic", "WrongLength", "Slow", "Close", "Yield",
-	"PrimeMany", "PrimeError", "Set", "ClearMany", "Dispatch"}
+	"PrimeMany", "PrimeError", "Set", "ClearMany", "Dispatch", "Hold", "RootWorker"}
 
 func (c opCode) String() string { return opNames[c] }
 
@@ -294,6 +296,9 @@ type fuzzRun struct {
 	closeStart int64 // the earliest start of a Close; 0: none
 	closeEnd   int64 // the earliest end of a Close; 0: none
 	stats      dataloader.Stats
+	// running and roots are the scope's running workers and root workers
+	// once everything has ended: 0.
+	running, roots int
 }
 
 func newFuzzRun(sc schedule) *fuzzRun {
@@ -468,6 +473,14 @@ func (r *fuzzRun) run() {
 	}
 	r.mu.Unlock()
 	r.stats = r.s.Stats()
+	// Scope.Go ends its worker just after the function returns, which is
+	// after its wg.Done: wait for that a little, as goleak does.
+	for range 200 {
+		if r.running, r.roots = dataloader.RunningForTest(r.s); r.running == 0 && r.roots == 0 {
+			break
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
 }
 
 // close closes the scope and records when.
@@ -488,6 +501,18 @@ func (r *fuzzRun) close() {
 }
 
 func (r *fuzzRun) goroutine(g int, base context.Context, ops []fuzzOp) {
+	var (
+		holds   []func()
+		endRoot func()
+	)
+	defer func() {
+		for _, release := range holds {
+			release()
+		}
+		if endRoot != nil {
+			endRoot()
+		}
+	}()
 	var thunks []pendingThunk
 	callThunks := func() {
 		for i, p := range thunks {
@@ -603,6 +628,26 @@ func (r *fuzzRun) goroutine(g int, base context.Context, ops []fuzzOp) {
 			r.mu.Unlock()
 		case opDispatch:
 			r.s.Dispatch()
+		case opHold:
+			if k&1 == 0 {
+				holds = append(holds, r.s.HoldSiblings())
+			} else if len(holds) > 0 {
+				holds[0]()
+				holds = holds[1:]
+			}
+		case opRootWorker:
+			if endRoot != nil {
+				endRoot()
+				endRoot = nil
+				break
+			}
+			var rctx context.Context
+			rctx, endRoot = r.s.StartRootWorker(ctx)
+			cctx, cancel := context.WithCancel(rctx)
+			r.mu.Lock()
+			r.ctxs[g], r.cancels[g] = cctx, cancel
+			r.allCancels = append(r.allCancels, cancel)
+			r.mu.Unlock()
 		case opCancel:
 			r.mu.Lock()
 			cancel := r.cancels[k%r.sc.goroutines]
@@ -777,6 +822,9 @@ func (r *fuzzRun) check(t *testing.T) {
 	fail := func(format string, args ...any) {
 		t.Helper()
 		t.Fatalf("schedule %+v:\n"+format, append([]any{r.sc}, args...)...)
+	}
+	if r.running != 0 || r.roots != 0 {
+		fail("after every worker ended, %d workers run, %d of them root workers", r.running, r.roots)
 	}
 	// The batch functions.
 	keys := 0
