@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"reflect"
 	"sync"
+	"unsafe"
 
 	"entgo.io/ent/dialect"
 	"entgo.io/ent/dialect/sql"
@@ -70,10 +71,11 @@ func readFold(ctx context.Context, drv dialect.Driver, table, column string) (re
 	return relations.FoldOfRows(rows)
 }
 
-// key returns id folded.
+// key returns id folded. ID's kind is string (KeyFold), so an ID is laid
+// out as a string: no reflection or allocation per row.
 func (f *Fold[ID]) key(id ID) ID {
-	v := reflect.ValueOf(&id).Elem()
-	v.SetString(f.fold.Apply(v.String()))
+	s := (*string)(unsafe.Pointer(&id))
+	*s = f.fold.Apply(*s)
 	return id
 }
 

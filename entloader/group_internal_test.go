@@ -1,6 +1,8 @@
 package entloader
 
 import (
+	"github.com/ormloader/ormloader/relations"
+
 	"slices"
 	"testing"
 )
@@ -89,5 +91,17 @@ func TestGroup(t *testing.T) {
 	b.rowKeys = b.rowKeys[:5]
 	if err := b.Group(b.unique, map[int][]*node{}); err == nil {
 		t.Error("rows and keys of different lengths must be an error")
+	}
+}
+
+// A key of a named string type folds as its string does.
+func TestFoldKeyOfANamedStringType(t *testing.T) {
+	type code string
+	f := &Fold[code]{fold: relations.FoldCase | relations.FoldPad}
+	if got := f.key("AB  "); got != "ab" {
+		t.Errorf("key(%q) = %q, want %q", "AB  ", got, "ab")
+	}
+	if got := f.parents([]code{"ab", "AB ", "ab"}); len(got) != 1 || len(got["ab"]) != 2 {
+		t.Errorf("parents = %v, want ab: [ab AB ]", got)
 	}
 }

@@ -911,9 +911,8 @@ func (b *Batch[ID, N]) Count(ctx context.Context, drv dialect.Driver, sel *sql.S
 	if err := rows.Err(); err != nil || b.Fold == nil {
 		return out, err
 	}
-	// Counts keyed by the parents the database counted them for: a
-	// database that grouped by the collation returns one row per group, but
-	// equal folds are added if it did not.
+	// Counts keyed by the parents the database counted them for: one row
+	// per spelling (grouped by bytes), the counts of equal folds added.
 	folded := make(map[ID]int, len(out))
 	for k, n := range out {
 		folded[b.Fold.key(k)] += n

@@ -154,9 +154,9 @@ func (f *folder) byParent(out map[relations.Key]any, parents []relations.Key) ma
 	return res
 }
 
-// foldCounts returns counts keyed by folded keys; a database that grouped
-// by the collation returns one row per group, so folds do not collide, but
-// counts of equal folds are added if they do.
+// foldCounts returns counts keyed by folded keys, the counts of equal folds
+// added: the count statement groups by the keys' bytes (countColumns), one
+// row per spelling.
 func (f *folder) foldCounts(out map[relations.Key]any) map[relations.Key]any {
 	if f == nil {
 		return out
