@@ -1,10 +1,10 @@
 package entloader
 
 import (
-	"github.com/ormloader/ormloader/relations"
-
 	"slices"
 	"testing"
+
+	"github.com/ormloader/ormloader/relations"
 )
 
 type node struct{ id int }
