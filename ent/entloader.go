@@ -130,22 +130,61 @@ func entloaderClearHook(loaders []entloader.Clearer) Hook {
 			}
 			entloader.Clear(ctx, loaders)
 			// Other clients see a transaction's writes at commit: clear again then.
-			if txm, ok := m.(interface{ Tx() (*Tx, error) }); ok && dataloader.FromContext(ctx) != nil {
-				if tx, err := txm.Tx(); err == nil {
-					tx.OnCommit(func(next Committer) Committer {
-						return CommitFunc(func(ctx context.Context, tx *Tx) error {
-							err := next.Commit(ctx, tx)
-							if err == nil {
-								entloader.Clear(ctx, loaders)
-							}
-							return err
-						})
+			if dataloader.FromContext(ctx) == nil {
+				return v, nil
+			}
+			if tx, ok := entloaderTxOf(m); ok {
+				tx.OnCommit(func(next Committer) Committer {
+					return CommitFunc(func(ctx context.Context, tx *Tx) error {
+						err := next.Commit(ctx, tx)
+						if err == nil {
+							entloader.Clear(ctx, loaders)
+						}
+						return err
 					})
-				}
+				})
 			}
 			return v, nil
 		})
 	}
+}
+
+// entloaderTxOf returns the transaction that m runs in, also when it runs
+// through a transactional client's Debug() (whose driver wraps the
+// transaction's, so that m.Tx() does not see it).
+func entloaderTxOf(m Mutation) (*Tx, bool) {
+	var cfg config
+	switch m := m.(type) {
+	case *AlbumMutation:
+		cfg = m.config
+	case *BandMutation:
+		cfg = m.config
+	case *InfluenceMutation:
+		cfg = m.config
+	case *LabelMutation:
+		cfg = m.config
+	case *PersonMutation:
+		cfg = m.config
+	case *ProfileMutation:
+		cfg = m.config
+	case *ReviewMutation:
+		cfg = m.config
+	case *TrackMutation:
+		cfg = m.config
+	default:
+		return nil, false
+	}
+	for {
+		d, ok := cfg.driver.(*dialect.DebugDriver)
+		if !ok {
+			break
+		}
+		cfg.driver = d.Driver
+	}
+	if _, ok := cfg.driver.(*txDriver); !ok {
+		return nil, false
+	}
+	return &Tx{config: cfg}, true
 }
 
 // AlbumVariant selects filters, an order and a per-parent limit for the

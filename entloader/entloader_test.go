@@ -4,6 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
+	"log"
+	"os"
 	"slices"
 	"strings"
 	"sync"
@@ -965,33 +968,45 @@ func TestManyParents(t *testing.T) {
 
 // TestCommitClears: a write in a transaction clears the loaders again at
 // commit, so a plain-client load between the write and the commit (which
-// cannot see the write yet) is not served from the cache afterwards.
+// cannot see the write yet) is not served from the cache afterwards. Also
+// for a write through the transaction's Debug() client, whose mutations'
+// Tx() does not see the transaction under the Debug driver.
 func TestCommitClears(t *testing.T) {
-	each(t, func(t *testing.T, e *env) {
-		w := seed(t, e.client)
-		ctx, scope := dataloader.NewScope(context.Background())
-		defer scope.Close()
-		b, err := e.client.Band.Load(ctx, w.bands[3].ID)
-		if err != nil {
-			t.Fatal(err)
-		}
-		tx, err := e.client.Tx(ctx)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if _, err := tx.Album.Create().SetTitle("tx").SetYear(2031).SetBandID(b.ID).Save(ctx); err != nil {
-			t.Fatal(err)
-		}
-		if as, err := b.Albums(ctx); err != nil || len(as) != 0 {
-			t.Fatalf("before commit: %d %v", len(as), err)
-		}
-		if err := tx.Commit(); err != nil {
-			t.Fatal(err)
-		}
-		if as, err := b.Albums(ctx); err != nil || len(as) != 1 {
-			t.Fatalf("after commit: %d %v", len(as), err)
-		}
-	})
+	log.SetOutput(io.Discard) // Debug() logs every statement
+	t.Cleanup(func() { log.SetOutput(os.Stderr) })
+	for _, debug := range []bool{false, true} {
+		t.Run(fmt.Sprintf("debug=%v", debug), func(t *testing.T) {
+			each(t, func(t *testing.T, e *env) {
+				w := seed(t, e.client)
+				ctx, scope := dataloader.NewScope(context.Background())
+				defer scope.Close()
+				b, err := e.client.Band.Load(ctx, w.bands[3].ID)
+				if err != nil {
+					t.Fatal(err)
+				}
+				tx, err := e.client.Tx(ctx)
+				if err != nil {
+					t.Fatal(err)
+				}
+				writer := tx.Client()
+				if debug {
+					writer = writer.Debug()
+				}
+				if _, err := writer.Album.Create().SetTitle("tx").SetYear(2031).SetBandID(b.ID).Save(ctx); err != nil {
+					t.Fatal(err)
+				}
+				if as, err := b.Albums(ctx); err != nil || len(as) != 0 {
+					t.Fatalf("before commit: %d %v", len(as), err)
+				}
+				if err := tx.Commit(); err != nil {
+					t.Fatal(err)
+				}
+				if as, err := b.Albums(ctx); err != nil || len(as) != 1 {
+					t.Fatalf("after commit: %d albums, %v; want the one the transaction wrote", len(as), err)
+				}
+			})
+		})
+	}
 }
 
 // TestNilForeignKeys: M2O edges whose edge field is NULL load nothing and

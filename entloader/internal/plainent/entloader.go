@@ -121,22 +121,55 @@ func entloaderClearHook(loaders []entloader.Clearer) Hook {
 			}
 			entloader.Clear(ctx, loaders)
 			// Other clients see a transaction's writes at commit: clear again then.
-			if txm, ok := m.(interface{ Tx() (*Tx, error) }); ok && dataloader.FromContext(ctx) != nil {
-				if tx, err := txm.Tx(); err == nil {
-					tx.OnCommit(func(next Committer) Committer {
-						return CommitFunc(func(ctx context.Context, tx *Tx) error {
-							err := next.Commit(ctx, tx)
-							if err == nil {
-								entloader.Clear(ctx, loaders)
-							}
-							return err
-						})
+			if dataloader.FromContext(ctx) == nil {
+				return v, nil
+			}
+			if tx, ok := entloaderTxOf(m); ok {
+				tx.OnCommit(func(next Committer) Committer {
+					return CommitFunc(func(ctx context.Context, tx *Tx) error {
+						err := next.Commit(ctx, tx)
+						if err == nil {
+							entloader.Clear(ctx, loaders)
+						}
+						return err
 					})
-				}
+				})
 			}
 			return v, nil
 		})
 	}
+}
+
+// entloaderTxOf returns the transaction that m runs in, also when it runs
+// through a transactional client's Debug() (whose driver wraps the
+// transaction's, so that m.Tx() does not see it).
+func entloaderTxOf(m Mutation) (*Tx, bool) {
+	var cfg config
+	switch m := m.(type) {
+	case *AuthorMutation:
+		cfg = m.config
+	case *CityMutation:
+		cfg = m.config
+	case *CountryMutation:
+		cfg = m.config
+	case *PostMutation:
+		cfg = m.config
+	case *TagMutation:
+		cfg = m.config
+	default:
+		return nil, false
+	}
+	for {
+		d, ok := cfg.driver.(*dialect.DebugDriver)
+		if !ok {
+			break
+		}
+		cfg.driver = d.Driver
+	}
+	if _, ok := cfg.driver.(*txDriver); !ok {
+		return nil, false
+	}
+	return &Tx{config: cfg}, true
 }
 
 // AuthorVariant selects filters, an order and a per-parent limit for the
