@@ -208,7 +208,9 @@ var entloaderAlbumByID = entloader.NewLoader("Album", func(ctx context.Context, 
 		if err != nil {
 			return nil, err
 		}
-		entloader.Index(fold, chunk, nodes, func(n *Album) int { return n.ID }, out)
+		if err := entloader.Index(ctx, fold, chunk, nodes, func(n *Album) int { return n.ID }, out); err != nil {
+			return nil, err
+		}
 	}
 	return out, nil
 })
@@ -373,7 +375,7 @@ func entloaderAlbumTracksBatches(ctx context.Context, p entloader.Part, ids []in
 			if err != nil {
 				return nil, err
 			}
-			return b.Rows(rows, nil), nil
+			return b.Rows(ctx, rows, nil)
 		}), q.inters)
 		if err != nil {
 			return err
@@ -604,7 +606,7 @@ func entloaderAlbumReviewsBatches(ctx context.Context, p entloader.Part, ids []i
 			if err != nil {
 				return nil, err
 			}
-			return b.Rows(rows, nil), nil
+			return b.Rows(ctx, rows, nil)
 		}), q.inters)
 		if err != nil {
 			return err
@@ -802,7 +804,9 @@ var entloaderBandByID = entloader.NewLoader("Band", func(ctx context.Context, p 
 		if err != nil {
 			return nil, err
 		}
-		entloader.Index(fold, chunk, nodes, func(n *Band) int { return n.ID }, out)
+		if err := entloader.Index(ctx, fold, chunk, nodes, func(n *Band) int { return n.ID }, out); err != nil {
+			return nil, err
+		}
 	}
 	return out, nil
 })
@@ -974,7 +978,7 @@ func entloaderBandMembersBatches(ctx context.Context, p entloader.Part, ids []in
 			if err != nil {
 				return nil, err
 			}
-			return b.Rows(rows, func(n *Person) any { return n.ID }), nil
+			return b.Rows(ctx, rows, func(n *Person) any { return n.ID })
 		}), q.inters)
 		if err != nil {
 			return err
@@ -1204,7 +1208,7 @@ func entloaderBandAlbumsBatches(ctx context.Context, p entloader.Part, ids []int
 			if err != nil {
 				return nil, err
 			}
-			return b.Rows(rows, nil), nil
+			return b.Rows(ctx, rows, nil)
 		}), q.inters)
 		if err != nil {
 			return err
@@ -1435,7 +1439,7 @@ func entloaderBandProfileBatches(ctx context.Context, p entloader.Part, ids []in
 			if err != nil {
 				return nil, err
 			}
-			return b.Rows(rows, nil), nil
+			return b.Rows(ctx, rows, nil)
 		}), q.inters)
 		if err != nil {
 			return err
@@ -1544,7 +1548,7 @@ func entloaderBandInfluencedBatches(ctx context.Context, p entloader.Part, ids [
 			if err != nil {
 				return nil, err
 			}
-			return b.Rows(rows, func(n *Band) any { return n.ID }), nil
+			return b.Rows(ctx, rows, func(n *Band) any { return n.ID })
 		}), q.inters)
 		if err != nil {
 			return err
@@ -1774,7 +1778,7 @@ func entloaderBandInfluencesBatches(ctx context.Context, p entloader.Part, ids [
 			if err != nil {
 				return nil, err
 			}
-			return b.Rows(rows, func(n *Band) any { return n.ID }), nil
+			return b.Rows(ctx, rows, func(n *Band) any { return n.ID })
 		}), q.inters)
 		if err != nil {
 			return err
@@ -2004,7 +2008,7 @@ func entloaderBandInfluenceLinksBatches(ctx context.Context, p entloader.Part, i
 			if err != nil {
 				return nil, err
 			}
-			return b.Rows(rows, nil), nil
+			return b.Rows(ctx, rows, nil)
 		}), q.inters)
 		if err != nil {
 			return err
@@ -2309,7 +2313,9 @@ var entloaderLabelByID = entloader.NewLoader("Label", func(ctx context.Context, 
 		if err != nil {
 			return nil, err
 		}
-		entloader.Index(fold, chunk, nodes, func(n *Label) int { return n.ID }, out)
+		if err := entloader.Index(ctx, fold, chunk, nodes, func(n *Label) int { return n.ID }, out); err != nil {
+			return nil, err
+		}
 	}
 	return out, nil
 })
@@ -2428,7 +2434,7 @@ func entloaderLabelBandsBatches(ctx context.Context, p entloader.Part, ids []int
 			if err != nil {
 				return nil, err
 			}
-			return b.Rows(rows, nil), nil
+			return b.Rows(ctx, rows, nil)
 		}), q.inters)
 		if err != nil {
 			return err
@@ -2626,7 +2632,9 @@ var entloaderPersonByID = entloader.NewLoader("Person", func(ctx context.Context
 		if err != nil {
 			return nil, err
 		}
-		entloader.Index(fold, chunk, nodes, func(n *Person) int { return n.ID }, out)
+		if err := entloader.Index(ctx, fold, chunk, nodes, func(n *Person) int { return n.ID }, out); err != nil {
+			return nil, err
+		}
 	}
 	return out, nil
 })
@@ -2736,7 +2744,7 @@ func entloaderPersonBandsBatches(ctx context.Context, p entloader.Part, ids []in
 			if err != nil {
 				return nil, err
 			}
-			return b.Rows(rows, func(n *Band) any { return n.ID }), nil
+			return b.Rows(ctx, rows, func(n *Band) any { return n.ID })
 		}), q.inters)
 		if err != nil {
 			return err
@@ -2935,7 +2943,9 @@ var entloaderProfileByID = entloader.NewLoader("Profile", func(ctx context.Conte
 		if err != nil {
 			return nil, err
 		}
-		entloader.Index(fold, chunk, nodes, func(n *Profile) int { return n.ID }, out)
+		if err := entloader.Index(ctx, fold, chunk, nodes, func(n *Profile) int { return n.ID }, out); err != nil {
+			return nil, err
+		}
 	}
 	return out, nil
 })
@@ -3045,7 +3055,7 @@ func entloaderProfileBandBatches(ctx context.Context, p entloader.Part, ids []in
 			if err != nil {
 				return nil, err
 			}
-			return b.Rows(rows, func(n *Band) any { return n.ID }), nil
+			return b.Rows(ctx, rows, func(n *Band) any { return n.ID })
 		}), q.inters)
 		if err != nil {
 			return err
@@ -3139,7 +3149,9 @@ var entloaderReviewByID = entloader.NewLoader("Review", func(ctx context.Context
 		if err != nil {
 			return nil, err
 		}
-		entloader.Index(fold, chunk, nodes, func(n *Review) int { return n.ID }, out)
+		if err := entloader.Index(ctx, fold, chunk, nodes, func(n *Review) int { return n.ID }, out); err != nil {
+			return nil, err
+		}
 	}
 	return out, nil
 })
@@ -3249,7 +3261,7 @@ func entloaderReviewAlbumBatches(ctx context.Context, p entloader.Part, ids []in
 			if err != nil {
 				return nil, err
 			}
-			return b.Rows(rows, func(n *Album) any { return n.ID }), nil
+			return b.Rows(ctx, rows, func(n *Album) any { return n.ID })
 		}), q.inters)
 		if err != nil {
 			return err
@@ -3343,7 +3355,9 @@ var entloaderTrackByID = entloader.NewLoader("Track", func(ctx context.Context, 
 		if err != nil {
 			return nil, err
 		}
-		entloader.Index(fold, chunk, nodes, func(n *Track) int { return n.ID }, out)
+		if err := entloader.Index(ctx, fold, chunk, nodes, func(n *Track) int { return n.ID }, out); err != nil {
+			return nil, err
+		}
 	}
 	return out, nil
 })
@@ -3453,7 +3467,7 @@ func entloaderTrackAlbumBatches(ctx context.Context, p entloader.Part, ids []int
 			if err != nil {
 				return nil, err
 			}
-			return b.Rows(rows, func(n *Album) any { return n.ID }), nil
+			return b.Rows(ctx, rows, func(n *Album) any { return n.ID })
 		}), q.inters)
 		if err != nil {
 			return err

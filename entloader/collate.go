@@ -14,33 +14,37 @@ import (
 )
 
 // Collations keeps how the database compares the key columns of a client's
-// batched statements (see relations.Fold): on MySQL and MariaDB a string
-// key column's collation may match the parent "ab" with the row whose key is
-// "AB" or "ab ", and the rows are handed to the parents the database matched
-// them with. The generated client holds one; its zero value is ready.
+// batched statements (see relations.Collation): on MySQL and MariaDB a
+// string key column's collation may match the parent "ab" with the row
+// whose key is "AB" or "ab ", or "fe" with "fé", and the rows are handed to
+// the parents the database matched them with. The generated client holds
+// one; its zero value is ready.
 type Collations struct {
-	folds sync.Map // [2]string{table, column} -> relations.Fold
+	colls sync.Map // [2]string{table, column} -> relations.Collation
 }
 
-// Fold folds the keys of one key column; a nil *Fold compares keys exactly.
+// Fold is how the database compares the keys of one key column, for the
+// statements of one batch; a nil *Fold compares keys exactly.
 type Fold[ID comparable] struct {
-	fold relations.Fold
+	coll relations.Collation
+	drv  dialect.Driver // the batch's: the weights of its keys are read through it
 }
 
 // KeyFold returns how the database compares keys of type ID in column
 // table.column: nil unless ID is a string type, the dialect is MySQL and
-// the column's collation folds case or trailing spaces. The collation is
-// read once per client and column, through drv (the batch's own driver, so
-// that a transaction's batch reads it on the transaction's connection and
-// never waits for the pool), cancelled with ctx but without its values (it
-// is not one of the request's statements); a batch that cannot read it
-// fails with the error rather than compare keys as the database did not.
+// the column's collation compares some different strings as equal. The
+// collation is read once per client and column, through drv (the batch's
+// own driver, so that a transaction's batch reads it on the transaction's
+// connection and never waits for the pool), cancelled with ctx but without
+// its values (it is not one of the request's statements); a batch that
+// cannot read it fails with the error rather than compare keys as the
+// database did not.
 func KeyFold[ID comparable](ctx context.Context, c *Collations, drv dialect.Driver, table, column string) (*Fold[ID], error) {
 	if reflect.TypeFor[ID]().Kind() != reflect.String || drv.Dialect() != dialect.MySQL {
 		return nil, nil
 	}
 	col := [2]string{table, column}
-	v, ok := c.folds.Load(col)
+	v, ok := c.colls.Load(col)
 	if !ok {
 		// Read without a lock: a batch on a transaction that holds the
 		// pool's last connection must not wait for another request's
@@ -48,40 +52,83 @@ func KeyFold[ID comparable](ctx context.Context, c *Collations, drv dialect.Driv
 		// reads read alike.
 		rctx, cancel := relations.Detach(ctx) // not one of the request's statements
 		defer cancel()
-		f, err := readFold(rctx, drv, table, column)
+		coll, err := readCollation(rctx, drv, table, column)
 		if err != nil {
 			return nil, fmt.Errorf("reading the collation of %s.%s: %w", table, column, err)
 		}
-		v, _ = c.folds.LoadOrStore(col, f)
+		v, _ = c.colls.LoadOrStore(col, coll)
 	}
-	f := v.(relations.Fold)
-	if f == 0 {
+	coll := v.(relations.Collation)
+	if !coll.Folds() {
 		return nil, nil
 	}
-	return &Fold[ID]{fold: f}, nil
+	return &Fold[ID]{coll: coll, drv: drv}, nil
 }
 
-// readFold reads the collation of table.column.
-func readFold(ctx context.Context, drv dialect.Driver, table, column string) (relations.Fold, error) {
+// readCollation reads the collation of table.column.
+func readCollation(ctx context.Context, drv dialect.Driver, table, column string) (relations.Collation, error) {
+	var coll relations.Collation
+	err := query(ctx, drv, relations.CollationQuery, []any{table, column}, func(rows relations.Rows) (err error) {
+		coll, err = relations.CollationOfRows(rows)
+		return err
+	})
+	return coll, err
+}
+
+// query runs a statement on drv and reads its rows with read.
+func query(ctx context.Context, drv dialect.Driver, q string, args []any, read func(relations.Rows) error) error {
 	rows := &sql.Rows{}
-	if err := drv.Query(ctx, relations.CollationQuery, []any{table, column}, rows); err != nil {
-		return 0, err
+	if err := drv.Query(ctx, q, args, rows); err != nil {
+		return err
 	}
 	defer rows.Close()
-	return relations.FoldOfRows(rows)
+	return read(rows)
 }
 
-// key returns id folded. ID's kind is string (KeyFold), so an ID is laid
-// out as a string: no reflection or allocation per row.
-func (f *Fold[ID]) key(id ID) ID {
-	s := (*string)(unsafe.Pointer(&id))
-	*s = f.fold.Apply(*s)
-	return id
+// keyer returns the function that keys the ids of one statement, the
+// batch's keys and the rows' (ids): folded, or, if they include a string
+// that a fold may not compare as the database does, by the weights the
+// database gives them (relations.Collation.Weigh: one more statement, run
+// under ctx, the batch's). ID's kind is string (KeyFold), so an ID is laid
+// out as a string: no reflection or allocation per key.
+func (f *Fold[ID]) keyer(ctx context.Context, ids ...[]ID) (func(ID) ID, error) {
+	var weights map[string]string
+	if f.coll.Weighs() && !allPlain(ids) {
+		var strs []string
+		for _, l := range ids {
+			for _, id := range l {
+				strs = append(strs, *(*string)(unsafe.Pointer(&id)))
+			}
+		}
+		var err error
+		if weights, err = f.coll.Weigh(ctx, strs, func(ctx context.Context, q string, args []any, read func(relations.Rows) error) error {
+			return query(ctx, f.drv, q, args, read)
+		}); err != nil {
+			return nil, err
+		}
+	}
+	return func(id ID) ID {
+		s := (*string)(unsafe.Pointer(&id))
+		*s = f.coll.Key(*s, weights)
+		return id
+	}, nil
 }
 
-// parents returns, for each folded key of keys, the keys that fold to it,
-// without duplicates, in the order of keys.
-func (f *Fold[ID]) parents(keys []ID) map[ID][]ID {
+// allPlain reports whether every id is relations.Plain.
+func allPlain[ID comparable](ids [][]ID) bool {
+	for _, l := range ids {
+		for _, id := range l {
+			if !relations.Plain(*(*string)(unsafe.Pointer(&id))) {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+// parents returns, for each key of keys (keyed by key), the keys that key
+// alike, without duplicates, in the order of keys.
+func parents[ID comparable](keys []ID, key func(ID) ID) map[ID][]ID {
 	out := make(map[ID][]ID, len(keys))
 	seen := make(map[ID]struct{}, len(keys))
 	for _, k := range keys {
@@ -89,7 +136,7 @@ func (f *Fold[ID]) parents(keys []ID) map[ID][]ID {
 			continue
 		}
 		seen[k] = struct{}{}
-		fk := f.key(k)
+		fk := key(k)
 		out[fk] = append(out[fk], k)
 	}
 	return out
@@ -97,20 +144,30 @@ func (f *Fold[ID]) parents(keys []ID) map[ID][]ID {
 
 // Index puts each node of nodes (the rows of a primary-key batch for keys)
 // in out under every key of keys that the database matched it with: its own
-// id if f is nil, else every key that folds as its id does.
-func Index[ID comparable, N any](f *Fold[ID], keys []ID, nodes []N, id func(N) ID, out map[ID]N) {
+// id if f is nil, else every key that compares as equal to it (which may
+// take a statement: see keyer).
+func Index[ID comparable, N any](ctx context.Context, f *Fold[ID], keys []ID, nodes []N, id func(N) ID, out map[ID]N) error {
 	if f == nil {
 		for _, n := range nodes {
 			out[id(n)] = n
 		}
-		return
+		return nil
 	}
-	parents := f.parents(keys)
-	for _, n := range nodes {
-		for _, k := range parents[f.key(id(n))] {
+	ids := make([]ID, len(nodes))
+	for i, n := range nodes {
+		ids[i] = id(n)
+	}
+	key, err := f.keyer(ctx, keys, ids)
+	if err != nil {
+		return err
+	}
+	ps := parents(keys, key)
+	for i, n := range nodes {
+		for _, k := range ps[key(ids[i])] {
 			if _, ok := out[k]; !ok {
 				out[k] = n
 			}
 		}
 	}
+	return nil
 }

@@ -60,19 +60,21 @@ func checkStringKeys(t *testing.T, db testdb.DB, coll string) {
 			}
 		}
 	}
-	codes := []string{"fr", "DE", "es"}
+	codes := []string{"fr", "DE", "es", "fe"}
 	if !caseFolds {
-		codes = append(codes, "FR") // a country of its own unless case folds
+		// countries of their own unless case and accents fold
+		// (utf8mb4_general_ci: 'fé' = 'fe')
+		codes = append(codes, "FR", "fé")
 	}
 	for _, code := range codes {
 		client.Country.Create().SetID(code).SetName("country " + code).ExecX(bg)
 	}
-	for i, code := range []string{"fr", "FR", "fr ", "de", "DE", "es", "es  ", "xx", "Fr"} {
+	for i, code := range []string{"fr", "FR", "fr ", "de", "DE", "es", "es  ", "xx", "Fr", "fé", "fe", "FÉ "} {
 		client.City.Create().SetName(fmt.Sprint("city", i)).SetCountryCode(code).ExecX(bg)
 	}
 	tags := client.Tag.CreateBulk(client.Tag.Create().SetName("t0"), client.Tag.Create().SetName("t1"),
 		client.Tag.Create().SetName("t2")).SaveX(bg)
-	for i, link := range []string{"fr", "FR ", "de", "es"} {
+	for i, link := range []string{"fr", "FR ", "de", "es", "fé"} {
 		if _, err := sqldb.Exec(rebind(db.Dialect, "INSERT INTO "+country.TagsTable+" ("+country.TagsPrimaryKey[0]+", "+
 			country.TagsPrimaryKey[1]+") VALUES (?, ?)"), link, tags[i%len(tags)].ID); err != nil {
 			t.Fatal(err)
@@ -111,8 +113,9 @@ func checkStringKeys(t *testing.T, db testdb.DB, coll string) {
 			t.Fatal(err)
 		}
 	}
-	if caseFolds && len(wants["fr"].cities) != 4 || coll == "utf8mb4_bin" && len(wants["fr"].cities) != 2 {
-		t.Fatalf("the naive query found cities %v for fr: the collation is not what the test means", wants["fr"].cities)
+	if caseFolds && (len(wants["fr"].cities) != 4 || len(wants["fe"].cities) != 3) ||
+		coll == "utf8mb4_bin" && (len(wants["fr"].cities) != 2 || len(wants["fe"].cities) != 1) {
+		t.Fatalf("the naive query found cities %v for fr, %v for fe: the collation is not what the test means", wants["fr"].cities, wants["fe"].cities)
 	}
 
 	// A first request reads the collations (outside the request's context,
@@ -155,37 +158,21 @@ func checkStringKeys(t *testing.T, db testdb.DB, coll string) {
 		}
 		if round == 1 {
 			// countries, cities, counts, pages, tags, cities again, their
-			// countries (the spellings no country query primed)
-			c.expect(t, "every relation", 7)
+			// countries (the spellings no country query primed); under a
+			// collation that is not binary, each of the five batches with
+			// a key that is not ASCII ('fé') reads their weights too
+			want := 7
+			if caseFolds {
+				want += 5
+			}
+			c.expect(t, "every relation", want)
 		}
-		for _, code := range []string{"FR", "fr ", "De", "xx"} {
+		for _, code := range []string{"FR", "fr ", "De", "xx", "fé", "FÉ", "fe "} {
 			got, err := client.Country.Load(ctx, code)
 			naive, nerr := client.Country.Get(bg, code)
 			if (err == nil) != (nerr == nil) || err == nil && got.ID != naive.ID {
 				t.Errorf("Load(%q) = %v, %v; Get: %v, %v", code, got, err, naive, nerr)
 			}
-		}
-		scope.Close()
-	}
-
-	if caseFolds {
-		// An accent-insensitive match (utf8mb4_general_ci: 'fé' = 'fe') is
-		// not folded: that row is left out of its parent's rows, and out of
-		// its count too, which is grouped by the keys' bytes (grouped by the
-		// collation, the group of "fe" was keyed by any of its spellings,
-		// and its whole count was lost when that was "fé").
-		client.Country.Create().SetID("fe").SetName("accents").ExecX(bg)
-		for _, code := range []string{"fé", "fe", "FE"} {
-			client.City.Create().SetName("accent " + code).SetCountryCode(code).ExecX(bg)
-		}
-		ctx, scope := dataloader.NewScope(bg)
-		co := client.Country.GetX(ctx, "fe")
-		cities, err := co.Cities(ctx)
-		if err != nil || len(cities) != 2 {
-			t.Errorf("fe: cities %v (%v), want fe and FE", cities, err)
-		}
-		if n, err := co.CitiesCount(ctx); err != nil || n != 2 {
-			t.Errorf("fe: count %d (%v), want 2, as its rows", n, err)
 		}
 		scope.Close()
 	}

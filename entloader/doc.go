@@ -103,9 +103,11 @@
 // transaction's batch on the transaction's; a batch that cannot read it
 // fails) and hand a row to every parent whose key folds as the row's does,
 // as the naive per-parent query would return it; Load by key and counts do
-// the same. Accent-insensitive matches are not folded: such a row ('fé' for
-// the parent "fe" under utf8mb4_general_ci) is left out of its parent's
-// rows and count (a page's TotalCount is the database's, and counts it).
+// the same. That is exact for printable ASCII; a batch with other strings
+// under a collation that is not binary ('fé' = "fe" under
+// utf8mb4_general_ci, 'straße' = "strasse" under utf8mb4_unicode_ci) runs
+// one more statement: the database's WEIGHT_STRING of every key of the
+// batch, by which its rows and counts are matched.
 //
 // # Load sets
 //

@@ -1,6 +1,7 @@
 package entloader
 
 import (
+	"context"
 	"slices"
 	"testing"
 
@@ -20,7 +21,9 @@ func TestGroup(t *testing.T) {
 	newBatch := func() *Batch[int, *node] {
 		b := &Batch[int, *node]{Keys: []int{10, 20, 30}}
 		b.rowKeys = []int{10, 20, 10, 30, 20, 10}
-		b.Rows(slices.Clone(n), nil)
+		if _, err := b.Rows(context.Background(), slices.Clone(n), nil); err != nil {
+			t.Fatal(err)
+		}
 		return b
 	}
 	ids := func(ns []*node) []int {
@@ -97,11 +100,15 @@ func TestGroup(t *testing.T) {
 // A key of a named string type folds as its string does.
 func TestFoldKeyOfANamedStringType(t *testing.T) {
 	type code string
-	f := &Fold[code]{fold: relations.FoldCase | relations.FoldPad}
-	if got := f.key("AB  "); got != "ab" {
+	f := &Fold[code]{coll: relations.Collation{Fold: relations.FoldCase | relations.FoldPad}}
+	key, err := f.keyer(context.Background(), []code{"AB  "})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := key("AB  "); got != "ab" {
 		t.Errorf("key(%q) = %q, want %q", "AB  ", got, "ab")
 	}
-	if got := f.parents([]code{"ab", "AB ", "ab"}); len(got) != 1 || len(got["ab"]) != 2 {
+	if got := parents([]code{"ab", "AB ", "ab"}, key); len(got) != 1 || len(got["ab"]) != 2 {
 		t.Errorf("parents = %v, want ab: [ab AB ]", got)
 	}
 }

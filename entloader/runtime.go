@@ -684,18 +684,21 @@ func (b *Batch[ID, N]) keyColumn(s *sql.Selector) string {
 // aligned with the keys Hook scanned) and returns them without duplicates:
 // a node reached from several parents (many-to-many, a shared many-to-one
 // target) is one node. id returns a node's identity; nil when rows cannot
-// repeat (one-to-many edges, edge schemas with composite keys).
-func (b *Batch[ID, N]) Rows(nodes []N, id func(N) any) []N {
+// repeat (one-to-many edges, edge schemas with composite keys). Under a
+// Fold, matching rows to parents may take a statement, run under ctx.
+func (b *Batch[ID, N]) Rows(ctx context.Context, nodes []N, id func(N) any) ([]N, error) {
 	b.dedup(nodes, id)
 	if b.Fold != nil && len(b.rows) == len(b.rowKeys) {
-		b.unfold()
+		if err := b.unfold(ctx); err != nil {
+			return nil, err
+		}
 	}
 	if b.Page {
 		// Only the pages' rows are the result (and so the load set): not
 		// the row past a page, nor the first row that carries a count.
 		b.unique = b.inPages(b.unique)
 	}
-	return b.unique
+	return b.unique, nil
 }
 
 // dedup sets b.rows and b.unique (see Rows).
@@ -723,16 +726,21 @@ func (b *Batch[ID, N]) dedup(nodes []N, id func(N) any) {
 }
 
 // unfold hands the rows to the parents the database matched them with
-// (b.Fold): each row is repeated for every key of the batch that folds as
-// its own key does, with that key as its key, in row order. A row whose key
-// folds as no key of the batch does is dropped.
-func (b *Batch[ID, N]) unfold() {
-	parents := b.Fold.parents(b.Keys)
+// (b.Fold): each row is repeated for every key of the batch that compares
+// as equal to its own key, with that key as its key, in row order. A row
+// whose key equals no key of the batch is dropped. Comparing may take a
+// statement (see Fold.keyer), run under ctx.
+func (b *Batch[ID, N]) unfold(ctx context.Context) error {
+	key, err := b.Fold.keyer(ctx, b.Keys, b.rowKeys)
+	if err != nil {
+		return err
+	}
+	ps := parents(b.Keys, key)
 	rows := make([]N, 0, len(b.rows))
 	keys := make([]ID, 0, len(b.rows))
 	var page []pageRow
 	for i, n := range b.rows {
-		for _, k := range parents[b.Fold.key(b.rowKeys[i])] {
+		for _, k := range ps[key(b.rowKeys[i])] {
 			rows = append(rows, n)
 			keys = append(keys, k)
 			if b.Page {
@@ -741,6 +749,7 @@ func (b *Batch[ID, N]) unfold() {
 		}
 	}
 	b.rows, b.rowKeys, b.rowPage = rows, keys, page
+	return nil
 }
 
 // inPages returns the nodes of unique that are at a position of a page.
@@ -880,10 +889,10 @@ func (b *Batch[ID, N]) Count(ctx context.Context, drv dialect.Driver, sel *sql.S
 	group := key
 	if b.Fold != nil {
 		// Grouped by the keys' bytes, not by the collation: a collation's
-		// group is keyed by any one of its spellings, maybe one that folds
-		// as no parent's key does (an accent), and the whole group's count
-		// would be lost; each spelling's count goes to the parents its
-		// fold matches, as its rows do.
+		// group is keyed by any one of its spellings, maybe one that no
+		// parent's key equals in Go, and the whole group's count would be
+		// lost; each spelling's count goes to the parents it matches, as
+		// its rows do.
 		group = "CAST(" + key + " AS BINARY)"
 		sel.Select("MIN(" + key + ")")
 	}
@@ -894,7 +903,42 @@ func (b *Batch[ID, N]) Count(ctx context.Context, drv dialect.Driver, sel *sql.S
 	if err := drv.Query(ctx, query, args, rows); err != nil {
 		return nil, err
 	}
-	defer rows.Close()
+	out, err := b.readCounts(rows)
+	// Closed before the weights are read: on a transaction the rows hold
+	// its connection (Serialized).
+	if cerr := rows.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil || b.Fold == nil {
+		return out, err
+	}
+	// Counts keyed by the parents the database counted them for: one row
+	// per spelling (grouped by bytes), the counts of equal keys added.
+	spellings := make([]ID, 0, len(out))
+	for k := range out {
+		spellings = append(spellings, k)
+	}
+	keyOf, err := b.Fold.keyer(ctx, b.Keys, spellings)
+	if err != nil {
+		return nil, err
+	}
+	keyed := make(map[ID]int, len(out))
+	for k, n := range out {
+		keyed[keyOf(k)] += n
+	}
+	byParent := make(map[ID]int, len(b.Keys))
+	for fk, ks := range parents(b.Keys, keyOf) {
+		if n, ok := keyed[fk]; ok {
+			for _, k := range ks {
+				byParent[k] = n
+			}
+		}
+	}
+	return byParent, nil
+}
+
+// readCounts reads the rows of a count statement: a key and its count.
+func (b *Batch[ID, N]) readCounts(rows *sql.Rows) (map[ID]int, error) {
 	out := make(map[ID]int, len(b.Keys))
 	for rows.Next() {
 		var (
@@ -908,24 +952,7 @@ func (b *Batch[ID, N]) Count(ctx context.Context, drv dialect.Driver, sel *sql.S
 			out[k.V] += n
 		}
 	}
-	if err := rows.Err(); err != nil || b.Fold == nil {
-		return out, err
-	}
-	// Counts keyed by the parents the database counted them for: one row
-	// per spelling (grouped by bytes), the counts of equal folds added.
-	folded := make(map[ID]int, len(out))
-	for k, n := range out {
-		folded[b.Fold.key(k)] += n
-	}
-	byParent := make(map[ID]int, len(b.Keys))
-	for fk, ks := range b.Fold.parents(b.Keys) {
-		if n, ok := folded[fk]; ok {
-			for _, k := range ks {
-				byParent[k] = n
-			}
-		}
-	}
-	return byParent, nil
+	return out, rows.Err()
 }
 
 // Serialized returns the driver the batches on drv run on: drv itself,

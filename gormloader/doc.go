@@ -53,8 +53,11 @@
 // folds keys the way it compares them (case for _ci, trailing spaces for
 // PAD SPACE), so a row goes to every parent the database matched it with, in
 // the statement's order; counts are grouped by the keys' bytes and folded
-// alike. Accent-insensitive matches ('fé' for "fe" under general_ci) are not
-// folded: such a row is left out of its parent's rows and count.
+// alike. That is exact for printable ASCII; a batch with other strings under
+// a collation that is not binary ('fé' = "fe" under general_ci, 'straße' =
+// "strasse" under unicode_ci) runs one more statement, through GORM: the
+// database's WEIGHT_STRING of every key of the batch, by which its rows and
+// counts are matched.
 //
 // Every statement goes through GORM's Query callbacks, as GORM's own Preload
 // and Count do, so soft delete, query clauses and the application's own

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"maps"
 	"reflect"
 	"slices"
 	"strings"
@@ -109,15 +110,15 @@ func (l *Loader) filtered(q *gorm.DB, r *relation, v relations.Variant) *gorm.DB
 // key columns cols of table, except that a column the folder folds is
 // grouped by its bytes (and selected as one of its group's values, all
 // alike), not by its collation: a collation's group is keyed by any one of
-// its spellings, maybe one that folds as no parent's key does (an accent),
+// its spellings, maybe one that compares as no parent's key does in Go,
 // and the whole group's count would be lost; each spelling's count goes to
-// the parents its fold matches, as its rows do.
+// the parents it matches, as its rows do.
 func (l *Loader) countColumns(table string, cols []string, f *folder) (sel, group string) {
 	s, g := make([]string, len(cols)), make([]string, len(cols))
 	for i, c := range cols {
 		s[i] = l.quote(table, c)
 		g[i] = s[i]
-		if f != nil && i < len(f.parts) && f.parts[i] != 0 {
+		if f != nil && i < len(f.parts) && f.parts[i].Folds() {
 			g[i] = "CAST(" + s[i] + " AS BINARY)"
 			s[i] = "MIN(" + s[i] + ")"
 		}
@@ -152,6 +153,9 @@ func (l *Loader) fetchRelation(ctx context.Context, sets *relations.Sets, r *rel
 				return nil, err
 			}
 		}
+		if f, err = f.weigh(ctx, l, p.Conn, parents, slices.Collect(maps.Keys(out))); err != nil {
+			return nil, err
+		}
 		return f.byParent(f.foldCounts(out), parents), nil
 	}
 	all := reflect.MakeSlice(reflect.SliceOf(r.target.ModelType), 0, 0)
@@ -173,6 +177,9 @@ func (l *Loader) fetchRelation(ctx context.Context, sets *relations.Sets, r *rel
 		l.prime(ctx, tm, p.Conn, all, true)
 	}
 	f, err := r.collation.folder(ctx, l, p.Conn, r.MatchTable(), r.MatchColumns())
+	if err == nil {
+		f, err = f.weigh(ctx, l, p.Conn, parents, keys)
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -520,17 +527,24 @@ func (m *model) fetchByID(l *Loader) func(ctx context.Context, keys []relations.
 			l.recordRows(ctx, sets, m, all, true)
 			l.prime(ctx, m, p.Conn, all, false)
 			// Results point into all: read-only, as every cached result.
+			keys := make([]relations.Key, all.Len())
+			for i := range all.Len() {
+				if k, err := m.pkKey(ctx, all.Index(i)); err == nil {
+					keys[i] = k
+				}
+			}
 			f, err := m.collation.folder(ctx, l, p.Conn, m.schema.Table, m.pkCols)
+			if err == nil {
+				f, err = f.weigh(ctx, l, p.Conn, ids, keys)
+			}
 			if err != nil {
 				return nil, err
 			}
 			out := make(map[relations.Key]any, all.Len())
-			for i := range all.Len() {
-				k, err := m.pkKey(ctx, all.Index(i))
-				if err != nil {
-					continue
+			for i, k := range keys {
+				if !k.IsZero() {
+					out[f.fold(k)] = all.Index(i).Addr().Interface()
 				}
-				out[f.fold(k)] = all.Index(i).Addr().Interface()
 			}
 			return f.byParent(out, ids), nil
 		})

@@ -286,6 +286,9 @@ func (l *Loader) fetchPages(ctx context.Context, sets *relations.Sets, r *relati
 		rowsInfo = append(rowsInfo, info...)
 	}
 	f, err := r.collation.folder(ctx, l, p.Conn, r.MatchTable(), r.MatchColumns())
+	if err == nil {
+		f, err = f.weigh(ctx, l, p.Conn, parents, keys)
+	}
 	if err != nil {
 		return nil, err
 	}

@@ -3,6 +3,7 @@ package relations
 import (
 	"context"
 	"database/sql"
+	"fmt"
 	"strings"
 )
 
@@ -15,31 +16,159 @@ import (
 // the statement for the parent "ab" returns the row whose key is "AB ". The
 // adapters read a compared column's collation once ([CollationQuery]) and
 // group rows and parents by their keys folded the way the column compares
-// them ([Fold]). Accent-insensitive comparisons are not folded.
+// them ([Fold]). That is exact for printable ASCII ([Plain]) and for binary
+// collations. Other strings under other collations may be equal in ways
+// that no fold in Go reproduces (utf8mb4_general_ci: 'fé' = 'fe';
+// utf8mb4_unicode_ci: 'ß' = 'ss'), so a batch that has one asks the
+// database for the weights of its keys ([Collation.Weigh]: one more
+// statement) and groups by those.
 
-// CollationQuery reads a column's collation on MySQL and MariaDB; its
-// arguments are the table's and the column's names. It returns no row for
-// an unknown column and NULL for a column that is not a string.
-const CollationQuery = "SELECT COLLATION_NAME FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = ? AND COLUMN_NAME = ?"
+// CollationQuery reads a column's collation and character set on MySQL
+// and MariaDB; its arguments are the table's and the column's names. It
+// returns no row for an unknown column and NULLs for a column that is not a
+// string.
+const CollationQuery = "SELECT COLLATION_NAME, CHARACTER_SET_NAME FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = ? AND COLUMN_NAME = ?"
 
-// FoldOfRows reads the answer to CollationQuery (the caller closes rows): a
-// column that is not found, or not a string, compares exactly.
-func FoldOfRows(rows interface {
+// Rows is what the adapters read statements' answers from: a database/sql
+// or an ent sql.Rows.
+type Rows interface {
 	Next() bool
 	Scan(dest ...any) error
 	Err() error
-}) (Fold, error) {
-	var f Fold
+}
+
+// Collation is how a column compares strings. The zero Collation compares
+// them exactly.
+type Collation struct {
+	Name    string // e.g. utf8mb4_general_ci
+	Charset string // e.g. utf8mb4
+	Fold    Fold
+}
+
+// CollationOfRows reads the answer to CollationQuery (the caller closes
+// rows): a column that is not found, or not a string, compares exactly.
+func CollationOfRows(rows Rows) (Collation, error) {
+	var c Collation
 	if rows.Next() {
-		var name sql.NullString
-		if err := rows.Scan(&name); err != nil {
-			return 0, err
+		var name, charset sql.NullString
+		if err := rows.Scan(&name, &charset); err != nil {
+			return c, err
 		}
-		if name.Valid {
-			f = FoldOf(name.String)
+		if name.Valid && charset.Valid && identifier(name.String) && identifier(charset.String) {
+			c = Collation{Name: name.String, Charset: charset.String, Fold: FoldOf(name.String)}
 		}
 	}
-	return f, rows.Err()
+	return c, rows.Err()
+}
+
+// identifier reports whether s can be written into a statement as a
+// collation's or a character set's name.
+func identifier(s string) bool {
+	for _, r := range s {
+		if !(r == '_' || r >= '0' && r <= '9' || r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z') {
+			return false
+		}
+	}
+	return s != ""
+}
+
+// Folds reports whether the collation compares any two different strings
+// as equal: if not, keys compare exactly.
+func (c Collation) Folds() bool { return c.Fold != 0 || c.Name != "" && !c.binary() }
+
+func (c Collation) binary() bool {
+	n := strings.ToLower(c.Name)
+	return n == "binary" || strings.HasSuffix(n, "_bin")
+}
+
+// Plain reports whether s is printable ASCII, which Fold compares as every
+// MySQL and MariaDB collation does.
+func Plain(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] < 0x20 || s[i] > 0x7e {
+			return false
+		}
+	}
+	return true
+}
+
+// Weighs reports whether a batch whose keys (the parents' and the rows')
+// include a string that is not Plain must group them by their weights
+// ([Collation.Weigh]): unless the collation is binary, which compares by
+// code points, as Fold does.
+func (c Collation) Weighs() bool { return c.Name != "" && !c.binary() }
+
+// maxWeighed is the most strings one weight statement asks for.
+const maxWeighed = 5000
+
+// Weigh asks the database, with query (one statement per 5 000 strings),
+// for the weight of each of strs under the collation (WEIGHT_STRING, after
+// trimming trailing spaces under PAD SPACE, which it keeps): two strings
+// are equal under the collation when their weights are. The result maps
+// each string to its key, the weight behind a 0 byte (which no Plain
+// string holds), for [Collation.Key].
+func (c Collation) Weigh(ctx context.Context, strs []string, query func(ctx context.Context, query string, args []any, read func(Rows) error) error) (map[string]string, error) {
+	out := make(map[string]string, len(strs))
+	distinct := make([]string, 0, len(strs))
+	for _, s := range strs {
+		if _, ok := out[s]; !ok {
+			out[s] = ""
+			distinct = append(distinct, s)
+		}
+	}
+	for len(distinct) > 0 {
+		chunk := distinct[:min(len(distinct), maxWeighed)]
+		distinct = distinct[len(chunk):]
+		var b strings.Builder
+		args := make([]any, len(chunk))
+		for i, s := range chunk {
+			if i > 0 {
+				b.WriteString(" UNION ALL ")
+			}
+			fmt.Fprintf(&b, "SELECT %d, WEIGHT_STRING(CONVERT(? USING %s) COLLATE %s)", i, c.Charset, c.Name)
+			if c.Fold&FoldPad != 0 {
+				s = strings.TrimRight(s, " ")
+			}
+			args[i] = s
+		}
+		err := query(ctx, b.String(), args, func(rows Rows) error {
+			n := 0
+			for rows.Next() {
+				var (
+					i int
+					w []byte
+				)
+				if err := rows.Scan(&i, &w); err != nil {
+					return err
+				}
+				if i < 0 || i >= len(chunk) {
+					return fmt.Errorf("relations: weight of string %d of %d", i, len(chunk))
+				}
+				out[chunk[i]] = "\x00" + string(w)
+				n++
+			}
+			if err := rows.Err(); err != nil {
+				return err
+			}
+			if n != len(chunk) {
+				return fmt.Errorf("relations: %d weights for %d strings", n, len(chunk))
+			}
+			return nil
+		})
+		if err != nil {
+			return nil, fmt.Errorf("reading the weights of %d keys under %s: %w", len(chunk), c.Name, err)
+		}
+	}
+	return out, nil
+}
+
+// Key returns the key under which s is grouped: its weight if weights
+// (from Weigh) has it, else s folded.
+func (c Collation) Key(s string, weights map[string]string) string {
+	if w, ok := weights[s]; ok {
+		return w
+	}
+	return c.Fold.Apply(s)
 }
 
 // Fold says how a column's collation compares strings; the zero Fold

@@ -2,6 +2,8 @@ package relations_test
 
 import (
 	"context"
+	"database/sql"
+	"strings"
 	"testing"
 
 	"github.com/ormloader/ormloader/relations"
@@ -42,4 +44,93 @@ func TestDetach(t *testing.T) {
 	}
 	cancelParent()
 	<-d.Done() // cancelled with its parent
+}
+
+func TestPlainAndWeighs(t *testing.T) {
+	for s, want := range map[string]bool{"ab ": true, "A-b_9~": true, "fé": false, "a\x01": false, "": true, "ß": false} {
+		if got := relations.Plain(s); got != want {
+			t.Errorf("Plain(%q) = %v, want %v", s, got, want)
+		}
+	}
+	for name, want := range map[string]bool{"utf8mb4_general_ci": true, "utf8mb4_0900_as_cs": true, "utf8mb4_bin": false,
+		"utf8mb4_nopad_bin": false, "binary": false, "": false} {
+		if got := (relations.Collation{Name: name, Fold: relations.FoldOf(name)}).Weighs(); got != want {
+			t.Errorf("%q.Weighs() = %v, want %v", name, got, want)
+		}
+	}
+}
+
+// fakeRows serves rows of values.
+type fakeRows struct {
+	rows [][]any
+	i    int
+}
+
+func (r *fakeRows) Next() bool { r.i++; return r.i <= len(r.rows) }
+func (r *fakeRows) Err() error { return nil }
+func (r *fakeRows) Scan(dest ...any) error {
+	for j, d := range dest {
+		switch d := d.(type) {
+		case *int:
+			*d = r.rows[r.i-1][j].(int)
+		case *[]byte:
+			*d = r.rows[r.i-1][j].([]byte)
+		case *sql.NullString:
+			v, ok := r.rows[r.i-1][j].(string)
+			*d = sql.NullString{String: v, Valid: ok}
+		}
+	}
+	return nil
+}
+
+func TestCollationOfRows(t *testing.T) {
+	c, err := relations.CollationOfRows(&fakeRows{rows: [][]any{{"utf8mb4_general_ci", "utf8mb4"}}})
+	if err != nil || c.Name != "utf8mb4_general_ci" || c.Charset != "utf8mb4" || c.Fold != relations.FoldCase|relations.FoldPad {
+		t.Errorf("CollationOfRows = %+v, %v", c, err)
+	}
+	// not a string column; and a name that could not be written into a statement
+	for _, row := range [][]any{{nil, nil}, {"x; DROP", "utf8mb4"}} {
+		if c, err := relations.CollationOfRows(&fakeRows{rows: [][]any{row}}); err != nil || c.Folds() {
+			t.Errorf("CollationOfRows(%v) = %+v, %v; want one that compares exactly", row, c, err)
+		}
+	}
+}
+
+// TestWeigh: the statement asks for the weight of each distinct string
+// (trailing spaces trimmed under PAD SPACE), and keys are the weights.
+func TestWeigh(t *testing.T) {
+	c := relations.Collation{Name: "utf8mb4_general_ci", Charset: "utf8mb4", Fold: relations.FoldCase | relations.FoldPad}
+	var asked []any
+	var statements int
+	weights, err := c.Weigh(context.Background(), []string{"fé", "FE ", "fé", "x"}, func(_ context.Context, q string, args []any, read func(relations.Rows) error) error {
+		statements++
+		if !strings.Contains(q, "WEIGHT_STRING(CONVERT(? USING utf8mb4) COLLATE utf8mb4_general_ci)") {
+			t.Errorf("statement %s", q)
+		}
+		asked = args
+		rows := &fakeRows{}
+		for i, a := range args {
+			w := strings.ToUpper(strings.NewReplacer("é", "e").Replace(a.(string))) // the collation, as this test has it
+			rows.rows = append(rows.rows, []any{i, []byte(w)})
+		}
+		return read(rows)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if statements != 1 || len(asked) != 3 || asked[1] != "FE" {
+		t.Errorf("%d statements for %v; want one for the three strings, trimmed", statements, asked)
+	}
+	if c.Key("fé", weights) != c.Key("FE ", weights) || c.Key("fé", weights) == c.Key("x", weights) {
+		t.Errorf("keys: fé %q, FE %q, x %q", c.Key("fé", weights), c.Key("FE ", weights), c.Key("x", weights))
+	}
+	if got := c.Key("AB ", nil); got != "ab" {
+		t.Errorf("Key without weights = %q, want the fold", got)
+	}
+	_, err = c.Weigh(context.Background(), []string{"a", "b"}, func(_ context.Context, _ string, _ []any, read func(relations.Rows) error) error {
+		return read(&fakeRows{rows: [][]any{{0, []byte("A")}}}) // one weight missing
+	})
+	if err == nil {
+		t.Error("a weight missing from the answer must fail")
+	}
 }

@@ -193,7 +193,9 @@ var entloaderAuthorByID = entloader.NewLoader("Author", func(ctx context.Context
 		if err != nil {
 			return nil, err
 		}
-		entloader.Index(fold, chunk, nodes, func(n *Author) int { return n.ID }, out)
+		if err := entloader.Index(ctx, fold, chunk, nodes, func(n *Author) int { return n.ID }, out); err != nil {
+			return nil, err
+		}
 	}
 	return out, nil
 })
@@ -314,7 +316,7 @@ func entloaderAuthorPostsBatches(ctx context.Context, p entloader.Part, ids []in
 			if err != nil {
 				return nil, err
 			}
-			return b.Rows(rows, nil), nil
+			return b.Rows(ctx, rows, nil)
 		}), q.inters)
 		if err != nil {
 			return err
@@ -522,7 +524,9 @@ var entloaderCityByID = entloader.NewLoader("City", func(ctx context.Context, p 
 		if err != nil {
 			return nil, err
 		}
-		entloader.Index(fold, chunk, nodes, func(n *City) int { return n.ID }, out)
+		if err := entloader.Index(ctx, fold, chunk, nodes, func(n *City) int { return n.ID }, out); err != nil {
+			return nil, err
+		}
 	}
 	return out, nil
 })
@@ -654,7 +658,9 @@ var entloaderCountryByID = entloader.NewLoader("Country", func(ctx context.Conte
 		if err != nil {
 			return nil, err
 		}
-		entloader.Index(fold, chunk, nodes, func(n *Country) string { return n.ID }, out)
+		if err := entloader.Index(ctx, fold, chunk, nodes, func(n *Country) string { return n.ID }, out); err != nil {
+			return nil, err
+		}
 	}
 	return out, nil
 })
@@ -774,7 +780,7 @@ func entloaderCountryCitiesBatches(ctx context.Context, p entloader.Part, ids []
 			if err != nil {
 				return nil, err
 			}
-			return b.Rows(rows, nil), nil
+			return b.Rows(ctx, rows, nil)
 		}), q.inters)
 		if err != nil {
 			return err
@@ -1014,7 +1020,7 @@ func entloaderCountryTagsBatches(ctx context.Context, p entloader.Part, ids []st
 			if err != nil {
 				return nil, err
 			}
-			return b.Rows(rows, func(n *Tag) any { return n.ID }), nil
+			return b.Rows(ctx, rows, func(n *Tag) any { return n.ID })
 		}), q.inters)
 		if err != nil {
 			return err
@@ -1223,7 +1229,9 @@ var entloaderPostByID = entloader.NewLoader("Post", func(ctx context.Context, p 
 		if err != nil {
 			return nil, err
 		}
-		entloader.Index(fold, chunk, nodes, func(n *Post) int { return n.ID }, out)
+		if err := entloader.Index(ctx, fold, chunk, nodes, func(n *Post) int { return n.ID }, out); err != nil {
+			return nil, err
+		}
 	}
 	return out, nil
 })
@@ -1333,7 +1341,7 @@ func entloaderPostAuthorBatches(ctx context.Context, p entloader.Part, ids []int
 			if err != nil {
 				return nil, err
 			}
-			return b.Rows(rows, func(n *Author) any { return n.ID }), nil
+			return b.Rows(ctx, rows, func(n *Author) any { return n.ID })
 		}), q.inters)
 		if err != nil {
 			return err
@@ -1467,7 +1475,7 @@ func entloaderPostTagsBatches(ctx context.Context, p entloader.Part, ids []int, 
 			if err != nil {
 				return nil, err
 			}
-			return b.Rows(rows, func(n *Tag) any { return n.ID }), nil
+			return b.Rows(ctx, rows, func(n *Tag) any { return n.ID })
 		}), q.inters)
 		if err != nil {
 			return err
@@ -1675,7 +1683,9 @@ var entloaderTagByID = entloader.NewLoader("Tag", func(ctx context.Context, p en
 		if err != nil {
 			return nil, err
 		}
-		entloader.Index(fold, chunk, nodes, func(n *Tag) int { return n.ID }, out)
+		if err := entloader.Index(ctx, fold, chunk, nodes, func(n *Tag) int { return n.ID }, out); err != nil {
+			return nil, err
+		}
 	}
 	return out, nil
 })
@@ -1786,7 +1796,7 @@ func entloaderTagPostsBatches(ctx context.Context, p entloader.Part, ids []int, 
 			if err != nil {
 				return nil, err
 			}
-			return b.Rows(rows, func(n *Post) any { return n.ID }), nil
+			return b.Rows(ctx, rows, func(n *Post) any { return n.ID })
 		}), q.inters)
 		if err != nil {
 			return err
@@ -2026,7 +2036,7 @@ func entloaderTagCountriesBatches(ctx context.Context, p entloader.Part, ids []i
 			if err != nil {
 				return nil, err
 			}
-			return b.Rows(rows, func(n *Country) any { return n.ID }), nil
+			return b.Rows(ctx, rows, func(n *Country) any { return n.ID })
 		}), q.inters)
 		if err != nil {
 			return err
