@@ -268,14 +268,22 @@ func (g *dataGen) refRow(rows []map[string]any) map[string]any {
 	return rows[g.r.IntN(g.r.IntN(len(rows))+1)]
 }
 
-// variant returns a string key in upper case or with a trailing space
-// sometimes if g.collation: another key where strings compare exactly, the
-// same key under MySQL's and MariaDB's default collations
-// (case-insensitive, PAD SPACE).
+// variant returns a string key in upper case, with a trailing space or
+// with an accent sometimes if g.collation: another key where strings
+// compare exactly, the same key under MySQL's and MariaDB's default
+// collations (case- and accent-insensitive, PAD SPACE; an accent is matched
+// by the database's weights, see relations.Collation).
 func (g *dataGen) variant(c *schema.Field, v any) any {
 	if s, ok := v.(string); ok && g.collation && g.chance(0.1) {
-		if g.chance(0.5) && len(s) < c.Size {
-			return s + " "
+		switch g.r.IntN(3) {
+		case 0:
+			if len(s) < c.Size {
+				return s + " "
+			}
+		case 1:
+			if i := strings.IndexAny(s, "ae"); i >= 0 {
+				return s[:i] + map[byte]string{'a': "á", 'e': "é"}[s[i]] + s[i+1:]
+			}
 		}
 		return strings.ToUpper(s)
 	}
