@@ -68,7 +68,7 @@ func KeyFold[ID comparable](ctx context.Context, c *Collations, drv dialect.Driv
 // readCollation reads the collation of table.column.
 func readCollation(ctx context.Context, drv dialect.Driver, table, column string) (relations.Collation, error) {
 	var coll relations.Collation
-	err := query(ctx, drv, relations.CollationQuery, []any{table, column}, func(rows relations.Rows) (err error) {
+	err := query(ctx, drv, relations.CollationQuery, relations.CollationArgs(table, column), func(rows relations.Rows) (err error) {
 		coll, err = relations.CollationOfRows(rows)
 		return err
 	})

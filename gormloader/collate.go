@@ -70,7 +70,7 @@ func (l *Loader) readCollations(ctx context.Context, conn any, table string, col
 	f := &folder{parts: make([]relations.Collation, len(cols))}
 	folds := false
 	for i, col := range cols {
-		err := l.readDetached(ctx, conn, relations.CollationQuery, []any{table, col}, func(rows relations.Rows) (err error) {
+		err := l.readDetached(ctx, conn, relations.CollationQuery, relations.CollationArgs(table, col), func(rows relations.Rows) (err error) {
 			f.parts[i], err = relations.CollationOfRows(rows)
 			return err
 		})

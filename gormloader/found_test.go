@@ -5,6 +5,8 @@ package gormloader_test
 
 import (
 	"context"
+	"fmt"
+	"os"
 	"slices"
 	"sync"
 	"testing"
@@ -477,5 +479,48 @@ func TestCollationBothKeysInOneBatch(t *testing.T) {
 		if n != 1 {
 			t.Errorf("pet %d (owner %q): Count = %d, want 1", pets[i].ID, pets[i].OwnerCode, n)
 		}
+	}
+}
+
+var otherOwnerTable, otherPetTable string
+
+type OtherOwner struct {
+	Code string     `gorm:"primaryKey;size:8"`
+	Pets []OtherPet `gorm:"foreignKey:OwnerCode"`
+}
+
+func (OtherOwner) TableName() string { return otherOwnerTable }
+
+type OtherPet struct {
+	ID        uint
+	OwnerCode string `gorm:"size:8"`
+}
+
+func (OtherPet) TableName() string { return otherPetTable }
+
+// TestCollationOfATableInAnotherDatabase: the collation of a table named
+// with its database ("other.pets") is read from that database; it was looked
+// for in the connection's, not found, and keys compared exactly (the pets
+// "AB", "ab " and "áb" of the owner "ab" were left out).
+func TestCollationOfATableInAnotherDatabase(t *testing.T) {
+	db := openModels(t, "mysql")
+	other := fmt.Sprintf("ormloader_other_%d", os.Getpid())
+	must(t, db.Exec("CREATE DATABASE "+other+" CHARACTER SET utf8mb4 COLLATE utf8mb4_general_ci").Error)
+	t.Cleanup(func() { db.Exec("DROP DATABASE " + other) })
+	otherOwnerTable, otherPetTable = other+".owners", other+".pets"
+	must(t, db.AutoMigrate(&OtherOwner{}, &OtherPet{}))
+	must(t, db.Create(&OtherOwner{Code: "ab"}).Error)
+	must(t, db.Create(&[]OtherPet{{ID: 1, OwnerCode: "AB"}, {ID: 2, OwnerCode: "ab "}, {ID: 3, OwnerCode: "áb"}, {ID: 4, OwnerCode: "ab"}}).Error)
+	must(t, db.Use(gormloader.New()))
+	ctx, sc := dataloader.NewScope(context.Background())
+	defer sc.Close()
+	var o OtherOwner
+	must(t, db.WithContext(ctx).First(&o).Error)
+	got, err := gormloader.Load[OtherPet](ctx, db, &o, "Pets")
+	must(t, err)
+	var want []OtherPet
+	must(t, db.Model(&o).Association("Pets").Find(&want))
+	if len(want) != 4 || len(got) != len(want) {
+		t.Errorf("owner ab: %d pets, the association %d (want 4)", len(got), len(want))
 	}
 }

@@ -24,10 +24,19 @@ import (
 // statement) and groups by those.
 
 // CollationQuery reads a column's collation and character set on MySQL
-// and MariaDB; its arguments are the table's and the column's names. It
-// returns no row for an unknown column and NULLs for a column that is not a
-// string.
-const CollationQuery = "SELECT COLLATION_NAME, CHARACTER_SET_NAME FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = ? AND COLUMN_NAME = ?"
+// and MariaDB; its arguments are [CollationArgs]. It returns no row for an
+// unknown column and NULLs for a column that is not a string.
+const CollationQuery = "SELECT COLLATION_NAME, CHARACTER_SET_NAME FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = COALESCE(NULLIF(?, ''), DATABASE()) AND TABLE_NAME = ? AND COLUMN_NAME = ?"
+
+// CollationArgs returns the arguments of CollationQuery for a column of
+// table, which may name its database ("db.table"; else the connection's).
+func CollationArgs(table, column string) []any {
+	db, name, ok := strings.Cut(table, ".")
+	if !ok {
+		db, name = "", table
+	}
+	return []any{db, name, column}
+}
 
 // Rows is what the adapters read statements' answers from: a database/sql
 // or an ent sql.Rows.

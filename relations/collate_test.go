@@ -134,3 +134,12 @@ func TestWeigh(t *testing.T) {
 		t.Error("a weight missing from the answer must fail")
 	}
 }
+
+func TestCollationArgs(t *testing.T) {
+	if got := relations.CollationArgs("pets", "code"); got[0] != "" || got[1] != "pets" || got[2] != "code" {
+		t.Errorf("CollationArgs(pets) = %v", got)
+	}
+	if got := relations.CollationArgs("other.pets", "code"); got[0] != "other" || got[1] != "pets" {
+		t.Errorf("CollationArgs(other.pets) = %v", got)
+	}
+}
