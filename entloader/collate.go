@@ -93,7 +93,7 @@ func query(ctx context.Context, drv dialect.Driver, q string, args []any, read f
 // out as a string: no reflection or allocation per key.
 func (f *Fold[ID]) keyer(ctx context.Context, ids ...[]ID) (func(ID) ID, error) {
 	var weights map[string]string
-	if f.coll.Weighs() && !allPlain(ids) {
+	if f.coll.Weighs(allPlain(ids)) {
 		var strs []string
 		for _, l := range ids {
 			for _, id := range l {

@@ -103,11 +103,13 @@
 // transaction's batch on the transaction's; a batch that cannot read it
 // fails) and hand a row to every parent whose key folds as the row's does,
 // as the naive per-parent query would return it; Load by key and counts do
-// the same. That is exact for printable ASCII; a batch with other strings
-// under a collation that is not binary ('fé' = "fe" under
-// utf8mb4_general_ci, 'straße' = "strasse" under utf8mb4_unicode_ci) runs
-// one more statement: the database's WEIGHT_STRING of every key of the
-// batch, by which its rows and counts are matched.
+// the same. That is exact for printable ASCII under the generic collations;
+// a batch with other strings under a collation that is not binary ('fé' =
+// "fe" under utf8mb4_general_ci, 'straße' = "strasse" under
+// utf8mb4_unicode_ci), and every batch under a language's collation
+// (utf8mb4_turkish_ci: 'I' is not 'i'), runs one more statement: the
+// database's WEIGHT_STRING of every key of the batch, by which its rows and
+// counts are matched (relations.Collation).
 //
 // # Load sets
 //

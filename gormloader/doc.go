@@ -53,11 +53,13 @@
 // folds keys the way it compares them (case for _ci, trailing spaces for
 // PAD SPACE), so a row goes to every parent the database matched it with, in
 // the statement's order; counts are grouped by the keys' bytes and folded
-// alike. That is exact for printable ASCII; a batch with other strings under
-// a collation that is not binary ('fé' = "fe" under general_ci, 'straße' =
-// "strasse" under unicode_ci) runs one more statement, through GORM: the
-// database's WEIGHT_STRING of every key of the batch, by which its rows and
-// counts are matched.
+// alike. That is exact for printable ASCII under the generic collations; a
+// batch with other strings under a collation that is not binary ('fé' =
+// "fe" under general_ci, 'straße' = "strasse" under unicode_ci), and every
+// batch under a language's collation (turkish_ci: 'I' is not 'i'), runs one
+// more statement, through GORM: the database's WEIGHT_STRING of every key
+// of the batch, by which its rows and counts are matched
+// (relations.Collation).
 //
 // Every statement goes through GORM's Query callbacks, as GORM's own Preload
 // and Count do, so soft delete, query clauses and the application's own

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"os"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -144,7 +145,9 @@ func TestCollationAccentsAndExpansions(t *testing.T) {
 			for _, c := range codes {
 				must(t, db.Create(&Rack{Code: c}).Error)
 			}
-			for i, c := range []string{"fé", "fe", "FÉ ", "straße", "STRASSE", "ab", "áb", "zz", "ZZ"} {
+			// (a trailing no-break or ideographic space pads as a space
+			// does under unicode_ci, not under general_ci)
+			for i, c := range []string{"fé", "fe", "FÉ ", "straße", "STRASSE", "ab", "áb", "zz", "ZZ", "ab\u00a0", "zz\u3000"} {
 				must(t, db.Create(&Volume{ID: uint(i + 1), RackCode: c}).Error)
 			}
 			must(t, db.Create(&[]Tag{{ID: 1, Name: "one"}, {ID: 2, Name: "two"}}).Error)
@@ -220,12 +223,58 @@ func TestCollationAccentsAndExpansions(t *testing.T) {
 					t.Errorf("volume %d (rack %q): rack %v, the association %v", volumes[i].ID, volumes[i].RackCode, got, want)
 				}
 			}
-			for _, key := range []string{"FÉ", "STRAßE", "Áb", "xx"} {
+			for _, key := range []string{"FÉ", "STRAßE", "Áb", "xx", "ab\u00a0", "zz\u3000 "} {
 				got, err := gormloader.ByID[Rack](ctx, db, key)
 				var want Rack
 				werr := db.First(&want, "code = ?", key).Error
 				if (err == nil) != (werr == nil) || err == nil && got.Code != want.Code {
 					t.Errorf("ByID(%q) = %v, %v; First: %v, %v", key, got, err, want, werr)
+				}
+			}
+		})
+	}
+}
+
+// TestCollationTailoredComparesASCII: a language's collation compares even
+// printable ASCII in ways that no fold reproduces (utf8mb4_turkish_ci: 'I'
+// and 'i' differ, so "IT" and "it" are two racks; utf8mb4_czech_ci: 'ch' is
+// one letter, and 'CH' and 'cH' differ): the fold handed each rack the
+// other's volumes. Under such a collation every batch is matched by the
+// database's weights.
+func TestCollationTailoredComparesASCII(t *testing.T) {
+	for coll, codes := range map[string][]string{
+		"utf8mb4_turkish_ci": {"it", "IT", "ab"},
+		"utf8mb4_czech_ci":   {"CH", "cH", "ab"},
+	} {
+		t.Run(coll, func(t *testing.T) {
+			db := openModelsCollated(t, "mysql", coll, &Rack{}, &Volume{}, &Tag{})
+			for i, c := range codes {
+				must(t, db.Create(&Rack{Code: c}).Error)
+				must(t, db.Create(&[]Volume{{ID: uint(2*i + 1), RackCode: c}, {ID: uint(2*i + 2), RackCode: strings.ToLower(c)}}).Error)
+			}
+			must(t, db.Use(gormloader.New()))
+			ctx, sc := dataloader.NewScope(context.Background())
+			defer sc.Close()
+			var racks []Rack
+			must(t, db.WithContext(ctx).Find(&racks).Error)
+			for i := range racks {
+				got, err := gormloader.Load[Volume](ctx, db, &racks[i], "Volumes")
+				must(t, err)
+				var want []Volume
+				must(t, db.Model(&racks[i]).Association("Volumes").Find(&want))
+				if len(got) != len(want) {
+					t.Errorf("rack %q: %d volumes, the association %d", racks[i].Code, len(got), len(want))
+				}
+			}
+			var volumes []Volume
+			must(t, db.WithContext(ctx).Find(&volumes).Error)
+			for i := range volumes {
+				got, err := gormloader.LoadOne[Rack](ctx, db, &volumes[i], "Rack")
+				must(t, err)
+				var want []Rack
+				must(t, db.Model(&volumes[i]).Association("Rack").Find(&want))
+				if (got == nil) != (len(want) == 0) || got != nil && got.Code != want[0].Code {
+					t.Errorf("volume %d (rack %q): rack %v, the association %v", volumes[i].ID, volumes[i].RackCode, got, want)
 				}
 			}
 		})

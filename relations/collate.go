@@ -16,12 +16,14 @@ import (
 // the statement for the parent "ab" returns the row whose key is "AB ". The
 // adapters read a compared column's collation once ([CollationQuery]) and
 // group rows and parents by their keys folded the way the column compares
-// them ([Fold]). That is exact for printable ASCII ([Plain]) and for binary
-// collations. Other strings under other collations may be equal in ways
-// that no fold in Go reproduces (utf8mb4_general_ci: 'fé' = 'fe';
-// utf8mb4_unicode_ci: 'ß' = 'ss'), so a batch that has one asks the
-// database for the weights of its keys ([Collation.Weigh]: one more
-// statement) and groups by those.
+// them ([Fold]). That is exact for binary collations, and for printable
+// ASCII ([Plain]) under the generic ones. Other strings may be equal in
+// ways that no fold in Go reproduces (utf8mb4_general_ci: 'fé' = 'fe';
+// utf8mb4_unicode_ci: 'ß' = 'ss', and a trailing no-break space pads as a
+// space), and a language's collation compares even ASCII its own way
+// (utf8mb4_turkish_ci: 'I' is not 'i'); so such a batch asks the database
+// for the weights of its keys ([Collation.Weigh]: one more statement) and
+// groups by those ([Collation.Weighs]).
 
 // CollationQuery reads a column's collation and character set on MySQL
 // and MariaDB; its arguments are [CollationArgs]. It returns no row for an
@@ -101,21 +103,55 @@ func Plain(s string) bool {
 	return true
 }
 
-// Weighs reports whether a batch whose keys (the parents' and the rows')
-// include a string that is not Plain must group them by their weights
-// ([Collation.Weigh]): unless the collation is binary, which compares by
-// code points, as Fold does.
-func (c Collation) Weighs() bool { return c.Name != "" && !c.binary() }
+// Weighs reports whether a batch must group its keys (the parents' and
+// the rows') by their weights ([Collation.Weigh]) rather than by the fold;
+// plain tells that every key is Plain. Not under a binary collation, which
+// compares by code points as the fold does; under a generic one (general,
+// unicode, UCA 5.2, 9.0 and 14.0 without a language's tailoring, latin1's
+// swedish) unless plain; under any other one always, since the tailorings
+// compare even printable ASCII in ways that no fold reproduces (turkish_ci:
+// 'I' and 'i' differ; czech_ci: 'CH' and 'cH' differ; roman_ci: 'I' and 'J'
+// are equal; thai_520_w2 ignores case without saying so in its name).
+func (c Collation) Weighs(plain bool) bool {
+	switch {
+	case c.Name == "" || c.binary():
+		return false
+	case !c.generic():
+		return true
+	}
+	return !plain
+}
+
+// generic reports whether the collation compares printable ASCII as the
+// fold does.
+func (c Collation) generic() bool {
+	rest, ok := strings.CutPrefix(strings.ToLower(c.Name), strings.ToLower(c.Charset)+"_")
+	if !ok {
+		return false
+	}
+	switch rest {
+	case "general_ci", "general_nopad_ci", "unicode_ci", "unicode_nopad_ci", "unicode_520_ci", "unicode_520_nopad_ci",
+		"0900_ai_ci", "0900_as_ci", "0900_as_cs",
+		"uca1400_ai_ci", "uca1400_ai_cs", "uca1400_as_ci", "uca1400_as_cs",
+		"uca1400_nopad_ai_ci", "uca1400_nopad_ai_cs", "uca1400_nopad_as_ci", "uca1400_nopad_as_cs",
+		"swedish_ci":
+		return true
+	}
+	return false
+}
 
 // maxWeighed is the most strings one weight statement asks for.
 const maxWeighed = 5000
 
 // Weigh asks the database, with query (one statement per 5 000 strings),
-// for the weight of each of strs under the collation (WEIGHT_STRING, after
-// trimming trailing spaces under PAD SPACE, which it keeps): two strings
-// are equal under the collation when their weights are. The result maps
-// each string to its key, the weight behind a 0 byte (which no Plain
-// string holds), for [Collation.Key].
+// for the weight of each of strs under the collation (WEIGHT_STRING): two
+// strings are equal under the collation when their weights are, except that
+// under PAD SPACE trailing weights of a space do not count (WEIGHT_STRING
+// keeps them, and under the UCA collations a trailing no-break space weighs
+// as a space does), so the statement also reads a space's weight and each
+// weight is cut before its trailing copies of it. The result maps each
+// string to its key, the weight behind a 0 byte (which no Plain string
+// holds), for [Collation.Key].
 func (c Collation) Weigh(ctx context.Context, strs []string, query func(ctx context.Context, query string, args []any, read func(Rows) error) error) (map[string]string, error) {
 	out := make(map[string]string, len(strs))
 	distinct := make([]string, 0, len(strs))
@@ -125,21 +161,26 @@ func (c Collation) Weigh(ctx context.Context, strs []string, query func(ctx cont
 			distinct = append(distinct, s)
 		}
 	}
+	weight := fmt.Sprintf("WEIGHT_STRING(CONVERT(? USING %s) COLLATE %s)", c.Charset, c.Name)
 	for len(distinct) > 0 {
 		chunk := distinct[:min(len(distinct), maxWeighed)]
 		distinct = distinct[len(chunk):]
 		var b strings.Builder
-		args := make([]any, len(chunk))
+		args := make([]any, 0, len(chunk)+1)
 		for i, s := range chunk {
 			if i > 0 {
 				b.WriteString(" UNION ALL ")
 			}
-			fmt.Fprintf(&b, "SELECT %d, WEIGHT_STRING(CONVERT(? USING %s) COLLATE %s)", i, c.Charset, c.Name)
-			if c.Fold&FoldPad != 0 {
-				s = strings.TrimRight(s, " ")
-			}
-			args[i] = s
+			fmt.Fprintf(&b, "SELECT %d, %s", i, weight)
+			args = append(args, s)
 		}
+		pad := c.Fold&FoldPad != 0
+		if pad {
+			fmt.Fprintf(&b, " UNION ALL SELECT -1, %s", weight)
+			args = append(args, " ")
+		}
+		weights := make([][]byte, len(chunk))
+		var space []byte
 		err := query(ctx, b.String(), args, func(rows Rows) error {
 			n := 0
 			for rows.Next() {
@@ -150,16 +191,20 @@ func (c Collation) Weigh(ctx context.Context, strs []string, query func(ctx cont
 				if err := rows.Scan(&i, &w); err != nil {
 					return err
 				}
-				if i < 0 || i >= len(chunk) {
+				switch {
+				case i == -1 && pad:
+					space = w
+					continue
+				case i < 0 || i >= len(chunk):
 					return fmt.Errorf("relations: weight of string %d of %d", i, len(chunk))
 				}
-				out[chunk[i]] = "\x00" + string(w)
+				weights[i] = w
 				n++
 			}
 			if err := rows.Err(); err != nil {
 				return err
 			}
-			if n != len(chunk) {
+			if n != len(chunk) || pad && len(space) == 0 {
 				return fmt.Errorf("relations: %d weights for %d strings", n, len(chunk))
 			}
 			return nil
@@ -167,8 +212,23 @@ func (c Collation) Weigh(ctx context.Context, strs []string, query func(ctx cont
 		if err != nil {
 			return nil, fmt.Errorf("reading the weights of %d keys under %s: %w", len(chunk), c.Name, err)
 		}
+		for i, w := range weights {
+			if pad {
+				w = trimUnits(w, space)
+			}
+			out[chunk[i]] = "\x00" + string(w)
+		}
 	}
 	return out, nil
+}
+
+// trimUnits cuts w before its trailing copies of unit, a weight's unit:
+// only whole units, counted from w's start.
+func trimUnits(w, unit []byte) []byte {
+	for len(w) >= len(unit) && len(w)%len(unit) == 0 && string(w[len(w)-len(unit):]) == string(unit) {
+		w = w[:len(w)-len(unit)]
+	}
+	return w
 }
 
 // Key returns the key under which s is grouped: its weight if weights

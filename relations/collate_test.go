@@ -52,10 +52,24 @@ func TestPlainAndWeighs(t *testing.T) {
 			t.Errorf("Plain(%q) = %v, want %v", s, got, want)
 		}
 	}
-	for name, want := range map[string]bool{"utf8mb4_general_ci": true, "utf8mb4_0900_as_cs": true, "utf8mb4_bin": false,
-		"utf8mb4_nopad_bin": false, "binary": false, "": false} {
-		if got := (relations.Collation{Name: name, Fold: relations.FoldOf(name)}).Weighs(); got != want {
-			t.Errorf("%q.Weighs() = %v, want %v", name, got, want)
+	for _, c := range []struct {
+		name, charset string
+		plain, want   bool
+	}{
+		{"utf8mb4_general_ci", "utf8mb4", true, false},
+		{"utf8mb4_general_ci", "utf8mb4", false, true},
+		{"utf8mb4_0900_as_cs", "utf8mb4", false, true},
+		{"latin1_swedish_ci", "latin1", true, false},
+		{"utf8mb4_turkish_ci", "utf8mb4", true, true}, // 'I' and 'i' differ: always
+		{"utf8mb4_thai_520_w2", "utf8mb4", true, true},
+		{"utf8mb4_bin", "utf8mb4", false, false},
+		{"utf8mb4_nopad_bin", "utf8mb4", false, false},
+		{"binary", "binary", false, false},
+		{"", "", false, false},
+	} {
+		coll := relations.Collation{Name: c.name, Charset: c.charset, Fold: relations.FoldOf(c.name)}
+		if got := coll.Weighs(c.plain); got != c.want {
+			t.Errorf("%s.Weighs(plain=%v) = %v, want %v", c.name, c.plain, got, c.want)
 		}
 	}
 }
@@ -96,39 +110,44 @@ func TestCollationOfRows(t *testing.T) {
 	}
 }
 
-// TestWeigh: the statement asks for the weight of each distinct string
-// (trailing spaces trimmed under PAD SPACE), and keys are the weights.
+// TestWeigh: the statement asks for the weight of each distinct string and,
+// under PAD SPACE, of a space, whose trailing copies do not count.
 func TestWeigh(t *testing.T) {
 	c := relations.Collation{Name: "utf8mb4_general_ci", Charset: "utf8mb4", Fold: relations.FoldCase | relations.FoldPad}
 	var asked []any
 	var statements int
-	weights, err := c.Weigh(context.Background(), []string{"fé", "FE ", "fé", "x"}, func(_ context.Context, q string, args []any, read func(relations.Rows) error) error {
+	// the collation, as this test has it: case and accents fold, and a
+	// no-break space weighs as a space
+	weigh := strings.NewReplacer("é", "E", "e", "E", "\u00a0", " ")
+	weights, err := c.Weigh(context.Background(), []string{"fé", "FE ", "fé", "x", "x\u00a0"}, func(_ context.Context, q string, args []any, read func(relations.Rows) error) error {
 		statements++
-		if !strings.Contains(q, "WEIGHT_STRING(CONVERT(? USING utf8mb4) COLLATE utf8mb4_general_ci)") {
+		if !strings.Contains(q, "WEIGHT_STRING(CONVERT(? USING utf8mb4) COLLATE utf8mb4_general_ci)") || !strings.Contains(q, "SELECT -1, ") {
 			t.Errorf("statement %s", q)
 		}
 		asked = args
 		rows := &fakeRows{}
 		for i, a := range args {
-			w := strings.ToUpper(strings.NewReplacer("é", "e").Replace(a.(string))) // the collation, as this test has it
-			rows.rows = append(rows.rows, []any{i, []byte(w)})
+			if i == len(args)-1 {
+				i = -1 // the space
+			}
+			rows.rows = append(rows.rows, []any{i, []byte(strings.ToUpper(weigh.Replace(a.(string))))})
 		}
 		return read(rows)
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if statements != 1 || len(asked) != 3 || asked[1] != "FE" {
-		t.Errorf("%d statements for %v; want one for the three strings, trimmed", statements, asked)
+	if statements != 1 || len(asked) != 5 || asked[4] != " " {
+		t.Errorf("%d statements for %q; want one for the four strings and a space", statements, asked)
 	}
-	if c.Key("fé", weights) != c.Key("FE ", weights) || c.Key("fé", weights) == c.Key("x", weights) {
-		t.Errorf("keys: fé %q, FE %q, x %q", c.Key("fé", weights), c.Key("FE ", weights), c.Key("x", weights))
+	if c.Key("fé", weights) != c.Key("FE ", weights) || c.Key("x", weights) != c.Key("x\u00a0", weights) || c.Key("fé", weights) == c.Key("x", weights) {
+		t.Errorf("keys: fé %q, FE %q, x %q, x+NBSP %q", c.Key("fé", weights), c.Key("FE ", weights), c.Key("x", weights), c.Key("x\u00a0", weights))
 	}
 	if got := c.Key("AB ", nil); got != "ab" {
 		t.Errorf("Key without weights = %q, want the fold", got)
 	}
 	_, err = c.Weigh(context.Background(), []string{"a", "b"}, func(_ context.Context, _ string, _ []any, read func(relations.Rows) error) error {
-		return read(&fakeRows{rows: [][]any{{0, []byte("A")}}}) // one weight missing
+		return read(&fakeRows{rows: [][]any{{0, []byte("A")}, {-1, []byte(" ")}}}) // one weight missing
 	})
 	if err == nil {
 		t.Error("a weight missing from the answer must fail")
