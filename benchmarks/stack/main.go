@@ -16,7 +16,12 @@
 //   - graph-gophers/dataloader/v7 with its defaults, the same batch functions;
 //   - eager loading: GORM's Preload, ent's With..., entgql's CollectFields;
 //   - ormloader: gormloader's generated LoadX methods, entloader's edge
-//     methods, with the gqlgenloader extension.
+//     methods, with the gqlgenloader extension;
+//   - with -interceptor, Preload+interceptor and With...+interceptor: the
+//     eager variants with a gqlgen field interceptor that only calls the
+//     resolver, which shows what of ormloader's cost over eager loading is
+//     gqlgen's field middleware (a closure per field and interceptor),
+//     which any extension that tracks fields pays.
 //
 // For each, on SQLite (a temporary file) and PostgreSQL (a schema created
 // and dropped in the -dsn database): statements per request (counted at the
@@ -127,6 +132,9 @@ type config struct {
 	size       gormserver.Size
 	cpuProfile string
 	memProfile string
+	// interceptor measures the eager variants with a field interceptor too
+	// (bench.PreloadIntercepted, bench.WithIntercepted)
+	interceptor bool
 }
 
 func main() {
@@ -164,6 +172,7 @@ func parseFlags(args []string) (config, error) {
 	fs.IntVar(&cfg.size.Members, "members", 4, "members per band")
 	fs.StringVar(&cfg.cpuProfile, "cpuprofile", "", "write a CPU profile of the measurements to this file")
 	fs.StringVar(&cfg.memProfile, "memprofile", "", "write an allocation profile to this file at the end")
+	fs.BoolVar(&cfg.interceptor, "interceptor", false, "also measure Preload and With... with a gqlgen field interceptor that only calls the resolver: what tracking fields costs in gqlgen")
 	rtts := fs.String("rtt", "", "round-trip times, comma-separated (e.g. 0,500us,2ms): measure PostgreSQL through a loopback proxy that delays each direction by rtt/2 (0: directly), for the variants dataloadgen, eager and ormloader, without concurrent clients")
 	if err := fs.Parse(args); err != nil {
 		return cfg, err
@@ -282,6 +291,9 @@ func measureQuery(ctx context.Context, cfg config, emit func(row), dialect strin
 	var want string // the first variant's response, which every other must equal
 	for _, v := range variants {
 		if !cfg.run.MatchString(strings.Join([]string{dialect, q.name, v.ORM, v.Name}, "/")) {
+			continue
+		}
+		if !cfg.interceptor && (v.Name == bench.PreloadIntercepted || v.Name == bench.WithIntercepted) {
 			continue
 		}
 		body, err := bench.Request(v.Handler, bench.Body(q.text))
@@ -408,7 +420,7 @@ func summarize(w io.Writer, rows []row, rttMode bool) {
 			continue
 		}
 		var parts []string
-		for _, name := range []string{bench.Preload, bench.With, bench.CollectFields} {
+		for _, name := range []string{bench.Preload, bench.With, bench.CollectFields, bench.PreloadIntercepted, bench.WithIntercepted} {
 			if e, ok := vs[name]; ok {
 				parts = append(parts, fmt.Sprintf("%d statements (%s: %d), p50 %.2f× %s's",
 					o.MaxStmts, name, e.MaxStmts, ratio(o.P50, e.P50), name))

@@ -65,7 +65,9 @@ func TestVariantsAgree(t *testing.T) {
 							t.Errorf("%s %s/%s: response differs from %s/%s's\n got: %.500s\nwant: %.500s",
 								q.name, v.ORM, v.Name, variants[0].ORM, variants[0].Name, got, first)
 						}
-						if w, ok := want[v.ORM+"/"+v.Name]; ok && n != w {
+						// an intercepted eager variant runs its eager variant's statements
+						name := strings.TrimSuffix(v.Name, "+interceptor")
+						if w, ok := want[v.ORM+"/"+name]; ok && n != w {
 							t.Errorf("%s %s/%s: %d statements, want %d", q.name, v.ORM, v.Name, n, w)
 						}
 					}

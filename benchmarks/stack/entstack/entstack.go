@@ -40,6 +40,7 @@ func Variants(client *ent.Client) []bench.Variant {
 		{ORM: "ent", Name: bench.Dataloadgen, Handler: bench.WithLoaders(server(client, peers()), b.dataloadgen)},
 		{ORM: "ent", Name: bench.GraphGophers, Handler: bench.WithLoaders(server(client, peers()), b.graphGophers)},
 		variant(bench.With, client, with()),
+		variant(bench.WithIntercepted, client, with(), bench.NoopInterceptor{}),
 		variant(bench.CollectFields, client, collectFields()),
 		// One dataloader scope per operation; entloader needs nothing in the
 		// context (the client travels with the rows).

@@ -62,6 +62,7 @@ func Variants(plain, loaded *gorm.DB) []bench.Variant {
 		{ORM: "gorm", Name: bench.Dataloadgen, Handler: bench.WithLoaders(server(plain, peers()), b.dataloadgen)},
 		{ORM: "gorm", Name: bench.GraphGophers, Handler: bench.WithLoaders(server(plain, peers()), b.graphGophers)},
 		variant(bench.Preload, plain, preload()),
+		variant(bench.PreloadIntercepted, plain, preload(), bench.NoopInterceptor{}),
 		variant(bench.Ormloader, loaded, ormloader(),
 			gqlgenloader.New(gqlgenloader.WithContext(func(ctx context.Context) context.Context {
 				return gormloader.WithDB(ctx, loaded)

@@ -35,7 +35,29 @@ const (
 	With          = "With..."
 	CollectFields = "CollectFields"
 	Ormloader     = "ormloader"
+	// PreloadIntercepted and WithIntercepted are Preload and With... with
+	// a field interceptor that only calls the resolver (NoopInterceptor):
+	// what gqlgen's field middleware costs any extension that tracks
+	// fields, as gqlgenloader does. The command measures them with
+	// -interceptor only.
+	PreloadIntercepted = "Preload+interceptor"
+	WithIntercepted    = "With...+interceptor"
 )
+
+// NoopInterceptor is a gqlgen field interceptor that only calls the
+// resolver.
+type NoopInterceptor struct{}
+
+// ExtensionName implements graphql.HandlerExtension.
+func (NoopInterceptor) ExtensionName() string { return "noop" }
+
+// Validate implements graphql.HandlerExtension.
+func (NoopInterceptor) Validate(graphql.ExecutableSchema) error { return nil }
+
+// InterceptField implements graphql.FieldInterceptor.
+func (NoopInterceptor) InterceptField(ctx context.Context, next graphql.Resolver) (any, error) {
+	return next(ctx)
+}
 
 // Loader is a loader's Load, whichever library it comes from.
 type Loader[K comparable, V any] func(ctx context.Context, key K) (V, error)
