@@ -117,6 +117,7 @@ const (
 	opDispatch
 	opHold       // key bit 0: 0 holds sibling sets (HoldSiblings), 1 releases the goroutine's oldest hold
 	opRootWorker // the goroutine's next ops run in a root worker (StartRootWorker) until the next opRootWorker
+	opReserve    // reserves a worker (Reserve) until the goroutine's next op, as gqlgenloader reserves a root field until it starts (key bit 0: 1 releases it twice)
 	numOpCodes
 )
 
@@ -125,7 +126,7 @@ const primeCtxErrKey = 5
 
 var opNames = [...]string{"Load", "LoadMany", "LoadWith", "LoadThunk", "LoadWithThunk", "CallThunks", "Prime", "Clear",
 	"ClearAll", "Cancel", "FailBatch", "FailKey", "Panic", "WrongLength", "Slow", "Close", "Yield",
-	"PrimeMany", "PrimeError", "Set", "ClearMany", "Dispatch", "Hold", "RootWorker"}
+	"PrimeMany", "PrimeError", "Set", "ClearMany", "Dispatch", "Hold", "RootWorker", "Reserve"}
 
 func (c opCode) String() string { return opNames[c] }
 
@@ -296,9 +297,9 @@ type fuzzRun struct {
 	closeStart int64 // the earliest start of a Close; 0: none
 	closeEnd   int64 // the earliest end of a Close; 0: none
 	stats      dataloader.Stats
-	// running and roots are the scope's running workers and root workers
-	// once everything has ended: 0.
-	running, roots int
+	// running, roots and reserved are the scope's running workers, root
+	// workers and reservations once everything has ended: 0.
+	running, roots, reserved int
 }
 
 func newFuzzRun(sc schedule) *fuzzRun {
@@ -476,7 +477,7 @@ func (r *fuzzRun) run() {
 	// Scope.Go ends its worker just after the function returns, which is
 	// after its wg.Done: wait for that a little, as goleak does.
 	for range 200 {
-		if r.running, r.roots = dataloader.RunningForTest(r.s); r.running == 0 && r.roots == 0 {
+		if r.running, r.roots, r.reserved = dataloader.RunningForTest(r.s); r.running == 0 && r.roots == 0 && r.reserved == 0 {
 			break
 		}
 		time.Sleep(5 * time.Millisecond)
@@ -502,11 +503,15 @@ func (r *fuzzRun) close() {
 
 func (r *fuzzRun) goroutine(g int, base context.Context, ops []fuzzOp) {
 	var (
-		holds   []func()
-		endRoot func()
+		holds    []func()
+		reserves []func()
+		endRoot  func()
 	)
 	defer func() {
 		for _, release := range holds {
+			release()
+		}
+		for _, release := range reserves {
 			release()
 		}
 		if endRoot != nil {
@@ -531,6 +536,10 @@ func (r *fuzzRun) goroutine(g int, base context.Context, ops []fuzzOp) {
 		thunks = thunks[:0]
 	}
 	for _, op := range ops {
+		for _, release := range reserves {
+			release() // the reserved worker has started
+		}
+		reserves = reserves[:0]
 		ctx := r.ctxFor(g, base)
 		l, k := op.loader, op.key
 		loader := r.loaders[l]
@@ -635,6 +644,16 @@ func (r *fuzzRun) goroutine(g int, base context.Context, ops []fuzzOp) {
 				holds[0]()
 				holds = holds[1:]
 			}
+		case opReserve:
+			release := r.s.Reserve()
+			if k&1 != 0 {
+				once := release
+				release = func() {
+					once()
+					once() // a second call does nothing
+				}
+			}
+			reserves = append(reserves, release)
 		case opRootWorker:
 			if endRoot != nil {
 				endRoot()
@@ -823,8 +842,8 @@ func (r *fuzzRun) check(t *testing.T) {
 		t.Helper()
 		t.Fatalf("schedule %+v:\n"+format, append([]any{r.sc}, args...)...)
 	}
-	if r.running != 0 || r.roots != 0 {
-		fail("after every worker ended, %d workers run, %d of them root workers", r.running, r.roots)
+	if r.running != 0 || r.roots != 0 || r.reserved != 0 {
+		fail("after every worker ended, %d workers run, %d of them root workers, and %d are reserved", r.running, r.roots, r.reserved)
 	}
 	// The batch functions.
 	keys := 0
