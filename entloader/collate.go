@@ -52,7 +52,9 @@ func KeyFold[ID comparable](ctx context.Context, c *Collations, drv dialect.Driv
 		// reads read alike.
 		rctx, cancel := relations.Detach(ctx) // not one of the request's statements
 		defer cancel()
-		coll, err := readCollation(rctx, drv, table, column)
+		coll, err := relations.ReadCollation(rctx, table, column, func(ctx context.Context, q string, args []any, read func(relations.Rows) error) error {
+			return query(ctx, drv, q, args, read)
+		})
 		if err != nil {
 			return nil, fmt.Errorf("reading the collation of %s.%s: %w", table, column, err)
 		}
@@ -63,16 +65,6 @@ func KeyFold[ID comparable](ctx context.Context, c *Collations, drv dialect.Driv
 		return nil, nil
 	}
 	return &Fold[ID]{coll: coll, drv: drv}, nil
-}
-
-// readCollation reads the collation of table.column.
-func readCollation(ctx context.Context, drv dialect.Driver, table, column string) (relations.Collation, error) {
-	var coll relations.Collation
-	err := query(ctx, drv, relations.CollationQuery, relations.CollationArgs(table, column), func(rows relations.Rows) (err error) {
-		coll, err = relations.CollationOfRows(rows)
-		return err
-	})
-	return coll, err
 }
 
 // query runs a statement on drv and reads its rows with read.

@@ -70,9 +70,9 @@ func (l *Loader) readCollations(ctx context.Context, conn any, table string, col
 	f := &folder{parts: make([]relations.Collation, len(cols))}
 	folds := false
 	for i, col := range cols {
-		err := l.readDetached(ctx, conn, relations.CollationQuery, relations.CollationArgs(table, col), func(rows relations.Rows) (err error) {
-			f.parts[i], err = relations.CollationOfRows(rows)
-			return err
+		var err error
+		f.parts[i], err = relations.ReadCollation(ctx, table, col, func(ctx context.Context, q string, args []any, read func(relations.Rows) error) error {
+			return l.readDetached(ctx, conn, q, args, read)
 		})
 		if err != nil {
 			return nil, err

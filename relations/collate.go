@@ -23,16 +23,18 @@ import (
 // space), and a language's collation compares even ASCII its own way
 // (utf8mb4_turkish_ci: 'I' is not 'i'); so such a batch asks the database
 // for the weights of its keys ([Collation.Weigh]: one more statement) and
-// groups by those ([Collation.Weighs]).
+// groups by those ([Collation.Weighs]), or, under a collation whose weights
+// have several levels (MariaDB's uca1400 _as_ and _cs ones, where equal
+// strings may weigh differently), has the database group them with its =.
 
-// CollationQuery reads a column's collation and character set on MySQL
-// and MariaDB; its arguments are [CollationArgs]. It returns no row for an
+// collationQuery reads a column's collation and character set on MySQL
+// and MariaDB; its arguments are collationArgs. It returns no row for an
 // unknown column and NULLs for a column that is not a string.
-const CollationQuery = "SELECT COLLATION_NAME, CHARACTER_SET_NAME FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = COALESCE(NULLIF(?, ''), DATABASE()) AND TABLE_NAME = ? AND COLUMN_NAME = ?"
+const collationQuery = "SELECT COLLATION_NAME, CHARACTER_SET_NAME FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = COALESCE(NULLIF(?, ''), DATABASE()) AND TABLE_NAME = ? AND COLUMN_NAME = ?"
 
-// CollationArgs returns the arguments of CollationQuery for a column of
+// collationArgs returns the arguments of collationQuery for a column of
 // table, which may name its database ("db.table"; else the connection's).
-func CollationArgs(table, column string) []any {
+func collationArgs(table, column string) []any {
 	db, name, ok := strings.Cut(table, ".")
 	if !ok {
 		db, name = "", table
@@ -48,28 +50,59 @@ type Rows interface {
 	Err() error
 }
 
+// QueryFunc runs a statement on an adapter's connection and reads its rows
+// with read.
+type QueryFunc func(ctx context.Context, query string, args []any, read func(Rows) error) error
+
 // Collation is how a column compares strings. The zero Collation compares
 // them exactly.
 type Collation struct {
 	Name    string // e.g. utf8mb4_general_ci
 	Charset string // e.g. utf8mb4
 	Fold    Fold
+	// multiLevel: the collation's weights have several levels, which
+	// WEIGHT_STRING concatenates (MariaDB's uca1400 _as_ and _cs ones,
+	// thai_520_w2), so that strings the collation equates may weigh
+	// differently ('a' and 'á' under uca1400_ai_cs); the keys of its
+	// batches are grouped by the database's = instead.
+	multiLevel bool
 }
 
-// CollationOfRows reads the answer to CollationQuery (the caller closes
-// rows): a column that is not found, or not a string, compares exactly.
-func CollationOfRows(rows Rows) (Collation, error) {
+// ReadCollation reads, with query, how column of table (which may name its
+// database: "db.table") compares strings on MySQL and MariaDB: a column that
+// is not found, or not a string, compares exactly.
+func ReadCollation(ctx context.Context, table, column string, query QueryFunc) (Collation, error) {
 	var c Collation
-	if rows.Next() {
+	err := query(ctx, collationQuery, collationArgs(table, column), func(rows Rows) error {
+		if !rows.Next() {
+			return rows.Err()
+		}
 		var name, charset sql.NullString
 		if err := rows.Scan(&name, &charset); err != nil {
-			return c, err
+			return err
 		}
 		if name.Valid && charset.Valid && identifier(name.String) && identifier(charset.String) {
 			c = Collation{Name: name.String, Charset: charset.String, Fold: FoldOf(name.String)}
 		}
+		return rows.Err()
+	})
+	if err != nil || c.Name == "" || c.binary() {
+		return c, err
 	}
-	return c, rows.Err()
+	// One level: the weight of two spaces is the weight of one, twice.
+	w := c.weight("?")
+	err = query(ctx, "SELECT "+w+", "+w, []any{" ", "  "}, func(rows Rows) error {
+		if !rows.Next() {
+			return fmt.Errorf("relations: no weights of spaces under %s", c.Name)
+		}
+		var one, two []byte
+		if err := rows.Scan(&one, &two); err != nil {
+			return err
+		}
+		c.multiLevel = string(two) != string(one)+string(one)
+		return rows.Err()
+	})
+	return c, err
 }
 
 // identifier reports whether s can be written into a statement as a
@@ -133,26 +166,38 @@ func (c Collation) generic() bool {
 	case "general_ci", "general_nopad_ci", "unicode_ci", "unicode_nopad_ci", "unicode_520_ci", "unicode_520_nopad_ci",
 		"0900_ai_ci", "0900_as_ci", "0900_as_cs",
 		"uca1400_ai_ci", "uca1400_ai_cs", "uca1400_as_ci", "uca1400_as_cs",
-		"uca1400_nopad_ai_ci", "uca1400_nopad_ai_cs", "uca1400_nopad_as_ci", "uca1400_nopad_as_cs",
-		"swedish_ci":
+		"uca1400_nopad_ai_ci", "uca1400_nopad_ai_cs", "uca1400_nopad_as_ci", "uca1400_nopad_as_cs":
 		return true
 	}
-	return false
+	return strings.EqualFold(c.Name, "latin1_swedish_ci")
 }
 
-// maxWeighed is the most strings one weight statement asks for.
-const maxWeighed = 5000
+// maxWeighed is the most strings one weight statement asks for;
+// maxGrouped the most that a multi-level collation's batch may have (its
+// statement binds each twice).
+const (
+	maxWeighed = 5000
+	maxGrouped = 20000
+)
 
-// Weigh asks the database, with query (one statement per 5 000 strings),
-// for the weight of each of strs under the collation (WEIGHT_STRING): two
-// strings are equal under the collation when their weights are, except that
-// under PAD SPACE trailing weights of a space do not count (WEIGHT_STRING
-// keeps them, and under the UCA collations a trailing no-break space weighs
-// as a space does), so the statement also reads a space's weight and each
-// weight is cut before its trailing copies of it. The result maps each
-// string to its key, the weight behind a 0 byte (which no Plain string
-// holds), for [Collation.Key].
-func (c Collation) Weigh(ctx context.Context, strs []string, query func(ctx context.Context, query string, args []any, read func(Rows) error) error) (map[string]string, error) {
+// weight is the expression of the weight of arg under the collation.
+func (c Collation) weight(arg string) string {
+	return fmt.Sprintf("WEIGHT_STRING(CONVERT(%s USING %s) COLLATE %s)", arg, c.Charset, c.Name)
+}
+
+// Weigh asks the database, with query, for a key of each of strs under the
+// collation, for [Collation.Key]: two strings are equal under the collation
+// when their keys are. A key is a string's weight (WEIGHT_STRING; one
+// statement per 5 000 strings) behind a 0 byte, which no Plain string
+// holds; under PAD SPACE trailing weights of a space do not count
+// (WEIGHT_STRING keeps them, and under the UCA collations a trailing
+// no-break space weighs as a space does), so the statement also reads a
+// space's weight and each weight is cut before its trailing copies of it.
+// Under a collation whose weights have several levels, which equal strings
+// need not share, the database groups the strings with its own = instead
+// (one statement, for at most 20 000 strings), and a string's key is the
+// first string of its group.
+func (c Collation) Weigh(ctx context.Context, strs []string, query QueryFunc) (map[string]string, error) {
 	out := make(map[string]string, len(strs))
 	distinct := make([]string, 0, len(strs))
 	for _, s := range strs {
@@ -161,7 +206,10 @@ func (c Collation) Weigh(ctx context.Context, strs []string, query func(ctx cont
 			distinct = append(distinct, s)
 		}
 	}
-	weight := fmt.Sprintf("WEIGHT_STRING(CONVERT(? USING %s) COLLATE %s)", c.Charset, c.Name)
+	if c.multiLevel {
+		return out, c.group(ctx, distinct, out, query)
+	}
+	weight := c.weight("?")
 	for len(distinct) > 0 {
 		chunk := distinct[:min(len(distinct), maxWeighed)]
 		distinct = distinct[len(chunk):]
@@ -220,6 +268,61 @@ func (c Collation) Weigh(ctx context.Context, strs []string, query func(ctx cont
 		}
 	}
 	return out, nil
+}
+
+// group keys the distinct strings in out by the group that the database's
+// = puts them in: each string's key is the first string of its group.
+func (c Collation) group(ctx context.Context, distinct []string, out map[string]string, query QueryFunc) error {
+	if len(distinct) > maxGrouped {
+		return fmt.Errorf("relations: %d distinct keys to compare under %s, more than one statement groups (%d)", len(distinct), c.Name, maxGrouped)
+	}
+	var b strings.Builder
+	table := func() {
+		b.WriteString("(")
+		for i := range distinct {
+			if i > 0 {
+				b.WriteString(" UNION ALL ")
+			}
+			fmt.Fprintf(&b, "SELECT %d AS i, CONVERT(? USING %s) COLLATE %s AS s", i, c.Charset, c.Name)
+		}
+		b.WriteString(")")
+	}
+	b.WriteString("SELECT a.i, MIN(b.i) FROM ")
+	table()
+	b.WriteString(" a JOIN ")
+	table()
+	b.WriteString(" b ON a.s = b.s GROUP BY a.i")
+	args := make([]any, 0, 2*len(distinct))
+	for range 2 {
+		for _, s := range distinct {
+			args = append(args, s)
+		}
+	}
+	err := query(ctx, b.String(), args, func(rows Rows) error {
+		n := 0
+		for rows.Next() {
+			var i, first int
+			if err := rows.Scan(&i, &first); err != nil {
+				return err
+			}
+			if i < 0 || i >= len(distinct) || first < 0 || first >= len(distinct) {
+				return fmt.Errorf("relations: group of string %d of %d", i, len(distinct))
+			}
+			out[distinct[i]] = "\x00" + distinct[first]
+			n++
+		}
+		if err := rows.Err(); err != nil {
+			return err
+		}
+		if n != len(distinct) {
+			return fmt.Errorf("relations: %d groups for %d strings", n, len(distinct))
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("grouping %d keys under %s: %w", len(distinct), c.Name, err)
+	}
+	return nil
 }
 
 // trimUnits cuts w before its trailing copies of unit, a weight's unit:

@@ -97,16 +97,75 @@ func (r *fakeRows) Scan(dest ...any) error {
 	return nil
 }
 
-func TestCollationOfRows(t *testing.T) {
-	c, err := relations.CollationOfRows(&fakeRows{rows: [][]any{{"utf8mb4_general_ci", "utf8mb4"}}})
+// TestReadCollation: the collation's name and character set, from the
+// table's database if it names one, and whether its weights have levels.
+func TestReadCollation(t *testing.T) {
+	answers := func(name, charset any, spaces ...[]byte) (relations.QueryFunc, *[][]any) {
+		var asked [][]any
+		return func(_ context.Context, q string, args []any, read func(relations.Rows) error) error {
+			asked = append(asked, args)
+			if strings.Contains(q, "information_schema") {
+				return read(&fakeRows{rows: [][]any{{name, charset}}})
+			}
+			return read(&fakeRows{rows: [][]any{{spaces[0], spaces[1]}}})
+		}, &asked
+	}
+	q, asked := answers("utf8mb4_general_ci", "utf8mb4", []byte{0, 0x20}, []byte{0, 0x20, 0, 0x20})
+	c, err := relations.ReadCollation(context.Background(), "other.pets", "code", q)
 	if err != nil || c.Name != "utf8mb4_general_ci" || c.Charset != "utf8mb4" || c.Fold != relations.FoldCase|relations.FoldPad {
-		t.Errorf("CollationOfRows = %+v, %v", c, err)
+		t.Errorf("ReadCollation = %+v, %v", c, err)
+	}
+	if a := (*asked)[0]; len(*asked) != 2 || a[0] != "other" || a[1] != "pets" || a[2] != "code" {
+		t.Errorf("asked %v, want the database other, the table pets, the column code, then the spaces' weights", *asked)
+	}
+	q, _ = answers("utf8mb4_general_ci", "utf8mb4", []byte{0, 0x20}, []byte{0, 0x20, 0, 0x20})
+	if c, _ := relations.ReadCollation(context.Background(), "pets", "code", q); c.Name == "" {
+		t.Error("no collation for a table of the connection's database")
 	}
 	// not a string column; and a name that could not be written into a statement
 	for _, row := range [][]any{{nil, nil}, {"x; DROP", "utf8mb4"}} {
-		if c, err := relations.CollationOfRows(&fakeRows{rows: [][]any{row}}); err != nil || c.Folds() {
-			t.Errorf("CollationOfRows(%v) = %+v, %v; want one that compares exactly", row, c, err)
+		q, asked := answers(row[0], row[1])
+		if c, err := relations.ReadCollation(context.Background(), "pets", "code", q); err != nil || c.Folds() || len(*asked) != 1 {
+			t.Errorf("ReadCollation(%v) = %+v, %v after %d statements; want one that compares exactly, after one", row, c, err, len(*asked))
 		}
+	}
+}
+
+// TestGroupMultiLevel: under a collation whose weights have levels (two
+// spaces do not weigh as one space twice), the database groups the keys.
+func TestGroupMultiLevel(t *testing.T) {
+	q := func(_ context.Context, q string, args []any, read func(relations.Rows) error) error {
+		switch {
+		case strings.Contains(q, "information_schema"):
+			return read(&fakeRows{rows: [][]any{{"utf8mb4_uca1400_ai_cs", "utf8mb4"}}})
+		case strings.Contains(q, "JOIN"):
+			// the database's =, as this test has it: an accent does not count
+			n := len(args) / 2
+			norm := func(a any) string { return strings.NewReplacer("á", "a").Replace(a.(string)) }
+			rows := &fakeRows{}
+			for i := range n {
+				first := i
+				for j := range n {
+					if norm(args[j]) == norm(args[i]) {
+						first = min(first, j)
+					}
+				}
+				rows.rows = append(rows.rows, []any{i, first})
+			}
+			return read(rows)
+		}
+		return read(&fakeRows{rows: [][]any{{[]byte{2, 9, 0, 2}, []byte{2, 9, 2, 9, 0, 2, 0, 2}}}})
+	}
+	c, err := relations.ReadCollation(context.Background(), "pets", "code", q)
+	if err != nil {
+		t.Fatal(err)
+	}
+	keys, err := c.Weigh(context.Background(), []string{"á", "a", "b"}, q)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Key("á", keys) != c.Key("a", keys) || c.Key("a", keys) == c.Key("b", keys) {
+		t.Errorf("keys %q", keys)
 	}
 }
 
@@ -151,14 +210,5 @@ func TestWeigh(t *testing.T) {
 	})
 	if err == nil {
 		t.Error("a weight missing from the answer must fail")
-	}
-}
-
-func TestCollationArgs(t *testing.T) {
-	if got := relations.CollationArgs("pets", "code"); got[0] != "" || got[1] != "pets" || got[2] != "code" {
-		t.Errorf("CollationArgs(pets) = %v", got)
-	}
-	if got := relations.CollationArgs("other.pets", "code"); got[0] != "other" || got[1] != "pets" {
-		t.Errorf("CollationArgs(other.pets) = %v", got)
 	}
 }
