@@ -224,17 +224,7 @@ func TestCollationAccentsAndExpansions(t *testing.T) {
 			if want := 4; c.n()-weighs != want || weighs > want || !strings.Contains(coll, "_as_") && weighs != want {
 				t.Errorf("%d statements, %d of them weights; want 4 batches and a statement of weights each:%s", c.n(), weighs, &c)
 			}
-			var volumes []Volume
-			must(t, db.WithContext(ctx).Order("id").Find(&volumes).Error)
-			for i := range volumes {
-				got, err := gormloader.LoadOne[Rack](ctx, db, &volumes[i], "Rack")
-				must(t, err)
-				var want []Rack
-				must(t, db.Model(&volumes[i]).Association("Rack").Find(&want))
-				if (got == nil) != (len(want) == 0) || got != nil && got.Code != want[0].Code {
-					t.Errorf("volume %d (rack %q): rack %v, the association %v", volumes[i].ID, volumes[i].RackCode, got, want)
-				}
-			}
+			checkRackOfVolumes(t, ctx, db)
 			for _, key := range []string{"FÉ", "STRAßE", "Áb", "xx", "ab\u00a0", "zz\u3000 "} {
 				got, err := gormloader.ByID[Rack](ctx, db, key)
 				var want Rack
@@ -244,6 +234,23 @@ func TestCollationAccentsAndExpansions(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// checkRackOfVolumes compares each volume's rack (LoadOne, in one batch)
+// with GORM's association.
+func checkRackOfVolumes(t *testing.T, ctx context.Context, db *gorm.DB) {
+	t.Helper()
+	var volumes []Volume
+	must(t, db.WithContext(ctx).Order("id").Find(&volumes).Error)
+	for i := range volumes {
+		got, err := gormloader.LoadOne[Rack](ctx, db, &volumes[i], "Rack")
+		must(t, err)
+		var want []Rack
+		must(t, db.Model(&volumes[i]).Association("Rack").Find(&want))
+		if (got == nil) != (len(want) == 0) || got != nil && got.Code != want[0].Code {
+			t.Errorf("volume %d (rack %q): rack %v, the association %v", volumes[i].ID, volumes[i].RackCode, got, want)
+		}
 	}
 }
 
@@ -279,17 +286,7 @@ func TestCollationTailoredComparesASCII(t *testing.T) {
 					t.Errorf("rack %q: %d volumes, the association %d", racks[i].Code, len(got), len(want))
 				}
 			}
-			var volumes []Volume
-			must(t, db.WithContext(ctx).Find(&volumes).Error)
-			for i := range volumes {
-				got, err := gormloader.LoadOne[Rack](ctx, db, &volumes[i], "Rack")
-				must(t, err)
-				var want []Rack
-				must(t, db.Model(&volumes[i]).Association("Rack").Find(&want))
-				if (got == nil) != (len(want) == 0) || got != nil && got.Code != want[0].Code {
-					t.Errorf("volume %d (rack %q): rack %v, the association %v", volumes[i].ID, volumes[i].RackCode, got, want)
-				}
-			}
+			checkRackOfVolumes(t, ctx, db)
 		})
 	}
 }
