@@ -14,7 +14,7 @@ import (
 // and MariaDB's usual collations compare strings without case (_ci) and,
 // for most, without trailing spaces (PAD SPACE, utf8mb4_bin included), so
 // the statement for the parent "ab" returns the row whose key is "AB ". The
-// adapters read a compared column's collation once ([CollationQuery]) and
+// adapters read a compared column's collation once ([ReadCollation]) and
 // group rows and parents by their keys folded the way the column compares
 // them ([Fold]). That is exact for binary collations, and for printable
 // ASCII ([Plain]) under the generic ones. Other strings may be equal in
@@ -125,8 +125,8 @@ func (c Collation) binary() bool {
 	return n == "binary" || strings.HasSuffix(n, "_bin")
 }
 
-// Plain reports whether s is printable ASCII, which Fold compares as every
-// MySQL and MariaDB collation does.
+// Plain reports whether s is printable ASCII, which Fold compares as the
+// generic collations do (see Weighs).
 func Plain(s string) bool {
 	for i := 0; i < len(s); i++ {
 		if s[i] < 0x20 || s[i] > 0x7e {
