@@ -52,9 +52,7 @@ func KeyFold[ID comparable](ctx context.Context, c *Collations, drv dialect.Driv
 		// reads read alike.
 		rctx, cancel := relations.Detach(ctx) // not one of the request's statements
 		defer cancel()
-		coll, err := relations.ReadCollation(rctx, table, column, func(ctx context.Context, q string, args []any, read func(relations.Rows) error) error {
-			return query(ctx, drv, q, args, read)
-		})
+		coll, err := relations.ReadCollation(rctx, table, column, queryOn(drv))
 		if err != nil {
 			return nil, fmt.Errorf("reading the collation of %s.%s: %w", table, column, err)
 		}
@@ -67,14 +65,17 @@ func KeyFold[ID comparable](ctx context.Context, c *Collations, drv dialect.Driv
 	return &Fold[ID]{coll: coll, drv: drv}, nil
 }
 
-// query runs a statement on drv and reads its rows with read.
-func query(ctx context.Context, drv dialect.Driver, q string, args []any, read func(relations.Rows) error) error {
-	rows := &sql.Rows{}
-	if err := drv.Query(ctx, q, args, rows); err != nil {
-		return err
+// queryOn returns the function that runs a statement on drv and reads its
+// rows.
+func queryOn(drv dialect.Driver) relations.QueryFunc {
+	return func(ctx context.Context, q string, args []any, read func(relations.Rows) error) error {
+		rows := &sql.Rows{}
+		if err := drv.Query(ctx, q, args, rows); err != nil {
+			return err
+		}
+		defer rows.Close()
+		return read(rows)
 	}
-	defer rows.Close()
-	return read(rows)
 }
 
 // keyer returns the function that keys the ids of one statement, the
@@ -85,7 +86,7 @@ func query(ctx context.Context, drv dialect.Driver, q string, args []any, read f
 // out as a string: no reflection or allocation per key.
 func (f *Fold[ID]) keyer(ctx context.Context, ids ...[]ID) (func(ID) ID, error) {
 	var weights map[string]string
-	if f.coll.Weighs(allPlain(ids)) {
+	if f.coll.Weighs(func() bool { return allPlain(ids) }) {
 		var strs []string
 		for _, l := range ids {
 			for _, id := range l {
@@ -93,9 +94,7 @@ func (f *Fold[ID]) keyer(ctx context.Context, ids ...[]ID) (func(ID) ID, error) 
 			}
 		}
 		var err error
-		if weights, err = f.coll.Weigh(ctx, strs, func(ctx context.Context, q string, args []any, read func(relations.Rows) error) error {
-			return query(ctx, f.drv, q, args, read)
-		}); err != nil {
+		if weights, err = f.coll.Weigh(ctx, strs, queryOn(f.drv)); err != nil {
 			return nil, err
 		}
 	}

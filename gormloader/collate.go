@@ -97,7 +97,7 @@ func (f *folder) weigh(ctx context.Context, l *Loader, conn any, keys ...[]relat
 	}
 	var w *folder
 	for i, c := range f.parts {
-		if !c.Weighs(plainPart(i, keys)) {
+		if !c.Weighs(func() bool { return plainPart(i, keys) }) {
 			continue
 		}
 		var strs []string

@@ -138,21 +138,23 @@ func Plain(s string) bool {
 
 // Weighs reports whether a batch must group its keys (the parents' and
 // the rows') by their weights ([Collation.Weigh]) rather than by the fold;
-// plain tells that every key is Plain. Not under a binary collation, which
+// plain tells whether every key is Plain (called only under a generic
+// collation, so that a batch under any other never scans its keys). Not
+// under a binary collation, which
 // compares by code points as the fold does; under a generic one (general,
 // unicode, UCA 5.2, 9.0 and 14.0 without a language's tailoring, latin1's
 // swedish) unless plain; under any other one always, since the tailorings
 // compare even printable ASCII in ways that no fold reproduces (turkish_ci:
 // 'I' and 'i' differ; czech_ci: 'CH' and 'cH' differ; roman_ci: 'I' and 'J'
 // are equal; thai_520_w2 ignores case without saying so in its name).
-func (c Collation) Weighs(plain bool) bool {
+func (c Collation) Weighs(plain func() bool) bool {
 	switch {
 	case c.Name == "" || c.binary():
 		return false
 	case !c.generic():
 		return true
 	}
-	return !plain
+	return !plain()
 }
 
 // generic reports whether the collation compares printable ASCII as the
@@ -210,6 +212,7 @@ func (c Collation) Weigh(ctx context.Context, strs []string, query QueryFunc) (m
 		return out, c.group(ctx, distinct, out, query)
 	}
 	weight := c.weight("?")
+	pad := c.Fold&FoldPad != 0
 	for len(distinct) > 0 {
 		chunk := distinct[:min(len(distinct), maxWeighed)]
 		distinct = distinct[len(chunk):]
@@ -222,7 +225,6 @@ func (c Collation) Weigh(ctx context.Context, strs []string, query QueryFunc) (m
 			fmt.Fprintf(&b, "SELECT %d, %s", i, weight)
 			args = append(args, s)
 		}
-		pad := c.Fold&FoldPad != 0
 		if pad {
 			fmt.Fprintf(&b, " UNION ALL SELECT -1, %s", weight)
 			args = append(args, " ")

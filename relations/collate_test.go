@@ -68,7 +68,7 @@ func TestPlainAndWeighs(t *testing.T) {
 		{"", "", false, false},
 	} {
 		coll := relations.Collation{Name: c.name, Charset: c.charset, Fold: relations.FoldOf(c.name)}
-		if got := coll.Weighs(c.plain); got != c.want {
+		if got := coll.Weighs(func() bool { return c.plain }); got != c.want {
 			t.Errorf("%s.Weighs(plain=%v) = %v, want %v", c.name, c.plain, got, c.want)
 		}
 	}
