@@ -47,7 +47,7 @@
 // A field with a gqlgen batch resolver (batch: true in gqlgen.yml) is
 // resolved with one call for the elements of a list; gqlgen starts the
 // field for each element and all but one wait for that call. The extension
-// tracks only the element that makes it (see [Extension.InterceptField]), so
+// tracks only the element that makes it (see [Extension.MutateOperationContext]), so
 // a batch resolver that loads costs no watchdog wait. It finds the batch
 // fields when it is installed ([Extension.Validate]), from the generated
 // resolver interfaces: a method whose argument after the context is a slice
@@ -73,12 +73,15 @@
 // while only they run, the hold waits for them up to 4 watchdogs (20 ms by
 // default) instead of one, so that a busy machine does not split the
 // batches; a root field still running after that ends the hold, so that the
-// levels below the other root fields do not wait for it again. Install the
-// extension before other field interceptors that may load or block: the
-// time they spend before it on the first fields below a root field counts
-// as the gap below it, and one that returns without calling the resolver
-// hides a field that the gap waits for (that costs the 20 ms, then a
-// watchdog per level below that root field).
+// levels below the other root fields do not wait for it again.
+//
+// The tracking runs around every field interceptor of the server, wherever
+// srv.Use installs the extension (it wraps each operation's field
+// middleware: [Extension.MutateOperationContext]): what an interceptor does
+// for a field, loads and waits included, counts as the field's, and a field
+// that an interceptor answers without calling the resolver has still
+// started.
+//
 // Below the root, gqlgen starts the resolvers of list
 // elements and child fields only after the parent resolver has returned;
 // the quiet period ([dataloader.DefaultQuietPeriod]) bridges that gap, and the
@@ -102,6 +105,7 @@ import (
 
 	"github.com/99designs/gqlgen/graphql"
 	"github.com/vektah/gqlparser/v2/ast"
+	"github.com/vektah/gqlparser/v2/gqlerror"
 
 	"github.com/ormloader/ormloader/dataloader"
 )
@@ -137,7 +141,7 @@ var _ interface {
 	graphql.HandlerExtension
 	graphql.OperationInterceptor
 	graphql.RootFieldInterceptor
-	graphql.FieldInterceptor
+	graphql.OperationContextMutator
 } = (*Extension)(nil)
 
 // Option configures an Extension.
@@ -174,7 +178,7 @@ func WithScopeOptions(opts ...dataloader.ScopeOption) Option {
 func (*Extension) ExtensionName() string { return "ormloader" }
 
 // Validate implements graphql.HandlerExtension: it finds the schema's batch
-// resolvers (see [Extension.InterceptField]).
+// resolvers (see [Extension.MutateOperationContext]).
 func (e *Extension) Validate(es graphql.ExecutableSchema) error {
 	e.batch.add(es)
 	return nil
@@ -291,8 +295,25 @@ func (e *Extension) perEvent(responses graphql.ResponseHandler) graphql.Response
 	}
 }
 
-// InterceptField implements graphql.FieldInterceptor: it runs the resolver
-// as a tracked worker of the operation's scope.
+// MutateOperationContext implements graphql.OperationContextMutator: it
+// wraps the operation's field middleware (every FieldInterceptor of the
+// server, whatever their order of installation) so that every field that may
+// load runs as a tracked worker of the operation's scope (trackField).
+//
+// The extension is not a graphql.FieldInterceptor: gqlgen's chain of field
+// interceptors allocates a closure for every field of every row, plain
+// struct fields included (BENCHMARKS.md measures that toll), while this
+// wrapper costs a plain field one call and no allocation.
+func (e *Extension) MutateOperationContext(_ context.Context, oc *graphql.OperationContext) *gqlerror.Error {
+	inner := oc.ResolverMiddleware
+	oc.ResolverMiddleware = func(ctx context.Context, next graphql.Resolver) (any, error) {
+		return e.trackField(ctx, inner, next)
+	}
+	return nil
+}
+
+// trackField resolves a field through inner (the server's field
+// interceptors) and next, as a tracked worker if the field may load.
 //
 // A field with a gqlgen batch resolver (batch: true in gqlgen.yml) is
 // resolved once for the elements of a list: gqlgen still starts the field
@@ -300,22 +321,22 @@ func (e *Extension) perEvent(responses graphql.ResponseHandler) graphql.Response
 // one is tracked; the others wait here, untracked, until it has returned,
 // so that they do not hold the scope's batches back while its resolver
 // waits in a load.
-func (e *Extension) InterceptField(ctx context.Context, next graphql.Resolver) (any, error) {
+func (e *Extension) trackField(ctx context.Context, inner graphql.FieldMiddleware, next graphql.Resolver) (any, error) {
 	// Most fields are plain struct fields: decide that before looking up
 	// the scope through the whole context chain.
 	fc := graphql.GetFieldContext(ctx)
 	if !mayLoad(fc) {
-		return next(ctx)
+		return inner(ctx, next)
 	}
 	scope := dataloader.FromContext(ctx)
 	if scope == nil {
-		return next(ctx)
+		return inner(ctx, next)
 	}
 	if group := e.batch.group(ctx, fc); group != nil {
 		done, first := batchCall(scope, group, fc)
 		if !first {
 			<-done
-			return next(ctx) // gqlgen returns this element's share of the call
+			return inner(ctx, next) // gqlgen returns this element's share of the call
 		}
 		defer close(done)
 	}
@@ -341,7 +362,7 @@ func (e *Extension) InterceptField(ctx context.Context, next graphql.Resolver) (
 			defer root.returned(ctx, scope)
 		}
 	}
-	return next(ctx)
+	return inner(ctx, next)
 }
 
 // Root fields of a query.
