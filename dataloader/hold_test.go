@@ -256,6 +256,94 @@ func TestHoldWaitsForRootWorkers(t *testing.T) {
 	})
 }
 
+// While a hold lasts and only root workers run, the scope waits for them
+// past the root workers' bound (4 watchdogs) when none of them can be
+// waiting for the held batches: a root field that has not started yet
+// (reserved, while another's gap runs) or root workers in database
+// statements (StartStatement). Under 8 clients on 2 cores both ran past 4
+// watchdogs (20 ms) in about one query of several root fields in a
+// hundred, which split its batches.
+func TestHoldWaitsLongerForRootsThatCannotWait(t *testing.T) {
+	const maxWait = 20 * time.Millisecond
+	const late = 6 * maxWait // past 4 watchdogs, within 20
+	for _, c := range []struct {
+		name string
+		// root ends the first root field's gap (endGap) and runs the other
+		// root field until its keys are loaded, for late; it returns the
+		// context they are loaded under and the function that ends it.
+		root func(ctx context.Context, s *dataloader.Scope, endGap func()) (context.Context, func())
+	}{
+		{"a reserved root field", func(ctx context.Context, s *dataloader.Scope, endGap func()) (context.Context, func()) {
+			release := s.Reserve()
+			time.Sleep(late) // the gap runs, the other root field has not started
+			rctx, end := s.StartRootWorker(ctx)
+			release()
+			endGap()
+			return rctx, end
+		}},
+		{"a root worker in a statement", func(ctx context.Context, s *dataloader.Scope, endGap func()) (context.Context, func()) {
+			endGap()
+			rctx, end := s.StartRootWorker(ctx)
+			endStatement := s.StartStatement(rctx)
+			time.Sleep(late)
+			endStatement()
+			time.Sleep(2 * maxWait) // scanning the rows: the bounds run from the statement's end
+			return rctx, end
+		}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			r := &recorder{}
+			l := dataloader.New(r.fetch)
+			ctx, s := newScope(t, dataloader.WithMaxWait(maxWait))
+			release := s.HoldSiblings()
+			defer release()
+			_, endGap := s.StartRootWorker(ctx) // the first root field's gap
+			wctx, end := s.StartWorker(ctx)
+			first, _ := l.LoadWithThunk(wctx, 1, []int{1, 2}) // the first root field's set, held
+			end()
+			rctx, endRoot := c.root(ctx, s, endGap)
+			thunk, _ := l.LoadWithThunk(rctx, 3, []int{3, 4})
+			endRoot()
+			release()
+			for _, wait := range []func() (string, error){first, thunk} {
+				if _, err := wait(); err != nil {
+					t.Fatal(err)
+				}
+			}
+			wantBatches(t, r.sorted(), [][]int{{1, 2, 3, 4}})
+		})
+	}
+	// A root worker outside a statement still waits 4 watchdogs at most: it
+	// may be waiting for a held batch (a lookup the root fields share).
+	t.Run("a root worker after its statement", func(t *testing.T) {
+		r := &recorder{}
+		l := dataloader.New(r.fetch)
+		ctx, s := newScope(t, dataloader.WithMaxWait(maxWait))
+		release := s.HoldSiblings()
+		defer release()
+		rctx, endRoot := s.StartRootWorker(ctx)
+		defer endRoot()
+		s.StartStatement(rctx)() // over
+		wctx, end := s.StartWorker(ctx)
+		defer end()
+		start := time.Now()
+		if _, err := l.LoadWith(wctx, 1, []int{1, 2}); err != nil {
+			t.Fatal(err)
+		}
+		if waited := time.Since(start); waited > 10*maxWait {
+			t.Fatalf("the held batch went after %v, not at 4 watchdogs (%v)", waited, 4*maxWait)
+		}
+	})
+	// Outside a worker, or for a plain worker, StartStatement does nothing.
+	t.Run("no root worker", func(t *testing.T) {
+		ctx, s := newScope(t)
+		s.StartStatement(ctx)()
+		wctx, end := s.StartWorker(ctx)
+		defer end()
+		s.StartStatement(wctx)()
+	})
+}
+
 // n loads of one set of n siblings compute O(n) cache keys, not O(n²):
 // a load whose key has an entry does not read its siblings, and under a
 // hold, a set already enqueued in the held batch is not walked again. The

@@ -136,23 +136,24 @@ type Scope struct {
 	moreStates map[*loaderConfig]any
 	// ready lists the states that have a pending batch, in the order their
 	// first key arrived; the tick dispatches them all together.
-	ready        []dispatcher
-	readyBuf     [4]dispatcher // ready's first backing array
-	firstKey     time.Time     // when the oldest pending key arrived
-	lastActivity time.Time     // last key, worker start or worker end
-	ticking      bool          // a tick goroutine is running
-	wake         chan struct{} // nudges a sleeping tick; made when first needed
-	tracked      bool          // a worker was started: dispatch by tracking
-	running      int           // tracked workers that are neither done nor blocked in a load
-	rootsRunning int           // of them, root workers (StartRootWorker)
-	reserved     int           // workers about to start (Reserve)
-	siblingHolds int           // HoldSiblings calls not yet released
-	holdsEnding  int           // holds released since the last tick, which ends them
-	holdsCut     bool          // the watchdog sent held batches: the holds are over
-	lastStart    time.Time     // when a worker last started or a reservation was released
-	closed       bool
-	stats        Stats
-	lastBatch    uint64 // the number of the last batch created
+	ready             []dispatcher
+	readyBuf          [4]dispatcher // ready's first backing array
+	firstKey          time.Time     // when the oldest pending key arrived
+	lastActivity      time.Time     // last key, worker start or worker end
+	ticking           bool          // a tick goroutine is running
+	wake              chan struct{} // nudges a sleeping tick; made when first needed
+	tracked           bool          // a worker was started: dispatch by tracking
+	running           int           // tracked workers that are neither done nor blocked in a load
+	rootsRunning      int           // of them, root workers (StartRootWorker)
+	rootsInStatements int           // of them, root workers in a database statement (StartStatement)
+	reserved          int           // workers about to start (Reserve)
+	siblingHolds      int           // HoldSiblings calls not yet released
+	holdsEnding       int           // holds released since the last tick, which ends them
+	holdsCut          bool          // the watchdog sent held batches: the holds are over
+	lastStart         time.Time     // when a worker last started or a reservation was released
+	closed            bool
+	stats             Stats
+	lastBatch         uint64 // the number of the last batch created
 	// locals holds the Local values: a map that is replaced, never
 	// changed, so that Local reads it without the lock.
 	locals atomic.Pointer[map[any]any]
@@ -298,6 +299,9 @@ type worker struct {
 	onBuf   [1]*flight // on's first backing array
 	done    bool       // guarded by s.mu
 	root    bool       // started by StartRootWorker; never changes
+	// statements counts the database statements the worker runs
+	// (StartStatement); guarded by s.mu.
+	statements int
 }
 
 type workerKey struct{}
@@ -363,8 +367,58 @@ func (w *worker) countLocked(delta int) {
 	w.s.running += delta
 	if w.root {
 		w.s.rootsRunning += delta
+		if w.statements > 0 {
+			w.s.rootsInStatements += delta
+		}
 	}
 }
+
+// runningLocked reports whether the worker counts as running: not done and
+// not blocked in a load.
+func (w *worker) runningLocked() bool { return !w.done && w.waiting == 0 }
+
+// StartStatement reports that the worker that ctx identifies (see
+// [Scope.StartWorker]) runs a database statement until end is called (later
+// calls do nothing): work that ends by itself, without waiting for this
+// scope's batches. The ORM adapters call it around the application's
+// queries. It matters for root workers ([Scope.StartRootWorker]) only:
+// while a hold of sibling sets lasts and every running worker is a root
+// worker in a statement, the scope waits for them as it waits for
+// reservations ([Scope.Reserve]: up to 20 watchdogs) instead of 4
+// watchdogs, and the bounds run again from the statement's end, as from a
+// worker's start: a root field whose query a busy database answers late
+// does not split the other root fields' batches. Without such a worker in
+// ctx it does nothing.
+func (s *Scope) StartStatement(ctx context.Context) (end func()) {
+	w := s.workerFrom(ctx)
+	if w == nil || !w.root {
+		return noop
+	}
+	s.mu.Lock()
+	w.statements++
+	if w.statements == 1 && w.runningLocked() {
+		s.rootsInStatements++
+	}
+	s.mu.Unlock()
+	var once sync.Once
+	return func() {
+		once.Do(func() {
+			s.mu.Lock()
+			if w.statements == 1 && w.runningLocked() {
+				s.rootsInStatements--
+			}
+			w.statements--
+			// The bounds run again from here, as from a worker's start:
+			// the time in the statement does not count against them.
+			now := time.Now()
+			s.lastActivity, s.lastStart = now, now
+			s.notifyLocked()
+			s.mu.Unlock()
+		})
+	}
+}
+
+func noop() {}
 
 // Reserve reports that a worker is about to start: integrations call it for
 // work they know will run but whose goroutine may not have been scheduled
@@ -669,8 +723,15 @@ func (s *Scope) untilDispatchLocked(now time.Time) (wait time.Duration, sleep bo
 	watchdog := s.cfg.maxWait - now.Sub(later(s.firstKey, s.lastStart))
 	if s.running > 0 {
 		if s.running == s.rootsRunning && s.holdingLocked() {
-			// Only root workers run, and a hold waits for them.
-			return rootFactor*s.cfg.maxWait - now.Sub(later(s.firstKey, s.lastStart)), true
+			// Only root workers run, and a hold waits for them: as long as
+			// for reservations if none of them can be waiting for the held
+			// batches (a root field that has not started yet is one of
+			// them, a root field in a statement runs), else 4 watchdogs.
+			factor := time.Duration(rootFactor)
+			if s.reserved > 0 || s.rootsInStatements == s.rootsRunning {
+				factor = reserveFactor
+			}
+			return factor*s.cfg.maxWait - now.Sub(later(s.firstKey, s.lastStart)), true
 		}
 		return watchdog, true
 	}

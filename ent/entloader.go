@@ -257,9 +257,15 @@ func entloaderIDOfAlbum(r any) (int, bool) { return r.(*Album).ID, true }
 // entloaderRecordAlbum records every Album query result as a load set and primes the Album loader, which many-to-one edges use, with it.
 var entloaderRecordAlbum = InterceptFunc(func(next Querier) Querier {
 	return QuerierFunc(func(ctx context.Context, q Query) (Value, error) {
+		scope := dataloader.FromContext(ctx)
+		if scope == nil {
+			return next.Query(ctx, q)
+		}
+		end := scope.StartStatement(ctx) // a root field's query under a hold may take the longer wait
 		v, err := next.Query(ctx, q)
+		end()
 		nodes, ok := v.([]*Album)
-		if !ok || err != nil || len(nodes) == 0 || dataloader.FromContext(ctx) == nil {
+		if !ok || err != nil || len(nodes) == 0 {
 			return v, err
 		}
 		entloader.Record(ctx, nodes, func(n *Album) **entloaderNodeSet { return &n.Edges.entloaderSet })
@@ -267,9 +273,7 @@ var entloaderRecordAlbum = InterceptFunc(func(next Querier) Querier {
 		// would load, unless a privacy decision let the query see more.
 		if tq, ok := q.(*AlbumQuery); ok && len(tq.ctx.Fields) == 0 && entloader.MayPrime(ctx) {
 			if p, err := nodes[0].config.entloaderPart(); err == nil {
-				for _, n := range nodes {
-					entloaderAlbumByID.Prime(ctx, p, n.ID, n)
-				}
+				entloaderAlbumByID.PrimeSet(ctx, p, nodes, func(n *Album) int { return n.ID }, func(n *Album) **entloaderNodeSet { return &n.Edges.entloaderSet })
 			}
 		}
 		return v, nil
@@ -853,9 +857,15 @@ func entloaderIDOfBand(r any) (int, bool) { return r.(*Band).ID, true }
 // entloaderRecordBand records every Band query result as a load set and primes the Band loader, which many-to-one edges use, with it.
 var entloaderRecordBand = InterceptFunc(func(next Querier) Querier {
 	return QuerierFunc(func(ctx context.Context, q Query) (Value, error) {
+		scope := dataloader.FromContext(ctx)
+		if scope == nil {
+			return next.Query(ctx, q)
+		}
+		end := scope.StartStatement(ctx) // a root field's query under a hold may take the longer wait
 		v, err := next.Query(ctx, q)
+		end()
 		nodes, ok := v.([]*Band)
-		if !ok || err != nil || len(nodes) == 0 || dataloader.FromContext(ctx) == nil {
+		if !ok || err != nil || len(nodes) == 0 {
 			return v, err
 		}
 		entloader.Record(ctx, nodes, func(n *Band) **entloaderNodeSet { return &n.Edges.entloaderSet })
@@ -863,9 +873,7 @@ var entloaderRecordBand = InterceptFunc(func(next Querier) Querier {
 		// would load, unless a privacy decision let the query see more.
 		if tq, ok := q.(*BandQuery); ok && len(tq.ctx.Fields) == 0 && entloader.MayPrime(ctx) {
 			if p, err := nodes[0].config.entloaderPart(); err == nil {
-				for _, n := range nodes {
-					entloaderBandByID.Prime(ctx, p, n.ID, n)
-				}
+				entloaderBandByID.PrimeSet(ctx, p, nodes, func(n *Band) int { return n.ID }, func(n *Band) **entloaderNodeSet { return &n.Edges.entloaderSet })
 			}
 		}
 		return v, nil
@@ -2192,9 +2200,15 @@ type InfluenceVariant = entloader.Variant[predicate.Influence, influence.OrderOp
 // entloaderRecordInfluence records every Influence query result as a load set.
 var entloaderRecordInfluence = InterceptFunc(func(next Querier) Querier {
 	return QuerierFunc(func(ctx context.Context, q Query) (Value, error) {
+		scope := dataloader.FromContext(ctx)
+		if scope == nil {
+			return next.Query(ctx, q)
+		}
+		end := scope.StartStatement(ctx) // a root field's query under a hold may take the longer wait
 		v, err := next.Query(ctx, q)
+		end()
 		nodes, ok := v.([]*Influence)
-		if !ok || err != nil || len(nodes) == 0 || dataloader.FromContext(ctx) == nil {
+		if !ok || err != nil || len(nodes) == 0 {
 			return v, err
 		}
 		entloader.Record(ctx, nodes, func(n *Influence) **entloaderNodeSet { return &n.Edges.entloaderSet })
@@ -2362,9 +2376,15 @@ func entloaderIDOfLabel(r any) (int, bool) { return r.(*Label).ID, true }
 // entloaderRecordLabel records every Label query result as a load set and primes the Label loader, which many-to-one edges use, with it.
 var entloaderRecordLabel = InterceptFunc(func(next Querier) Querier {
 	return QuerierFunc(func(ctx context.Context, q Query) (Value, error) {
+		scope := dataloader.FromContext(ctx)
+		if scope == nil {
+			return next.Query(ctx, q)
+		}
+		end := scope.StartStatement(ctx) // a root field's query under a hold may take the longer wait
 		v, err := next.Query(ctx, q)
+		end()
 		nodes, ok := v.([]*Label)
-		if !ok || err != nil || len(nodes) == 0 || dataloader.FromContext(ctx) == nil {
+		if !ok || err != nil || len(nodes) == 0 {
 			return v, err
 		}
 		entloader.Record(ctx, nodes, func(n *Label) **entloaderNodeSet { return &n.Edges.entloaderSet })
@@ -2372,9 +2392,7 @@ var entloaderRecordLabel = InterceptFunc(func(next Querier) Querier {
 		// would load, unless a privacy decision let the query see more.
 		if tq, ok := q.(*LabelQuery); ok && len(tq.ctx.Fields) == 0 && entloader.MayPrime(ctx) {
 			if p, err := nodes[0].config.entloaderPart(); err == nil {
-				for _, n := range nodes {
-					entloaderLabelByID.Prime(ctx, p, n.ID, n)
-				}
+				entloaderLabelByID.PrimeSet(ctx, p, nodes, func(n *Label) int { return n.ID }, func(n *Label) **entloaderNodeSet { return &n.Edges.entloaderSet })
 			}
 		}
 		return v, nil
@@ -2681,9 +2699,15 @@ func entloaderIDOfPerson(r any) (int, bool) { return r.(*Person).ID, true }
 // entloaderRecordPerson records every Person query result as a load set and primes the Person loader, which many-to-one edges use, with it.
 var entloaderRecordPerson = InterceptFunc(func(next Querier) Querier {
 	return QuerierFunc(func(ctx context.Context, q Query) (Value, error) {
+		scope := dataloader.FromContext(ctx)
+		if scope == nil {
+			return next.Query(ctx, q)
+		}
+		end := scope.StartStatement(ctx) // a root field's query under a hold may take the longer wait
 		v, err := next.Query(ctx, q)
+		end()
 		nodes, ok := v.([]*Person)
-		if !ok || err != nil || len(nodes) == 0 || dataloader.FromContext(ctx) == nil {
+		if !ok || err != nil || len(nodes) == 0 {
 			return v, err
 		}
 		entloader.Record(ctx, nodes, func(n *Person) **entloaderNodeSet { return &n.Edges.entloaderSet })
@@ -2992,9 +3016,15 @@ func entloaderIDOfProfile(r any) (int, bool) { return r.(*Profile).ID, true }
 // entloaderRecordProfile records every Profile query result as a load set and primes the Profile loader, which many-to-one edges use, with it.
 var entloaderRecordProfile = InterceptFunc(func(next Querier) Querier {
 	return QuerierFunc(func(ctx context.Context, q Query) (Value, error) {
+		scope := dataloader.FromContext(ctx)
+		if scope == nil {
+			return next.Query(ctx, q)
+		}
+		end := scope.StartStatement(ctx) // a root field's query under a hold may take the longer wait
 		v, err := next.Query(ctx, q)
+		end()
 		nodes, ok := v.([]*Profile)
-		if !ok || err != nil || len(nodes) == 0 || dataloader.FromContext(ctx) == nil {
+		if !ok || err != nil || len(nodes) == 0 {
 			return v, err
 		}
 		entloader.Record(ctx, nodes, func(n *Profile) **entloaderNodeSet { return &n.Edges.entloaderSet })
@@ -3198,9 +3228,15 @@ func entloaderIDOfReview(r any) (int, bool) { return r.(*Review).ID, true }
 // entloaderRecordReview records every Review query result as a load set and primes the Review loader, which many-to-one edges use, with it.
 var entloaderRecordReview = InterceptFunc(func(next Querier) Querier {
 	return QuerierFunc(func(ctx context.Context, q Query) (Value, error) {
+		scope := dataloader.FromContext(ctx)
+		if scope == nil {
+			return next.Query(ctx, q)
+		}
+		end := scope.StartStatement(ctx) // a root field's query under a hold may take the longer wait
 		v, err := next.Query(ctx, q)
+		end()
 		nodes, ok := v.([]*Review)
-		if !ok || err != nil || len(nodes) == 0 || dataloader.FromContext(ctx) == nil {
+		if !ok || err != nil || len(nodes) == 0 {
 			return v, err
 		}
 		entloader.Record(ctx, nodes, func(n *Review) **entloaderNodeSet { return &n.Edges.entloaderSet })
@@ -3404,9 +3440,15 @@ func entloaderIDOfTrack(r any) (int, bool) { return r.(*Track).ID, true }
 // entloaderRecordTrack records every Track query result as a load set and primes the Track loader, which many-to-one edges use, with it.
 var entloaderRecordTrack = InterceptFunc(func(next Querier) Querier {
 	return QuerierFunc(func(ctx context.Context, q Query) (Value, error) {
+		scope := dataloader.FromContext(ctx)
+		if scope == nil {
+			return next.Query(ctx, q)
+		}
+		end := scope.StartStatement(ctx) // a root field's query under a hold may take the longer wait
 		v, err := next.Query(ctx, q)
+		end()
 		nodes, ok := v.([]*Track)
-		if !ok || err != nil || len(nodes) == 0 || dataloader.FromContext(ctx) == nil {
+		if !ok || err != nil || len(nodes) == 0 {
 			return v, err
 		}
 		entloader.Record(ctx, nodes, func(n *Track) **entloaderNodeSet { return &n.Edges.entloaderSet })

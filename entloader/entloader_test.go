@@ -1034,3 +1034,52 @@ func TestNilForeignKeys(t *testing.T) {
 		e.count.expect(t, "nil FKs", 0)
 	})
 }
+
+// Two query results that share rows (two root fields a: bands(first: 2)
+// and b: bands(first: 100)) prime the bands' loader with the nodes of the
+// larger one, whichever returned first: the albums' bands are then b's
+// nodes, and their labels one statement. With a's nodes for the first two
+// bands (the first result primed them), their labels were a statement of
+// their own, and the other bands' labels a second one.
+func TestOverlappingResultsPrimeTheLargerSet(t *testing.T) {
+	each(t, func(t *testing.T, e *env) {
+		w := seed(t, e.client)
+		bg := context.Background()
+		for i, b := range w.bands {
+			e.client.Album.Create().SetTitle(fmt.Sprint("x", i)).SetYear(2000).SetBand(b).SaveX(bg)
+		}
+		ctx, scope := dataloader.NewScope(bg)
+		defer scope.Close()
+		few, err := e.client.Band.Query().Order(ent.Asc(band.FieldID)).Limit(2).All(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		all, err := e.client.Band.Query().Order(ent.Asc(band.FieldID)).All(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		albums, err := e.client.Album.Query().Where(album.TitleHasPrefix("x")).Order(ent.Asc(album.FieldID)).All(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		e.count.reset()
+		for i, a := range albums {
+			b, err := a.Band(ctx)
+			if err != nil || b.ID != w.bands[i].ID {
+				t.Fatalf("album %d's band: %v, %v", a.ID, b, err)
+			}
+			if b != all[i] {
+				t.Errorf("album %d's band is not the node of the larger result", a.ID)
+			}
+			l, err := b.Label(ctx)
+			want := w.bands[i].LabelID
+			if err != nil || (want == nil) != (l == nil) || want != nil && l.ID != *want {
+				t.Errorf("band %d's label: %v, %v; want %v", b.ID, l, err, want)
+			}
+		}
+		e.count.expect(t, "the albums' bands from the cache, their labels", 1)
+		if few[0] == all[0] {
+			t.Fatal("the two results share nodes: the test does not test anything")
+		}
+	})
+}

@@ -278,9 +278,36 @@ func (l *Loader[ID, V]) LoadMany(ctx context.Context, p Part, ids []ID) ([]V, []
 	return l.dl.LoadMany(ctx, keys)
 }
 
-// Prime caches v for id in partition p unless it has an entry.
-func (l *Loader[ID, V]) Prime(ctx context.Context, p Part, id ID, v V) {
-	l.dl.Prime(ctx, Key[ID]{Part: p, ID: id}, v)
+// PrimeSet caches the nodes of one query result in partition p, each under
+// its id, unless the id has an entry: a node cached from a query result of
+// fewer rows (a smaller load set: slot, nil for a type without edges, gives
+// a node's) is replaced. Many-to-one edges load their parents here, and a
+// parent's edges batch with its load set's siblings; so with two root
+// fields a: bands(first: 2) and b: bands(first: 100), the albums' bands are
+// b's nodes whichever query returned first, and the bands' labels one
+// statement (with a's nodes for two of them, the labels of those two were
+// a statement of their own whenever their load came first).
+func (l *Loader[ID, V]) PrimeSet(ctx context.Context, p Part, nodes []V, id func(V) ID, slot func(V) **NodeSet) {
+	size := func(n V) int {
+		if slot == nil {
+			return 0
+		}
+		if ns := LoadSet(slot(n)); ns != nil {
+			return len(ns.set.Rows)
+		}
+		return 0
+	}
+	mine := size(nodes[0])
+	for _, n := range nodes {
+		key := Key[ID]{Part: p, ID: id(n)}
+		if c, ok := l.dl.Cached(ctx, key); ok {
+			if size(c) < mine {
+				l.dl.Set(ctx, key, n)
+			}
+			continue
+		}
+		l.dl.Prime(ctx, key, n)
+	}
 }
 
 // ClearAll forgets every result of the loader in the context's scope.

@@ -12,6 +12,7 @@ import (
 	"gorm.io/gorm"
 	"gorm.io/gorm/callbacks"
 
+	"github.com/ormloader/ormloader/dataloader"
 	"github.com/ormloader/ormloader/relations"
 )
 
@@ -55,6 +56,14 @@ func wrapQuery(next func(*gorm.DB)) func(*gorm.DB) {
 		v, _ := db.Get(ownScanKey)
 		own, _ := v.(*ownScan)
 		if own == nil {
+			// The application's statement: a root field's query under a
+			// hold of sibling sets may take the longer wait (see
+			// dataloader.Scope.StartStatement).
+			if ctx := db.Statement.Context; ctx != nil && !db.DryRun {
+				if scope := dataloader.FromContext(ctx); scope != nil {
+					defer scope.StartStatement(ctx)()
+				}
+			}
 			next(db)
 			return
 		}

@@ -242,9 +242,15 @@ func entloaderIDOfAuthor(r any) (int, bool) { return r.(*Author).ID, true }
 // entloaderRecordAuthor records every Author query result as a load set and primes the Author loader, which many-to-one edges use, with it.
 var entloaderRecordAuthor = InterceptFunc(func(next Querier) Querier {
 	return QuerierFunc(func(ctx context.Context, q Query) (Value, error) {
+		scope := dataloader.FromContext(ctx)
+		if scope == nil {
+			return next.Query(ctx, q)
+		}
+		end := scope.StartStatement(ctx) // a root field's query under a hold may take the longer wait
 		v, err := next.Query(ctx, q)
+		end()
 		nodes, ok := v.([]*Author)
-		if !ok || err != nil || len(nodes) == 0 || dataloader.FromContext(ctx) == nil {
+		if !ok || err != nil || len(nodes) == 0 {
 			return v, err
 		}
 		entloader.Record(ctx, nodes, func(n *Author) **entloaderNodeSet { return &n.Edges.entloaderSet })
@@ -253,9 +259,7 @@ var entloaderRecordAuthor = InterceptFunc(func(next Querier) Querier {
 		// A Modify may have changed what it selects.
 		if tq, ok := q.(*AuthorQuery); ok && len(tq.ctx.Fields) == 0 && len(tq.modifiers) == 0 && entloader.MayPrime(ctx) {
 			if p, err := nodes[0].config.entloaderPart(); err == nil {
-				for _, n := range nodes {
-					entloaderAuthorByID.Prime(ctx, p, n.ID, n)
-				}
+				entloaderAuthorByID.PrimeSet(ctx, p, nodes, func(n *Author) int { return n.ID }, func(n *Author) **entloaderNodeSet { return &n.Edges.entloaderSet })
 			}
 		}
 		return v, nil
@@ -573,9 +577,15 @@ func entloaderIDOfCity(r any) (int, bool) { return r.(*City).ID, true }
 // entloaderRecordCity records every City query result as a load set and primes the City loader, which many-to-one edges use, with it.
 var entloaderRecordCity = InterceptFunc(func(next Querier) Querier {
 	return QuerierFunc(func(ctx context.Context, q Query) (Value, error) {
+		scope := dataloader.FromContext(ctx)
+		if scope == nil {
+			return next.Query(ctx, q)
+		}
+		end := scope.StartStatement(ctx) // a root field's query under a hold may take the longer wait
 		v, err := next.Query(ctx, q)
+		end()
 		nodes, ok := v.([]*City)
-		if !ok || err != nil || len(nodes) == 0 || dataloader.FromContext(ctx) == nil {
+		if !ok || err != nil || len(nodes) == 0 {
 			return v, err
 		}
 		entloader.Record(ctx, nodes, func(n *City) **entloaderNodeSet { return &n.Edges.entloaderSet })
@@ -707,9 +717,15 @@ func entloaderIDOfCountry(r any) (string, bool) { return r.(*Country).ID, true }
 // entloaderRecordCountry records every Country query result as a load set and primes the Country loader, which many-to-one edges use, with it.
 var entloaderRecordCountry = InterceptFunc(func(next Querier) Querier {
 	return QuerierFunc(func(ctx context.Context, q Query) (Value, error) {
+		scope := dataloader.FromContext(ctx)
+		if scope == nil {
+			return next.Query(ctx, q)
+		}
+		end := scope.StartStatement(ctx) // a root field's query under a hold may take the longer wait
 		v, err := next.Query(ctx, q)
+		end()
 		nodes, ok := v.([]*Country)
-		if !ok || err != nil || len(nodes) == 0 || dataloader.FromContext(ctx) == nil {
+		if !ok || err != nil || len(nodes) == 0 {
 			return v, err
 		}
 		entloader.Record(ctx, nodes, func(n *Country) **entloaderNodeSet { return &n.Edges.entloaderSet })
@@ -718,9 +734,7 @@ var entloaderRecordCountry = InterceptFunc(func(next Querier) Querier {
 		// A Modify may have changed what it selects.
 		if tq, ok := q.(*CountryQuery); ok && len(tq.ctx.Fields) == 0 && len(tq.modifiers) == 0 && entloader.MayPrime(ctx) {
 			if p, err := nodes[0].config.entloaderPart(); err == nil {
-				for _, n := range nodes {
-					entloaderCountryByID.Prime(ctx, p, n.ID, n)
-				}
+				entloaderCountryByID.PrimeSet(ctx, p, nodes, func(n *Country) string { return n.ID }, func(n *Country) **entloaderNodeSet { return &n.Edges.entloaderSet })
 			}
 		}
 		return v, nil
@@ -1278,9 +1292,15 @@ func entloaderIDOfPost(r any) (int, bool) { return r.(*Post).ID, true }
 // entloaderRecordPost records every Post query result as a load set and primes the Post loader, which many-to-one edges use, with it.
 var entloaderRecordPost = InterceptFunc(func(next Querier) Querier {
 	return QuerierFunc(func(ctx context.Context, q Query) (Value, error) {
+		scope := dataloader.FromContext(ctx)
+		if scope == nil {
+			return next.Query(ctx, q)
+		}
+		end := scope.StartStatement(ctx) // a root field's query under a hold may take the longer wait
 		v, err := next.Query(ctx, q)
+		end()
 		nodes, ok := v.([]*Post)
-		if !ok || err != nil || len(nodes) == 0 || dataloader.FromContext(ctx) == nil {
+		if !ok || err != nil || len(nodes) == 0 {
 			return v, err
 		}
 		entloader.Record(ctx, nodes, func(n *Post) **entloaderNodeSet { return &n.Edges.entloaderSet })
@@ -1732,9 +1752,15 @@ func entloaderIDOfTag(r any) (int, bool) { return r.(*Tag).ID, true }
 // entloaderRecordTag records every Tag query result as a load set and primes the Tag loader, which many-to-one edges use, with it.
 var entloaderRecordTag = InterceptFunc(func(next Querier) Querier {
 	return QuerierFunc(func(ctx context.Context, q Query) (Value, error) {
+		scope := dataloader.FromContext(ctx)
+		if scope == nil {
+			return next.Query(ctx, q)
+		}
+		end := scope.StartStatement(ctx) // a root field's query under a hold may take the longer wait
 		v, err := next.Query(ctx, q)
+		end()
 		nodes, ok := v.([]*Tag)
-		if !ok || err != nil || len(nodes) == 0 || dataloader.FromContext(ctx) == nil {
+		if !ok || err != nil || len(nodes) == 0 {
 			return v, err
 		}
 		entloader.Record(ctx, nodes, func(n *Tag) **entloaderNodeSet { return &n.Edges.entloaderSet })
