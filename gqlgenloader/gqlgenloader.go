@@ -72,8 +72,11 @@
 // resolvers and those gaps are root workers (dataloader.Scope.StartRootWorker):
 // while only they run, the hold waits for them up to 4 watchdogs (20 ms by
 // default) instead of one, so that a busy machine does not split the
-// batches; a root field still running after that ends the hold, so that the
-// levels below the other root fields do not wait for it again.
+// batches — up to 20 (100 ms) while a root field has not started yet or
+// every running root resolver is in a database statement, which the ORM
+// adapters report (dataloader.Scope.StartStatement); a root field still
+// running after that ends the hold, so that the levels below the other root
+// fields do not wait for it again.
 //
 // The tracking runs around every field interceptor of the server, wherever
 // srv.Use installs the extension (it wraps each operation's field
