@@ -3,13 +3,12 @@ package entloader_test
 import (
 	"context"
 	"slices"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
-	"github.com/ormloader/ormloader/dataloader"
 	"github.com/ormloader/ormloader/ent"
+	"github.com/ormloader/ormloader/internal/holdtest"
 )
 
 // The application's queries run as statements of their worker
@@ -30,36 +29,12 @@ func TestRootFieldQueryIsAStatementOfItsWorker(t *testing.T) {
 				return next.Query(ctx, q)
 			})
 		}))
-		var mu sync.Mutex
-		var batches [][]int
-		l := dataloader.New(func(_ context.Context, keys []int) ([]int, []error, error) {
-			mu.Lock()
-			batches = append(batches, slices.Sorted(slices.Values(keys)))
-			mu.Unlock()
-			return keys, nil, nil
+		batches := holdtest.Batches(t, maxWait, func(ctx context.Context) error {
+			slow.Store(true)
+			defer slow.Store(false)
+			_, err := e.client.Band.Query().All(ctx)
+			return err
 		})
-		ctx, s := dataloader.NewScope(context.Background(), dataloader.WithMaxWait(maxWait))
-		defer s.Close()
-		release := s.HoldSiblings()
-		defer release()
-		rctx, endRoot := s.StartRootWorker(ctx) // the other root field's resolver
-		wctx, end := s.StartWorker(ctx)
-		first, _ := l.LoadWithThunk(wctx, 1, []int{1, 2}) // the first root field's set, held
-		end()
-		slow.Store(true)
-		_, err := e.client.Band.Query().All(rctx)
-		slow.Store(false)
-		if err != nil {
-			t.Fatal(err)
-		}
-		thunk, _ := l.LoadWithThunk(rctx, 3, []int{3, 4})
-		endRoot()
-		release()
-		for _, wait := range []func() (int, error){first, thunk} {
-			if _, err := wait(); err != nil {
-				t.Fatal(err)
-			}
-		}
 		if want := [][]int{{1, 2, 3, 4}}; !slices.EqualFunc(batches, want, slices.Equal) {
 			t.Fatalf("batches %v, want %v", batches, want)
 		}

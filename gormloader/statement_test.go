@@ -4,15 +4,14 @@ import (
 	"context"
 	"database/sql"
 	"slices"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
 	"gorm.io/gorm"
 
-	"github.com/ormloader/ormloader/dataloader"
 	"github.com/ormloader/ormloader/gormloader/internal/music"
+	"github.com/ormloader/ormloader/internal/holdtest"
 )
 
 // slowPool delays every query by d, as a busy database would.
@@ -40,34 +39,12 @@ func TestRootFieldQueryIsAStatementOfItsWorker(t *testing.T) {
 				db.Statement.ConnPool = slowPool{db.Statement.ConnPool, 12 * maxWait}
 			}
 		}))
-		var mu sync.Mutex
-		var batches [][]int
-		l := dataloader.New(func(_ context.Context, keys []int) ([]int, []error, error) {
-			mu.Lock()
-			batches = append(batches, slices.Sorted(slices.Values(keys)))
-			mu.Unlock()
-			return keys, nil, nil
+		batches := holdtest.Batches(t, maxWait, func(ctx context.Context) error {
+			slow.Store(true)
+			defer slow.Store(false)
+			var bands []music.Band
+			return e.db.WithContext(ctx).Find(&bands).Error
 		})
-		ctx, s := dataloader.NewScope(context.Background(), dataloader.WithMaxWait(maxWait))
-		defer s.Close()
-		release := s.HoldSiblings()
-		defer release()
-		rctx, endRoot := s.StartRootWorker(ctx) // the other root field's resolver
-		wctx, end := s.StartWorker(ctx)
-		first, _ := l.LoadWithThunk(wctx, 1, []int{1, 2}) // the first root field's set, held
-		end()
-		slow.Store(true)
-		var bands []music.Band
-		err := e.db.WithContext(rctx).Find(&bands).Error
-		slow.Store(false)
-		must(t, err)
-		thunk, _ := l.LoadWithThunk(rctx, 3, []int{3, 4})
-		endRoot()
-		release()
-		for _, wait := range []func() (int, error){first, thunk} {
-			_, err := wait()
-			must(t, err)
-		}
 		if want := [][]int{{1, 2, 3, 4}}; !slices.EqualFunc(batches, want, slices.Equal) {
 			t.Fatalf("batches %v, want %v", batches, want)
 		}
