@@ -940,6 +940,28 @@ func (l *keyed[K, C, V]) prime(ctx context.Context, key K, v V, err error, repla
 	}
 }
 
+// primeOrReplace is PrimeOrReplace.
+func (l *keyed[K, C, V]) primeOrReplace(ctx context.Context, key K, v V, replace func(old V) bool) {
+	s := FromContext(ctx)
+	if s == nil || l.cfg.noCache {
+		return
+	}
+	ck, ok := l.scopeCacheKey(s, key, "PrimeOrReplace")
+	if !ok {
+		return
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	st := l.stateLocked(s)
+	e, ok := st.cache[ck]
+	switch {
+	case !ok:
+		st.primeLocked(ck, v, nil, 1)
+	case e.state == stateResolved && e.err == nil && !st.inPendingLocked(e) && replace(e.val):
+		st.setLocked(ck, v, 1)
+	}
+}
+
 func (l *keyed[K, C, V]) primeMany(ctx context.Context, keys []K, vals []V) {
 	if len(keys) != len(vals) {
 		// Priming the pairs that exist would cache values under the wrong

@@ -344,6 +344,57 @@ func TestHoldWaitsLongerForRootsThatCannotWait(t *testing.T) {
 	})
 }
 
+// A root worker that runs statement after statement does not postpone the
+// batches past the bounds: the plain watchdog (no hold) is not moved by a
+// statement's end, and under a hold the wait stays within 20 watchdogs of
+// the first pending key. (Before, every statement's end restarted both,
+// and a resolver's forty quick queries held a plain worker's load for
+// their whole 170 ms at a 10 ms watchdog.)
+func TestStatementsDoNotPostponeTheBounds(t *testing.T) {
+	const maxWait = 10 * time.Millisecond
+	for _, c := range []struct {
+		name string
+		hold bool
+		max  time.Duration
+	}{{"no hold", false, 3 * maxWait}, {"a hold", true, 25 * maxWait}} {
+		t.Run(c.name, func(t *testing.T) {
+			r := &recorder{}
+			l := dataloader.New(r.fetch)
+			ctx, s := newScope(t, dataloader.WithMaxWait(maxWait))
+			if c.hold {
+				defer s.HoldSiblings()()
+			}
+			rctx, endRoot := s.StartRootWorker(ctx)
+			stop := make(chan struct{})
+			stopped := make(chan struct{})
+			go func() { // a root resolver running quick queries for 40 watchdogs
+				defer close(stopped)
+				defer endRoot()
+				for range 120 {
+					select {
+					case <-stop:
+						return
+					default:
+					}
+					end := s.StartStatement(rctx)
+					time.Sleep(maxWait / 3)
+					end()
+				}
+			}()
+			defer func() { close(stop); <-stopped }()
+			wctx, end := s.StartWorker(ctx)
+			defer end()
+			start := time.Now()
+			if _, err := l.Load(wctx, 1); err != nil {
+				t.Fatal(err)
+			}
+			if waited := time.Since(start); waited > c.max {
+				t.Fatalf("the load waited %v, want at most %v (watchdog %v)", waited, c.max, maxWait)
+			}
+		})
+	}
+}
+
 // n loads of one set of n siblings compute O(n) cache keys, not O(n²):
 // a load whose key has an entry does not read its siblings, and under a
 // hold, a set already enqueued in the held batch is not walked again. The

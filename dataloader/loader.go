@@ -61,6 +61,7 @@ type loaderImpl[K, V any] interface {
 	loadExisting(ctx context.Context, key K, unlessHeld bool) (V, bool, error)
 	cached(ctx context.Context, key K) (V, bool)
 	prime(ctx context.Context, key K, v V, err error, replace bool)
+	primeOrReplace(ctx context.Context, key K, v V, replace func(old V) bool)
 	primeMany(ctx context.Context, keys []K, vals []V)
 	clear(ctx context.Context, key K, all bool)
 	clearMany(ctx context.Context, keys []K)
@@ -246,6 +247,17 @@ func (l *Loader[K, V]) LoadWithThunk(ctx context.Context, key K, siblings []K) (
 // the scope's logger ([WithLogger]) and does nothing.
 func (l *Loader[K, V]) Prime(ctx context.Context, key K, v V) {
 	l.impl.prime(ctx, key, v, nil, false)
+}
+
+// PrimeOrReplace is [Loader.Prime], except that a cached value of key (no
+// per-key error, its batch over) for which replace(old) reports true is
+// replaced by v, as [Loader.Set] would; a key pending or in flight keeps its
+// batch. It looks and changes under one lock of the scope, counts no load
+// in [Stats] and calls no tracer; replace runs under that lock, so it must
+// be quick and must not call loaders. The ORM adapters use it to prime a
+// row from the larger of two query results that returned it.
+func (l *Loader[K, V]) PrimeOrReplace(ctx context.Context, key K, v V, replace func(old V) bool) {
+	l.impl.primeOrReplace(ctx, key, v, replace)
 }
 
 // PrimeMany primes each of keys with the value at the same index of vals,

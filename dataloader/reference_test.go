@@ -530,3 +530,50 @@ func TestManyFormsWithPanickingCacheKey(t *testing.T) {
 	}
 	wantBatches(t, r.calls(), [][]int{{1}})
 }
+
+// PrimeOrReplace primes a key without an entry, replaces a cached value
+// that replace accepts, and leaves alone a value it refuses, a per-key
+// error, and a key whose batch is pending or in flight (a load that started
+// after a Clear gets what its batch reads); it counts no load.
+func TestPrimeOrReplace(t *testing.T) {
+	r := &recorder{fail: func(k int) error {
+		if k == 3 {
+			return errors.New("no 3")
+		}
+		return nil
+	}}
+	l := dataloader.New(r.fetch)
+	ctx, s := newScope(t)
+	always := func(string) bool { return true }
+	l.PrimeOrReplace(ctx, 1, "primed", always) // no entry: primed
+	if _, err := l.Load(ctx, 2); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := l.Load(ctx, 3); err == nil {
+		t.Fatal("key 3 loaded without its error")
+	}
+	before := s.Stats()
+	l.PrimeOrReplace(ctx, 1, "refused", func(old string) bool { return old != "primed" })
+	l.PrimeOrReplace(ctx, 2, "replaced", func(old string) bool { return old == "v2" })
+	l.PrimeOrReplace(ctx, 3, "over an error", always)
+	if after := s.Stats(); after != before {
+		t.Fatalf("stats moved from %+v to %+v", before, after)
+	}
+	for key, want := range map[int]string{1: "primed", 2: "replaced"} {
+		if got, err := l.Load(ctx, key); err != nil || got != want {
+			t.Errorf("Load(%d) = %q, %v; want %q", key, got, err, want)
+		}
+	}
+	if _, err := l.Load(ctx, 3); err == nil {
+		t.Error("key 3's error was replaced")
+	}
+	// A pending key keeps its batch.
+	wctx, end := s.StartWorker(ctx)
+	l.Clear(ctx, 2)
+	thunk := l.LoadThunk(wctx, 2)
+	l.PrimeOrReplace(ctx, 2, "read before the write", always)
+	end()
+	if got, err := thunk(); err != nil || got != "v2" {
+		t.Errorf("the load after the Clear got %q, %v; want the batch's v2", got, err)
+	}
+}

@@ -151,6 +151,7 @@ type Scope struct {
 	holdsEnding       int           // holds released since the last tick, which ends them
 	holdsCut          bool          // the watchdog sent held batches: the holds are over
 	lastStart         time.Time     // when a worker last started or a reservation was released
+	statementEnd      time.Time     // when a running root worker's statement last ended under a hold (StartStatement)
 	closed            bool
 	stats             Stats
 	lastBatch         uint64 // the number of the last batch created
@@ -385,10 +386,11 @@ func (w *worker) runningLocked() bool { return !w.done && w.waiting == 0 }
 // while a hold of sibling sets lasts and every running worker is a root
 // worker in a statement, the scope waits for them as it waits for
 // reservations ([Scope.Reserve]: up to 20 watchdogs) instead of 4
-// watchdogs, and the bounds run again from the statement's end, as from a
-// worker's start: a root field whose query a busy database answers late
-// does not split the other root fields' batches. Without such a worker in
-// ctx it does nothing.
+// watchdogs, and the 4 watchdogs run again from the statement's end (never
+// past the 20 from the first pending key or the last worker's start): a
+// root field whose query a busy database answers late does not split the
+// other root fields' batches. The watchdog of other workers is not
+// changed. Without such a worker in ctx it does nothing.
 func (s *Scope) StartStatement(ctx context.Context) (end func()) {
 	w := s.workerFrom(ctx)
 	if w == nil || !w.root {
@@ -408,10 +410,15 @@ func (s *Scope) StartStatement(ctx context.Context) (end func()) {
 				s.rootsInStatements--
 			}
 			w.statements--
-			// The bounds run again from here, as from a worker's start:
-			// the time in the statement does not count against them.
+			// A hold's bound for root workers runs again from here: the
+			// time in the statement does not count against it (the
+			// watchdog of other workers, and the hold's whole wait, run
+			// from the last start as before).
 			now := time.Now()
-			s.lastActivity, s.lastStart = now, now
+			s.lastActivity = now
+			if w.statements == 0 && w.runningLocked() && s.holdingLocked() {
+				s.statementEnd = now
+			}
 			s.notifyLocked()
 			s.mu.Unlock()
 		})
@@ -727,11 +734,14 @@ func (s *Scope) untilDispatchLocked(now time.Time) (wait time.Duration, sleep bo
 			// for reservations if none of them can be waiting for the held
 			// batches (a root field that has not started yet is one of
 			// them, a root field in a statement runs), else 4 watchdogs.
-			factor := time.Duration(rootFactor)
+			// The root bound runs from the last statement's end; the
+			// whole wait never passes the reservations' bound.
+			since := later(s.firstKey, s.lastStart)
+			longest := reserveFactor*s.cfg.maxWait - now.Sub(since)
 			if s.reserved > 0 || s.rootsInStatements == s.rootsRunning {
-				factor = reserveFactor
+				return longest, true
 			}
-			return factor*s.cfg.maxWait - now.Sub(later(s.firstKey, s.lastStart)), true
+			return min(longest, rootFactor*s.cfg.maxWait-now.Sub(later(since, s.statementEnd))), true
 		}
 		return watchdog, true
 	}

@@ -261,9 +261,8 @@ var entloaderRecordAlbum = InterceptFunc(func(next Querier) Querier {
 		if scope == nil {
 			return next.Query(ctx, q)
 		}
-		end := scope.StartStatement(ctx) // a root field's query under a hold may take the longer wait
+		defer scope.StartStatement(ctx)() // a root field's query under a hold may take the longer wait
 		v, err := next.Query(ctx, q)
-		end()
 		nodes, ok := v.([]*Album)
 		if !ok || err != nil || len(nodes) == 0 {
 			return v, err
@@ -861,9 +860,8 @@ var entloaderRecordBand = InterceptFunc(func(next Querier) Querier {
 		if scope == nil {
 			return next.Query(ctx, q)
 		}
-		end := scope.StartStatement(ctx) // a root field's query under a hold may take the longer wait
+		defer scope.StartStatement(ctx)() // a root field's query under a hold may take the longer wait
 		v, err := next.Query(ctx, q)
-		end()
 		nodes, ok := v.([]*Band)
 		if !ok || err != nil || len(nodes) == 0 {
 			return v, err
@@ -2204,9 +2202,8 @@ var entloaderRecordInfluence = InterceptFunc(func(next Querier) Querier {
 		if scope == nil {
 			return next.Query(ctx, q)
 		}
-		end := scope.StartStatement(ctx) // a root field's query under a hold may take the longer wait
+		defer scope.StartStatement(ctx)() // a root field's query under a hold may take the longer wait
 		v, err := next.Query(ctx, q)
-		end()
 		nodes, ok := v.([]*Influence)
 		if !ok || err != nil || len(nodes) == 0 {
 			return v, err
@@ -2380,9 +2377,8 @@ var entloaderRecordLabel = InterceptFunc(func(next Querier) Querier {
 		if scope == nil {
 			return next.Query(ctx, q)
 		}
-		end := scope.StartStatement(ctx) // a root field's query under a hold may take the longer wait
+		defer scope.StartStatement(ctx)() // a root field's query under a hold may take the longer wait
 		v, err := next.Query(ctx, q)
-		end()
 		nodes, ok := v.([]*Label)
 		if !ok || err != nil || len(nodes) == 0 {
 			return v, err
@@ -2703,9 +2699,8 @@ var entloaderRecordPerson = InterceptFunc(func(next Querier) Querier {
 		if scope == nil {
 			return next.Query(ctx, q)
 		}
-		end := scope.StartStatement(ctx) // a root field's query under a hold may take the longer wait
+		defer scope.StartStatement(ctx)() // a root field's query under a hold may take the longer wait
 		v, err := next.Query(ctx, q)
-		end()
 		nodes, ok := v.([]*Person)
 		if !ok || err != nil || len(nodes) == 0 {
 			return v, err
@@ -3020,9 +3015,8 @@ var entloaderRecordProfile = InterceptFunc(func(next Querier) Querier {
 		if scope == nil {
 			return next.Query(ctx, q)
 		}
-		end := scope.StartStatement(ctx) // a root field's query under a hold may take the longer wait
+		defer scope.StartStatement(ctx)() // a root field's query under a hold may take the longer wait
 		v, err := next.Query(ctx, q)
-		end()
 		nodes, ok := v.([]*Profile)
 		if !ok || err != nil || len(nodes) == 0 {
 			return v, err
@@ -3232,9 +3226,8 @@ var entloaderRecordReview = InterceptFunc(func(next Querier) Querier {
 		if scope == nil {
 			return next.Query(ctx, q)
 		}
-		end := scope.StartStatement(ctx) // a root field's query under a hold may take the longer wait
+		defer scope.StartStatement(ctx)() // a root field's query under a hold may take the longer wait
 		v, err := next.Query(ctx, q)
-		end()
 		nodes, ok := v.([]*Review)
 		if !ok || err != nil || len(nodes) == 0 {
 			return v, err
@@ -3444,9 +3437,8 @@ var entloaderRecordTrack = InterceptFunc(func(next Querier) Querier {
 		if scope == nil {
 			return next.Query(ctx, q)
 		}
-		end := scope.StartStatement(ctx) // a root field's query under a hold may take the longer wait
+		defer scope.StartStatement(ctx)() // a root field's query under a hold may take the longer wait
 		v, err := next.Query(ctx, q)
-		end()
 		nodes, ok := v.([]*Track)
 		if !ok || err != nil || len(nodes) == 0 {
 			return v, err

@@ -298,15 +298,9 @@ func (l *Loader[ID, V]) PrimeSet(ctx context.Context, p Part, nodes []V, id func
 		return 0
 	}
 	mine := size(nodes[0])
+	smaller := func(old V) bool { return size(old) < mine }
 	for _, n := range nodes {
-		key := Key[ID]{Part: p, ID: id(n)}
-		if c, ok := l.dl.Cached(ctx, key); ok {
-			if size(c) < mine {
-				l.dl.Set(ctx, key, n)
-			}
-			continue
-		}
-		l.dl.Prime(ctx, key, n)
+		l.dl.PrimeOrReplace(ctx, Key[ID]{Part: p, ID: id(n)}, n, smaller)
 	}
 }
 

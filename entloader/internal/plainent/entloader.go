@@ -246,9 +246,8 @@ var entloaderRecordAuthor = InterceptFunc(func(next Querier) Querier {
 		if scope == nil {
 			return next.Query(ctx, q)
 		}
-		end := scope.StartStatement(ctx) // a root field's query under a hold may take the longer wait
+		defer scope.StartStatement(ctx)() // a root field's query under a hold may take the longer wait
 		v, err := next.Query(ctx, q)
-		end()
 		nodes, ok := v.([]*Author)
 		if !ok || err != nil || len(nodes) == 0 {
 			return v, err
@@ -581,9 +580,8 @@ var entloaderRecordCity = InterceptFunc(func(next Querier) Querier {
 		if scope == nil {
 			return next.Query(ctx, q)
 		}
-		end := scope.StartStatement(ctx) // a root field's query under a hold may take the longer wait
+		defer scope.StartStatement(ctx)() // a root field's query under a hold may take the longer wait
 		v, err := next.Query(ctx, q)
-		end()
 		nodes, ok := v.([]*City)
 		if !ok || err != nil || len(nodes) == 0 {
 			return v, err
@@ -721,9 +719,8 @@ var entloaderRecordCountry = InterceptFunc(func(next Querier) Querier {
 		if scope == nil {
 			return next.Query(ctx, q)
 		}
-		end := scope.StartStatement(ctx) // a root field's query under a hold may take the longer wait
+		defer scope.StartStatement(ctx)() // a root field's query under a hold may take the longer wait
 		v, err := next.Query(ctx, q)
-		end()
 		nodes, ok := v.([]*Country)
 		if !ok || err != nil || len(nodes) == 0 {
 			return v, err
@@ -1296,9 +1293,8 @@ var entloaderRecordPost = InterceptFunc(func(next Querier) Querier {
 		if scope == nil {
 			return next.Query(ctx, q)
 		}
-		end := scope.StartStatement(ctx) // a root field's query under a hold may take the longer wait
+		defer scope.StartStatement(ctx)() // a root field's query under a hold may take the longer wait
 		v, err := next.Query(ctx, q)
-		end()
 		nodes, ok := v.([]*Post)
 		if !ok || err != nil || len(nodes) == 0 {
 			return v, err
@@ -1756,9 +1752,8 @@ var entloaderRecordTag = InterceptFunc(func(next Querier) Querier {
 		if scope == nil {
 			return next.Query(ctx, q)
 		}
-		end := scope.StartStatement(ctx) // a root field's query under a hold may take the longer wait
+		defer scope.StartStatement(ctx)() // a root field's query under a hold may take the longer wait
 		v, err := next.Query(ctx, q)
-		end()
 		nodes, ok := v.([]*Tag)
 		if !ok || err != nil || len(nodes) == 0 {
 			return v, err
