@@ -356,7 +356,7 @@ func TestStatementsDoNotPostponeTheBounds(t *testing.T) {
 		name string
 		hold bool
 		max  time.Duration
-	}{{"no hold", false, 3 * maxWait}, {"a hold", true, 25 * maxWait}} {
+	}{{"no hold", false, 5 * maxWait}, {"a hold", true, 30 * maxWait}} {
 		t.Run(c.name, func(t *testing.T) {
 			r := &recorder{}
 			l := dataloader.New(r.fetch)
