@@ -81,7 +81,7 @@ type batch[K any, C comparable, V any] struct {
 	// for the other batch functions of its tick ("a loader called from a
 	// loader"). Its context is the scope's.
 	w worker
-	// held: a set of siblings was enqueued while the scope was held
+	// held: a key was enqueued while the scope was held
 	// (Scope.HoldSiblings), so the batch was left to the tick instead of
 	// going at once. A load of one of its keys with the siblings of another
 	// set enqueues them in it too (see heldLocked).
@@ -235,6 +235,13 @@ func (st *state[K, C, V]) enqueueLocked(s *Scope, key K, ck C, more int, c *cloc
 	b.keys = append(b.keys, key)
 	b.slots = append(b.slots, slot[C, V]{ck, e})
 	st.cache[ck] = e
+	if s.holdingLocked() {
+		// Any key that waits for the tick while the scope holds is in a
+		// held batch: a set of siblings that has one of its keys (another
+		// root field's one-row result loaded it) joins the batch with all
+		// of its keys, rather than with that key alone.
+		b.held = true
+	}
 	if m := st.l.cfg.maxBatch; m > 0 && len(b.keys) >= m {
 		if !first {
 			s.unreadyLocked(st)

@@ -395,6 +395,35 @@ func TestStatementsDoNotPostponeTheBounds(t *testing.T) {
 	}
 }
 
+// Under a hold a key pending for the tick is in a held batch whatever
+// enqueued it: a set whose key another root field's one-row result (no set
+// of siblings) has enqueued with a plain load claims the set and enqueues
+// all of its keys there, instead of joining with that key alone and leaving
+// the others to a later load, which the tick could send as a second batch.
+func TestHeldBatchOfAPlainLoad(t *testing.T) {
+	r := &recorder{}
+	l := dataloader.New(r.fetch)
+	ctx, s := newScope(t, dataloader.WithMaxWait(5*time.Millisecond))
+	release := s.HoldSiblings()
+	defer release()
+	rctx, endRoot := s.StartRootWorker(ctx)
+	wctx, end := s.StartWorker(ctx)
+	lone := l.LoadThunk(wctx, 1) // the one-row result's load
+	end()
+	if _, ok, _ := l.LoadExistingUnlessHeld(rctx, 1); ok {
+		t.Error("a key pending under a hold was joined, not left to its set's claim")
+	}
+	set, _ := l.LoadWithThunk(rctx, 1, []int{1, 2, 3})
+	endRoot()
+	release()
+	for _, wait := range []func() (string, error){lone, set} {
+		if _, err := wait(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	wantBatches(t, r.sorted(), [][]int{{1, 2, 3}})
+}
+
 // n loads of one set of n siblings compute O(n) cache keys, not O(n²):
 // a load whose key has an entry does not read its siblings, and under a
 // hold, a set already enqueued in the held batch is not walked again. The
